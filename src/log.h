@@ -1,0 +1,18 @@
+/* log.h -- one-line log messages on stderr, which every web server and systemd collect */
+#ifndef FCGI_SSE_LOG_H
+#define FCGI_SSE_LOG_H
+
+#define LOG_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+/* Sets the name each line starts with. Not thread-safe: call first. */
+void log_init(const char *prog);
+
+/* Each writes one whole line with a single write(2), safe from any thread. */
+void log_info(const char *fmt, ...) LOG_PRINTF(1, 2);
+void log_warn(const char *fmt, ...) LOG_PRINTF(1, 2);
+void log_error(const char *fmt, ...) LOG_PRINTF(1, 2);
+
+/* "prog: error: <what> failed: <strerror(errnum)>" */
+void log_errno(const char *what, int errnum);
+
+#endif

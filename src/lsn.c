@@ -1,0 +1,189 @@
+/* lsn.c -- the listening socket: opened from --listen ADDR, or taken from fd 0 */
+#include "config.h"
+
+#include "lsn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define LSN_BACKLOG 4096
+
+static int fail(char *err, size_t errlen, const char *what, int errnum, int fd)
+{
+    snprintf(err, errlen, "%s: %s", what, strerror(errnum));
+    if (fd >= 0)
+        close(fd);
+    return -1;
+}
+
+/* Removes a socket file no process listens on any more (left by a crash). */
+static int clear_stale(const struct sockaddr_un *sun, char *err, size_t errlen)
+{
+    struct stat st;
+    int fd, rc, e;
+
+    if (lstat(sun->sun_path, &st) < 0)
+        return errno == ENOENT ? 0 : fail(err, errlen, "stat socket path", errno, -1);
+    if (!S_ISSOCK(st.st_mode)) {
+        snprintf(err, errlen, "%s exists and is not a socket", sun->sun_path);
+        return -1;
+    }
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return fail(err, errlen, "socket", errno, -1);
+    rc = connect(fd, (const struct sockaddr *)sun, sizeof *sun);
+    e = errno;
+    close(fd);
+    if (rc == 0) {
+        snprintf(err, errlen, "%s is in use by a running process", sun->sun_path);
+        return -1;
+    }
+    if (e != ECONNREFUSED)
+        return fail(err, errlen, "probing the existing socket", e, -1);
+    if (unlink(sun->sun_path) < 0)
+        return fail(err, errlen, "removing the stale socket", errno, -1);
+    return 0;
+}
+
+static int open_unix(const char *path, unsigned mode, char *err, size_t errlen)
+{
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    mode_t old;
+    int fd, rc;
+
+    if (path[0] != '/' || strlen(path) >= sizeof sun.sun_path) {
+        snprintf(err, errlen, "unix socket path must be absolute and under %zu bytes",
+                 sizeof sun.sun_path);
+        return -1;
+    }
+    strcpy(sun.sun_path, path);
+    if (clear_stale(&sun, err, errlen) < 0)
+        return -1;
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return fail(err, errlen, "socket", errno, -1);
+    /* Created owner-only, then opened to `mode`: never wider in between. */
+    old = umask(0177);
+    rc = bind(fd, (struct sockaddr *)&sun, sizeof sun);
+    umask(old);
+    if (rc < 0)
+        return fail(err, errlen, "bind", errno, fd);
+    if (chmod(path, (mode_t)mode) < 0) {
+        int e = errno;
+        unlink(path);
+        return fail(err, errlen, "chmod socket", e, fd);
+    }
+    if (listen(fd, LSN_BACKLOG) < 0) {
+        int e = errno;
+        unlink(path);
+        return fail(err, errlen, "listen", e, fd);
+    }
+    return fd;
+}
+
+static int open_tcp(const char *addr, char *err, size_t errlen)
+{
+    char host[256];
+    const char *colon = strrchr(addr, ':');
+    const char *port;
+    struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+    struct addrinfo *res, *ai;
+    int fd = -1, rc, one = 1, e = 0;
+
+    if (!colon || colon[1] == '\0') {
+        snprintf(err, errlen, "address must be unix:/path, HOST:PORT or :PORT");
+        return -1;
+    }
+    port = colon + 1;
+    if ((size_t)(colon - addr) >= sizeof host) {
+        snprintf(err, errlen, "host name too long");
+        return -1;
+    }
+    memcpy(host, addr, (size_t)(colon - addr));
+    host[colon - addr] = '\0';
+    rc = getaddrinfo(host[0] ? host : "127.0.0.1", port, &hints, &res);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot resolve %s: %s", addr, gai_strerror(rc));
+        return -1;
+    }
+    for (ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+        if (fd < 0) {
+            e = errno;
+            continue;
+        }
+        if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+            bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, LSN_BACKLOG) == 0)
+            break;
+        e = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0)
+        return fail(err, errlen, addr, e, -1);
+    return fd;
+}
+
+int lsn_open(const char *addr, unsigned mode, char *err, size_t errlen,
+             const char **unix_path)
+{
+    int fd;
+
+    *unix_path = NULL;
+    if (strncmp(addr, "unix:", 5) == 0) {
+        fd = open_unix(addr + 5, mode, err, errlen);
+        if (fd >= 0)
+            *unix_path = addr + 5;
+        return fd;
+    }
+    return open_tcp(addr, err, errlen);
+}
+
+int lsn_adopt(int fd, char *err, size_t errlen)
+{
+    int type = 0, listening = 0, flags;
+    socklen_t len = sizeof type;
+
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+        return fail(err, errlen, "fd 0 is not a socket", errno, -1);
+    len = sizeof listening;
+    if (type != SOCK_STREAM ||
+        getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || !listening) {
+        snprintf(err, errlen, "fd %d is not a listening stream socket", fd);
+        return -1;
+    }
+    flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+        return fail(err, errlen, "fcntl(O_NONBLOCK)", errno, -1);
+    return 0;
+}
+
+void lsn_describe(int fd, char *buf, size_t len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
+        snprintf(buf, len, "fd %d", fd);
+    } else if (ss.ss_family == AF_UNIX) {
+        snprintf(buf, len, "unix:%s", ((struct sockaddr_un *)&ss)->sun_path);
+    } else if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+        char a[INET_ADDRSTRLEN];
+        if (!inet_ntop(AF_INET, &in->sin_addr, a, sizeof a))
+            snprintf(a, sizeof a, "?");
+        snprintf(buf, len, "%s:%u", a, ntohs(in->sin_port));
+    } else {
+        snprintf(buf, len, "fd %d", fd);
+    }
+}

@@ -1,0 +1,23 @@
+/* lsn.h -- the listening socket: opened from --listen ADDR, or taken from fd 0 */
+#ifndef FCGI_SSE_LSN_H
+#define FCGI_SSE_LSN_H
+
+#include <stddef.h>
+
+/* Opens a listening socket for addr: "unix:/path" (created with `mode`,
+ * a stale socket file replaced, a live one refused), "HOST:PORT" or
+ * ":PORT" (127.0.0.1: only the web server on this host should connect).
+ * The socket is close-on-exec and non-blocking. Returns the fd, or -1
+ * with a message in err. *unix_path is set to the path to unlink at exit
+ * (points into addr), or NULL. */
+int lsn_open(const char *addr, unsigned mode, char *err, size_t errlen,
+             const char **unix_path);
+
+/* Checks that fd is a listening stream socket and makes it non-blocking.
+ * Returns 0, or -1 with a message in err. */
+int lsn_adopt(int fd, char *err, size_t errlen);
+
+/* Describes a listening fd for the start-up log line ("unix:/p", "127.0.0.1:9000"). */
+void lsn_describe(int fd, char *buf, size_t len);
+
+#endif

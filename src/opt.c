@@ -1,0 +1,156 @@
+/* opt.c -- command-line options: parsing and validation into a config */
+#include "config.h"
+
+#include "opt.h"
+#include "req.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { OPT_SOCKET_MODE = 256 };
+
+static const struct option long_options[] = {
+    { "listen", required_argument, NULL, 'l' },
+    { "socket-mode", required_argument, NULL, OPT_SOCKET_MODE },
+    { "interval", required_argument, NULL, 'i' },
+    { "retry", required_argument, NULL, 'r' },
+    { "heartbeat", required_argument, NULL, 'k' },
+    { "max-streams", required_argument, NULL, 'm' },
+    { "max-backlog", required_argument, NULL, 'b' },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'V' },
+    { NULL, 0, NULL, 0 }
+};
+
+void opt_usage(const char *prog)
+{
+    printf("Usage: %s [OPTION]...\n"
+           "Serve a Server-Sent Events counter stream over FastCGI (libfcgi).\n"
+           "\n"
+           "Socket: with no --listen, fd 0 must be a listening socket (spawn-fcgi,\n"
+           "mod_fcgid, systemd); when fd 0 is not a socket, one CGI request is served.\n"
+           "  -l, --listen ADDR       open our own socket: unix:/path, HOST:PORT or :PORT\n"
+           "                          (:PORT binds 127.0.0.1)\n"
+           "      --socket-mode MODE  octal mode of a unix socket (default 0660)\n"
+           "\n"
+           "Stream:\n"
+           "  -i, --interval MS       time between events, 1..86400000 (default 1000)\n"
+           "  -r, --retry MS          retry: sent to clients, 0..86400000 (default 3000)\n"
+           "  -k, --heartbeat S       comment after S seconds without output,\n"
+           "                          0..86400, 0 = off (default 15)\n"
+           "  -m, --max-streams N     open streams at most, 1..1000000 (default: from\n"
+           "                          the open-files limit); more get 503\n"
+           "  -b, --max-backlog BYTES unsent bytes a stream may queue before it is\n"
+           "                          dropped as too slow, 4096..67108864 (default 65536)\n"
+           "\n"
+           "  -h, --help              this help\n"
+           "  -V, --version           version\n"
+           "\n"
+           "Routes (last path segment, any prefix): .../stream, .../status\n",
+           prog);
+}
+
+/* Parses arg as an unsigned decimal in [min, max] into *out. */
+static int number(const char *arg, unsigned long min, unsigned long max,
+                  unsigned long *out)
+{
+    unsigned long long v;
+
+    if (req_parse_uint(arg, min, max, &v) < 0)
+        return -1;
+    *out = (unsigned long)v;
+    return 0;
+}
+
+enum opt_result opt_parse(struct opt_config *cfg, int argc, char **argv,
+                          char *err, size_t errlen)
+{
+    int c;
+
+    memset(cfg, 0, sizeof *cfg);
+    cfg->socket_mode = 0660;
+    cfg->interval_ms = 1000;
+    cfg->retry_ms = 3000;
+    cfg->heartbeat_s = 15;
+    cfg->max_backlog = 65536;
+
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":l:i:r:k:m:b:hV", long_options, NULL)) != -1) {
+        unsigned long mode;
+        switch (c) {
+        case 'l':
+            if (optarg[0] == '\0') {
+                snprintf(err, errlen, "--listen: empty address (use unix:/path, HOST:PORT or :PORT)");
+                return OPT_ERROR;
+            }
+            cfg->listen = optarg;
+            break;
+        case OPT_SOCKET_MODE: {
+            char *end;
+            if (optarg[0] < '0' || optarg[0] > '7')
+                goto bad_mode;
+            mode = strtoul(optarg, &end, 8);
+            if (*end != '\0' || mode > 0777)
+                goto bad_mode;
+            cfg->socket_mode = (unsigned)mode;
+            break;
+        bad_mode:
+            snprintf(err, errlen, "--socket-mode: must be an octal mode from 0 to 0777");
+            return OPT_ERROR;
+        }
+        case 'i':
+            if (number(optarg, 1, 86400000, &cfg->interval_ms) < 0) {
+                snprintf(err, errlen, "--interval: must be milliseconds from 1 to 86400000");
+                return OPT_ERROR;
+            }
+            break;
+        case 'r':
+            if (number(optarg, 0, 86400000, &cfg->retry_ms) < 0) {
+                snprintf(err, errlen, "--retry: must be milliseconds from 0 to 86400000");
+                return OPT_ERROR;
+            }
+            break;
+        case 'k':
+            if (number(optarg, 0, 86400, &cfg->heartbeat_s) < 0) {
+                snprintf(err, errlen, "--heartbeat: must be seconds from 0 (off) to 86400");
+                return OPT_ERROR;
+            }
+            break;
+        case 'm':
+            if (number(optarg, 1, 1000000, &cfg->max_streams) < 0) {
+                snprintf(err, errlen, "--max-streams: must be a number from 1 to 1000000");
+                return OPT_ERROR;
+            }
+            break;
+        case 'b':
+            if (number(optarg, 4096, 67108864, &cfg->max_backlog) < 0) {
+                snprintf(err, errlen, "--max-backlog: must be bytes from 4096 to 67108864");
+                return OPT_ERROR;
+            }
+            break;
+        case 'h':
+            opt_usage(argv[0]);
+            return OPT_EXIT_OK;
+        case 'V':
+            printf("%s %s (libfcgi)\n", PACKAGE_NAME, PACKAGE_VERSION);
+            return OPT_EXIT_OK;
+        case ':':
+            snprintf(err, errlen, "option %s needs a value", argv[optind - 1]);
+            return OPT_ERROR;
+        default:
+            if (optopt)
+                snprintf(err, errlen, "unknown option -%c (see --help)", optopt);
+            else
+                snprintf(err, errlen, "unknown option %s (see --help)", argv[optind - 1]);
+            return OPT_ERROR;
+        }
+    }
+    if (optind < argc) {
+        snprintf(err, errlen, "unexpected argument '%.64s' (see --help)", argv[optind]);
+        return OPT_ERROR;
+    }
+    return OPT_RUN;
+}

@@ -1,0 +1,31 @@
+/* opt.h -- command-line options: parsing and validation into a config */
+#ifndef FCGI_SSE_OPT_H
+#define FCGI_SSE_OPT_H
+
+#include <stddef.h>
+
+struct opt_config {
+    const char *listen;            /* -l ADDR, or NULL: socket on fd 0 (or CGI) */
+    unsigned socket_mode;          /* --socket-mode, for unix:/path */
+    unsigned long interval_ms;     /* -i: time between events */
+    unsigned long retry_ms;        /* -r: the retry: sent to clients */
+    unsigned long heartbeat_s;     /* -k: comment after this much silence; 0 = off */
+    unsigned long max_streams;     /* -m: 0 = derived from RLIMIT_NOFILE */
+    unsigned long max_backlog;     /* -b: per-stream send buffer before a drop */
+};
+
+enum opt_result {
+    OPT_RUN = 0,    /* run with the config */
+    OPT_EXIT_OK,    /* --help or --version was printed: exit 0 */
+    OPT_ERROR       /* err holds the message: exit 2 */
+};
+
+/* Fills cfg from argv (defaults first). --help and --version print to
+ * stdout. On OPT_ERROR, err (errlen bytes) holds one line naming the
+ * option and its valid range. Does not keep argv beyond the strings. */
+enum opt_result opt_parse(struct opt_config *cfg, int argc, char **argv,
+                          char *err, size_t errlen);
+
+void opt_usage(const char *prog);
+
+#endif

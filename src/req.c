@@ -1,0 +1,226 @@
+/* req.c -- request parsing: the params a web server passes -> route, resume id, limit or error */
+#include "config.h"
+
+#include "req.h"
+
+#include <string.h>
+
+int req_parse_uint(const char *s, unsigned long long min, unsigned long long max,
+                   unsigned long long *out)
+{
+    unsigned long long v = 0;
+
+    if (*s == '\0')
+        return -1;
+    for (; *s; s++) {
+        unsigned d;
+        if (*s < '0' || *s > '9')
+            return -1;
+        d = (unsigned)(*s - '0');
+        if (v > (max - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    if (v < min)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes s[0..n) into out (cap bytes incl. NUL); '+' becomes a
+ * space when plus is set (query strings). Returns the decoded length, or
+ * -1 on a bad escape, an embedded NUL, or when it does not fit. */
+static long decode(const char *s, size_t n, int plus, char *out, size_t cap)
+{
+    size_t i, o = 0;
+
+    for (i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '%') {
+            int hi, lo;
+            if (i + 2 >= n)
+                return -1;
+            hi = hexval(s[i + 1]);
+            lo = hexval(s[i + 2]);
+            if (hi < 0 || lo < 0)
+                return -1;
+            c = (char)(hi * 16 + lo);
+            i += 2;
+        } else if (c == '+' && plus) {
+            c = ' ';
+        }
+        if (c == '\0' || o + 1 >= cap)
+            return -1;
+        out[o++] = c;
+    }
+    out[o] = '\0';
+    return (long)o;
+}
+
+static const char *param(req_param_fn get, void *ctx, const char *name)
+{
+    const char *v = get(name, ctx);
+    return v ? v : "";
+}
+
+/* Copies the request path into path[REQ_PATH_MAX]. Returns 0, or -1 when
+ * it is too long or its escapes are bad. */
+static int request_path(req_param_fn get, void *ctx, char *path)
+{
+    const char *script = param(get, ctx, "SCRIPT_NAME");
+    const char *info = param(get, ctx, "PATH_INFO");
+    const char *uri;
+    size_t ls, li, n;
+
+    if (*script || *info) {
+        ls = strlen(script);
+        li = strlen(info);
+        if (ls + li >= REQ_PATH_MAX)
+            return -1;
+        memcpy(path, script, ls);
+        memcpy(path + ls, info, li + 1);
+        return 0;
+    }
+    uri = param(get, ctx, "REQUEST_URI");
+    if (*uri) {
+        n = strcspn(uri, "?#");
+        return decode(uri, n, 0, path, REQ_PATH_MAX) < 0 ? -1 : 0;
+    }
+    uri = param(get, ctx, "DOCUMENT_URI");
+    n = strlen(uri);
+    if (n >= REQ_PATH_MAX)
+        return -1;
+    memcpy(path, uri, n + 1);
+    return 0;
+}
+
+static enum req_route route_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *seg = slash ? slash + 1 : path;
+
+    if (strcmp(seg, "stream") == 0)
+        return REQ_STREAM;
+    if (strcmp(seg, "status") == 0)
+        return REQ_STATUS;
+    return REQ_NOT_FOUND;
+}
+
+static void fail(struct req *r, int status, const char *why)
+{
+    if (r->status == 200) {
+        r->status = status;
+        r->error = why;
+    }
+}
+
+#define E_LAST_ID "Last-Event-ID must be a decimal integer from 0 to 9223372036854775806"
+#define E_Q_LAST_ID "lastEventId must be a decimal integer from 0 to 9223372036854775806"
+#define E_Q_LIMIT "limit must be a decimal integer from 1 to 1000000000"
+
+/* Reads the known query parameters (lastEventId, limit) of a stream
+ * request; others are ignored, so cache busters pass. A known parameter
+ * given twice is refused: which one was meant cannot be known. */
+static void parse_query(struct req *r, const char *q, int *have_q_id,
+                        unsigned long long *q_id)
+{
+    int seen_limit = 0, seen_id = 0;
+
+    while (*q) {
+        size_t n = strcspn(q, "&;");
+        const char *eq = memchr(q, '=', n);
+        size_t kn = eq ? (size_t)(eq - q) : n;
+        const char *val = eq ? eq + 1 : q + n;
+        size_t vn = eq ? n - kn - 1 : 0;
+        char key[16], v[32];
+        int is_id, is_limit;
+
+        if (decode(q, kn, 1, key, sizeof key) >= 0) {
+            is_id = strcmp(key, "lastEventId") == 0;
+            is_limit = strcmp(key, "limit") == 0;
+            if (is_id) {
+                /* an empty value means no resume, as for the header */
+                if (seen_id)
+                    fail(r, 400, "lastEventId given more than once");
+                else if (decode(val, vn, 1, v, sizeof v) < 0)
+                    fail(r, 400, E_Q_LAST_ID);
+                else if (v[0] != '\0' && req_parse_uint(v, 0, REQ_LAST_ID_MAX, q_id) < 0)
+                    fail(r, 400, E_Q_LAST_ID);
+                else
+                    *have_q_id = v[0] != '\0';
+                seen_id = 1;
+            } else if (is_limit) {
+                if (seen_limit)
+                    fail(r, 400, "limit given more than once");
+                else if (decode(val, vn, 1, v, sizeof v) < 0 ||
+                         req_parse_uint(v, 1, REQ_LIMIT_MAX, &r->limit) < 0)
+                    fail(r, 400, E_Q_LIMIT);
+                seen_limit = 1;
+            }
+        }
+        q += n;
+        if (*q)
+            q++;
+    }
+}
+
+void req_parse(struct req *r, req_param_fn get, void *ctx)
+{
+    char path[REQ_PATH_MAX];
+    const char *method, *hdr, *query;
+    unsigned long long id = 0, q_id = 0;
+    int have_q_id = 0;
+
+    memset(r, 0, sizeof *r);
+    r->status = 200;
+
+    if (request_path(get, ctx, path) < 0) {
+        fail(r, 414, "request path too long or badly escaped");
+        return;
+    }
+    r->route = route_of(path);
+    if (r->route == REQ_NOT_FOUND) {
+        fail(r, 404, "no such resource: the routes are .../stream and .../status");
+        return;
+    }
+
+    method = param(get, ctx, "REQUEST_METHOD");
+    if (strcmp(method, "HEAD") == 0)
+        r->head = 1;
+    else if (strcmp(method, "GET") != 0) {
+        fail(r, 405, "method not allowed: use GET or HEAD");
+        return;
+    }
+    if (r->route != REQ_STREAM)
+        return;
+
+    query = get("QUERY_STRING", ctx);
+    if (!query) {
+        const char *uri = param(get, ctx, "REQUEST_URI");
+        const char *qm = strchr(uri, '?');
+        query = qm ? qm + 1 : "";
+    }
+    parse_query(r, query, &have_q_id, &q_id);
+
+    hdr = param(get, ctx, "HTTP_LAST_EVENT_ID");
+    if (*hdr) {
+        if (req_parse_uint(hdr, 0, REQ_LAST_ID_MAX, &id) < 0) {
+            fail(r, 400, E_LAST_ID);
+            return;
+        }
+        r->first_id = id + 1;
+    } else if (have_q_id) {
+        r->first_id = q_id + 1;
+    }
+}

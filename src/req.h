@@ -1,0 +1,45 @@
+/* req.h -- request parsing: the params a web server passes -> route, resume id, limit or error */
+#ifndef FCGI_SSE_REQ_H
+#define FCGI_SSE_REQ_H
+
+enum req_route {
+    REQ_NOT_FOUND = 0,
+    REQ_STREAM,    /* last path segment "stream" */
+    REQ_STATUS     /* last path segment "status" */
+};
+
+/* Largest accepted Last-Event-ID: the next id must still fit an int64. */
+#define REQ_LAST_ID_MAX 9223372036854775806ULL
+#define REQ_LIMIT_MAX 1000000000ULL
+/* Longest request path (SCRIPT_NAME + PATH_INFO, or REQUEST_URI) handled. */
+#define REQ_PATH_MAX 4096
+
+struct req {
+    enum req_route route;
+    int head;                     /* HEAD: headers only, no body */
+    int status;                   /* 200, or the HTTP status of the error */
+    const char *error;            /* static one-line reason when status != 200 */
+    unsigned long long first_id;  /* id of the first event: 0 or Last-Event-ID + 1 */
+    unsigned long long limit;     /* events to send, then end; 0 = unlimited */
+};
+
+/* Returns the value of a request parameter (CGI/FastCGI variable), or NULL. */
+typedef const char *(*req_param_fn)(const char *name, void *ctx);
+
+/* Fills r from the request's parameters. Never fails: a bad request gives
+ * r->status 400/404/405/414 and r->error a fixed sentence that never
+ * quotes the input. The route is the last segment of the request path,
+ * so the responder works under any mount prefix. The path is
+ * SCRIPT_NAME + PATH_INFO (decoded by the server; what it routed to us),
+ * else the path of REQUEST_URI (percent-decoded here), else DOCUMENT_URI.
+ * Resume: the Last-Event-ID header wins over the lastEventId query
+ * parameter (a browser's reconnect keeps the original URL); an empty
+ * value means no resume, as in the EventSource spec. */
+void req_parse(struct req *r, req_param_fn get, void *ctx);
+
+/* Parses a decimal integer in [min, max]: digits only, no sign, no space,
+ * no leading '+'. Returns 0 and sets *out, or -1. */
+int req_parse_uint(const char *s, unsigned long long min, unsigned long long max,
+                   unsigned long long *out);
+
+#endif

@@ -1,0 +1,31 @@
+/* resp.h -- HTTP responses in CGI form (Status: header + body), written to any sink */
+#ifndef FCGI_SSE_RESP_H
+#define FCGI_SSE_RESP_H
+
+#include <stddef.h>
+
+/* Where a response goes: a libfcgi stream or CGI stdout. Both calls
+ * return 0, or -1 when the peer is gone or the write failed. */
+struct resp_sink {
+    int (*write)(void *ctx, const char *buf, size_t len);
+    int (*flush)(void *ctx);
+    void *ctx;
+};
+
+/* The header block of an event stream (200, text/event-stream, no-cache,
+ * X-Accel-Buffering: no), then, unless head_only, `retry: retry_ms`.
+ * Flushed, so the client learns at once that the stream is open. */
+int resp_stream_head(const struct resp_sink *o, unsigned long retry_ms, int head_only);
+
+/* An error: status with a one-line text/plain reason. 405 adds
+ * Allow: GET, HEAD; a nonzero retry_after_s adds Retry-After. */
+int resp_error(const struct resp_sink *o, int status, const char *reason,
+               unsigned retry_after_s, int head_only);
+
+/* 200 with a JSON body (status route). */
+int resp_json(const struct resp_sink *o, const char *json, size_t len, int head_only);
+
+/* The reason phrase of a status code this program sends. */
+const char *resp_reason_phrase(int status);
+
+#endif

@@ -1,0 +1,34 @@
+/* route.c -- answers every request that does not open a stream: errors, HEAD, status */
+#include "config.h"
+
+#include "route.h"
+#include "monotime.h"
+
+int route_answer(const struct req *r, const struct resp_sink *o, struct stats *st,
+                 unsigned long retry_ms)
+{
+    if (r->status != 200)
+        return resp_error(o, r->status, r->error, 0, r->head);
+    if (r->route == REQ_STATUS) {
+        struct stats_view v = { 0 };
+        char json[512];
+        int n;
+        if (st)
+            stats_read(st, &v, monotime_ms());
+        n = stats_json(&v, json, sizeof json);
+        if (n < 0)
+            return resp_error(o, 500, "status does not fit its buffer", 0, r->head);
+        return resp_json(o, json, (size_t)n, r->head);
+    }
+    if (r->head)
+        return resp_stream_head(o, retry_ms, 1);
+    return 1;
+}
+
+int route_refuse(const struct resp_sink *o, unsigned long retry_ms, int head_only)
+{
+    unsigned after = (unsigned)((retry_ms + 999) / 1000);
+
+    return resp_error(o, 503, "too many open streams: try again later",
+                      after ? after : 1, head_only);
+}
