@@ -1,0 +1,575 @@
+"""harness.py -- integration test support: TAP output, real servers on loopback, SSE clients.
+
+Limits: Python 3.11 standard library only; Linux only (uses /proc and unix sockets);
+servers are started in a fresh temporary directory and stopped by pid; every wait has
+a deadline (no sleep-and-hope). The HTTP client speaks just enough HTTP/1.1 for these
+tests (one request per connection, chunked or close-delimited bodies).
+"""
+
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+SRCDIR = os.path.abspath(os.environ.get("abs_top_srcdir",
+                                        os.path.join(os.path.dirname(__file__), "..", "..")))
+BUILDDIR = os.path.abspath(os.environ.get("abs_top_builddir", SRCDIR))
+BINARY = os.path.join(BUILDDIR, "fcgi-sse")
+
+
+# ---------------------------------------------------------------- TAP
+
+class Tap:
+    """Collects results as TAP for Automake's tap-driver.sh."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, cond, name, detail=None):
+        self.n += 1
+        print(("ok" if cond else "not ok") + " %d - %s" % (self.n, name), flush=True)
+        if not cond:
+            self.failed += 1
+            if detail is not None:
+                for line in str(detail).splitlines() or [""]:
+                    print("#   " + line, flush=True)
+        return cond
+
+    def eq(self, got, want, name):
+        return self.ok(got == want, name, "got:  %r\nwant: %r" % (got, want))
+
+    def skip(self, name, why):
+        self.n += 1
+        print("ok %d - %s # SKIP %s" % (self.n, name, why), flush=True)
+
+    def diag(self, msg):
+        for line in str(msg).splitlines():
+            print("# " + line, flush=True)
+
+    def done(self):
+        print("1..%d" % self.n, flush=True)
+        sys.exit(1 if self.failed else 0)
+
+
+def wait_for(cond, timeout, step=0.01):
+    """Polls cond() until it returns a true value or timeout seconds pass; returns it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v or time.monotonic() >= deadline:
+            return v
+        time.sleep(step)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def can_connect(addr):
+    fam = socket.AF_UNIX if isinstance(addr, str) else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    try:
+        s.settimeout(0.5)
+        s.connect(addr)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+# ---------------------------------------------------------------- processes
+
+class Proc:
+    """A child process with its stderr in a log file; stopped by pid."""
+
+    def __init__(self, argv, log, env=None, stdin=None, cwd=None):
+        self.argv = argv
+        self.log_path = log
+        self.logf = open(log, "ab")
+        self.p = subprocess.Popen(argv, stdin=stdin if stdin is not None else subprocess.DEVNULL,
+                                  stdout=self.logf, stderr=self.logf, env=env, cwd=cwd)
+        self.pid = self.p.pid
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def signal(self, sig):
+        if self.alive():
+            os.kill(self.pid, sig)
+
+    def wait(self, timeout):
+        try:
+            return self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self, timeout=5):
+        """SIGTERM, then SIGKILL after timeout. Returns the exit status."""
+        if self.alive():
+            os.kill(self.pid, signal.SIGTERM)
+            if self.wait(timeout) is None:
+                os.kill(self.pid, signal.SIGKILL)
+                self.p.wait()
+        self.logf.close()
+        return self.p.returncode
+
+    def log(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def rss_kb(self):
+        with open("/proc/%d/status" % self.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def fd_count(self):
+        return len(os.listdir("/proc/%d/fd" % self.pid))
+
+
+class Workdir:
+    """A temporary directory removed at exit, unless FCGI_SSE_KEEP_TMP is set."""
+
+    def __init__(self, name):
+        self.path = tempfile.mkdtemp(prefix="fcgi-sse-%s-" % name)
+        self.procs = []
+
+    def file(self, name):
+        return os.path.join(self.path, name)
+
+    def start(self, argv, name, **kw):
+        p = Proc(argv, self.file(name + ".log"), **kw)
+        self.procs.append(p)
+        return p
+
+    def cleanup(self):
+        for p in reversed(self.procs):
+            p.stop(3)
+        if not os.environ.get("FCGI_SSE_KEEP_TMP"):
+            shutil.rmtree(self.path, ignore_errors=True)
+
+
+def start_responder(wd, args=(), name="fcgi-sse", sock=None):
+    """fcgi-sse -l unix:SOCK ARGS; returns (proc, socket path) once it accepts."""
+    sock = sock or wd.file(name + ".sock")
+    p = wd.start([BINARY, "-l", "unix:" + sock] + list(args), name)
+    if not wait_for(lambda: can_connect(sock) or not p.alive(), 5) or not p.alive():
+        raise RuntimeError("fcgi-sse did not start:\n" + p.log())
+    return p, sock
+
+
+def start_spawned_responder(wd, args=(), name="fcgi-sse", sock=None):
+    """The responder under spawn-fcgi (-n: no fork, so the pid is the responder's):
+    the listening socket arrives on fd 0, as with mod_fcgid and systemd."""
+    sock = sock or wd.file(name + ".sock")
+    p = wd.start(["spawn-fcgi", "-n", "-s", sock, "-M", "0600", "--", BINARY] + list(args), name)
+    if not wait_for(lambda: can_connect(sock) or not p.alive(), 5) or not p.alive():
+        raise RuntimeError("spawn-fcgi/fcgi-sse did not start:\n" + p.log())
+    return p, sock
+
+
+def start_lighttpd(wd, sock, html=None, conf=None, port=None):
+    """lighttpd -D with the shipped demo config; returns (proc, port)."""
+    port = port or free_port()
+    env = dict(os.environ,
+               FCGI_SSE_PORT=str(port),
+               FCGI_SSE_HTML=html or os.path.join(SRCDIR, "html"),
+               FCGI_SSE_SOCKET=sock,
+               FCGI_SSE_STATE=wd.path)
+    conf = conf or os.path.join(SRCDIR, "deploy", "lighttpd", "demo.conf")
+    p = wd.start(["lighttpd", "-D", "-f", conf], "lighttpd", env=env)
+    if not wait_for(lambda: can_connect(("127.0.0.1", port)) or not p.alive(), 10) or not p.alive():
+        raise RuntimeError("lighttpd did not start:\n" + p.log())
+    return p, port
+
+
+# ---------------------------------------------------------------- SSE parsing
+
+class SseParser:
+    """Incremental WHATWG event-stream parser. feed(bytes, t) returns the
+    events completed by these bytes as dicts {id, event, data, retry, t}."""
+
+    def __init__(self):
+        self.buf = b""
+        self.data = []
+        self.id = None
+        self.event = None
+        self.retry = None
+        self.comments = []
+
+    def feed(self, b, t):
+        self.buf += b
+        out = []
+        while True:
+            i = min([x for x in (self.buf.find(b"\r"), self.buf.find(b"\n")) if x >= 0], default=-1)
+            if i < 0:
+                return out
+            line = self.buf[:i]
+            if self.buf[i:i + 2] == b"\r\n":
+                i += 1
+            elif self.buf[i:i + 1] == b"\r" and i + 1 == len(self.buf):
+                return out  # a CR at the end may be half of a CRLF
+            self.buf = self.buf[i + 1:]
+            self._line(line.decode("utf-8", "replace"), t, out)
+
+    def _line(self, line, t, out):
+        if line == "":
+            if self.data or self.retry is not None:
+                out.append({"id": self.id, "event": self.event,
+                            "data": "\n".join(self.data) if self.data else None,
+                            "retry": self.retry, "t": t})
+            self.data, self.event, self.retry = [], None, None
+            return
+        if line.startswith(":"):
+            self.comments.append((line, t))
+            return
+        name, _, value = line.partition(":")
+        if value.startswith(" "):
+            value = value[1:]
+        if name == "data":
+            self.data.append(value)
+        elif name == "id":
+            self.id = value
+        elif name == "event":
+            self.event = value
+        elif name == "retry":
+            self.retry = value
+
+
+# ---------------------------------------------------------------- reading many clients at once
+
+def pump(clients, until, timeout):
+    """Reads every client (HttpStream or CgiFcgi) as data arrives, all at once,
+    until until() is true, every client hit EOF, or timeout. Returns until()."""
+    deadline = time.monotonic() + timeout
+    while not until():
+        live = [c for c in clients if not c.eof]
+        left = deadline - time.monotonic()
+        if not live or left <= 0:
+            break
+        r, _, _ = select.select(live, [], [], left)
+        for c in r:
+            c.read_once()
+    return until()
+
+
+# ---------------------------------------------------------------- HTTP client
+
+class HttpStream:
+    """One HTTP/1.1 request over a raw socket; the body is read incrementally,
+    with the arrival time of each piece, chunked encoding decoded."""
+
+    def __init__(self, port, path, headers=None, method="GET", host="127.0.0.1", timeout=10):
+        self.t_start = time.monotonic()
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        hdrs = {"Host": "%s:%d" % (host, port), "Accept": "text/event-stream", "Connection": "close"}
+        hdrs.update(headers or {})
+        req = "%s %s HTTP/1.1\r\n" % (method, path)
+        req += "".join("%s: %s\r\n" % kv for kv in hdrs.items()) + "\r\n"
+        self.sock.sendall(req.encode("latin-1"))
+        self.method = method
+        self.raw = b""
+        self.eof = False
+        self.status = None
+        self.headers = []
+        self.t_head = None
+        self.chunked = False
+        self.body_pieces = []     # (time, bytes)
+        self._chunk_left = 0
+        self._chunk_state = "size"
+        self.parser = SseParser()
+        self.events = []
+
+    def header(self, name):
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    def fileno(self):
+        return self.sock.fileno()
+
+    def read_once(self):
+        """One recv, once select() said readable."""
+        self.sock.settimeout(1)
+        try:
+            b = self.sock.recv(65536)
+        except socket.timeout:
+            return
+        except ConnectionResetError:
+            b = b""
+        t = time.monotonic()
+        if not b:
+            self.eof = True
+            return
+        self.raw += b
+        self._process(t)
+
+    def _process(self, t):
+        if self.status is None:
+            end = self.raw.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = self.raw[:end].decode("latin-1").split("\r\n")
+            self.raw = self.raw[end + 4:]
+            self.status = int(head[0].split()[1])
+            self.headers = [tuple(x.strip() for x in h.split(":", 1)) for h in head[1:]]
+            self.t_head = t
+            self.chunked = (self.header("Transfer-Encoding") or "").lower() == "chunked"
+            if self.method == "HEAD":
+                self.eof = True
+        if self.status is None or not self.raw:
+            return
+        if not self.chunked:
+            self._body(self.raw, t)
+            self.raw = b""
+            return
+        while self.raw:
+            if self._chunk_state == "size":
+                i = self.raw.find(b"\r\n")
+                if i < 0:
+                    return
+                size = int(self.raw[:i].split(b";")[0], 16)
+                self.raw = self.raw[i + 2:]
+                if size == 0:
+                    self._chunk_state = "done"
+                    self.eof = True
+                    return
+                self._chunk_left = size
+                self._chunk_state = "data"
+            elif self._chunk_state == "data":
+                take = self.raw[:self._chunk_left]
+                self.raw = self.raw[len(take):]
+                self._chunk_left -= len(take)
+                self._body(take, t)
+                if self._chunk_left == 0:
+                    self._chunk_state = "crlf"
+            elif self._chunk_state == "crlf":
+                if len(self.raw) < 2:
+                    return
+                self.raw = self.raw[2:]
+                self._chunk_state = "size"
+            else:
+                return
+
+    def _body(self, b, t):
+        self.body_pieces.append((t, b))
+        self.events.extend(self.parser.feed(b, t))
+
+    def body(self):
+        return b"".join(b for _, b in self.body_pieces)
+
+    def read_until(self, cond, timeout):
+        """Reads until cond(self) is true, EOF, or timeout; returns cond(self)."""
+        pump([self], lambda: cond(self), timeout)
+        return cond(self)
+
+    def read_head(self, timeout=5):
+        return self.read_until(lambda s: s.status is not None, timeout)
+
+    def read_events(self, n, timeout):
+        return self.read_until(lambda s: len(s.counts()) >= n, timeout)
+
+    def read_to_end(self, timeout):
+        return self.read_until(lambda s: s.eof, timeout)
+
+    def counts(self):
+        """The ids of the counter events received, as ints."""
+        return [int(e["id"]) for e in self.events if e["data"] is not None and e["id"] is not None]
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def http_get(port, path, headers=None, method="GET", timeout=5):
+    """A whole (finite) response: (status, headers dict lowercased, body bytes)."""
+    h = HttpStream(port, path, headers, method=method)
+    h.read_to_end(timeout)
+    h.close()
+    return h.status, {k.lower(): v for k, v in h.headers}, h.body()
+
+
+# ---------------------------------------------------------------- FastCGI via cgi-fcgi
+
+class CgiFcgi:
+    """libfcgi's own client, cgi-fcgi, talking to the responder's socket: it
+    turns a CGI environment into a FastCGI request and prints the response."""
+
+    def __init__(self, sock, script="/stream", method="GET", query=None, extra=None):
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+               "REQUEST_METHOD": method, "SCRIPT_NAME": script,
+               "SERVER_PROTOCOL": "HTTP/1.1", "GATEWAY_INTERFACE": "CGI/1.1"}
+        if query is not None:
+            env["QUERY_STRING"] = query
+        env.update(extra or {})
+        self.t_start = time.monotonic()
+        self.p = subprocess.Popen(["cgi-fcgi", "-bind", "-connect", sock], env=env,
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE)
+        self.fd = self.p.stdout.fileno()
+        os.set_blocking(self.fd, False)
+        self.out = b""
+        self.pieces = []
+        self.eof = False
+        self.head = None
+        self.parser = SseParser()
+        self.events = []
+
+    def fileno(self):
+        return self.fd
+
+    def read_once(self):
+        try:
+            b = os.read(self.fd, 65536)
+        except BlockingIOError:
+            return
+        t = time.monotonic()
+        if not b:
+            self.eof = True
+            return
+        self.pieces.append((t, b))
+        self.out += b
+        if self.head is None:
+            i = self.out.find(b"\r\n\r\n")
+            if i >= 0:
+                self.head = (t, self.out[:i].decode("latin-1"))
+                self.events.extend(self.parser.feed(self.out[i + 4:], t))
+        else:
+            self.events.extend(self.parser.feed(b, t))
+
+    def read_until(self, cond, timeout):
+        pump([self], lambda: cond(self), timeout)
+        return cond(self)
+
+    def counts(self):
+        return [int(e["id"]) for e in self.events if e["data"] is not None and e["id"] is not None]
+
+    def headers(self):
+        return self.head[1].split("\r\n") if self.head else []
+
+    def body(self):
+        i = self.out.find(b"\r\n\r\n")
+        return self.out[i + 4:] if i >= 0 else b""
+
+    def close(self):
+        if self.p.poll() is None:
+            self.p.kill()
+        self.p.wait()
+        self.p.stdout.close()
+        self.p.stderr.close()
+
+
+def fcgi_get(sock, script="/stream", method="GET", query=None, extra=None, timeout=5):
+    c = CgiFcgi(sock, script, method, query, extra)
+    c.read_until(lambda c: c.eof, timeout)
+    c.close()
+    return c
+
+
+def status(sock):
+    """The responder's status JSON, asked straight over FastCGI."""
+    c = fcgi_get(sock, "/status")
+    return json.loads(c.body())
+
+
+# ---------------------------------------------------------------- timing checks
+
+def gaps(events):
+    ts = [e["t"] for e in events if e["data"] is not None]
+    return [b - a for a, b in zip(ts, ts[1:])]
+
+
+def within(values, target, tol):
+    return all(abs(v - target) <= tol for v in values)
+
+
+# ---------------------------------------------------------------- raw FastCGI
+
+FCGI_BEGIN_REQUEST, FCGI_ABORT_REQUEST, FCGI_END_REQUEST = 1, 2, 3
+FCGI_PARAMS, FCGI_STDIN, FCGI_STDOUT = 4, 5, 6
+
+
+def fcgi_record(rtype, content, req_id=1, version=1, padding=0):
+    """One FastCGI record (test side only: the responder itself uses libfcgi)."""
+    import struct
+    return struct.pack(">BBHHBB", version, rtype, req_id, len(content), padding, 0) + \
+        content + b"\0" * padding
+
+
+def fcgi_nv(name, value):
+    import struct
+    out = b""
+    for x in (name, value):
+        out += bytes([len(x)]) if len(x) < 128 else struct.pack(">I", len(x) | 0x80000000)
+    return out + name + value
+
+
+def fcgi_request_bytes(params, req_id=1, stdin=b""):
+    """BEGIN_REQUEST (responder, no keep-conn), PARAMS, empty PARAMS, STDIN, empty STDIN."""
+    import struct
+    body = b"".join(fcgi_nv(k.encode(), v.encode()) for k, v in params.items())
+    out = fcgi_record(FCGI_BEGIN_REQUEST, struct.pack(">HB5x", 1, 0), req_id)
+    for i in range(0, len(body), 65535):
+        out += fcgi_record(FCGI_PARAMS, body[i:i + 65535], req_id)
+    out += fcgi_record(FCGI_PARAMS, b"", req_id)
+    if stdin:
+        out += fcgi_record(FCGI_STDIN, stdin, req_id)
+    return out + fcgi_record(FCGI_STDIN, b"", req_id)
+
+
+def fcgi_raw(sock_path, params=None, script="/stream", query="", extra=None, send=True):
+    """A raw FastCGI connection to the responder with one request sent; the caller
+    decides whether (and when) to read. Returns the socket."""
+    p = {"REQUEST_METHOD": "GET", "SCRIPT_NAME": script, "QUERY_STRING": query}
+    p.update(params or {})
+    p.update(extra or {})
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sock_path)
+    if send:
+        s.sendall(fcgi_request_bytes(p))
+    return s
+
+
+def fcgi_read_records(s, timeout, until=None):
+    """Reads records until END_REQUEST, EOF, timeout, or until(records) is true.
+    Returns (records [(type, content, time)], eof)."""
+    import struct
+    buf, recs, eof = b"", [], False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not (until and until(recs)):
+        s.settimeout(max(0.001, deadline - time.monotonic()))
+        try:
+            b = s.recv(65536)
+        except socket.timeout:
+            break
+        except ConnectionResetError:
+            b = b""
+        if not b:
+            eof = True
+            break
+        buf += b
+        while len(buf) >= 8:
+            _, rtype, _, clen, plen, _ = struct.unpack(">BBHHBB", buf[:8])
+            if len(buf) < 8 + clen + plen:
+                break
+            recs.append((rtype, buf[8:8 + clen], time.monotonic()))
+            buf = buf[8 + clen + plen:]
+        if recs and recs[-1][0] == FCGI_END_REQUEST:
+            break
+    return recs, eof

@@ -1,0 +1,47 @@
+#!/bin/bash
+# run.sh -- every test: installs what the tests need, builds, runs `make check`, and ends
+# with one line "N passed, N failed".
+#
+# Environment:
+#   SANITIZE=1           build with ASan + UBSan (./configure --enable-sanitizers) in build-asan/
+#   CFLAGS               passed to configure (CI adds -Werror)
+#   FCGI_SSE_NO_INSTALL=1  skip apt-get (packages already there)
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+
+if [ "${FCGI_SSE_NO_INSTALL:-}" != 1 ]; then
+    "$top/deploy/install-deps.sh" build test || exit 1
+fi
+
+build="$top/build"
+conf=()
+if [ "${SANITIZE:-}" = 1 ]; then
+    build="$top/build-asan"
+    conf+=(--enable-sanitizers)
+    # Leaks, overflows and undefined behaviour fail the tests, not just print.
+    export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:${ASAN_OPTIONS:-}"
+    export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}"
+fi
+
+(cd "$top" && autoreconf -fi) >/dev/null 2>&1 || { (cd "$top" && autoreconf -fi); exit 1; }
+mkdir -p "$build"
+(cd "$build" && "$top/configure" --quiet "${conf[@]}" ${CFLAGS:+CFLAGS="$CFLAGS"}) || exit 1
+make -C "$build" -j2 -s || exit 1
+
+# The integration tests check timing: run them one at a time.
+make -C "$build" -s check
+status=$?
+
+# Automake's summary counts each TAP result; turn it into the one line CI reads.
+log="$build/test-suite.log"
+count() { sed -n "s/^# $1: *\([0-9]*\).*/\1/p" "$log" | head -n1; }
+if [ -f "$log" ]; then
+    pass=$(count PASS); skip=$(count SKIP); fail=$(count FAIL); err=$(count ERROR); xpass=$(count XPASS)
+    [ "$status" -ne 0 ] && [ "$((${fail:-0} + ${err:-0} + ${xpass:-0}))" -eq 0 ] && err=1
+    [ "${skip:-0}" -gt 0 ] && echo "${skip} skipped (see $log)"
+    echo "${pass:-0} passed, $((${fail:-0} + ${err:-0} + ${xpass:-0})) failed"
+else
+    echo "0 passed, 1 failed"
+fi
+exit $status

@@ -1,0 +1,96 @@
+"""test_cgi.py -- CGI mode: fd 0 is not a socket, so the responder serves the one request
+described by its environment on stdout (libfcgi's CGI fallback), as mod_cgi would run it.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from harness import BINARY, SseParser, Tap, gaps, wait_for, within  # noqa: E402
+
+INTERVAL = 0.2
+TOL = INTERVAL * 0.10
+
+
+def cgi(query="", method="GET", script="/cgi-bin/fcgi-sse", path_info="/stream", extra=None):
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GATEWAY_INTERFACE": "CGI/1.1",
+           "REQUEST_METHOD": method, "SCRIPT_NAME": script, "PATH_INFO": path_info,
+           "QUERY_STRING": query, "SERVER_PROTOCOL": "HTTP/1.1"}
+    env.update(extra or {})
+    return subprocess.Popen([BINARY, "-i", "200", "-k", "0"], env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def read_stream(p, until_events, timeout):
+    """(head, events, t_head) read from p's stdout with arrival times."""
+    t0 = time.monotonic()
+    out, head, t_head, events, parser = b"", None, None, [], SseParser()
+    os.set_blocking(p.stdout.fileno(), False)
+    import select
+    while time.monotonic() - t0 < timeout and \
+            len([e for e in events if e["data"] is not None]) < until_events:
+        r, _, _ = select.select([p.stdout], [], [], 0.05)
+        if not r:
+            continue
+        b = os.read(p.stdout.fileno(), 65536)
+        now = time.monotonic()
+        if not b:
+            break
+        if head is None:
+            out += b
+            i = out.find(b"\r\n\r\n")
+            if i >= 0:
+                head, t_head = out[:i].decode(), now - t0
+                events += parser.feed(out[i + 4:], now)
+        else:
+            events += parser.feed(b, now)
+    return head, [e for e in events if e["data"] is not None], t_head
+
+
+t = Tap()
+
+p = cgi("limit=4")
+head, events, t_head = read_stream(p, 4, 5)
+rc = p.wait(5)
+t.ok(head is not None and head.split("\r\n")[:2] ==
+     ["Status: 200 OK", "Content-Type: text/event-stream; charset=utf-8"],
+     "CGI: the stream's header block", head)
+t.ok(t_head is not None and t_head <= 0.2, "CGI: headers within 200 ms", t_head)
+t.eq([int(e["id"]) for e in events], [0, 1, 2, 3], "CGI: limit=4 gives ids 0..3")
+t.ok(within(gaps(events), INTERVAL, TOL), "CGI: events every 200 ms +-10%",
+     ["%.3f" % x for x in gaps(events)])
+t.eq(rc, 0, "CGI: exits 0 after its limit")
+
+p = cgi("limit=2", extra={"HTTP_LAST_EVENT_ID": "9"})
+head, events, _ = read_stream(p, 2, 5)
+p.wait(5)
+t.eq([int(e["id"]) for e in events], [10, 11], "CGI: resumes after Last-Event-ID")
+
+p = cgi(path_info="/nothing")
+out, _ = p.communicate(timeout=5)
+t.ok(out.startswith(b"Status: 404 ") and p.returncode == 0, "CGI: 404 for another path", out)
+
+# The client leaves: the web server closes our stdout; the process must end at once.
+p = cgi()
+head, events, _ = read_stream(p, 1, 3)
+p.stdout.close()
+t0 = time.monotonic()
+gone = wait_for(lambda: p.poll() is not None, 2)
+t.ok(gone and time.monotonic() - t0 < 1.0, "CGI: exits within 1 s when stdout is closed",
+     time.monotonic() - t0)
+
+p = cgi()
+read_stream(p, 1, 3)
+p.send_signal(signal.SIGTERM)
+t.eq(p.wait(2), 0, "CGI: SIGTERM ends the response and exits 0")
+p.stdout.close()
+
+# Not started by a web server: no socket on fd 0 and no CGI environment.
+p = subprocess.run([BINARY], stdin=subprocess.DEVNULL, capture_output=True, timeout=5,
+                   env={"PATH": "/usr/bin:/bin"})
+t.ok(p.returncode == 2 and b"--listen" in p.stderr,
+     "no socket and no CGI request: exit 2 with a hint", p)
+t.done()

@@ -1,0 +1,135 @@
+"""test_lifecycle.py -- a stream's life: a client that leaves frees it at once, the stream
+limit answers 503 and recovers, a reader that stops reading is dropped without delaying
+anyone else, and SIGTERM ends every stream cleanly and exits in time.
+"""
+
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from harness import (FCGI_ABORT_REQUEST, FCGI_END_REQUEST, FCGI_STDOUT, fcgi_record, CgiFcgi, HttpStream, Tap,  # noqa: E402
+                     Workdir, fcgi_get, fcgi_raw, fcgi_read_records, gaps, pump,
+                     start_lighttpd, start_responder, start_spawned_responder, status,
+                     wait_for, within)
+
+t = Tap()
+wd = Workdir("lifecycle")
+try:
+    # --- a client that leaves frees its stream within 1 s (not at its next tick:
+    #     the interval is 10 s here)
+    resp, sock = start_responder(wd, ["-i", "10000", "-k", "0"], name="slowtick")
+    c = CgiFcgi(sock, "/stream")
+    c.read_until(lambda c: c.head is not None, 3)
+    t.ok(wait_for(lambda: status(sock)["streams_open"] == 1, 2), "disconnect: stream open")
+    c.close()
+    t0 = time.monotonic()
+    freed = wait_for(lambda: status(sock)["streams_open"] == 0, 1.0)
+    t.ok(freed, "disconnect (FastCGI peer closes): freed within 1 s",
+         "%.3f s" % (time.monotonic() - t0))
+
+    # lighttpd 1.4 notices that its client left only when it next writes to it (it does
+    # not watch the client socket while it waits on the backend), so through lighttpd a
+    # stream is freed at most one interval (or heartbeat) after the client leaves.
+    spawned, ssock = start_spawned_responder(wd, ["-i", "500", "-k", "0"], name="behind")
+    httpd, port = start_lighttpd(wd, ssock)
+    s = HttpStream(port, "/stream")
+    s.read_events(1, 3)
+    t.ok(s.status == 200 and wait_for(lambda: status(ssock)["streams_open"] == 1, 2),
+         "disconnect through lighttpd: stream open")
+    s.close()
+    t0 = time.monotonic()
+    freed = wait_for(lambda: status(ssock)["streams_open"] == 0, 1.0)
+    t.ok(freed, "disconnect through lighttpd: freed within one interval (500 ms) + 0.5 s",
+         "%.3f s" % (time.monotonic() - t0))
+    # an abort request from the web server ends the stream too
+    raw = fcgi_raw(ssock)
+    recs, _ = fcgi_read_records(raw, 2, until=lambda r: any(x[0] == FCGI_STDOUT for x in r))
+    t.ok(wait_for(lambda: status(ssock)["streams_open"] == 1, 2), "abort: stream open")
+    raw.sendall(fcgi_record(FCGI_ABORT_REQUEST, b""))
+    recs, eof = fcgi_read_records(raw, 2)
+    t.ok(recs and recs[-1][0] == FCGI_END_REQUEST, "abort: answered with END_REQUEST",
+         [r[0] for r in recs])
+    t.ok(wait_for(lambda: status(ssock)["streams_open"] == 0, 1), "abort: stream freed")
+    raw.close()
+
+    # --- the stream limit: 503 with Retry-After, and service resumes below it
+    resp, sock = start_responder(wd, ["-i", "200", "-k", "0", "-m", "3", "-r", "2500"],
+                                 name="limited")
+    held = [CgiFcgi(sock, "/stream") for _ in range(3)]
+    pump(held, lambda: all(len(c.counts()) >= 1 for c in held), 3)
+    t.ok(all(c.counts() for c in held), "limit: three streams open at -m 3")
+    r = fcgi_get(sock, "/stream")
+    t.ok(r.headers() and r.headers()[0].startswith("Status: 503 ")
+         and "Retry-After: 3" in r.headers() and r.body().count(b"\n") == 1,
+         "limit: the fourth gets 503, Retry-After from --retry, one-line reason", r.out)
+    t.eq(status(sock)["streams_refused"], 1, "limit: counted in streams_refused")
+    held[0].close()
+    wait_for(lambda: status(sock)["streams_open"] == 2, 2)
+    c = CgiFcgi(sock, "/stream", query="limit=2")
+    c.read_until(lambda c: c.eof, 3)
+    c.close()
+    t.eq(c.counts(), [0, 1], "limit: below it again, a new stream is served")
+    pump(held[1:], lambda: all(len(c.counts()) >= 4 for c in held[1:]), 3)
+    t.ok(all(c.counts() == list(range(len(c.counts()))) for c in held[1:]),
+         "limit: the held streams never stopped")
+    for c in held[1:]:
+        c.close()
+
+    # --- a reader that stops reading is dropped; the others stay on time
+    resp, sock = start_responder(wd, ["-i", "50", "-k", "0", "-b", "4096"], name="backlog")
+    stuck = fcgi_raw(sock)            # never reads a byte
+    others = [CgiFcgi(sock, "/stream") for _ in range(5)]
+    checked = [0.0, False]
+
+    def dropped():
+        # ask at most every 100 ms while the others are read on time
+        if not checked[1] and time.monotonic() - checked[0] >= 0.1:
+            checked[0] = time.monotonic()
+            checked[1] = status(sock)["streams_dropped_slow"] >= 1
+        return checked[1]
+    pump(others, dropped, 10)
+    t.ok(checked[1], "slow reader: dropped once its backlog exceeds --max-backlog")
+    pump(others, lambda: all(len(c.counts()) >= 40 for c in others), 5)
+    for c in others:
+        c.close()
+    t.ok(all(c.counts()[:40] == list(range(40)) for c in others),
+         "slow reader: five others get every event", [len(c.counts()) for c in others])
+    late = [g for c in others for g in gaps(c.events) if abs(g - 0.05) > 0.005]
+    t.ok(not late, "slow reader: others' inter-arrival within 10% of 50 ms", late[:10])
+    t.eq(status(sock)["streams_open"], 0, "slow reader: its slot is free again")
+    stuck.close()
+
+    # --- SIGTERM: every stream ends cleanly, exit 0 within 2 s
+    resp, sock = start_responder(wd, ["-i", "100", "-k", "0"], name="term")
+    clients = [CgiFcgi(sock, "/stream") for _ in range(5)]
+    raws = [fcgi_raw(sock) for _ in range(3)]
+    pump(clients, lambda: all(len(c.counts()) >= 2 for c in clients), 3)
+    t0 = time.monotonic()
+    resp.signal(signal.SIGTERM)
+    rc = resp.wait(2.0)
+    took = time.monotonic() - t0
+    t.ok(rc == 0 and took <= 2.0, "SIGTERM: exit 0 within 2 s", (rc, took))
+    pump(clients, lambda: all(c.eof for c in clients), 2)
+    codes = [c.p.wait(2) for c in clients]
+    t.ok(all(c.eof for c in clients) and codes == [0] * 5,
+         "SIGTERM: each client sees the response end normally", codes)
+    ends = [fcgi_read_records(r, 2)[0] for r in raws]
+    t.ok(all(recs and recs[-1][0] == FCGI_END_REQUEST for recs in ends),
+         "SIGTERM: FastCGI END_REQUEST on every stream", [[x[0] for x in r][-2:] for r in ends])
+    for c in clients:
+        c.close()
+    for r in raws:
+        r.close()
+    t.ok("stopping: ending" in resp.log() and "stopped:" in resp.log(),
+         "SIGTERM: logged", resp.log()[-300:])
+
+    # --- a second signal exits at once
+    resp, sock = start_responder(wd, ["-i", "100"], name="twice")
+    resp.signal(signal.SIGTERM)
+    resp.signal(signal.SIGTERM)
+    t.ok(resp.wait(2.0) is not None, "second SIGTERM: the process is gone")
+finally:
+    wd.cleanup()
+t.done()

@@ -1,0 +1,103 @@
+"""test_lighttpd.py -- end to end through a real lighttpd (the shipped demo config, mod_fastcgi)
+with the responder under spawn-fcgi, as the demo runs it.
+
+lighttpd listens on a free loopback port; the responder runs with a 200 ms interval.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from harness import (SRCDIR, HttpStream, Tap, Workdir, gaps, http_get, pump,  # noqa: E402
+                     start_lighttpd, start_spawned_responder, within)
+
+INTERVAL = 0.2
+TOL = INTERVAL * 0.10
+
+t = Tap()
+wd = Workdir("lighttpd")
+try:
+    resp, sock = start_spawned_responder(wd, ["-i", "200", "-k", "0"])
+    httpd, port = start_lighttpd(wd, sock)
+
+    # --- the page and its assets, served by lighttpd itself
+    for path, ctype in [("/", "text/html"), ("/index.html", "text/html"),
+                        ("/app.js", "text/javascript"), ("/style.css", "text/css")]:
+        code, hdrs, body = http_get(port, path)
+        t.ok(code == 200 and hdrs.get("content-type", "").startswith(ctype) and len(body) > 100,
+             "page: %s is %s" % (path, ctype), (code, hdrs))
+    code, hdrs, body = http_get(port, "/")
+    with open(os.path.join(SRCDIR, "html", "index.html"), "rb") as f:
+        t.ok(body == f.read(), "page: / is html/index.html")
+    t.ok(b"EventSource" not in body and b"<script src=" in body,
+         "page: no inline script, the script is a file")
+    t.ok("script-src" in hdrs.get("content-security-policy", "") or
+         "default-src 'self'" in hdrs.get("content-security-policy", ""),
+         "page: served with a strict Content-Security-Policy", hdrs)
+
+    # --- a stream through lighttpd
+    s = HttpStream(port, "/stream")
+    s.read_events(6, 5)
+    s.close()
+    t.eq(s.status, 200, "stream: 200")
+    t.eq(s.header("Content-Type"), "text/event-stream; charset=utf-8", "stream: Content-Type")
+    t.eq(s.header("Cache-Control"), "no-cache", "stream: Cache-Control: no-cache")
+    t.eq(s.header("X-Accel-Buffering"), "no", "stream: X-Accel-Buffering: no")
+    t.ok(s.header("Content-Length") is None, "stream: no Content-Length")
+    t.ok(s.t_head is not None and s.t_head - s.t_start <= 0.2,
+         "stream: header block within 200 ms", s.t_head and s.t_head - s.t_start)
+    t.ok(s.body_pieces and s.body_pieces[0][1].startswith(b"retry: 3000")
+         and s.body_pieces[0][0] - s.t_start <= 0.2,
+         "stream: retry line arrives at once, not with the first event",
+         s.body_pieces[:1])
+    t.eq(s.counts()[:6], list(range(6)), "stream: ids 0..5 consecutive")
+    g = gaps(s.events)
+    t.ok(len(g) >= 5 and within(g, INTERVAL, TOL),
+         "stream: events arrive one by one, every 200 ms +-10% (not buffered)",
+         ["%.3f" % x for x in g])
+
+    # --- prefixes, resume, limit
+    s = HttpStream(port, "/app/stream?limit=2")
+    s.read_to_end(3)
+    t.ok(s.status == 200 and s.counts() == [0, 1], "prefix: /app/stream works", s.counts())
+    s = HttpStream(port, "/stream", headers={"Last-Event-ID": "41"})
+    s.read_events(2, 3)
+    s.close()
+    t.eq(s.counts()[:2], [42, 43], "resume: Last-Event-ID passes lighttpd and continues at 42")
+    s = HttpStream(port, "/stream?lastEventId=7")
+    s.read_events(2, 3)
+    s.close()
+    t.eq(s.counts()[:2], [8, 9], "resume: ?lastEventId=7 continues at 8")
+    s = HttpStream(port, "/stream?limit=3&_=1700000000")
+    t.ok(s.read_to_end(3) and s.counts() == [0, 1, 2],
+         "limit=3: three events, then the response ends (chunked terminator)", s.counts())
+
+    # --- HEAD and errors, through lighttpd
+    code, hdrs, body = http_get(port, "/stream", method="HEAD")
+    t.ok(code == 200 and hdrs.get("content-type", "").startswith("text/event-stream")
+         and body == b"", "HEAD: headers only", (code, hdrs, body))
+    code, hdrs, body = http_get(port, "/stream", headers={"Last-Event-ID": "-1"})
+    t.ok(code == 400 and body.count(b"\n") == 1 and b"Last-Event-ID" in body,
+         "400: bad Last-Event-ID, one line naming it", (code, body))
+    code, hdrs, body = http_get(port, "/stream?limit=0")
+    t.ok(code == 400 and b"limit" in body, "400: bad limit names it", (code, body))
+    code, hdrs, body = http_get(port, "/stream", method="POST", headers={"Content-Length": "0"})
+    t.ok(code == 405 and hdrs.get("allow") == "GET, HEAD", "405: with Allow: GET, HEAD",
+         (code, hdrs))
+
+    # --- ten clients at once, all on time
+    clients = [HttpStream(port, "/stream?limit=5") for _ in range(10)]
+    pump(clients, lambda: all(c.eof for c in clients), 5)
+    for c in clients:
+        c.close()
+    t.ok(all(c.counts() == list(range(5)) for c in clients), "ten clients: each gets ids 0..4",
+         [c.counts() for c in clients])
+    t.ok(all(within(gaps(c.events), INTERVAL, TOL) for c in clients),
+         "ten clients: every inter-arrival within 10%",
+         [["%.3f" % x for x in gaps(c.events)] for c in clients])
+
+    t.ok(httpd.alive() and resp.alive(), "lighttpd and the responder are still running")
+    t.eq(resp.stop(), 0, "SIGTERM: the responder under spawn-fcgi exits 0")
+finally:
+    wd.cleanup()
+t.done()
