@@ -1,0 +1,44 @@
+#!/bin/sh
+# install-deps.sh -- installs the Debian packages a task needs: build, demo or test.
+#
+# Usage: deploy/install-deps.sh build|demo|test ...
+# Installs only what is missing (apt-get update first, as on a fresh machine).
+# Web servers are installed without being started (policy-rc.d): the demo and
+# the tests start their own instances on loopback ports with their own configs.
+set -eu
+
+pkgs=""
+for what in "$@"; do
+    case "$what" in
+    build) pkgs="$pkgs gcc make autoconf automake pkg-config libfcgi-dev libc6-dev" ;;
+    demo)  pkgs="$pkgs lighttpd spawn-fcgi" ;;
+    test)  pkgs="$pkgs lighttpd spawn-fcgi libfcgi-bin python3 procps" ;;
+    *) echo "install-deps.sh: unknown group '$what' (build, demo, test)" >&2; exit 2 ;;
+    esac
+done
+
+missing=""
+for p in $pkgs; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+        missing="$missing $p"
+    fi
+done
+[ -n "$missing" ] || exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps.sh: missing packages:$missing; run as root or install them" >&2
+    exit 1
+fi
+echo "install-deps.sh: installing$missing"
+# Keep packaged services from starting (and from taking port 80) while installing.
+policy=/usr/sbin/policy-rc.d
+made_policy=0
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy"
+    chmod 755 "$policy"
+    made_policy=1
+fi
+status=0
+{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing; } || status=$?
+[ "$made_policy" = 1 ] && rm -f "$policy"
+exit $status

@@ -1,0 +1,53 @@
+#!/bin/bash
+# demo.sh -- the demo: builds fcgi-sse, runs it under spawn-fcgi behind lighttpd on
+# http://127.0.0.1:8080/ in the foreground. Ctrl-C stops both; nothing is left running.
+#
+# Environment: FCGI_SSE_PORT (default 8080); FCGI_SSE_NO_INSTALL=1 skips apt-get;
+# extra arguments go to fcgi-sse (e.g. --interval 250).
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+port=${FCGI_SSE_PORT:-8080}
+
+if [ "${FCGI_SSE_NO_INSTALL:-}" != 1 ]; then
+    "$top/deploy/install-deps.sh" build demo
+fi
+
+# Build in build/ (out of tree), once; `make` after that only rebuilds changes.
+build="$top/build"
+if [ ! -f "$build/Makefile" ]; then
+    (cd "$top" && autoreconf -fi)
+    mkdir -p "$build"
+    (cd "$build" && "$top/configure" --quiet)
+fi
+make -s -C "$build" -j2 fcgi-sse
+
+# Job control: each child in its own process group, so Ctrl-C reaches only this
+# script, which then stops each child once (a second signal would skip the
+# responder's graceful shutdown).
+set -m
+state=$(mktemp -d /tmp/fcgi-sse-demo.XXXXXX)
+pids=()
+cleanup() {
+    trap - EXIT INT TERM
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$state"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+sock="$state/fcgi-sse.sock"
+# spawn-fcgi -n: stay in the foreground (the pid is the responder's), socket on fd 0.
+spawn-fcgi -n -s "$sock" -M 0600 -- "$build/fcgi-sse" "$@" &
+pids+=($!)
+for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+[ -S "$sock" ] || { echo "demo.sh: fcgi-sse did not start" >&2; exit 1; }
+
+FCGI_SSE_PORT=$port FCGI_SSE_HTML="$top/html" FCGI_SSE_SOCKET="$sock" FCGI_SSE_STATE="$state" \
+    lighttpd -D -f "$top/deploy/lighttpd/demo.conf" &
+pids+=($!)
+
+echo "demo.sh: open http://127.0.0.1:$port/ (stream: http://127.0.0.1:$port/stream); Ctrl-C stops"
+# Whichever ends first ends the demo; the trap stops the other.
+wait -n
