@@ -12,7 +12,7 @@
   var list = document.getElementById('events');
 
   var source = null;
-  var opened = false;        // has any connection been open yet?
+  var interrupted = false;   // been open or seen an error: the next open is a reconnect
   var lastId = '';
   var reconnects = 0;
   var reopenTimer = null;
@@ -47,16 +47,18 @@
     }
   }
 
-  function onOpen() {
-    if (opened) {
+  function onOpen(ev) {
+    if (ev.target !== source) { return; }
+    if (interrupted) {
       reconnects += 1;
       reconnectsEl.textContent = String(reconnects);
     }
-    opened = true;
+    interrupted = true;
     setState('open');
   }
 
   function onMessage(ev) {
+    if (ev.target !== source) { return; }
     append(ev.data);
     if (ev.lastEventId) {
       lastId = ev.lastEventId;
@@ -65,7 +67,9 @@
     lastTimeEl.textContent = clock(new Date());
   }
 
-  function onError() {
+  function onError(ev) {
+    if (ev.target !== source) { return; }
+    interrupted = true;
     setState('reconnecting');
     // While CONNECTING the browser retries by itself and sends Last-Event-ID.
     // Once CLOSED (e.g. an error status) it never will: open a new one, carrying
