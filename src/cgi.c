@@ -36,7 +36,7 @@ int cgi_serve(const struct opt_config *cfg, const volatile sig_atomic_t *stop,
 {
     struct resp_sink o = { stdout_write, stdout_flush, stdout };
     struct sched_params sp = { (long long)cfg->interval_ms * 1000000LL,
-                               (long long)cfg->heartbeat_s * 1000000000LL };
+                               (long long)cfg->heartbeat_s * 1000000000LL, 0 };
     struct sched sc;
     struct req r;
     int rc;

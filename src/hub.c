@@ -7,6 +7,7 @@
 #include "theap.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,7 +28,12 @@ struct hub {
     pthread_mutex_t lock;         /* guards incoming and closing */
     struct stream *incoming;      /* handed off, not yet in the loop */
     int closing;
+
+    unsigned long freed;          /* streams freed since the last trim */
 };
+
+/* Streams freed between two returns of memory to the kernel at most. */
+#define HUB_TRIM_EVERY 4096
 
 static struct stream *stream_of(struct theap_node *n)
 {
@@ -102,6 +108,12 @@ static void finish(struct hub *h, struct stream *s, int clean)
     stream_end(s, clean);
     stream_destroy(s);
     atomic_fetch_sub(&h->stats->streams_open, 1);
+    /* glibc keeps freed memory in its arenas; once clients have left, give
+     * it back so the process returns to its idle size. */
+    if (++h->freed >= HUB_TRIM_EVERY || h->timers.len == 0) {
+        h->freed = 0;
+        malloc_trim(0);
+    }
 }
 
 /* Moves handed-off streams into the loop. */

@@ -166,6 +166,7 @@ int main(int argc, char **argv)
     ac.threads = ACC_THREADS;
     ac.sched.interval_ns = (long long)cfg.interval_ms * 1000000LL;
     ac.sched.heartbeat_ns = (long long)cfg.heartbeat_s * 1000000000LL;
+    ac.sched.grid_ns = sched_grid(ac.sched.interval_ns);
     ac.sndbuf = (int)cfg.max_backlog;
     ac.retry_ms = cfg.retry_ms;
     ac.max_streams = stats.max_streams;

@@ -6,9 +6,22 @@
 
 #include <string.h>
 
+long long sched_grid(long long interval_ns)
+{
+    long long g = interval_ns / 100;
+
+    if (g < 1000000LL)
+        g = 1000000LL;
+    if (g > 10000000LL)
+        g = 10000000LL;
+    return g > interval_ns ? 0 : g;
+}
+
 void sched_start(struct sched *s, const struct sched_params *p, long long t0,
                  unsigned long long first_id, unsigned long long limit)
 {
+    if (p->grid_ns > 0)
+        t0 = (t0 + p->grid_ns / 2) / p->grid_ns * p->grid_ns;
     s->next_event = t0 + p->interval_ns;
     s->last_output = t0;
     s->next_id = first_id;

@@ -8,7 +8,14 @@
 struct sched_params {
     long long interval_ns;    /* between events */
     long long heartbeat_ns;   /* comment after this much silence; 0 = off */
+    long long grid_ns;        /* streams' start times are rounded to this; 0 = exact */
 };
+
+/* The grid for an interval: 1/100 of it, from 1 ms to 10 ms. Streams that
+ * start within one grid step share their deadlines, so the loop writes
+ * them in one wake-up and the web server reads them in one pass; a
+ * stream's phase moves by at most half a step, its interval not at all. */
+long long sched_grid(long long interval_ns);
 
 /* Deadlines are absolute: event k (from 0) of a stream opened at t0 is
  * due at t0 + (k+1) * interval, whatever time writing takes, so a stream
@@ -26,8 +33,8 @@ struct sched {
 /* Output of one call at most. */
 #define SCHED_OUT_MAX (SCHED_BURST * 80)
 
-/* Starts a schedule at t0: first event first_id due at t0 + interval;
- * limit 0 = unlimited. */
+/* Starts a schedule at t0 (rounded to the nearest grid point): first
+ * event first_id due at t0 + interval; limit 0 = unlimited. */
 void sched_start(struct sched *s, const struct sched_params *p, long long t0,
                  unsigned long long first_id, unsigned long long limit);
 

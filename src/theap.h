@@ -12,8 +12,15 @@ struct theap_node {
 
 #define THEAP_NONE ((size_t)-1)
 
+/* The key is kept next to its node pointer, so sifting compares within
+ * the array (cache-friendly) and only touches a node to update its index. */
+struct theap_entry {
+    long long due;
+    struct theap_node *node;
+};
+
 struct theap {
-    struct theap_node **v;
+    struct theap_entry *v;
     size_t len;
     size_t cap;
 };

@@ -19,7 +19,8 @@ import time
 
 SRCDIR = os.path.abspath(os.environ.get("abs_top_srcdir",
                                         os.path.join(os.path.dirname(__file__), "..", "..")))
-BUILDDIR = os.path.abspath(os.environ.get("abs_top_builddir", SRCDIR))
+# make check sets abs_top_builddir; run by hand, the build of tests/run.sh is used.
+BUILDDIR = os.path.abspath(os.environ.get("abs_top_builddir", os.path.join(SRCDIR, "build")))
 BINARY = os.path.join(BUILDDIR, "fcgi-sse")
 
 
