@@ -76,7 +76,9 @@ enum opt_result opt_parse(struct opt_config *cfg, int argc, char **argv,
     cfg->heartbeat_s = 15;
     cfg->max_backlog = 65536;
 
-    optind = 1;
+    /* 0, not 1: glibc then also forgets its position inside a word of a
+     * previous argv (e.g. after "-zq"), so parsing can be repeated. */
+    optind = 0;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":l:i:r:k:m:b:hV", long_options, NULL)) != -1) {
         unsigned long mode;

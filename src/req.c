@@ -17,7 +17,7 @@ int req_parse_uint(const char *s, unsigned long long min, unsigned long long max
         if (*s < '0' || *s > '9')
             return -1;
         d = (unsigned)(*s - '0');
-        if (v > (max - d) / 10)
+        if (d > max || v > (max - d) / 10)
             return -1;
         v = v * 10 + d;
     }

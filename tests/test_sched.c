@@ -1,184 +1,618 @@
-/* test_sched.c -- unit tests of sched (the schedule), theap (deadline heap) and stats_json.
- * Limits of the helpers: times are plain nanosecond numbers, no clock is read; the heap
- * test uses a fixed-seed LCG so every run is the same. */
+/* test_sched.c -- unit tests of sched, theap and stats: the pure per-stream schedule, the deadline heap, the status JSON */
+/* Limits of the helpers: times are plain nanosecond numbers (no clock is read); expected
+ * output is rebuilt from the documented format ("id: N\ndata: Count: [N]\n\n"), and
+ * a heartbeat is only checked to be comment lines, not its text; the output buffer has
+ * a canary after SCHED_OUT_MAX bytes, so an overrun is counted, not necessarily caught
+ * at once; the heap tests draw due times from a fixed-seed LCG so every run is the same. */
 #include "config.h"
 
 #include "sched.h"
 #include "stats.h"
 #include "theap.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tap.h"
 
-#define S 1000000000LL
+#define S 1000000000LL  /* one second in ns */
+#define MS 1000000LL    /* one millisecond in ns */
+#define CANARY_LEN 16
+#define CANARY ((char)0xa5)
 
-/* The ids of the events in buf, as written by sched_due; returns how many. */
-static int ids(const char *buf, size_t len, unsigned long long *out, int max)
+static char *out;              /* SCHED_OUT_MAX bytes + canary */
+static int out_violations;     /* calls whose output exceeded SCHED_OUT_MAX */
+
+/* sched_due into `out`, checking the SCHED_OUT_MAX bound on every call. */
+static size_t due(struct sched *s, const struct sched_params *p, long long now,
+                  unsigned long *events)
 {
-    static char text[SCHED_OUT_MAX + 1];
-    int n = 0;
-    size_t i = 0;
+    size_t len, i;
 
-    /* sscanf needs a string: sched_due's output is not NUL-terminated */
-    memcpy(text, buf, len);
-    text[len] = '\0';
-    buf = text;
-    while (i < len && n < max) {
-        unsigned long long id, data;
-        int used = 0;
-        if (sscanf(buf + i, "id: %llu\ndata: Count: [%llu]\n\n%n", &id, &data, &used) != 2 ||
-            used == 0 || id != data)
-            return -1;
-        out[n++] = id;
-        i += (size_t)used;
+    memset(out + SCHED_OUT_MAX, CANARY, CANARY_LEN);
+    *events = 12345;
+    len = sched_due(s, p, now, out, events);
+    for (i = 0; i < CANARY_LEN; i++)
+        if (out[SCHED_OUT_MAX + i] != CANARY)
+            break;
+    if (len > SCHED_OUT_MAX || i < CANARY_LEN)
+        out_violations++;
+    return len;
+}
+
+/* 1 when buf[0..len) is exactly the events first .. first+n-1. */
+static int is_events(const char *buf, size_t len, unsigned long long first, unsigned long n)
+{
+    static char want[SCHED_OUT_MAX * 2];
+    size_t w = 0;
+    unsigned long k;
+
+    for (k = 0; k < n; k++) {
+        int m = snprintf(want + w, sizeof want - w, "id: %llu\ndata: Count: [%llu]\n\n",
+                         first + k, first + k);
+        if (m < 0 || (size_t)m >= sizeof want - w)
+            return 0;
+        w += (size_t)m;
     }
-    return i == len ? n : -1;
+    return len == w && memcmp(buf, want, w) == 0;
+}
+
+/* 1 when buf[0..len) is one or more complete comment lines (each starts with ':'). */
+static int is_comment(const char *buf, size_t len)
+{
+    size_t i;
+
+    if (len == 0 || buf[len - 1] != '\n')
+        return 0;
+    for (i = 0; i < len; i++) {
+        if ((i == 0 || buf[i - 1] == '\n') && buf[i] != ':')
+            return 0;
+        if (buf[i] == '\r')
+            return 0;
+    }
+    return 1;
+}
+
+static unsigned long long lcg_state;
+
+static unsigned long long lcg(void)
+{
+    lcg_state = lcg_state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return lcg_state >> 33;
+}
+
+/* Pops everything via theap_min + theap_remove; returns how many, *sorted = nondecreasing,
+ * *unqueued = every popped node got index THEAP_NONE. */
+static size_t drain(struct theap *h, int *sorted, int *unqueued, long long *last)
+{
+    struct theap_node *n;
+    long long prev = LLONG_MIN;
+    size_t count = 0;
+
+    *sorted = 1;
+    *unqueued = 1;
+    while ((n = theap_min(h)) != NULL) {
+        if (n->due < prev)
+            *sorted = 0;
+        prev = n->due;
+        theap_remove(h, n);
+        if (n->index != THEAP_NONE)
+            *unqueued = 0;
+        if (++count > 1000000)
+            break; /* a broken remove would loop forever */
+    }
+    if (last)
+        *last = prev;
+    return count;
+}
+
+static void test_schedule(void)
+{
+    struct sched_params p;
+    struct sched s;
+    unsigned long ev;
+    long long t0 = 1000 * S, now;
+    size_t len;
+    int k, calls, one_each;
+    unsigned long long total;
+
+    memset(&p, 0, sizeof p); /* grid 0: exact start times */
+    p.interval_ns = 1 * S;
+    p.heartbeat_ns = 0;
+
+    /* ---- the first event */
+    sched_start(&s, &p, t0, 0, 0);
+    ok(sched_wake(&s, &p) == t0 + S, "start: first wake is t0 + interval");
+    ok(!sched_done(&s), "start: unlimited stream is not done");
+    len = due(&s, &p, t0, &ev);
+    ok(len == 0 && ev == 0, "nothing due at t0");
+    len = due(&s, &p, t0 + S - 1, &ev);
+    ok(len == 0 && ev == 0, "nothing due 1 ns before t0 + interval");
+    len = due(&s, &p, t0 + S, &ev);
+    ok(ev == 1 && len == 24 && memcmp(out, "id: 0\ndata: Count: [0]\n\n", 24) == 0,
+       "event 0 exactly at t0 + interval: \"id: 0\\ndata: Count: [0]\\n\\n\"");
+    len = due(&s, &p, t0 + S, &ev);
+    ok(len == 0 && ev == 0, "the same instant again: nothing more");
+    ok(sched_wake(&s, &p) == t0 + 2 * S, "next wake is t0 + 2 intervals");
+
+    /* ---- no drift: lateness does not move later deadlines */
+    sched_start(&s, &p, t0, 0, 0);
+    len = due(&s, &p, t0 + S + 400 * MS, &ev);
+    ok(ev == 1 && is_events(out, len, 0, 1), "late by 0.4 s: event 0");
+    ok(sched_wake(&s, &p) == t0 + 2 * S, "after a late event the next deadline is still t0 + 2s");
+    len = due(&s, &p, t0 + 2 * S - 1, &ev);
+    ok(len == 0 && ev == 0, "nothing 1 ns before t0 + 2s");
+    len = due(&s, &p, t0 + 2 * S, &ev);
+    ok(ev == 1 && is_events(out, len, 1, 1), "event 1 on time at t0 + 2s: no drift");
+
+    /* 60 s of wake-ups, each 1..50 ms late: 60 events, ids 0..59, on the grid */
+    lcg_state = 42;
+    sched_start(&s, &p, t0, 0, 0);
+    total = 0;
+    calls = 0;
+    one_each = 1;
+    while (sched_wake(&s, &p) <= t0 + 60 * S && calls < 1000) {
+        now = sched_wake(&s, &p) + 1 * MS + (long long)(lcg() % 50) * MS;
+        len = due(&s, &p, now, &ev);
+        if (ev != 1 || !is_events(out, len, total, ev))
+            one_each = 0;
+        total += ev;
+        calls++;
+    }
+    ok(total == 60 && calls == 60 && one_each,
+       "60 s of late wake-ups: exactly 60 events, one per call, ids 0..59 consecutive "
+       "(%llu events, %d calls)", total, calls);
+    ok(sched_wake(&s, &p) == t0 + 61 * S, "after 60 s the next deadline is t0 + 61 s exactly");
+
+    /* the same at a fixed 0.9 s lateness, with extra calls in between */
+    sched_start(&s, &p, t0, 0, 0);
+    total = 0;
+    one_each = 1;
+    for (k = 1; k <= 60; k++) {
+        len = due(&s, &p, t0 + k * S - 300 * MS, &ev); /* early: nothing */
+        if (len != 0 || ev != 0)
+            one_each = 0;
+        len = due(&s, &p, t0 + k * S + 900 * MS, &ev);
+        if (ev != 1 || !is_events(out, len, total, 1))
+            one_each = 0;
+        total += ev;
+    }
+    ok(total == 60 && one_each && sched_wake(&s, &p) == t0 + 61 * S,
+       "60 s at 0.9 s late, with early calls: 60 events, consecutive, no drift");
+
+    /* ---- catch-up */
+    sched_start(&s, &p, t0, 0, 0);
+    len = due(&s, &p, t0 + 10 * S + S / 2, &ev);
+    ok(ev == 10 && is_events(out, len, 0, 10),
+       "at t0 + 10.5 intervals: events 0..9 in order in one buffer");
+    ok(sched_wake(&s, &p) == t0 + 11 * S, "after catching up the next deadline is t0 + 11s");
+
+    /* more than SCHED_BURST overdue */
+    sched_start(&s, &p, t0, 0, 0);
+    now = t0 + (SCHED_BURST + 5) * S;
+    len = due(&s, &p, now, &ev);
+    ok(ev == SCHED_BURST && is_events(out, len, 0, SCHED_BURST),
+       "%d overdue: SCHED_BURST (%d) events 0..%d first", SCHED_BURST + 5, SCHED_BURST,
+       SCHED_BURST - 1);
+    ok(sched_wake(&s, &p) <= now, "the rest is due again at once");
+    len = due(&s, &p, now, &ev);
+    ok(ev == 5 && is_events(out, len, SCHED_BURST, 5), "next call: the remaining 5, in order");
+    len = due(&s, &p, now, &ev);
+    ok(len == 0 && ev == 0 && sched_wake(&s, &p) == t0 + (SCHED_BURST + 6) * S,
+       "then nothing, next deadline on the grid");
+
+    /* 1000 overdue: bursts until caught up */
+    sched_start(&s, &p, t0, 0, 0);
+    now = t0 + 1000 * S;
+    total = 0;
+    calls = 0;
+    one_each = 1;
+    for (;;) {
+        len = due(&s, &p, now, &ev);
+        if (ev == 0)
+            break;
+        if (ev > SCHED_BURST || !is_events(out, len, total, ev))
+            one_each = 0;
+        total += ev;
+        if (++calls > 100)
+            break;
+    }
+    ok(total == 1000 && calls == (1000 + SCHED_BURST - 1) / SCHED_BURST && one_each,
+       "1000 overdue: %d calls of at most SCHED_BURST, 1000 consecutive events", calls);
+
+    /* ---- limit */
+    sched_start(&s, &p, t0, 0, 3);
+    ok(!sched_done(&s), "limit 3: not done at start");
+    len = due(&s, &p, t0 + 10 * S, &ev);
+    ok(ev == 3 && is_events(out, len, 0, 3) && sched_done(&s),
+       "limit 3, 10 due: 3 events then sched_done");
+    len = due(&s, &p, t0 + 20 * S, &ev);
+    ok(ev == 0, "limit 3: no events after done");
+    sched_start(&s, &p, t0, 0, 3);
+    len = due(&s, &p, t0 + 1 * S, &ev);
+    ok(ev == 1 && !sched_done(&s), "limit 3 step by step: 1 sent, not done");
+    len = due(&s, &p, t0 + 2 * S, &ev);
+    ok(ev == 1 && !sched_done(&s), "limit 3 step by step: 2 sent, not done");
+    len = due(&s, &p, t0 + 3 * S, &ev);
+    ok(ev == 1 && is_events(out, len, 2, 1) && sched_done(&s),
+       "limit 3 step by step: 3 sent, done");
+    sched_start(&s, &p, t0, 0, 40);
+    len = due(&s, &p, t0 + 100 * S, &ev);
+    ok(ev == SCHED_BURST && !sched_done(&s), "limit 40, 100 due: a burst first, not done");
+    len = due(&s, &p, t0 + 100 * S, &ev);
+    ok(ev == 40 - SCHED_BURST && is_events(out, len, SCHED_BURST, 40 - SCHED_BURST) &&
+           sched_done(&s),
+       "limit 40: then the last %d, done", 40 - SCHED_BURST);
+    sched_start(&s, &p, t0, 0, 0);
+    len = due(&s, &p, t0 + 100 * S, &ev);
+    ok(ev == SCHED_BURST && !sched_done(&s), "limit 0 means unlimited");
+
+    /* ---- resume */
+    sched_start(&s, &p, t0, 42, 0);
+    len = due(&s, &p, t0 + S, &ev);
+    ok(ev == 1 && len == 26 && memcmp(out, "id: 42\ndata: Count: [42]\n\n", 26) == 0,
+       "first_id 42: the first event is 42");
+    sched_start(&s, &p, t0, 42, 2);
+    len = due(&s, &p, t0 + 5 * S, &ev);
+    ok(ev == 2 && is_events(out, len, 42, 2) && sched_done(&s),
+       "first_id 42, limit 2: 42, 43, done");
+    sched_start(&s, &p, t0, 9223372036854775807ULL, 0);
+    len = due(&s, &p, t0 + S, &ev);
+    ok(ev == 1 && is_events(out, len, 9223372036854775807ULL, 1),
+       "first_id 2^63-1 (largest resume): formatted in full");
+    sched_start(&s, &p, t0, 18446744073709551615ULL - 40, 0);
+    len = due(&s, &p, t0 + 100 * S, &ev);
+    ok(ev == SCHED_BURST && is_events(out, len, 18446744073709551615ULL - 40, SCHED_BURST) &&
+           len <= SCHED_OUT_MAX,
+       "a burst of 20-digit ids fits SCHED_OUT_MAX (%zu bytes)", len);
+
+    /* ---- heartbeat: 15 s, interval 60 s */
+    p.interval_ns = 60 * S;
+    p.heartbeat_ns = 15 * S;
+    sched_start(&s, &p, t0, 0, 0);
+    ok(sched_wake(&s, &p) == t0 + 15 * S, "heartbeat 15 s, interval 60 s: wake at t0 + 15s");
+    len = due(&s, &p, t0 + 15 * S - 1, &ev);
+    ok(len == 0 && ev == 0, "heartbeat: nothing 1 ns before t0 + 15s");
+    len = due(&s, &p, t0 + 15 * S, &ev);
+    ok(ev == 0 && len > 0 && out[0] == ':' && is_comment(out, len),
+       "heartbeat at t0 + 15s: comment lines starting with ':', 0 events");
+    ok(sched_wake(&s, &p) == t0 + 30 * S, "heartbeat: next wake at t0 + 30s");
+    len = due(&s, &p, t0 + 20 * S, &ev);
+    ok(len == 0 && ev == 0, "heartbeat: nothing at t0 + 20s");
+    len = due(&s, &p, t0 + 30 * S, &ev);
+    ok(ev == 0 && is_comment(out, len), "heartbeat at t0 + 30s");
+    len = due(&s, &p, t0 + 45 * S, &ev);
+    ok(ev == 0 && is_comment(out, len) && sched_wake(&s, &p) == t0 + 60 * S,
+       "heartbeat at t0 + 45s, next wake t0 + 60s");
+    len = due(&s, &p, t0 + 60 * S, &ev);
+    ok(ev == 1 && is_events(out, len, 0, 1),
+       "t0 + 60s: the event alone, no comment with it");
+    ok(sched_wake(&s, &p) == t0 + 75 * S, "after the event the next heartbeat is at t0 + 75s");
+    sched_start(&s, &p, t0, 0, 0);
+    len = due(&s, &p, t0 + 20 * S, &ev);
+    ok(ev == 0 && is_comment(out, len) && sched_wake(&s, &p) == t0 + 35 * S,
+       "a late heartbeat at t0 + 20s: the next is 15 s after it, t0 + 35s");
+
+    /* heartbeat longer than the interval: never a comment on schedule */
+    p.interval_ns = 10 * S;
+    p.heartbeat_ns = 15 * S;
+    sched_start(&s, &p, t0, 0, 0);
+    total = 0;
+    one_each = 1;
+    for (k = 0; k < 100; k++) {
+        now = sched_wake(&s, &p);
+        len = due(&s, &p, now, &ev);
+        if (ev != 1 || !is_events(out, len, total, 1))
+            one_each = 0;
+        total += ev;
+    }
+    ok(one_each && total == 100, "heartbeat 15 s, interval 10 s: 100 wakes, 100 events, no comment");
+
+    /* heartbeat 0: off */
+    p.interval_ns = 60 * S;
+    p.heartbeat_ns = 0;
+    sched_start(&s, &p, t0, 0, 0);
+    ok(sched_wake(&s, &p) == t0 + 60 * S, "heartbeat 0: wake is the next event");
+    len = due(&s, &p, t0 + 15 * S, &ev);
+    ok(len == 0 && ev == 0, "heartbeat 0: nothing at t0 + 15s");
+    len = due(&s, &p, t0 + 60 * S - 1, &ev);
+    ok(len == 0 && ev == 0, "heartbeat 0: nothing just before the event");
+    len = due(&s, &p, t0 + 60 * S, &ev);
+    ok(ev == 1 && is_events(out, len, 0, 1), "heartbeat 0: the event at t0 + 60s");
+
+    /* ---- the start grid: sched_grid(interval) is 1/100 of it, from 1 ms to 10 ms */
+    ok(sched_grid(1 * S) == 10 * MS, "sched_grid(1 s) is 10 ms");
+    ok(sched_grid(500 * MS) == 5 * MS, "sched_grid(500 ms) is 5 ms");
+    ok(sched_grid(100 * MS) == 1 * MS, "sched_grid(100 ms) is 1 ms");
+    ok(sched_grid(10 * MS) == 1 * MS, "sched_grid(10 ms) is 1 ms (the minimum)");
+    ok(sched_grid(60 * S) == 10 * MS, "sched_grid(60 s) is 10 ms (the maximum)");
+    p.interval_ns = 1 * S;
+    p.heartbeat_ns = 0;
+    p.grid_ns = 10 * MS;
+    sched_start(&s, &p, t0 + 4 * MS, 0, 0);
+    ok(sched_wake(&s, &p) == t0 + S, "grid 10 ms: a start at t0 + 4 ms is rounded down to t0");
+    sched_start(&s, &p, t0 + 6 * MS, 0, 0);
+    ok(sched_wake(&s, &p) == t0 + S + 10 * MS,
+       "grid 10 ms: a start at t0 + 6 ms is rounded up to t0 + 10 ms");
+    sched_start(&s, &p, t0 - 4 * MS, 0, 0);
+    ok(sched_wake(&s, &p) == t0 + S, "grid 10 ms: a start at t0 - 4 ms is rounded up to t0");
+    lcg_state = 7;
+    one_each = 1;
+    for (k = 0; k < 1000; k++) {
+        long long start = t0 + (long long)(lcg() % (100 * 1000000ULL));
+        long long shift;
+        sched_start(&s, &p, start, 0, 0);
+        shift = sched_wake(&s, &p) - (start + p.interval_ns);
+        if (shift < -p.grid_ns / 2 || shift > p.grid_ns / 2 || (sched_wake(&s, &p) % p.grid_ns))
+            one_each = 0;
+        len = due(&s, &p, sched_wake(&s, &p), &ev);
+        if (ev != 1)
+            one_each = 0;
+        if (sched_wake(&s, &p) - (start + 2 * p.interval_ns) < -p.grid_ns / 2 ||
+            sched_wake(&s, &p) - (start + 2 * p.interval_ns) > p.grid_ns / 2)
+            one_each = 0;
+    }
+    ok(one_each, "grid 10 ms: 1000 random starts move by at most half a step, on the grid, "
+                 "interval unchanged");
+    p.grid_ns = 0;
+
+    ok(out_violations == 0, "output never exceeded SCHED_OUT_MAX (%d violations)",
+       out_violations);
+}
+
+/* Sorts long longs (for the median). */
+static int cmp_ll(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* Fills nodes[0..n) with LCG dues in [0, range) and pushes them all; 1 when every push
+ * succeeded and queued its node. */
+static int push_random(struct theap *h, struct theap_node *nodes, size_t n, unsigned long range)
+{
+    size_t i;
+    int all = 1;
+
+    for (i = 0; i < n; i++) {
+        nodes[i].due = (long long)(lcg() % range);
+        nodes[i].index = THEAP_NONE;
+        if (theap_push(h, &nodes[i]) != 0 || nodes[i].index == THEAP_NONE)
+            all = 0;
+    }
+    return all;
+}
+
+static void test_theap(void)
+{
+    enum { N = 1000 };
+    struct theap h;
+    struct theap_node *nodes = calloc(N, sizeof *nodes), *n, lone;
+    long long *dues = calloc(N, sizeof *dues);
+    char *removed = calloc(N, 1);
+    size_t i, count, len_before, mid;
+    int all, sorted, unqueued;
+    long long min, last;
+
+    if (!nodes || !dues || !removed)
+        abort();
+
+    theap_init(&h);
+    ok(theap_min(&h) == NULL && h.len == 0, "theap: empty after init, theap_min NULL");
+
+    /* 1000 random nodes, with duplicates and negative dues */
+    lcg_state = 2024;
+    all = 1;
+    min = LLONG_MAX;
+    for (i = 0; i < N; i++) {
+        nodes[i].due = (long long)(lcg() % 5000) - 1000;
+        nodes[i].index = THEAP_NONE;
+        if (nodes[i].due < min)
+            min = nodes[i].due;
+        if (theap_push(&h, &nodes[i]) != 0 || nodes[i].index == THEAP_NONE)
+            all = 0;
+    }
+    ok(all && h.len == N, "theap: 1000 pushes (fixed-seed LCG dues) succeed, every node queued");
+    ok(theap_min(&h) && theap_min(&h)->due == min, "theap: theap_min is the minimum (%lld)", min);
+    count = drain(&h, &sorted, &unqueued, NULL);
+    ok(count == N && sorted, "theap: theap_min + theap_remove pop 1000 nodes in nondecreasing order");
+    ok(unqueued, "theap: every popped node has index THEAP_NONE");
+    ok(theap_min(&h) == NULL && h.len == 0, "theap: empty after popping all");
+
+    /* remove from the middle: the node of median due, then every third node */
+    push_random(&h, nodes, N, 100000);
+    for (i = 0; i < N; i++)
+        dues[i] = nodes[i].due;
+    qsort(dues, N, sizeof *dues, cmp_ll);
+    for (mid = 0; mid < N && nodes[mid].due != dues[N / 2]; mid++)
+        ;
+    theap_remove(&h, &nodes[mid]);
+    removed[mid] = 1;
+    count = drain(&h, &sorted, &unqueued, NULL);
+    ok(nodes[mid].index == THEAP_NONE && count == N - 1 && sorted,
+       "theap: after removing the median node, 999 pop in order");
+
+    memset(removed, 0, N);
+    push_random(&h, nodes, N, 100000);
+    count = 0;
+    for (i = 1; i < N; i += 3) {
+        theap_remove(&h, &nodes[i]);
+        removed[i] = 1;
+        count++;
+    }
+    all = 1;
+    for (i = 0; i < N; i++)
+        if ((nodes[i].index == THEAP_NONE) != (removed[i] != 0))
+            all = 0;
+    ok(all && h.len == N - count,
+       "theap: %zu removals from anywhere: exactly the removed nodes are unqueued", count);
+    {
+        int none_removed = 1;
+        struct theap_node *m;
+        long long prev = LLONG_MIN;
+        size_t popped = 0;
+        sorted = 1;
+        while ((m = theap_min(&h)) != NULL && popped <= N) {
+            if (removed[m - nodes])
+                none_removed = 0;
+            if (m->due < prev)
+                sorted = 0;
+            prev = m->due;
+            theap_remove(&h, m);
+            popped++;
+        }
+        ok(sorted && none_removed && popped == N - count,
+           "theap: the rest pops in order, without any removed node (%zu)", popped);
+    }
+
+    /* theap_update */
+    push_random(&h, nodes, N, 100000);
+    nodes[500].due = -1;
+    theap_update(&h, &nodes[500]);
+    ok(theap_min(&h) == &nodes[500], "theap_update: a node moved earlier than all becomes the minimum");
+    nodes[500].due = 1000000;
+    theap_update(&h, &nodes[500]);
+    ok(theap_min(&h) != &nodes[500] && theap_min(&h)->due < 1000000,
+       "theap_update: the minimum moved later is no longer the minimum");
+    for (i = 0; i < 300; i++) {
+        size_t j = (size_t)(lcg() % N);
+        if (j == 500)
+            continue;
+        nodes[j].due = (long long)(lcg() % 100000);
+        theap_update(&h, &nodes[j]);
+    }
+    min = LLONG_MAX;
+    for (i = 0; i < N; i++)
+        if (nodes[i].due < min)
+            min = nodes[i].due;
+    ok(theap_min(&h) && theap_min(&h)->due == min,
+       "theap_update: after 300 random changes theap_min is the new minimum");
+    count = drain(&h, &sorted, &unqueued, &last);
+    ok(count == N && sorted && last == 1000000,
+       "theap_update: pops in order, the node moved last comes last");
+
+    /* removing an unqueued node */
+    for (i = 0; i < 10; i++) {
+        nodes[i].due = (long long)i * 10;
+        nodes[i].index = THEAP_NONE;
+        theap_push(&h, &nodes[i]);
+    }
+    lone.due = -100;
+    lone.index = THEAP_NONE;
+    len_before = h.len;
+    theap_remove(&h, &lone);
+    ok(h.len == len_before && theap_min(&h) == &nodes[0] && lone.index == THEAP_NONE,
+       "theap_remove of a never-queued node: no-op");
+    theap_remove(&h, &nodes[3]);
+    theap_remove(&h, &nodes[3]);
+    ok(h.len == len_before - 1 && nodes[3].index == THEAP_NONE,
+       "theap_remove twice: the second is a no-op");
+    n = theap_min(&h);
+    count = drain(&h, &sorted, &unqueued, &last);
+    ok(n == &nodes[0] && count == len_before - 1 && sorted && last == 90,
+       "theap: 9 left, in order");
+
+    theap_release(&h);
+    ok(h.len == 0 && theap_min(&h) == NULL, "theap_release: empty");
+    nodes[0].index = THEAP_NONE;
+    ok(theap_push(&h, &nodes[0]) == 0 && theap_min(&h) == &nodes[0],
+       "theap: usable again after release");
+    theap_release(&h);
+    free(removed);
+    free(dues);
+    free(nodes);
+}
+
+static void test_stats(void)
+{
+    static const char *const keys[] = { "streams_open", "streams_total", "events_sent",
+                                        "streams_dropped_slow", "streams_refused", "uptime_s",
+                                        "max_streams", "version" };
+    struct stats_view v;
+    struct stats st;
+    char json[512], want[64], *p;
+    int n, m, all, k;
+    size_t cap, i;
+
+    memset(&v, 0, sizeof v);
+    v.streams_open = 1;
+    v.streams_total = 2;
+    v.events_sent = 3;
+    v.streams_dropped_slow = 4;
+    v.streams_refused = 5;
+    v.max_streams = 6;
+    v.uptime_s = 7;
+    n = stats_json(&v, json, sizeof json);
+    ok(n > 0 && (size_t)n == strlen(json) && json[0] == '{' && n >= 2 && json[n - 2] == '}' &&
+           json[n - 1] == '\n' && strchr(json, '\n') == json + n - 1,
+       "stats_json: one object and one newline, length returned (%d)", n);
+    {
+        static const char *const vals[] = { "1", "2", "3", "4", "5", "7", "6",
+                                            "\"" PACKAGE_VERSION "\"" };
+        for (k = 0; k < 8; k++) {
+            snprintf(want, sizeof want, "\"%s\":%s", keys[k], vals[k]);
+            p = n > 0 ? strstr(json, want) : NULL;
+            ok(p != NULL && (p[strlen(want)] == ',' || p[strlen(want)] == '}'),
+               "stats_json: renders %s", want);
+        }
+    }
+    all = 1;
+    for (k = 0; k < 8; k++) {
+        char quoted[64];
+        snprintf(quoted, sizeof quoted, "\"%s\"", keys[k]);
+        p = strstr(json, quoted);
+        if (!p || strstr(p + 1, quoted))
+            all = 0;
+    }
+    ok(all, "stats_json: each of the eight keys exactly once");
+
+    v.streams_open = ULONG_MAX;
+    v.uptime_s = ULLONG_MAX;
+    m = stats_json(&v, json, sizeof json);
+    snprintf(want, sizeof want, "\"streams_open\":%lu,", ULONG_MAX);
+    ok(m > 0 && strstr(json, want) && strstr(json, "\"uptime_s\":18446744073709551615"),
+       "stats_json: the largest values render in full");
+
+    /* too small: -1, nothing past cap */
+    all = 1;
+    for (cap = 0; cap < (size_t)m; cap++) {
+        memset(json, 'Z', sizeof json);
+        if (stats_json(&v, json, cap) != -1)
+            all = 0;
+        for (i = cap; i < sizeof json; i++)
+            if (json[i] != 'Z')
+                all = 0;
+    }
+    ok(all, "stats_json: every cap 0..%d returns -1 and writes nothing past cap", m - 1);
+    ok(stats_json(&v, json, (size_t)m + 1) == m, "stats_json: cap of length + 1 fits");
+
+    /* stats_read copies the counters */
+    memset(&st, 0, sizeof st);
+    atomic_store(&st.streams_open, 11);
+    atomic_store(&st.streams_total, 12);
+    atomic_store(&st.events_sent, 13);
+    atomic_store(&st.streams_dropped_slow, 14);
+    atomic_store(&st.streams_refused, 15);
+    st.max_streams = 16;
+    st.started_ms = 5000;
+    stats_read(&st, &v, 5000 + 61000);
+    ok(v.streams_open == 11 && v.streams_total == 12 && v.events_sent == 13 &&
+           v.streams_dropped_slow == 14 && v.streams_refused == 15 && v.max_streams == 16 &&
+           v.uptime_s == 61,
+       "stats_read: copies the counters, uptime 61 s after 61000 ms");
 }
 
 int main(void)
 {
-    struct sched_params p = { 1 * S, 0 };
-    struct sched s;
-    char buf[SCHED_OUT_MAX];
-    unsigned long long got[64];
-    unsigned long ev;
-    long long t0 = 1000 * S, now;
-    size_t len;
-    int i, total, consecutive;
-
-    sched_start(&s, &p, t0, 0, 0);
-    ok(sched_wake(&s, &p) == t0 + S, "first event due one interval after the start");
-    len = sched_due(&s, &p, t0 + S - 1, buf, &ev);
-    ok(len == 0 && ev == 0, "nothing due before it");
-    len = sched_due(&s, &p, t0 + S, buf, &ev);
-    ok(ev == 1 && len == 24 && memcmp(buf, "id: 0\ndata: Count: [0]\n\n", 24) == 0,
-       "event 0 exactly at t0 + interval");
-    len = sched_due(&s, &p, t0 + 2 * S + 400000000LL, buf, &ev);
-    ok(ev == 1 && ids(buf, len, got, 64) == 1 && got[0] == 1, "event 1, written late");
-    ok(sched_wake(&s, &p) == t0 + 3 * S, "the next deadline does not move with lateness");
-
-    /* 60 s of slightly late wake-ups: exactly 60 events, consecutive, no drift */
-    sched_start(&s, &p, t0, 0, 0);
-    total = 0;
-    consecutive = 1;
-    for (i = 0; i < 60; i++) {
-        int k, n;
-        now = sched_wake(&s, &p) + 3000000LL; /* 3 ms late, every time */
-        len = sched_due(&s, &p, now, buf, &ev);
-        n = ids(buf, len, got, 64);
-        for (k = 0; k < n; k++)
-            if (got[k] != (unsigned long long)(total + k))
-                consecutive = 0;
-        total += n > 0 ? n : 0;
-    }
-    ok(total == 60 && consecutive, "60 s: 60 events, ids 0..59 consecutive (%d)", total);
-    ok(sched_wake(&s, &p) == t0 + 61 * S, "60 s: still on the absolute grid");
-
-    /* catch-up */
-    sched_start(&s, &p, t0, 0, 0);
-    len = sched_due(&s, &p, t0 + 10 * S + S / 2, buf, &ev);
-    ok(ev == 10 && ids(buf, len, got, 64) == 10 && got[0] == 0 && got[9] == 9,
-       "10.5 intervals late: ten events, in order, in one buffer");
-    sched_start(&s, &p, t0, 0, 0);
-    len = sched_due(&s, &p, t0 + 100 * S, buf, &ev);
-    ok(ev == SCHED_BURST && len <= SCHED_OUT_MAX, "100 overdue: SCHED_BURST at a time");
-    ok(sched_wake(&s, &p) <= t0 + 100 * S, "the rest is due at once");
-    len = sched_due(&s, &p, t0 + 100 * S, buf, &ev);
-    ok(ev == SCHED_BURST && ids(buf, len, got, 64) == SCHED_BURST && got[0] == SCHED_BURST,
-       "then the next SCHED_BURST, continuing the ids");
-
-    /* limit and resume */
-    sched_start(&s, &p, t0, 42, 3);
-    len = sched_due(&s, &p, t0 + 2 * S, buf, &ev);
-    ok(ev == 2 && ids(buf, len, got, 64) == 2 && got[0] == 42 && got[1] == 43 && !sched_done(&s),
-       "resume at 42: 42, 43");
-    len = sched_due(&s, &p, t0 + 9 * S, buf, &ev);
-    ok(ev == 1 && ids(buf, len, got, 64) == 1 && got[0] == 44 && sched_done(&s),
-       "limit 3: the third event, then done");
-    len = sched_due(&s, &p, t0 + 20 * S, buf, &ev);
-    ok(ev == 0 && len == 0, "limit 3: nothing after it");
-    {
-        unsigned long long big = 18446744073709551615ULL;
-        sched_start(&s, &p, t0, big - 1, 0);
-        len = sched_due(&s, &p, t0 + S, buf, &ev);
-        ok(ev == 1 && ids(buf, len, got, 64) == 1 && got[0] == big - 1, "ids up to 2^64-2 fit");
-    }
-
-    /* heartbeat */
-    p.interval_ns = 60 * S;
-    p.heartbeat_ns = 15 * S;
-    sched_start(&s, &p, t0, 0, 0);
-    ok(sched_wake(&s, &p) == t0 + 15 * S, "heartbeat: wake after 15 s of silence");
-    len = sched_due(&s, &p, t0 + 15 * S, buf, &ev);
-    ok(ev == 0 && len > 0 && buf[0] == ':' && buf[len - 1] == '\n' && !memchr(buf, '\n', len - 1),
-       "heartbeat: one comment line, no event");
-    ok(sched_wake(&s, &p) == t0 + 30 * S, "heartbeat: next one 15 s later");
-    len = sched_due(&s, &p, t0 + 20 * S, buf, &ev);
-    ok(len == 0, "heartbeat: nothing in between");
-    len = sched_due(&s, &p, t0 + 60 * S, buf, &ev);
-    ok(ev == 1 && buf[0] == 'i', "heartbeat: the event, not a comment, when both are due");
-    ok(sched_wake(&s, &p) == t0 + 75 * S, "heartbeat: counted from the last output");
-    p.heartbeat_ns = 0;
-    sched_start(&s, &p, t0, 0, 0);
-    ok(sched_wake(&s, &p) == t0 + 60 * S, "heartbeat 0: off");
-
-    /* theap */
-    {
-        enum { N = 1000 };
-        struct theap h;
-        struct theap_node *nodes = calloc(N, sizeof *nodes), *n;
-        unsigned long long lcg = 12345;
-        long long prev = -1;
-        int sorted = 1, count = 0;
-
-        theap_init(&h);
-        for (i = 0; i < N; i++) {
-            lcg = lcg * 6364136223846793005ULL + 1442695040888963407ULL;
-            nodes[i].due = (long long)(lcg >> 33) % 100000;
-            nodes[i].index = THEAP_NONE;
-            if (theap_push(&h, &nodes[i]) < 0)
-                break;
-        }
-        ok(h.len == N, "heap: %d pushed", N);
-        theap_remove(&h, &nodes[500]);
-        theap_remove(&h, &nodes[500]);
-        ok(h.len == N - 1 && nodes[500].index == THEAP_NONE, "heap: remove twice is harmless");
-        nodes[10].due = -5;
-        theap_update(&h, &nodes[10]);
-        ok(theap_min(&h) == &nodes[10], "heap: update moves a node to the front");
-        nodes[10].due = 200000;
-        theap_update(&h, &nodes[10]);
-        while ((n = theap_min(&h))) {
-            if (n->due < prev)
-                sorted = 0;
-            prev = n->due;
-            theap_remove(&h, n);
-            count++;
-        }
-        ok(sorted && count == N - 1, "heap: pops in nondecreasing order (%d)", count);
-        ok(prev == 200000, "heap: the updated node comes last");
-        ok(theap_min(&h) == NULL, "heap: empty at the end");
-        theap_release(&h);
-        free(nodes);
-    }
-
-    /* stats_json */
-    {
-        struct stats_view v = { 1, 2, 3, 4, 5, 6, 7 };
-        char json[512];
-        int n = stats_json(&v, json, sizeof json);
-        const char *keys[] = { "\"streams_open\":1", "\"streams_total\":2", "\"events_sent\":3",
-                               "\"streams_dropped_slow\":4", "\"streams_refused\":5",
-                               "\"max_streams\":6", "\"uptime_s\":7", "\"version\":\"" };
-        int all = n > 0;
-        for (i = 0; i < 8; i++)
-            if (!strstr(json, keys[i]))
-                all = 0;
-        ok(all && json[0] == '{' && json[n - 1] == '\n', "stats_json: every key: %s", json);
-        ok(stats_json(&v, json, 20) == -1, "stats_json: -1 when it does not fit");
-    }
+    out = malloc(SCHED_OUT_MAX + CANARY_LEN);
+    if (!out)
+        abort();
+    test_schedule();
+    test_theap();
+    test_stats();
+    free(out);
     return done_testing();
 }
