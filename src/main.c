@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcgiapp.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -115,6 +116,11 @@ int main(int argc, char **argv)
         break;
     }
     log_init(argv[0]);
+    /* One malloc arena: the accept threads allocate little, and memory freed
+     * by the hub then returns to the kernel (a per-thread arena kept ~110 KB
+     * each after every stream was gone). */
+    if (mallopt(M_ARENA_MAX, 1) != 1)
+        log_warn("mallopt(M_ARENA_MAX) failed: memory may stay high after clients leave");
 
     if (setup_signals(&waitmask) < 0) {
         log_errno("installing signal handlers", errno);
