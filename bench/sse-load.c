@@ -64,7 +64,7 @@ static size_t request_len;
 static int no_read, quiet;
 
 static unsigned long n_established, n_refused, n_503, n_failed, n_ended_early;
-static unsigned long long n_events, n_gaps, n_dups, n_line_errors, n_late;
+static unsigned long long n_events, n_events_measured, n_gaps, n_dups, n_line_errors, n_late;
 static int first_errno;
 static int measuring;           /* inter-arrival samples only after the ramp */
 static long long interval_ns = 1000000000LL;
@@ -123,6 +123,8 @@ static double quantile(const struct samples *s, double q)
 static void on_event(struct conn *c, long long t)
 {
     n_events++;
+    if (measuring)
+        n_events_measured++;
     if (c->has_id) {
         if (c->have_prev) {
             if (c->pending_id <= c->prev_id)
@@ -435,7 +437,7 @@ static double opt_num(const char *name, const char *v, double min, double max)
     return d;
 }
 
-static void report(unsigned long requested, double ramp_s)
+static void report(unsigned long requested, double ramp_s, double measure_s)
 {
     qsort(interarrival.v, interarrival.len, sizeof *interarrival.v, cmp_u32);
     qsort(first_byte.v, first_byte.len, sizeof *first_byte.v, cmp_u32);
@@ -446,6 +448,8 @@ static void report(unsigned long requested, double ramp_s)
     printf("streams_failed=%lu\n", n_failed);
     printf("streams_ended_early=%lu\n", n_ended_early);
     printf("events=%llu\n", n_events);
+    printf("events_measured=%llu\n", n_events_measured);
+    printf("measure_s=%.3f\n", measure_s);
     printf("id_gaps=%llu\n", n_gaps);
     printf("id_duplicates=%llu\n", n_dups);
     printf("first_byte_ms_p50=%.3f\n", quantile(&first_byte, 0.5));
@@ -582,6 +586,8 @@ int main(int argc, char **argv)
                 t_ramp_end = now;
                 t_end = now + (long long)(duration * 1e9);
                 measuring = 1;
+                /* markers for a driver that samples the server meanwhile */
+                fprintf(stderr, "sse-load: measure start\n");
             }
         }
         if (t_end && now >= t_end)
@@ -601,7 +607,10 @@ int main(int argc, char **argv)
         for (i = 0; i < n; i++)
             on_event_fd(ep, evs[i].data.ptr, evs[i].events);
     }
-    report(streams, t_ramp_end ? (t_ramp_end - t0) / 1e9 : 0);
+    measuring = 0;
+    fprintf(stderr, "sse-load: measure end\n");
+    report(streams, t_ramp_end ? (t_ramp_end - t0) / 1e9 : 0,
+           t_ramp_end ? (now_ns() - t_ramp_end) / 1e9 : 0);
 
     if (hold_after > 0 && !stop) {
         long long until = now_ns() + (long long)(hold_after * 1e9);

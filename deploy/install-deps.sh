@@ -1,7 +1,7 @@
 #!/bin/sh
 # install-deps.sh -- installs the Debian packages a task needs: build, demo or test.
 #
-# Usage: deploy/install-deps.sh build|demo|test ...
+# Usage: deploy/install-deps.sh build|demo|test|bench ...
 # Installs only what is missing (apt-get update first, as on a fresh machine).
 # Web servers are installed without being started (policy-rc.d): the demo and
 # the tests start their own instances on loopback ports with their own configs.
@@ -12,8 +12,12 @@ for what in "$@"; do
     case "$what" in
     build) pkgs="$pkgs gcc make autoconf automake pkg-config libfcgi-dev libc6-dev" ;;
     demo)  pkgs="$pkgs lighttpd spawn-fcgi" ;;
-    test)  pkgs="$pkgs lighttpd spawn-fcgi libfcgi-bin python3 procps" ;;
-    *) echo "install-deps.sh: unknown group '$what' (build, demo, test)" >&2; exit 2 ;;
+    test|bench)
+        pkgs="$pkgs lighttpd spawn-fcgi libfcgi-bin python3 procps"
+        # node and npm run the seed baseline; a node installed otherwise is fine
+        command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
+        command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm" ;;
+    *) echo "install-deps.sh: unknown group '$what' (build, demo, test, bench)" >&2; exit 2 ;;
     esac
 done
 

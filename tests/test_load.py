@@ -1,0 +1,47 @@
+"""test_load.py -- 1,000 streams at once through a real lighttpd, all served and on time.
+
+bench/sse-load (the benchmark's load client) opens the streams; the responder runs under
+spawn-fcgi with a 200 ms interval so the check takes seconds. Sized for the 20,000-file
+limit: lighttpd holds two descriptors per stream.
+"""
+
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from harness import (BUILDDIR, Tap, Workdir, start_lighttpd, start_spawned_responder,  # noqa
+                     status, wait_for)
+
+STREAMS = 1000
+t = Tap()
+wd = Workdir("load")
+try:
+    resp, sock = start_spawned_responder(wd, ["-i", "200", "-k", "0"])
+    httpd, port = start_lighttpd(wd, sock)
+    p = subprocess.run([os.path.join(BUILDDIR, "bench", "sse-load"), "-q", "-n", str(STREAMS),
+                        "-r", "2000", "-d", "4", "-i", "200", "127.0.0.1", str(port), "/stream"],
+                       capture_output=True, text=True, timeout=120)
+    r = dict(x.split("=", 1) for x in p.stdout.split() if "=" in x)
+    t.diag(p.stdout.replace("\n", " "))
+    t.eq(int(r.get("streams_established", -1)), STREAMS, "1000 streams established")
+    t.eq(int(r.get("streams_refused", -1)) + int(r.get("streams_failed", -1)), 0,
+         "none refused or failed")
+    t.eq(int(r.get("streams_ended_early", -1)), 0, "none ended early")
+    t.ok(int(r.get("events_measured", 0)) >= STREAMS * 4 * 5 * 0.9,
+         "every stream got its events (%s in 4 s)" % r.get("events_measured"))
+    t.eq(int(r.get("id_gaps", -1)) + int(r.get("id_duplicates", -1)), 0, "no id gap, no duplicate")
+    p99 = float(r.get("interarrival_ms_p99", 1e9))
+    p50 = float(r.get("interarrival_ms_p50", 1e9))
+    t.ok(abs(p50 - 200) <= 5 and abs(p99 - 200) <= 20,
+         "on time: inter-arrival p50 %.1f ms, p99 %.1f ms (200 ms +-10%%)" % (p50, p99))
+    t.ok(float(r.get("first_byte_ms_p99", 1e9)) <= 200,
+         "first bytes within 200 ms (p99 %s ms)" % r.get("first_byte_ms_p99"))
+    # lighttpd closes a backend connection when it next writes to its gone client:
+    # within one interval.
+    freed = wait_for(lambda: status(sock)["streams_open"] == 0, 2)
+    st = status(sock)
+    t.ok(freed and st["streams_total"] >= STREAMS, "all freed once the clients left", st)
+finally:
+    wd.cleanup()
+t.done()
