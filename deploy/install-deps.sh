@@ -10,10 +10,10 @@ set -eu
 pkgs=""
 for what in "$@"; do
     case "$what" in
-    build) pkgs="$pkgs gcc make autoconf automake pkg-config libfcgi-dev libc6-dev" ;;
+    build) pkgs="$pkgs gcc make autoconf automake pkg-config libfcgi-dev libsystemd-dev libc6-dev" ;;
     demo)  pkgs="$pkgs lighttpd spawn-fcgi" ;;
     test|bench)
-        pkgs="$pkgs lighttpd spawn-fcgi libfcgi-bin python3 procps"
+        pkgs="$pkgs lighttpd spawn-fcgi libfcgi-bin python3 procps iproute2 systemd"
         # node and npm run the seed baseline; a node installed otherwise is fine
         command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
         command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm" ;;

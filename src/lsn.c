@@ -1,4 +1,4 @@
-/* lsn.c -- the listening socket: opened from --listen ADDR, or taken from fd 0 */
+/* lsn.c -- the listening socket: opened from --listen ADDR, passed by systemd, or fd 0 */
 #include "config.h"
 
 #include "lsn.h"
@@ -8,11 +8,15 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#ifdef HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 
 #define LSN_BACKLOG 4096
 
@@ -147,6 +151,36 @@ int lsn_open(const char *addr, unsigned mode, char *err, size_t errlen,
         return fd;
     }
     return open_tcp(addr, err, errlen);
+}
+
+int lsn_systemd(char *err, size_t errlen)
+{
+#ifdef HAVE_SYSTEMD
+    int n = sd_listen_fds(1);
+
+    if (n == 0)
+        return -1;
+    if (n < 0) {
+        snprintf(err, errlen, "sd_listen_fds: %s", strerror(-n));
+        return -2;
+    }
+    if (n > 1) {
+        snprintf(err, errlen, "systemd passed %d sockets; give the .socket unit one", n);
+        return -2;
+    }
+    if (sd_is_socket(SD_LISTEN_FDS_START, AF_UNSPEC, SOCK_STREAM, 1) <= 0) {
+        snprintf(err, errlen, "the socket systemd passed is not a listening stream socket");
+        return -2;
+    }
+    return SD_LISTEN_FDS_START;
+#else
+    if (getenv("LISTEN_FDS")) {
+        snprintf(err, errlen, "LISTEN_FDS is set but this build has no systemd support "
+                              "(configure found no libsystemd)");
+        return -2;
+    }
+    return -1;
+#endif
 }
 
 int lsn_adopt(int fd, char *err, size_t errlen)

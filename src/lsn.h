@@ -1,4 +1,4 @@
-/* lsn.h -- the listening socket: opened from --listen ADDR, or taken from fd 0 */
+/* lsn.h -- the listening socket: opened from --listen ADDR, passed by systemd, or fd 0 */
 #ifndef FCGI_SSE_LSN_H
 #define FCGI_SSE_LSN_H
 
@@ -12,6 +12,12 @@
  * (points into addr), or NULL. */
 int lsn_open(const char *addr, unsigned mode, char *err, size_t errlen,
              const char **unix_path);
+
+/* The socket passed by systemd socket activation (LISTEN_PID/LISTEN_FDS,
+ * sd_listen_fds(3)): returns its fd (3), -1 when none was passed, or -2
+ * with a message in err when it is not exactly one listening stream
+ * socket. The LISTEN_* variables are removed from the environment. */
+int lsn_systemd(char *err, size_t errlen);
 
 /* Checks that fd is a listening stream socket and makes it non-blocking.
  * Returns 0, or -1 with a message in err. */

@@ -145,6 +145,11 @@ int main(int argc, char **argv)
             log_error("--listen %s: %s", cfg.listen, err);
             return 1;
         }
+    } else if ((fd = lsn_systemd(err, sizeof err)) != -1) {
+        if (fd < 0 || lsn_adopt(fd, err, sizeof err) < 0) {
+            log_error("socket activation: %s", err);
+            return 1;
+        }
     } else if (FCGX_IsCGI()) {
         return cgi_serve(&cfg, &stop_requested, &waitmask);
     } else {

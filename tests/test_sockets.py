@@ -1,0 +1,72 @@
+"""test_sockets.py -- how the responder gets its socket: --listen unix:/path (mode, stale
+and live socket files), --listen :PORT (loopback only), and systemd socket activation
+(systemd-socket-activate passes LISTEN_FDS exactly as a .socket unit does).
+"""
+
+import os
+import socket
+import stat
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from harness import (BINARY, Tap, Workdir, can_connect, fcgi_get, free_port,  # noqa: E402
+                     start_responder, wait_for)
+
+t = Tap()
+wd = Workdir("sockets")
+try:
+    p, sock = start_responder(wd, ["-i", "100"], name="mode")
+    t.eq(stat.S_IMODE(os.stat(sock).st_mode), 0o660, "unix socket: mode 0660 by default")
+    t.ok(stat.S_ISSOCK(os.stat(sock).st_mode), "unix socket: is a socket")
+    r = subprocess.run([BINARY, "-l", "unix:" + sock], capture_output=True, timeout=5)
+    t.ok(r.returncode == 1 and b"in use" in r.stderr, "a live socket is not taken over", r.stderr)
+    p.signal(9)
+    p.wait(5)
+    t.ok(os.path.exists(sock), "after SIGKILL the socket file stays behind")
+    p2, _ = start_responder(wd, ["-i", "100"], name="stale", sock=sock)
+    t.eq(fcgi_get(sock, "/stream", query="limit=1").counts(), [0],
+         "a stale socket file is replaced and served")
+    t.eq(p2.stop(), 0, "SIGTERM: exit 0")
+    t.ok(not os.path.exists(sock), "the socket file is removed at exit")
+
+    p, sock = start_responder(wd, ["--socket-mode", "0600"], name="mode600")
+    t.eq(stat.S_IMODE(os.stat(sock).st_mode), 0o600, "--socket-mode 0600")
+    p.stop()
+
+    notsock = wd.file("plain-file")
+    open(notsock, "w").close()
+    r = subprocess.run([BINARY, "-l", "unix:" + notsock], capture_output=True, timeout=5)
+    t.ok(r.returncode == 1 and b"not a socket" in r.stderr and os.path.exists(notsock),
+         "a path that is not a socket is left alone", r.stderr)
+    r = subprocess.run([BINARY, "-l", "unix:relative.sock"], capture_output=True, timeout=5)
+    t.ok(r.returncode == 1 and b"absolute" in r.stderr, "a relative unix path is refused")
+
+    # TCP: :PORT binds loopback only
+    port = free_port()
+    p = wd.start([BINARY, "-l", ":%d" % port, "-i", "100"], "tcp")
+    t.ok(wait_for(lambda: can_connect(("127.0.0.1", port)), 5), "-l :PORT listens on 127.0.0.1")
+    out = subprocess.run(["ss", "-Hltn", "sport = :%d" % port], capture_output=True, text=True)
+    local = [line.split()[3] for line in out.stdout.splitlines() if line.strip()]
+    t.eq(local, ["127.0.0.1:%d" % port], "-l :PORT binds loopback, not every address")
+    c = fcgi_get("127.0.0.1:%d" % port, "/stream", query="limit=2")
+    t.eq(c.counts(), [0, 1], "TCP: a stream over FastCGI")
+    t.eq(p.stop(), 0, "TCP: SIGTERM exit 0")
+    r = subprocess.run([BINARY, "-l", "127.0.0.1"], capture_output=True, timeout=5)
+    t.ok(r.returncode == 1 and b"HOST:PORT" in r.stderr, "an address without a port is refused")
+
+    # systemd socket activation
+    if not subprocess.run(["sh", "-c", "command -v systemd-socket-activate"],
+                          capture_output=True).returncode == 0:
+        t.skip("systemd socket activation", "systemd-socket-activate is not installed")
+    else:
+        sock = wd.file("activated.sock")
+        p = wd.start(["systemd-socket-activate", "-l", sock, BINARY, "-i", "100"], "activate")
+        t.ok(wait_for(lambda: os.path.exists(sock), 5), "activation: socket created by systemd")
+        c = fcgi_get(sock, "/stream", query="limit=2")
+        t.eq(c.counts(), [0, 1], "activation: the responder serves the socket it was passed")
+        t.ok("on unix:" + sock in p.log(), "activation: logged as its listening socket", p.log())
+        t.eq(p.stop(), 0, "activation: SIGTERM exit 0")
+finally:
+    wd.cleanup()
+t.done()
