@@ -4,6 +4,7 @@
 #include "acc.h"
 #include "log.h"
 #include "monotime.h"
+#include "precheck.h"
 #include "req.h"
 #include "resp.h"
 #include "route.h"
@@ -11,6 +12,9 @@
 
 #include <errno.h>
 #include <fcgiapp.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -31,6 +35,11 @@ struct acc {
     pthread_t *threads;
     unsigned started;
     atomic_uint running;
+
+    pthread_mutex_t spare_lock;  /* guards spare_fd */
+    int spare_fd;                /* /dev/null, given up to shed a connection at EMFILE */
+    atomic_llong warn_second;    /* rate limit of repeated warnings: this second */
+    atomic_uint warn_count;      /* and the warnings in it */
 };
 
 static const char *fcgx_param(const char *name, void *envp)
@@ -96,12 +105,8 @@ static void release(struct acc *a)
 static int serve(struct acc *a, struct stream *s)
 {
     struct resp_sink o = { fcgx_write, fcgx_flush, s->req.out };
-    struct timeval tv = { ACC_READ_TIMEOUT_S, 0 };
     struct req r;
     int rc;
-
-    if (setsockopt(s->req.ipcFd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0)
-        log_errno("setsockopt(SO_RCVTIMEO)", errno);
 
     req_parse(&r, fcgx_param, s->req.envp);
     if (route_answer(&r, &o, a->cfg.stats, a->cfg.retry_ms) != 1)
@@ -137,22 +142,155 @@ finish:
     FCGX_Finish_r(&s->req);
     FCGX_Free(&s->req, 1);
 reset:
-    FCGX_InitRequest(&s->req, a->cfg.listen_fd, 0);
+    FCGX_InitRequest(&s->req, -1, 0);
     return 0;
+}
+
+/* At most ACC_WARN_PER_S warnings a second, for conditions that may
+ * repeat per connection (a flood must not flood the log). */
+#define ACC_WARN_PER_S 10
+
+static int warn_now(struct acc *a)
+{
+    long long sec = monotime_ms() / 1000;
+
+    if (atomic_load(&a->warn_second) != sec) {
+        atomic_store(&a->warn_second, sec);
+        atomic_store(&a->warn_count, 0);
+    }
+    return atomic_fetch_add(&a->warn_count, 1) < ACC_WARN_PER_S;
+}
+
+/* Out of descriptors: the pending connection would stay in the backlog
+ * and the listening socket readable, so poll would spin. Give up the
+ * spare descriptor, accept the connection and close it at once: the web
+ * server sees a clean close (and answers its client 502/503). */
+static void shed(struct acc *a)
+{
+    int fd;
+
+    pthread_mutex_lock(&a->spare_lock);
+    if (a->spare_fd >= 0)
+        close(a->spare_fd);
+    fd = accept4(a->cfg.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd >= 0)
+        close(fd);
+    a->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    pthread_mutex_unlock(&a->spare_lock);
+    if (fd >= 0 && warn_now(a))
+        log_warn("out of file descriptors: closing new connections until streams end");
+}
+
+/* Accepts one connection and checks its peer. We accept, not libfcgi, so
+ * that refusals are logged and the read timeout is set before libfcgi
+ * reads the request (a stalled peer must not pin an accept thread).
+ * Returns the fd, or -1 with errno (EAGAIN: nothing pending). */
+static int accept_conn(struct acc *a)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    struct timeval tv = { ACC_READ_TIMEOUT_S, 0 };
+    int fd, one = 1;
+
+    fd = accept4(a->cfg.listen_fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    if (!peer_allowed(&a->cfg.acl, (struct sockaddr *)&ss)) {
+        char who[64];
+        peer_describe((struct sockaddr *)&ss, who, sizeof who);
+        log_warn("refused a connection from %s: not in FCGI_WEB_SERVER_ADDRS", who);
+        close(fd);
+        errno = EACCES;
+        return -1;
+    }
+    if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0)
+        log_errno("setsockopt(SO_RCVTIMEO)", errno);
+    return fd;
+}
+
+/* Waits until the request's params have arrived whole and look sane
+ * (pre_scan), reading nothing: libfcgi reads them next. A peer that stays
+ * silent or sends part of a request for ACC_READ_TIMEOUT_S, or sends
+ * absurd lengths, is refused. Returns 0, or -1 (the caller closes). */
+static int precheck(struct acc *a, int fd)
+{
+    static _Thread_local unsigned char buf[PRE_PARAMS_MAX + 8192];
+    long long deadline = monotime_ms() + ACC_READ_TIMEOUT_S * 1000;
+    const char *why = "";
+
+    for (;;) {
+        struct pollfd pf = { fd, POLLIN | POLLRDHUP, 0 };
+        long long left = deadline - monotime_ms();
+        ssize_t n;
+        int r;
+
+        if (left <= 0) {
+            why = "no complete request in time";
+            break;
+        }
+        r = poll(&pf, 1, (int)left);
+        if (r < 0 && errno != EINTR)
+            return -1;
+        if (r <= 0)
+            continue;
+        n = recv(fd, buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+            return -1; /* the peer left: nothing to log */
+        if (n < 0)
+            continue;
+        switch (pre_scan(buf, (size_t)n, &why)) {
+        case PRE_OK:
+            return 0;
+        case PRE_BAD:
+            goto refuse;
+        case PRE_MORE:
+            if ((size_t)n == sizeof buf) {
+                why = "parameters over 128 KiB in all";
+                goto refuse;
+            }
+            if (pf.revents & (POLLRDHUP | POLLHUP | POLLERR))
+                return -1; /* the peer left halfway through its request */
+            /* Part of the request is here: a unix socket stays readable,
+             * so look again shortly rather than spin in poll. */
+            (void)poll(NULL, 0, 5);
+            break;
+        }
+    }
+refuse:
+    if (warn_now(a))
+        log_warn("refused a request: %s", why);
+    return -1;
+}
+
+/* Lets libfcgi read the request on our connection. libfcgi has no call
+ * for an accepted descriptor; its own keep-alive path is one: with ipcFd
+ * set and keepConnection on, FCGX_Accept_r reads the next request from
+ * that connection. listen_sock is -1, so libfcgi never accepts by itself.
+ * (ipcFd and keepConnection are fields of the installed FCGX_Request.)
+ * Returns 0, or -1 when the request could not be read; libfcgi has then
+ * closed the connection. */
+static int read_request(struct stream *s, int fd)
+{
+    FCGX_InitRequest(&s->req, -1, 0);
+    s->req.ipcFd = fd;
+    s->req.keepConnection = 1;
+    return FCGX_Accept_r(&s->req) == 0 ? 0 : -1;
 }
 
 static void *acc_main(void *arg)
 {
     struct acc *a = arg;
     struct stream *s = NULL;
-    long long last_log = 0;
 
     for (;;) {
         struct pollfd pf[2] = { { a->cfg.listen_fd, POLLIN, 0 }, { a->stopfd, POLLIN, 0 } };
-        int rc;
+        int fd;
 
-        if (!s && !(s = stream_create(a->cfg.listen_fd))) {
-            log_errno("allocating a request", ENOMEM);
+        if (!s && !(s = stream_create(-1))) {
+            if (warn_now(a))
+                log_errno("allocating a request", ENOMEM);
             if (wait_stop(a, 100))
                 break;
             continue;
@@ -168,22 +306,26 @@ static void *acc_main(void *arg)
         if (!(pf[0].revents & POLLIN))
             continue;
         /* The listening socket is non-blocking: another thread may have
-         * taken the connection, then libfcgi returns -EAGAIN. */
-        rc = FCGX_Accept_r(&s->req);
-        if (rc < 0) {
-            long long now;
-            if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR)
-                continue;
-            now = monotime_ms();
-            if (now - last_log >= 1000) {
-                log_errno("FCGX_Accept_r", -rc);
-                last_log = now;
+         * taken the connection (EAGAIN). */
+        fd = accept_conn(a);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE) {
+                shed(a);
+            } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+                       errno != EACCES && errno != ECONNABORTED && errno != EPROTO) {
+                if (warn_now(a))
+                    log_errno("accept", errno);
+                if (wait_stop(a, 100))
+                    break;
             }
-            /* e.g. EMFILE: wait for descriptors to be freed, not spin */
-            if (wait_stop(a, 100))
-                break;
             continue;
         }
+        if (precheck(a, fd) < 0) {
+            close(fd);
+            continue;
+        }
+        if (read_request(s, fd) < 0)
+            continue; /* a request libfcgi refused: it closed the connection */
         if (serve(a, s))
             s = NULL;
     }
@@ -200,12 +342,22 @@ struct acc *acc_start(const struct acc_config *cfg)
     if (!a)
         return NULL;
     a->cfg = *cfg;
+    a->stopfd = -1;
+    a->spare_fd = -1;
+    err = pthread_mutex_init(&a->spare_lock, NULL);
+    if (err) {
+        errno = err;
+        goto fail;
+    }
     a->threads = calloc(cfg->threads, sizeof *a->threads);
     if (!a->threads)
-        goto fail;
+        goto fail_lock;
+    a->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (a->spare_fd < 0)
+        goto fail_lock;
     a->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (a->stopfd < 0)
-        goto fail;
+        goto fail_lock;
     for (a->started = 0; a->started < cfg->threads; a->started++) {
         atomic_fetch_add(&a->running, 1);
         err = pthread_create(&a->threads[a->started], NULL, acc_main, a);
@@ -219,6 +371,12 @@ struct acc *acc_start(const struct acc_config *cfg)
     }
     return a;
 
+fail_lock:
+    err = errno;
+    if (a->spare_fd >= 0)
+        close(a->spare_fd);
+    pthread_mutex_destroy(&a->spare_lock);
+    errno = err;
 fail:
     err = errno;
     free(a->threads);
@@ -252,6 +410,9 @@ int acc_join(struct acc *a, long long deadline_ms, const volatile sig_atomic_t *
             log_errno("pthread_join", err);
     }
     close(a->stopfd);
+    if (a->spare_fd >= 0)
+        close(a->spare_fd);
+    pthread_mutex_destroy(&a->spare_lock);
     free(a->threads);
     free(a);
     return 0;

@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include "hub.h"
+#include "peer.h"
 #include "sched.h"
 #include "stats.h"
 
@@ -15,6 +16,7 @@ struct acc_config {
     int sndbuf;                 /* backlog cap of each stream */
     unsigned long retry_ms;
     unsigned long max_streams;
+    struct peer_acl acl;        /* FCGI_WEB_SERVER_ADDRS */
     struct hub *hub;
     struct stats *stats;
 };

@@ -8,6 +8,7 @@
 #include "lsn.h"
 #include "monotime.h"
 #include "opt.h"
+#include "peer.h"
 #include "stats.h"
 
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -173,6 +175,11 @@ int main(int argc, char **argv)
                  cfg.max_streams, (unsigned long)nofile);
 
     memset(&ac, 0, sizeof ac);
+    if (peer_acl_parse(&ac.acl, getenv("FCGI_WEB_SERVER_ADDRS"), err, sizeof err) < 0) {
+        log_error("%s", err);
+        status = 1;
+        goto out;
+    }
     ac.listen_fd = fd;
     ac.threads = ACC_THREADS;
     ac.sched.interval_ns = (long long)cfg.interval_ms * 1000000LL;

@@ -23,7 +23,8 @@ enum stream_status {
     STREAM_GONE        /* write failed: the web server closed the connection */
 };
 
-/* Allocates a stream ready for FCGX_Accept_r on listen_fd. NULL on ENOMEM. */
+/* Allocates a stream with its request initialised for listen_fd (-1: the
+ * caller accepts connections itself). NULL on ENOMEM. */
 struct stream *stream_create(int listen_fd);
 
 /* Turns an accepted request whose header block is already flushed into a
