@@ -1,7 +1,7 @@
 #!/bin/sh
 # install-deps.sh -- installs the Debian packages a task needs: build, demo or test.
 #
-# Usage: deploy/install-deps.sh build|demo|test|bench ...
+# Usage: deploy/install-deps.sh build|demo|test|bench|fuzz ...
 # Installs only what is missing (apt-get update first, as on a fresh machine).
 # Web servers are installed without being started (policy-rc.d): the demo and
 # the tests start their own instances on loopback ports with their own configs.
@@ -13,11 +13,12 @@ for what in "$@"; do
     build) pkgs="$pkgs gcc make autoconf automake pkg-config libfcgi-dev libsystemd-dev libc6-dev" ;;
     demo)  pkgs="$pkgs lighttpd spawn-fcgi" ;;
     test|bench)
-        pkgs="$pkgs lighttpd spawn-fcgi libfcgi-bin python3 procps iproute2 systemd"
+        pkgs="$pkgs lighttpd spawn-fcgi libfcgi-bin python3 procps iproute2 systemd valgrind"
         # node and npm run the seed baseline; a node installed otherwise is fine
         command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
         command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm" ;;
-    *) echo "install-deps.sh: unknown group '$what' (build, demo, test, bench)" >&2; exit 2 ;;
+    fuzz)  pkgs="$pkgs clang libclang-rt-14-dev" ;;
+    *) echo "install-deps.sh: unknown group '$what' (build, demo, test, bench, fuzz)" >&2; exit 2 ;;
     esac
 done
 
