@@ -164,37 +164,49 @@ static int warn_now(struct acc *a)
 /* Out of descriptors: the pending connection would stay in the backlog
  * and the listening socket readable, so poll would spin. Give up the
  * spare descriptor, accept the connection and close it at once: the web
- * server sees a clean close (and answers its client 502/503). */
-static void shed(struct acc *a)
+ * server sees a clean close (and answers its client 502/503). Called with
+ * spare_lock held, which every accept4 takes, so no other thread can take
+ * the freed descriptor in between. Returns 0 when a connection was shed. */
+static int shed(struct acc *a)
 {
-    int fd;
+    int fd = -1;
 
-    pthread_mutex_lock(&a->spare_lock);
-    if (a->spare_fd >= 0)
+    if (a->spare_fd < 0)
+        a->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (a->spare_fd >= 0) {
         close(a->spare_fd);
-    fd = accept4(a->cfg.listen_fd, NULL, NULL, SOCK_CLOEXEC);
-    if (fd >= 0)
-        close(fd);
-    a->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    pthread_mutex_unlock(&a->spare_lock);
+        fd = accept4(a->cfg.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd >= 0)
+            close(fd);
+        a->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    }
     if (fd >= 0 && warn_now(a))
         log_warn("out of file descriptors: closing new connections until streams end");
+    return fd >= 0 ? 0 : -1;
 }
 
 /* Accepts one connection and checks its peer. We accept, not libfcgi, so
  * that refusals are logged and the read timeout is set before libfcgi
  * reads the request (a stalled peer must not pin an accept thread).
- * Returns the fd, or -1 with errno (EAGAIN: nothing pending). */
+ * Returns the fd, or -1 with errno (EAGAIN: nothing pending, or a
+ * connection was shed; EMFILE: out of descriptors, none could be freed). */
 static int accept_conn(struct acc *a)
 {
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     struct timeval tv = { ACC_READ_TIMEOUT_S, 0 };
-    int fd, one = 1;
+    int fd, one = 1, err;
 
+    pthread_mutex_lock(&a->spare_lock);
     fd = accept4(a->cfg.listen_fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
-    if (fd < 0)
+    err = errno;
+    if (fd < 0 && (err == EMFILE || err == ENFILE) && shed(a) == 0)
+        err = EAGAIN;
+    pthread_mutex_unlock(&a->spare_lock);
+    if (fd < 0) {
+        errno = err;
         return -1;
+    }
     if (!peer_allowed(&a->cfg.acl, (struct sockaddr *)&ss)) {
         char who[64];
         peer_describe((struct sockaddr *)&ss, who, sizeof who);
@@ -310,7 +322,9 @@ static void *acc_main(void *arg)
         fd = accept_conn(a);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE) {
-                shed(a);
+                /* nothing could be shed: wait for streams to end */
+                if (wait_stop(a, 50))
+                    break;
             } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
                        errno != EACCES && errno != ECONNABORTED && errno != EPROTO) {
                 if (warn_now(a))

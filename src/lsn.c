@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,10 +58,35 @@ static int clear_stale(const struct sockaddr_un *sun, char *err, size_t errlen)
     return 0;
 }
 
-static int open_unix(const char *path, unsigned mode, char *err, size_t errlen)
+/* Resolves a group name or number. Returns 0, or -1 with a message. */
+static int group_id(const char *group, gid_t *gid, char *err, size_t errlen)
+{
+    struct group gr, *res = NULL;
+    char buf[4096], *end;
+    unsigned long n;
+    int rc;
+
+    n = strtoul(group, &end, 10);
+    if (*group >= '0' && *group <= '9' && *end == '\0') {
+        *gid = (gid_t)n;
+        return 0;
+    }
+    rc = getgrnam_r(group, &gr, buf, sizeof buf, &res);
+    if (rc != 0 || !res) {
+        snprintf(err, errlen, "--socket-group: no group '%s'%s%s", group,
+                 rc ? ": " : "", rc ? strerror(rc) : "");
+        return -1;
+    }
+    *gid = gr.gr_gid;
+    return 0;
+}
+
+static int open_unix(const char *path, unsigned mode, const char *group, char *err,
+                     size_t errlen)
 {
     struct sockaddr_un sun = { .sun_family = AF_UNIX };
     mode_t old;
+    gid_t gid = (gid_t)-1;
     int fd, rc;
 
     if (path[0] != '/' || strlen(path) >= sizeof sun.sun_path) {
@@ -69,6 +95,8 @@ static int open_unix(const char *path, unsigned mode, char *err, size_t errlen)
         return -1;
     }
     strcpy(sun.sun_path, path);
+    if (group && group_id(group, &gid, err, errlen) < 0)
+        return -1;
     if (clear_stale(&sun, err, errlen) < 0)
         return -1;
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -80,6 +108,11 @@ static int open_unix(const char *path, unsigned mode, char *err, size_t errlen)
     umask(old);
     if (rc < 0)
         return fail(err, errlen, "bind", errno, fd);
+    if (group && chown(path, (uid_t)-1, gid) < 0) {
+        int e = errno;
+        unlink(path);
+        return fail(err, errlen, "chown socket to --socket-group", e, fd);
+    }
     if (chmod(path, (mode_t)mode) < 0) {
         int e = errno;
         unlink(path);
@@ -138,14 +171,14 @@ static int open_tcp(const char *addr, char *err, size_t errlen)
     return fd;
 }
 
-int lsn_open(const char *addr, unsigned mode, char *err, size_t errlen,
+int lsn_open(const char *addr, unsigned mode, const char *group, char *err, size_t errlen,
              const char **unix_path)
 {
     int fd;
 
     *unix_path = NULL;
     if (strncmp(addr, "unix:", 5) == 0) {
-        fd = open_unix(addr + 5, mode, err, errlen);
+        fd = open_unix(addr + 5, mode, group, err, errlen);
         if (fd >= 0)
             *unix_path = addr + 5;
         return fd;

@@ -7,10 +7,11 @@
 /* Opens a listening socket for addr: "unix:/path" (created with `mode`,
  * a stale socket file replaced, a live one refused), "HOST:PORT" or
  * ":PORT" (127.0.0.1: only the web server on this host should connect).
+ * A group (name or number; NULL: ours) is given to the unix socket file.
  * The socket is close-on-exec and non-blocking. Returns the fd, or -1
  * with a message in err. *unix_path is set to the path to unlink at exit
  * (points into addr), or NULL. */
-int lsn_open(const char *addr, unsigned mode, char *err, size_t errlen,
+int lsn_open(const char *addr, unsigned mode, const char *group, char *err, size_t errlen,
              const char **unix_path);
 
 /* The socket passed by systemd socket activation (LISTEN_PID/LISTEN_FDS,

@@ -142,7 +142,7 @@ int main(int argc, char **argv)
     }
 
     if (cfg.listen) {
-        fd = lsn_open(cfg.listen, cfg.socket_mode, err, sizeof err, &unix_path);
+        fd = lsn_open(cfg.listen, cfg.socket_mode, cfg.socket_group, err, sizeof err, &unix_path);
         if (fd < 0) {
             log_error("--listen %s: %s", cfg.listen, err);
             return 1;
@@ -169,7 +169,8 @@ int main(int argc, char **argv)
     memset(&stats, 0, sizeof stats);
     stats.started_ms = monotime_ms();
     stats.max_streams = cfg.max_streams ? cfg.max_streams
-                        : (nofile > FD_RESERVE * 2 ? (unsigned long)(nofile - FD_RESERVE) : FD_RESERVE);
+                        : (nofile > FD_RESERVE * 2 ? (unsigned long)(nofile - FD_RESERVE)
+                                                   : (unsigned long)(nofile / 2));
     if (cfg.max_streams && cfg.max_streams > nofile - FD_RESERVE)
         log_warn("--max-streams %lu is above what %lu open files allow: expect 503s earlier",
                  cfg.max_streams, (unsigned long)nofile);

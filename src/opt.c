@@ -9,11 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_SOCKET_MODE = 256 };
+enum { OPT_SOCKET_MODE = 256, OPT_SOCKET_GROUP };
 
 static const struct option long_options[] = {
     { "listen", required_argument, NULL, 'l' },
     { "socket-mode", required_argument, NULL, OPT_SOCKET_MODE },
+    { "socket-group", required_argument, NULL, OPT_SOCKET_GROUP },
     { "interval", required_argument, NULL, 'i' },
     { "retry", required_argument, NULL, 'r' },
     { "heartbeat", required_argument, NULL, 'k' },
@@ -34,6 +35,8 @@ void opt_usage(const char *prog)
            "  -l, --listen ADDR       open our own socket: unix:/path, HOST:PORT or :PORT\n"
            "                          (:PORT binds 127.0.0.1)\n"
            "      --socket-mode MODE  octal mode of a unix socket (default 0660)\n"
+           "      --socket-group GROUP  group of a unix socket (name or number), so the\n"
+           "                          web server's group can connect and no one else\n"
            "\n"
            "Stream:\n"
            "  -i, --interval MS       time between events, 1..86400000 (default 1000)\n"
@@ -103,6 +106,13 @@ enum opt_result opt_parse(struct opt_config *cfg, int argc, char **argv,
             snprintf(err, errlen, "--socket-mode: must be an octal mode from 0 to 0777");
             return OPT_ERROR;
         }
+        case OPT_SOCKET_GROUP:
+            if (optarg[0] == '\0') {
+                snprintf(err, errlen, "--socket-group: empty group name");
+                return OPT_ERROR;
+            }
+            cfg->socket_group = optarg;
+            break;
         case 'i':
             if (number(optarg, 1, 86400000, &cfg->interval_ms) < 0) {
                 snprintf(err, errlen, "--interval: must be milliseconds from 1 to 86400000");

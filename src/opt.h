@@ -7,6 +7,7 @@
 struct opt_config {
     const char *listen;            /* -l ADDR, or NULL: socket on fd 0 (or CGI) */
     unsigned socket_mode;          /* --socket-mode, for unix:/path */
+    const char *socket_group;      /* --socket-group: group of the unix socket, or NULL */
     unsigned long interval_ms;     /* -i: time between events */
     unsigned long retry_ms;        /* -r: the retry: sent to clients */
     unsigned long heartbeat_s;     /* -k: comment after this much silence; 0 = off */

@@ -3,22 +3,21 @@ close or a clear 4xx, the process survives, and streams open at the same time ke
 receiving every event on time; only allowed peers get in (FCGI_WEB_SERVER_ADDRS).
 
 A raw FastCGI client (harness.fcgi_record & co., written for the tests) sends what no
-sane web server would. Meanwhile three good streams are read in a background thread
-and their inter-arrival times are checked at the end.
+sane web server would. Meanwhile three good streams are read by a separate process
+(harness.Watcher) and their inter-arrival times are checked at the end.
 """
 
 import os
 import socket
 import struct
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from harness import (BINARY, FCGI_BEGIN_REQUEST, FCGI_END_REQUEST, FCGI_PARAMS,  # noqa: E402
-                     FCGI_STDIN, FCGI_STDOUT, CgiFcgi, SseParser, Tap, Workdir, can_connect,
+                     FCGI_STDIN, FCGI_STDOUT, CgiFcgi, Tap, Watcher, Workdir, can_connect,
                      fcgi_nv, fcgi_raw, fcgi_read_records, fcgi_record, fcgi_request_bytes,
-                     free_port, gaps, pump, start_responder, status, wait_for)
+                     free_port, start_responder, status, wait_for)
 
 INTERVAL = 0.1
 t = Tap()
@@ -56,11 +55,10 @@ def http_status(recs):
 try:
     resp, sock = start_responder(wd, ["-i", str(int(INTERVAL * 1000)), "-k", "0"])
 
-    # good streams, read in the background during all of the abuse
-    good = [CgiFcgi(sock, "/stream") for _ in range(3)]
-    stop_reading = threading.Event()
-    reader = threading.Thread(target=lambda: pump(good, stop_reading.is_set, 120), daemon=True)
-    reader.start()
+    # good streams, read by a separate process during all of the abuse
+    WATCH_S = 12
+    watcher = Watcher(sock, 3, WATCH_S)
+    t_watch = time.monotonic()
 
     # --- malformed FastCGI
     s = connect(sock)
@@ -209,16 +207,15 @@ try:
          "a 6 KB path: 414, one line", out[:200])
 
     # --- the good streams never missed a beat
-    stop_reading.set()
-    reader.join(5)
-    for c in good:
-        c.close()
-    ids = [c.counts() for c in good]
-    t.ok(all(len(x) >= 50 and x == list(range(len(x))) for x in ids),
+    t.ok(time.monotonic() - t_watch < WATCH_S, "the abuse above ran while they were watched")
+    got = watcher.result(WATCH_S + 10)
+    ids = [[i for i, _ in g] for g in got]
+    t.ok(all(len(x) >= (WATCH_S - 1) / INTERVAL and x == list(range(len(x))) for x in ids),
          "meanwhile three open streams got every event (%s)" % [len(x) for x in ids])
-    late = [g for c in good for g in gaps(c.events) if abs(g - INTERVAL) > INTERVAL * 0.1]
-    t.ok(not late, "... each within 10%% of the interval (%d samples)"
-         % sum(len(gaps(c.events)) for c in good), late[:10])
+    steps = [b[1] - a[1] for g in got for a, b in zip(g, g[1:])]
+    late = [x for x in steps if abs(x - INTERVAL) > INTERVAL * 0.1]
+    t.ok(steps and not late, "... each within 10%% of the interval (%d samples)" % len(steps),
+         late[:10])
     st_now = status(sock)
     t.ok(resp.alive() and st_now["streams_open"] == 0, "the process is alive, nothing leaked "
          "open", st_now)
@@ -251,6 +248,29 @@ try:
                        timeout=5, env=dict(os.environ, FCGI_WEB_SERVER_ADDRS="localhost"))
     t.ok(r.returncode == 1 and b"FCGI_WEB_SERVER_ADDRS" in r.stderr,
          "a malformed FCGI_WEB_SERVER_ADDRS stops the start with a message", r.stderr)
+
+    # --- out of file descriptors: clean closes, then recovery once streams end
+    sock = wd.file("nofile.sock")
+    p = wd.start(["prlimit", "--nofile=40:40", BINARY, "-l", "unix:" + sock, "-m", "1000",
+                  "-i", "100", "-k", "0"], "nofile")
+    wait_for(lambda: can_connect(sock), 5)
+    conns = [fcgi_raw(sock) for _ in range(60)]
+    results = [outcome(c, 0.5) for c in conns]
+    streaming = [c for c, (st, recs) in zip(conns, results) if st == "open" and recs]
+    closed = [c for c, (st, recs) in zip(conns, results) if st == "closed"]
+    t.ok(p.alive() and 10 <= len(streaming) < 40 and len(streaming) + len(closed) == 60,
+         "at the fd limit: %d streams served, %d connections closed cleanly"
+         % (len(streaming), len(closed)))
+    t.ok(wait_for(lambda: "out of file descriptors" in p.log(), 2),
+         "... and logged", p.log()[-300:])
+    for c in conns:
+        c.close()
+    t.ok(wait_for(lambda: status(sock)["streams_open"] == 0, 3), "the streams end")
+    c = CgiFcgi(sock, "/stream", query="limit=2")
+    c.read_until(lambda c: c.eof, 3)
+    c.close()
+    t.eq(c.counts(), [0, 1], "with descriptors free again, streams are served")
+    t.eq(p.stop(), 0, "SIGTERM: exit 0")
 finally:
     wd.cleanup()
 t.done()

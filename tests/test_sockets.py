@@ -33,6 +33,17 @@ try:
     p, sock = start_responder(wd, ["--socket-mode", "0600"], name="mode600")
     t.eq(stat.S_IMODE(os.stat(sock).st_mode), 0o600, "--socket-mode 0600")
     p.stop()
+    import grp
+    gid = grp.getgrnam("www-data").gr_gid if "www-data" in [g.gr_name for g in grp.getgrall()] \
+        else 1
+    p, sock = start_responder(wd, ["--socket-group", str(gid)], name="group")
+    st = os.stat(sock)
+    t.ok(st.st_gid == gid and stat.S_IMODE(st.st_mode) == 0o660,
+         "--socket-group: the socket belongs to that group, mode 0660", (st.st_gid, gid))
+    p.stop()
+    r = subprocess.run([BINARY, "-l", "unix:" + wd.file("g.sock"), "--socket-group",
+                        "no-such-group-here"], capture_output=True, timeout=5)
+    t.ok(r.returncode == 1 and b"no-such-group-here" in r.stderr, "an unknown group is refused")
 
     notsock = wd.file("plain-file")
     open(notsock, "w").close()

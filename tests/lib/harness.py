@@ -543,7 +543,10 @@ def fcgi_raw(sock_path, params=None, script="/stream", query="", extra=None, sen
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.connect(sock_path)
     if send:
-        s.sendall(fcgi_request_bytes(p))
+        try:
+            s.sendall(fcgi_request_bytes(p))
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # closed by the responder before we finished: the caller sees EOF
     return s
 
 
@@ -574,3 +577,59 @@ def fcgi_read_records(s, timeout, until=None):
         if recs and recs[-1][0] == FCGI_END_REQUEST:
             break
     return recs, eof
+
+
+# ---------------------------------------------------------------- a separate watcher process
+
+def _watch(sock, n, seconds):
+    """Opens n raw FastCGI streams on sock and reads them for `seconds`; returns per
+    stream the (id, arrival time) of each event. Runs in its own process (see Watcher)."""
+    import struct
+    socks, parsers, out = [], [], []
+    for _ in range(n):
+        s = fcgi_raw(sock)
+        s.setblocking(False)
+        socks.append(s)
+        parsers.append([b"", SseParser()])
+        out.append([])
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        r, _, _ = select.select(socks, [], [], max(0, deadline - time.monotonic()))
+        now = time.monotonic()
+        for s in r:
+            i = socks.index(s)
+            b = s.recv(65536)
+            if not b:
+                continue
+            buf = parsers[i][0] + b
+            while len(buf) >= 8:
+                _, rtype, _, clen, plen, _ = struct.unpack(">BBHHBB", buf[:8])
+                if len(buf) < 8 + clen + plen:
+                    break
+                if rtype == FCGI_STDOUT:
+                    for e in parsers[i][1].feed(buf[8:8 + clen], now):
+                        if e["data"] is not None and e["id"] is not None:
+                            out[i].append((int(e["id"]), now))
+                buf = buf[8 + clen + plen:]
+            parsers[i][0] = buf
+    for s in socks:
+        s.close()
+    return out
+
+
+class Watcher:
+    """Streams read by a separate process, so that their arrival times do not depend
+    on what the test process itself is busy with (the GIL, blocking calls)."""
+
+    def __init__(self, sock, n, seconds):
+        self.p = subprocess.Popen([sys.executable, os.path.abspath(__file__), "watch", sock,
+                                   str(n), str(seconds)], stdout=subprocess.PIPE, text=True)
+
+    def result(self, timeout):
+        """Per stream: list of (id, time)."""
+        out, _ = self.p.communicate(timeout=timeout)
+        return json.loads(out)
+
+
+if __name__ == "__main__" and len(sys.argv) == 5 and sys.argv[1] == "watch":
+    print(json.dumps(_watch(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))))
