@@ -26,6 +26,10 @@ void sched_start(struct sched *s, const struct sched_params *p, long long t0,
     s->last_output = t0;
     s->next_id = first_id;
     s->remaining = limit ? limit : SCHED_UNLIMITED;
+    if (first_id > SCHED_ID_MAX)
+        s->remaining = 0;
+    else if (SCHED_ID_MAX - first_id < s->remaining)
+        s->remaining = SCHED_ID_MAX - first_id + 1;
 }
 
 /* The product's event: `id: N`, `data: Count: [N]`. */

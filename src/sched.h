@@ -28,13 +28,17 @@ struct sched {
 };
 
 #define SCHED_UNLIMITED (~0ULL)
+/* The largest id a stream sends: one a client can resume from (a
+ * Last-Event-ID up to 2^63-2 is accepted, so ids stop at 2^63-1). */
+#define SCHED_ID_MAX 9223372036854775807ULL
 /* Events produced per call at most; the rest are due again at once. */
 #define SCHED_BURST 32
 /* Output of one call at most. */
 #define SCHED_OUT_MAX (SCHED_BURST * 80)
 
 /* Starts a schedule at t0 (rounded to the nearest grid point): first
- * event first_id due at t0 + interval; limit 0 = unlimited. */
+ * event first_id due at t0 + interval; limit 0 = unlimited. The stream
+ * ends after id SCHED_ID_MAX whatever the limit. */
 void sched_start(struct sched *s, const struct sched_params *p, long long t0,
                  unsigned long long first_id, unsigned long long limit);
 

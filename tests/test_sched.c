@@ -260,13 +260,18 @@ static void test_schedule(void)
        "first_id 42, limit 2: 42, 43, done");
     sched_start(&s, &p, t0, 9223372036854775807ULL, 0);
     len = due(&s, &p, t0 + S, &ev);
-    ok(ev == 1 && is_events(out, len, 9223372036854775807ULL, 1),
-       "first_id 2^63-1 (largest resume): formatted in full");
-    sched_start(&s, &p, t0, 18446744073709551615ULL - 40, 0);
+    ok(ev == 1 && is_events(out, len, 9223372036854775807ULL, 1) && sched_done(&s),
+       "first_id 2^63-1 (largest resume): sent in full, then the stream ends (no id a "
+       "client could not resume from)");
+    sched_start(&s, &p, t0, 9223372036854775807ULL + 1, 0);
+    ok(sched_done(&s), "first_id past SCHED_ID_MAX: nothing to send");
+    sched_start(&s, &p, t0, 9223372036854775807ULL - 40, 0);
     len = due(&s, &p, t0 + 100 * S, &ev);
-    ok(ev == SCHED_BURST && is_events(out, len, 18446744073709551615ULL - 40, SCHED_BURST) &&
+    ok(ev == SCHED_BURST && is_events(out, len, 9223372036854775807ULL - 40, SCHED_BURST) &&
            len <= SCHED_OUT_MAX,
-       "a burst of 20-digit ids fits SCHED_OUT_MAX (%zu bytes)", len);
+       "a burst of 19-digit ids fits SCHED_OUT_MAX (%zu bytes)", len);
+    len = due(&s, &p, t0 + 100 * S, &ev);
+    ok(ev == 9 && sched_done(&s), "ids stop at SCHED_ID_MAX (%lu more)", ev);
 
     /* ---- heartbeat: 15 s, interval 60 s */
     p.interval_ns = 60 * S;
