@@ -8,11 +8,13 @@
 #include "resp.h"
 #include "route.h"
 #include "sched.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static const char *env_param(const char *name, void *ctx)
@@ -31,12 +33,37 @@ static int stdout_flush(void *ctx)
     return fflush((FILE *)ctx) == 0 ? 0 : -1;
 }
 
+int cgi_query_args(int argc, char **argv)
+{
+    const char *q = getenv("QUERY_STRING");
+    int words = 1, i;
+    const char *p;
+
+    if (!getenv("GATEWAY_INTERFACE") || !q || !*q || strchr(q, '='))
+        return 0;
+    for (p = q; *p; p++)
+        words += *p == '+';
+    if (words > argc - 1)
+        return 0;
+    /* compare word by word with the last `words` arguments */
+    for (i = 0, p = q; i < words; i++) {
+        size_t n = strcspn(p, "+");
+        char w[256];
+        long len = req_decode(p, n, 0, w, sizeof w);
+        if (len < 0 || strcmp(w, argv[argc - words + i]) != 0)
+            return 0;
+        p += n + (p[n] == '+');
+    }
+    return words;
+}
+
 int cgi_serve(const struct opt_config *cfg, const volatile sig_atomic_t *stop,
               const sigset_t *waitmask)
 {
     struct resp_sink o = { stdout_write, stdout_flush, stdout };
     struct sched_params sp = { (long long)cfg->interval_ms * 1000000LL,
                                (long long)cfg->heartbeat_s * 1000000000LL, 0 };
+    struct stats st = { .max_streams = 1, .started_ms = monotime_ms() };
     struct sched sc;
     struct req r;
     int rc;
@@ -48,7 +75,7 @@ int cgi_serve(const struct opt_config *cfg, const volatile sig_atomic_t *stop,
         return 2;
     }
     req_parse(&r, env_param, NULL);
-    rc = route_answer(&r, &o, NULL, cfg->retry_ms);
+    rc = route_answer(&r, &o, &st, cfg->retry_ms);
     if (rc != 1)
         return rc < 0 ? 1 : 0;
     if (resp_stream_head(&o, cfg->retry_ms, 0) < 0)

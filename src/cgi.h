@@ -6,6 +6,13 @@
 
 #include "opt.h"
 
+/* The number of trailing argv words a CGI server made from the query
+ * string: a query without '=' is an "indexed search" whose words, split
+ * on '+', servers pass as command-line arguments (RFC 3875, 4.4). They
+ * are the client's words, not options: the caller drops them before
+ * parsing options, so "?-i+1" cannot set an option. 0 outside CGI. */
+int cgi_query_args(int argc, char **argv);
+
 /* Serves the one CGI request described by the environment, as the
  * FastCGI side would (same routes, errors and events), until its limit,
  * the client leaving (stdout closed) or *stop. Signals in the complement

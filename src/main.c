@@ -108,6 +108,8 @@ int main(int argc, char **argv)
     rlim_t nofile, nofile_hard;
     int fd, rc, status = 0;
 
+    /* Run as CGI, a query like "?-i+1" arrives as arguments: not options. */
+    argc -= cgi_query_args(argc, argv);
     switch (opt_parse(&cfg, argc, argv, err, sizeof err)) {
     case OPT_EXIT_OK:
         return 0;

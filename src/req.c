@@ -38,10 +38,7 @@ static int hexval(char c)
     return -1;
 }
 
-/* Percent-decodes s[0..n) into out (cap bytes incl. NUL); '+' becomes a
- * space when plus is set (query strings). Returns the decoded length, or
- * -1 on a bad escape, an embedded NUL, or when it does not fit. */
-static long decode(const char *s, size_t n, int plus, char *out, size_t cap)
+long req_decode(const char *s, size_t n, int plus, char *out, size_t cap)
 {
     size_t i, o = 0;
 
@@ -95,7 +92,7 @@ static int request_path(req_param_fn get, void *ctx, char *path)
     uri = param(get, ctx, "REQUEST_URI");
     if (*uri) {
         n = strcspn(uri, "?#");
-        return decode(uri, n, 0, path, REQ_PATH_MAX) < 0 ? -1 : 0;
+        return req_decode(uri, n, 0, path, REQ_PATH_MAX) < 0 ? -1 : 0;
     }
     uri = param(get, ctx, "DOCUMENT_URI");
     n = strlen(uri);
@@ -146,14 +143,14 @@ static void parse_query(struct req *r, const char *q, int *have_q_id,
         char key[16], v[32];
         int is_id, is_limit;
 
-        if (decode(q, kn, 1, key, sizeof key) >= 0) {
+        if (req_decode(q, kn, 1, key, sizeof key) >= 0) {
             is_id = strcmp(key, "lastEventId") == 0;
             is_limit = strcmp(key, "limit") == 0;
             if (is_id) {
                 /* an empty value means no resume, as for the header */
                 if (seen_id)
                     fail(r, 400, "lastEventId given more than once");
-                else if (decode(val, vn, 1, v, sizeof v) < 0)
+                else if (req_decode(val, vn, 1, v, sizeof v) < 0)
                     fail(r, 400, E_Q_LAST_ID);
                 else if (v[0] != '\0' && req_parse_uint(v, 0, REQ_LAST_ID_MAX, q_id) < 0)
                     fail(r, 400, E_Q_LAST_ID);
@@ -163,7 +160,7 @@ static void parse_query(struct req *r, const char *q, int *have_q_id,
             } else if (is_limit) {
                 if (seen_limit)
                     fail(r, 400, "limit given more than once");
-                else if (decode(val, vn, 1, v, sizeof v) < 0 ||
+                else if (req_decode(val, vn, 1, v, sizeof v) < 0 ||
                          req_parse_uint(v, 1, REQ_LIMIT_MAX, &r->limit) < 0)
                     fail(r, 400, E_Q_LIMIT);
                 seen_limit = 1;

@@ -2,6 +2,8 @@
 #ifndef FCGI_SSE_REQ_H
 #define FCGI_SSE_REQ_H
 
+#include <stddef.h>
+
 enum req_route {
     REQ_NOT_FOUND = 0,
     REQ_STREAM,    /* last path segment "stream" */
@@ -36,6 +38,11 @@ typedef const char *(*req_param_fn)(const char *name, void *ctx);
  * parameter (a browser's reconnect keeps the original URL); an empty
  * value means no resume, as in the EventSource spec. */
 void req_parse(struct req *r, req_param_fn get, void *ctx);
+
+/* Percent-decodes s[0..n) into out (cap bytes incl. NUL); '+' becomes a
+ * space when plus is set (query strings). Returns the decoded length, or
+ * -1 on a bad escape, an embedded NUL, or when it does not fit. */
+long req_decode(const char *s, size_t n, int plus, char *out, size_t cap);
 
 /* Parses a decimal integer in [min, max]: digits only, no sign, no space,
  * no leading '+'. Returns 0 and sets *out, or -1. */

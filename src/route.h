@@ -8,7 +8,7 @@
 
 /* Answers r unless it opens a stream (a valid GET .../stream). Returns 1
  * when the caller must open the stream, 0 when r was answered, -1 when
- * the answer could not be written (peer gone). st may be NULL (CGI). */
+ * the answer could not be written (peer gone). st may be NULL. */
 int route_answer(const struct req *r, const struct resp_sink *o, struct stats *st,
                  unsigned long retry_ms);
 

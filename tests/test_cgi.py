@@ -88,6 +88,21 @@ p.send_signal(signal.SIGTERM)
 t.eq(p.wait(2), 0, "CGI: SIGTERM ends the response and exits 0")
 p.stdout.close()
 
+# A query without '=' reaches a CGI program as arguments (RFC 3875 4.4): "?-i+1" must
+# not set the interval to 1 ms. The wrapper's own options (-i 300) still apply.
+env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GATEWAY_INTERFACE": "CGI/1.1",
+       "REQUEST_METHOD": "GET", "SCRIPT_NAME": "/stream", "QUERY_STRING": "-i+1"}
+p = subprocess.Popen([BINARY, "-i", "300", "-i", "1"], env=env, stdin=subprocess.DEVNULL,
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+head, events, _ = read_stream(p, 100, 1.0)
+p.kill()
+p.wait()
+p.stdout.close()
+p.stderr.close()
+t.ok(head is not None and 2 <= len(events) <= 4,
+     "CGI: query words passed as arguments are not options (%d events in 1 s at 300 ms)"
+     % len(events))
+
 # Not started by a web server: no socket on fd 0 and no CGI environment.
 p = subprocess.run([BINARY], stdin=subprocess.DEVNULL, capture_output=True, timeout=5,
                    env={"PATH": "/usr/bin:/bin"})
