@@ -233,7 +233,7 @@ static int precheck(struct acc *a, int fd)
     const char *why = "";
 
     for (;;) {
-        struct pollfd pf = { fd, POLLIN | POLLRDHUP, 0 };
+        struct pollfd pf[2] = { { fd, POLLIN | POLLRDHUP, 0 }, { a->stopfd, POLLIN, 0 } };
         long long left = deadline - monotime_ms();
         ssize_t n;
         int r;
@@ -242,11 +242,13 @@ static int precheck(struct acc *a, int fd)
             why = "no complete request in time";
             break;
         }
-        r = poll(&pf, 1, (int)left);
+        r = poll(pf, 2, (int)left);
         if (r < 0 && errno != EINTR)
             return -1;
         if (r <= 0)
             continue;
+        if (pf[1].revents)
+            return -1; /* shutting down: no new stream */
         n = recv(fd, buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
             return -1; /* the peer left: nothing to log */
@@ -262,7 +264,7 @@ static int precheck(struct acc *a, int fd)
                 why = "parameters over 128 KiB in all";
                 goto refuse;
             }
-            if (pf.revents & (POLLRDHUP | POLLHUP | POLLERR))
+            if (pf[0].revents & (POLLRDHUP | POLLHUP | POLLERR))
                 return -1; /* the peer left halfway through its request */
             /* Part of the request is here: a unix socket stays readable,
              * so look again shortly rather than spin in poll. */

@@ -6,6 +6,8 @@
 /* FastCGI record layout (the FastCGI 1.0 specification, section 3.3). */
 #define REC_HEADER 8
 #define REC_PARAMS 4
+#define REC_STDIN 5
+#define REC_GET_VALUES 9
 
 /* Follows the name-value pair encoding across the params' records. */
 struct nv {
@@ -66,25 +68,38 @@ enum pre_result pre_scan(const unsigned char *buf, size_t n, const char **why)
     struct nv s = { 0 };
     unsigned long total = 0;
     size_t off = 0;
+    int params_done = 0;
 
     *why = "";
     while (n - off >= REC_HEADER) {
         const unsigned char *h = buf + off;
         size_t clen = ((size_t)h[4] << 8) | h[5], plen = h[6];
         size_t have = n - off - REC_HEADER;
+        int mgmt = h[2] == 0 && h[3] == 0;
 
         if (h[0] != 1) {
             *why = "not a FastCGI version 1 record";
             return PRE_BAD;
         }
-        if (h[1] == REC_PARAMS && h[2] == 0 && h[3] == 0) {
-            /* a params record must belong to a request, not id 0 */
-            *why = "a params record with request id 0";
+        if (mgmt && h[1] != REC_GET_VALUES) {
+            /* libfcgi answers FCGI_UNKNOWN_TYPE but leaks what it allocated */
+            *why = "a management record of an unknown type";
             return PRE_BAD;
         }
-        if (h[1] == REC_PARAMS) {
-            if (clen == 0)
-                return PRE_OK; /* the params end */
+        if (params_done) {
+            /* past the params, only what has arrived with them is looked at */
+            if ((h[1] == REC_STDIN && clen == 0) || have < clen + plen)
+                return PRE_OK;
+        } else if (h[1] == REC_PARAMS) {
+            if (mgmt) {
+                *why = "a params record with request id 0";
+                return PRE_BAD;
+            }
+            if (clen == 0) {
+                params_done = 1;
+                off += REC_HEADER + plen;
+                continue;
+            }
             if (nv_feed(&s, h + REC_HEADER, have < clen ? have : clen, &total, why) < 0)
                 return PRE_BAD;
         }
@@ -92,5 +107,5 @@ enum pre_result pre_scan(const unsigned char *buf, size_t n, const char **why)
             return PRE_MORE;
         off += REC_HEADER + clen + plen;
     }
-    return PRE_MORE;
+    return params_done ? PRE_OK : PRE_MORE;
 }

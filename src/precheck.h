@@ -19,8 +19,11 @@ enum pre_result {
  * anything: libfcgi parses the request afterwards. libfcgi 2.4.2 adds
  * two 31-bit lengths in an int and aborts the whole process when the
  * allocation fails (the shape of CVE-2025-23016), so a length, or the
- * params in all, above PRE_PARAMS_MAX is refused here. Records other than
- * params are skipped and left to libfcgi to judge. Pure: no I/O. */
+ * params in all, above PRE_PARAMS_MAX is refused here; and it leaks the
+ * memory of each management record of an unknown type, so those are
+ * refused too, before the params and among the records that arrived with
+ * them (up to the end of stdin). Other records are left to libfcgi to
+ * judge. Pure: no I/O. */
 enum pre_result pre_scan(const unsigned char *buf, size_t n, const char **why);
 
 #endif

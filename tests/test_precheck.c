@@ -134,7 +134,32 @@ int main(void)
     rec(9, 0, (const unsigned char *)"\x01\x00x", 3, 5); /* a management record */
     rec(1, 1, begin_body, 8, 0);
     rec(4, 1, NULL, 0, 0);
-    ok(scan() == PRE_OK, "a management record before the request is skipped");
+    ok(scan() == PRE_OK, "FCGI_GET_VALUES before the request is left to libfcgi");
+    len = 0;
+    rec(11, 0, (const unsigned char *)"x", 1, 7);
+    rec(1, 1, begin_body, 8, 0);
+    rec(4, 1, NULL, 0, 0);
+    ok(pre_scan(buf, len, &why) == PRE_BAD && strstr(why, "unknown type"),
+       "a management record of an unknown type: BAD (%s)", why);
+    len = 0;
+    rec(1, 1, begin_body, 8, 0);
+    rec(4, 1, NULL, 0, 0);
+    rec(77, 0, NULL, 0, 0);
+    rec(5, 1, NULL, 0, 0);
+    ok(scan() == PRE_BAD, "... also when it came with the request, after the params");
+    len = 0;
+    rec(1, 1, begin_body, 8, 0);
+    rec(4, 1, NULL, 0, 0);
+    rec(5, 1, (const unsigned char *)"body", 4, 4);
+    rec(5, 1, NULL, 0, 0);
+    rec(77, 0, NULL, 0, 0);
+    ok(scan() == PRE_OK, "records after the end of stdin are not looked at");
+    len = 0;
+    rec(1, 1, begin_body, 8, 0);
+    rec(4, 1, NULL, 0, 0);
+    rec(5, 1, (const unsigned char *)"body", 4, 0);
+    len -= 2;
+    ok(scan() == PRE_OK, "a record cut after the params: OK (libfcgi reads the rest)");
     len = 0;
     rec(4, 0, p, 4, 0);
     ok(scan() == PRE_BAD, "params with request id 0: BAD");
