@@ -78,6 +78,8 @@ enum pre_result pre_scan(const unsigned char *buf, size_t n, const char **why)
         int mgmt = h[2] == 0 && h[3] == 0;
 
         if (h[0] != 1) {
+            if (params_done)
+                return PRE_OK; /* libfcgi will judge the rest */
             *why = "not a FastCGI version 1 record";
             return PRE_BAD;
         }
@@ -96,6 +98,8 @@ enum pre_result pre_scan(const unsigned char *buf, size_t n, const char **why)
                 return PRE_BAD;
             }
             if (clen == 0) {
+                if (have < plen)
+                    return PRE_OK; /* its padding is still on the way */
                 params_done = 1;
                 off += REC_HEADER + plen;
                 continue;

@@ -1,7 +1,8 @@
 """test_faults.py -- faults under load, seen by real clients (the eventsource npm package):
   1. the responder is SIGKILLed under 1,000 streams; its supervisor (a restart loop around
      spawn-fcgi, as systemd's Restart=always would be) brings it back;
-  2. lighttpd makes a graceful restart (SIGUSR1, as `systemctl reload`) under 500 streams.
+  2. lighttpd makes a graceful restart (SIGUSR1, as `systemctl reload`) under 500 streams;
+  3. so does Apache (mod_proxy_fcgi, deploy/apache/fcgi-sse-proxy-fcgi.conf) under 500.
 Either way every client reconnects by itself and its ids, stitched across reconnects,
 have no gap and no duplicate.
 
@@ -20,6 +21,7 @@ sys.path.insert(0, os.path.join(HERE, "browser"))
 sys.dont_write_bytecode = True
 from harness import (BINARY, BUILDDIR, Tap, Workdir, can_connect, start_lighttpd,  # noqa: E402
                      start_spawned_responder, status, wait_for)
+import apache  # noqa: E402
 from nodedeps import NodeProc, node_dir  # noqa: E402
 
 t = Tap()
@@ -125,6 +127,37 @@ try:
     clients.stop()
     clients = None
     t.eq(resp.stop(), 0, "the responder ran through it and exits 0")
+    httpd.stop()
+
+    # --- 3. a graceful restart of Apache (mod_proxy_fcgi) under 500 streams
+    if not os.path.exists(apache.APACHE2) or apache.missing_modules(["proxy", "proxy_fcgi"]):
+        t.skip("Apache graceful restart under 500 streams", "apache2 or mod_proxy_fcgi missing")
+    else:
+        apache.open_workdir(wd)
+        resp, sock = apache.start_socket_responder(wd, ["-i", "500", "-r", "300"],
+                                                   "apache-fcgi-sse", "FCGI_SSE_TEST=faults")
+        httpd = apache.Apache(wd, "graceful", "proxy_fcgi", {"FCGI_SSE_SOCKET": sock},
+                              extra="ServerLimit 16\nMaxRequestWorkers 1024\n", loglevel="notice")
+        try:
+            clients = run_clients(wd, httpd.port, N, "clients-apache")
+            t.ok(clients is not None and all_past(clients, [0] * N, 2, 30),
+                 "Apache: 500 clients receive events")
+            before = [x["n"] for x in clients.ask("stats", 20)["clients"]]
+            httpd.proc.signal(signal.SIGUSR1)   # apachectl -k graceful
+            t.ok(wait_for(lambda: httpd.errors().count("resuming normal operations") >= 2, 10),
+                 "Apache: graceful restart done", httpd.errors()[-500:])
+            back = all_past(clients, before, 4, 30)
+            t.ok(back and httpd.alive(), "Apache graceful restart: every client keeps receiving "
+                 "(the old children serve their streams on)")
+            r = clients.ask("dump", 30)
+            final = r["clients"] if r and r.get("ok") else []
+            t.ok(len(final) == N and all(consecutive(x["ids"]) for x in final),
+                 "Apache graceful restart: all 500 clients' ids have no gap and no duplicate")
+            clients.stop()
+            clients = None
+            t.eq(resp.stop(), 0, "the responder exits 0")
+        finally:
+            apache.stop_all([httpd])
 finally:
     if clients is not None:
         clients.stop()

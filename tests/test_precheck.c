@@ -161,6 +161,12 @@ int main(void)
     len -= 2;
     ok(scan() == PRE_OK, "a record cut after the params: OK (libfcgi reads the rest)");
     len = 0;
+    rec(1, 1, begin_body, 8, 0);
+    rec(4, 1, NULL, 0, 200);
+    len -= 190;
+    ok(scan() == PRE_OK, "the params' end whose padding is still on the way: OK, nothing read "
+       "past the data (found by fuzzing)");
+    len = 0;
     rec(4, 0, p, 4, 0);
     ok(scan() == PRE_BAD, "params with request id 0: BAD");
     len = 0;
