@@ -196,6 +196,45 @@ def warm_up(loader, port, stack):
     return {k: proc_sample(v)[0] for k, v in stack.measured.items()}
 
 
+def open_streams(port):
+    """streams_open from the responder's status, through the web server."""
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=2)
+        s.sendall(b"GET /status HTTP/1.0\r\n\r\n")
+        data = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            data += b
+        s.close()
+        return json.loads(data.split(b"\r\n\r\n", 1)[1])["streams_open"]
+    except (OSError, ValueError, KeyError, IndexError):
+        return -1
+
+
+def shutdown_time(loader, port, streams, rate, stack):
+    """Opens `streams` again, then SIGTERMs the responder: (exit status, ms to exit)."""
+    p = subprocess.Popen([loader, "-q", "-n", str(streams), "-r", str(rate), "-d", "60",
+                          "127.0.0.1", str(port), "/stream"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while open_streams(port) < streams and time.monotonic() < deadline:
+            time.sleep(0.2)
+        resp = next(x for x in stack.procs if x.pid == stack.measured["fcgi-sse"])
+        t0 = time.monotonic()
+        resp.send_signal(signal.SIGTERM)
+        try:
+            rc = resp.wait(10)
+        except subprocess.TimeoutExpired:
+            rc = None
+        return rc, (time.monotonic() - t0) * 1000
+    finally:
+        p.kill()
+        p.wait()
+
+
 def scenario(name, starter, loader, streams, rate, duration, tmp):
     stack = Stack(tempfile.mkdtemp(prefix="bench-%s-" % name, dir=tmp))
     port = free_port()
@@ -206,6 +245,8 @@ def scenario(name, starter, loader, streams, rate, duration, tmp):
         res = run_load(loader, port, streams, rate, duration, stack)
         for k, v in res["servers"].items():
             v["rss_idle_kb"] = idle[k]
+        if "fcgi-sse" in stack.measured:
+            res["shutdown"] = shutdown_time(loader, port, streams, rate, stack)
         return res
     finally:
         stack.stop()
@@ -266,6 +307,12 @@ def table(results, streams_list):
             s = results[n][name]["servers"][proc]
             add("| %d | %s | %d | %d | %d |" % (n, proc, s["rss_idle_kb"], s["rss_after_kb"],
                                                s["cpu_ticks_after"]))
+    add("")
+    add("| streams open | SIGTERM to fcgi-sse: exit status | time to exit ms |")
+    add("| --- | --- | --- |")
+    for n in streams_list:
+        rc, ms = results[n]["fcgi-sse"]["shutdown"]
+        add("| %d | %s | %.0f |" % (n, rc, ms))
     return "\n".join(lines)
 
 

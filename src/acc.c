@@ -228,9 +228,13 @@ static int accept_conn(struct acc *a)
  * absurd lengths, is refused. Returns 0, or -1 (the caller closes). */
 static int precheck(struct acc *a, int fd)
 {
-    static _Thread_local unsigned char buf[PRE_PARAMS_MAX + 8192];
+    /* Requests are small: peek into the stack first, and take a buffer
+     * big enough for any sane request only when one does not fit. */
+    unsigned char small[8192], *buf = small, *big = NULL;
+    size_t cap = sizeof small;
     long long deadline = monotime_ms() + ACC_READ_TIMEOUT_S * 1000;
     const char *why = "";
+    int rc = -1;
 
     for (;;) {
         struct pollfd pf[2] = { { fd, POLLIN | POLLRDHUP, 0 }, { a->stopfd, POLLIN, 0 } };
@@ -240,32 +244,43 @@ static int precheck(struct acc *a, int fd)
 
         if (left <= 0) {
             why = "no complete request in time";
-            break;
+            goto refuse;
         }
         r = poll(pf, 2, (int)left);
         if (r < 0 && errno != EINTR)
-            return -1;
+            goto out;
         if (r <= 0)
             continue;
         if (pf[1].revents)
-            return -1; /* shutting down: no new stream */
-        n = recv(fd, buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
+            goto out; /* shutting down: no new stream */
+        n = recv(fd, buf, cap, MSG_PEEK | MSG_DONTWAIT);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-            return -1; /* the peer left: nothing to log */
+            goto out; /* the peer left: nothing to log */
         if (n < 0)
             continue;
         switch (pre_scan(buf, (size_t)n, &why)) {
         case PRE_OK:
-            return 0;
+            rc = 0;
+            goto out;
         case PRE_BAD:
             goto refuse;
         case PRE_MORE:
-            if ((size_t)n == sizeof buf) {
+            if ((size_t)n == cap && !big) {
+                big = malloc(PRE_PARAMS_MAX + 8192);
+                if (!big) {
+                    why = "out of memory for a large request";
+                    goto refuse;
+                }
+                buf = big;
+                cap = PRE_PARAMS_MAX + 8192;
+                continue;
+            }
+            if ((size_t)n == cap) {
                 why = "parameters over 128 KiB in all";
                 goto refuse;
             }
             if (pf[0].revents & (POLLRDHUP | POLLHUP | POLLERR))
-                return -1; /* the peer left halfway through its request */
+                goto out; /* the peer left halfway through its request */
             /* Part of the request is here: a unix socket stays readable,
              * so look again shortly rather than spin in poll. */
             (void)poll(NULL, 0, 5);
@@ -275,7 +290,9 @@ static int precheck(struct acc *a, int fd)
 refuse:
     if (warn_now(a))
         log_warn("refused a request: %s", why);
-    return -1;
+out:
+    free(big);
+    return rc;
 }
 
 /* Lets libfcgi read the request on our connection. libfcgi has no call
