@@ -222,7 +222,9 @@ int main(int argc, char **argv)
         unsigned long open = atomic_load(&stats.streams_open);
 
         /* From here a second signal must interrupt the shutdown. */
-        pthread_sigmask(SIG_SETMASK, &waitmask, NULL);
+        int err_mask = pthread_sigmask(SIG_SETMASK, &waitmask, NULL);
+        if (err_mask)
+            log_errno("pthread_sigmask: a second signal will wait", err_mask);
         log_info("stopping: ending %lu open streams", open);
         acc_stop(acc);
         hub_close(hub, &stop_requested);
