@@ -78,8 +78,10 @@ try:
     # --- 1. SIGKILL under 1,000 streams, restarted by a supervisor loop
     N = 1000
     sock = wd.file("sup.sock")
-    sup = wd.start(["sh", "-c", "while :; do spawn-fcgi -n -s '%s' -M 0600 -- '%s' -i 500 -r 300; "
-                    "sleep 0.2; done" % (sock, BINARY)], "supervisor")
+    # The loop restarts the responder when it exits; stopping the loop stops it too.
+    sup = wd.start(["sh", "-c", "trap 'kill $c 2>/dev/null; wait $c; exit 0' TERM INT; "
+                    "while :; do spawn-fcgi -n -s '%s' -M 0600 -- '%s' -i 500 -r 300 & c=$!; "
+                    "wait $c; sleep 0.2; done" % (sock, BINARY)], "supervisor")
     t.ok(wait_for(lambda: can_connect(sock), 5), "supervisor: the responder is up")
     httpd, port = start_lighttpd(wd, sock)
     clients = run_clients(wd, port, N, "clients-1000")
@@ -102,7 +104,10 @@ try:
     t.ok(wait_for(lambda: status(sock)["streams_open"] == 0, 5), "the streams are freed when the "
          "clients leave")
     httpd.stop()
+    last = children(sup.pid)
     sup.stop()
+    t.ok(wait_for(lambda: not any(os.path.exists("/proc/%d" % p) for p in last), 5),
+         "stopping the supervisor stops its responder")
 
     # --- 2. a graceful restart of lighttpd under 500 streams
     N = 500
