@@ -48,9 +48,15 @@ int cgi_query_args(int argc, char **argv)
     /* compare word by word with the last `words` arguments */
     for (i = 0, p = q; i < words; i++) {
         size_t n = strcspn(p, "+");
-        char w[256];
-        long len = req_decode(p, n, 0, w, sizeof w);
-        if (len < 0 || strcmp(w, argv[argc - words + i]) != 0)
+        /* as long as the word: a fixed buffer would let a long word (say
+         * "-lunix:/tmp/...") through as an option */
+        char *w = malloc(n + 1);
+        int same;
+        if (!w)
+            return words; /* cannot compare: drop them rather than obey them */
+        same = req_decode(p, n, 0, w, n + 1) >= 0 && strcmp(w, argv[argc - words + i]) == 0;
+        free(w);
+        if (!same)
             return 0;
         p += n + (p[n] == '+');
     }

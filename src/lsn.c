@@ -222,7 +222,7 @@ int lsn_adopt(int fd, char *err, size_t errlen)
     socklen_t len = sizeof type;
 
     if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
-        return fail(err, errlen, "fd 0 is not a socket", errno, -1);
+        return fail(err, errlen, "the inherited descriptor is not a socket", errno, -1);
     len = sizeof listening;
     if (type != SOCK_STREAM ||
         getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || !listening) {

@@ -103,6 +103,19 @@ t.ok(head is not None and 2 <= len(events) <= 4,
      "CGI: query words passed as arguments are not options (%d events in 1 s at 300 ms)"
      % len(events))
 
+# A long word too: "?-i000...0001" (300 characters) must not set a 1 ms interval.
+word = "-i" + "0" * 300 + "1"
+env2 = dict(env, QUERY_STRING=word)
+p = subprocess.Popen([BINARY, "-i", "300", word], env=env2, stdin=subprocess.DEVNULL,
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+head, events, _ = read_stream(p, 100, 1.0)
+p.kill()
+p.wait()
+p.stdout.close()
+p.stderr.close()
+t.ok(head is not None and 2 <= len(events) <= 4,
+     "CGI: a long query word is not an option either (%d events in 1 s)" % len(events))
+
 # Not started by a web server: no socket on fd 0 and no CGI environment.
 p = subprocess.run([BINARY], stdin=subprocess.DEVNULL, capture_output=True, timeout=5,
                    env={"PATH": "/usr/bin:/bin"})
