@@ -19,7 +19,18 @@
 #include <systemd/sd-daemon.h>
 #endif
 
-#define LSN_BACKLOG 4096
+int lsn_backlog(void)
+{
+    int n = 0;
+    FILE *f = fopen("/proc/sys/net/core/somaxconn", "r");
+
+    if (f) {
+        if (fscanf(f, "%d", &n) != 1)
+            n = 0;
+        fclose(f);
+    }
+    return n > 0 ? n : SOMAXCONN;
+}
 
 static int fail(char *err, size_t errlen, const char *what, int errnum, int fd)
 {
@@ -81,6 +92,36 @@ static int group_id(const char *group, gid_t *gid, char *err, size_t errlen)
     return 0;
 }
 
+/* Gives the socket file just bound its group and mode without following
+ * a symbolic link: someone who can write to the directory could swap the
+ * path for a link to another file between bind and here. An O_PATH
+ * descriptor pins the inode found without following links; the group is
+ * set through it, the mode through its /proc/self/fd entry (chmod of a
+ * socket descriptor itself would change the socket, not the file). */
+static int set_owner_mode(const char *path, gid_t gid, mode_t mode, char *err, size_t errlen)
+{
+    struct stat st;
+    char proc[64];
+    int pfd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+
+    if (pfd < 0)
+        return fail(err, errlen, "opening the socket file", errno, -1);
+    if (fstat(pfd, &st) < 0)
+        return fail(err, errlen, "stat socket file", errno, pfd);
+    if (!S_ISSOCK(st.st_mode)) {
+        snprintf(err, errlen, "%s was replaced by something else than our socket", path);
+        close(pfd);
+        return -1;
+    }
+    if (gid != (gid_t)-1 && fchownat(pfd, "", (uid_t)-1, gid, AT_EMPTY_PATH) < 0)
+        return fail(err, errlen, "chown socket to --socket-group", errno, pfd);
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", pfd);
+    if (chmod(proc, mode) < 0)
+        return fail(err, errlen, "chmod socket", errno, pfd);
+    close(pfd);
+    return 0;
+}
+
 static int open_unix(const char *path, unsigned mode, const char *group, char *err,
                      size_t errlen)
 {
@@ -108,17 +149,12 @@ static int open_unix(const char *path, unsigned mode, const char *group, char *e
     umask(old);
     if (rc < 0)
         return fail(err, errlen, "bind", errno, fd);
-    if (group && chown(path, (uid_t)-1, gid) < 0) {
-        int e = errno;
+    if (set_owner_mode(path, group ? gid : (gid_t)-1, (mode_t)mode, err, errlen) < 0) {
         unlink(path);
-        return fail(err, errlen, "chown socket to --socket-group", e, fd);
+        close(fd);
+        return -1;
     }
-    if (chmod(path, (mode_t)mode) < 0) {
-        int e = errno;
-        unlink(path);
-        return fail(err, errlen, "chmod socket", e, fd);
-    }
-    if (listen(fd, LSN_BACKLOG) < 0) {
+    if (listen(fd, lsn_backlog()) < 0) {
         int e = errno;
         unlink(path);
         return fail(err, errlen, "listen", e, fd);
@@ -159,7 +195,7 @@ static int open_tcp(const char *addr, char *err, size_t errlen)
             continue;
         }
         if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
-            bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, LSN_BACKLOG) == 0)
+            bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, lsn_backlog()) == 0)
             break;
         e = errno;
         close(fd);
@@ -216,6 +252,14 @@ int lsn_systemd(char *err, size_t errlen)
 #endif
 }
 
+int lsn_is_socket(int fd)
+{
+    int type;
+    socklen_t len = sizeof type;
+
+    return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0;
+}
+
 int lsn_adopt(int fd, char *err, size_t errlen)
 {
     int type = 0, listening = 0, flags;
@@ -232,6 +276,10 @@ int lsn_adopt(int fd, char *err, size_t errlen)
     flags = fcntl(fd, F_GETFL);
     if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
         return fail(err, errlen, "fcntl(O_NONBLOCK)", errno, -1);
+    /* listen() again sets the backlog of a listening socket: spawn-fcgi's
+     * default of 1024 would drop connections of a reconnect storm. */
+    if (listen(fd, lsn_backlog()) < 0)
+        return fail(err, errlen, "listen (raising the backlog)", errno, -1);
     return 0;
 }
 

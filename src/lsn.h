@@ -7,7 +7,9 @@
 /* Opens a listening socket for addr: "unix:/path" (created with `mode`,
  * a stale socket file replaced, a live one refused), "HOST:PORT" or
  * ":PORT" (127.0.0.1: only the web server on this host should connect).
- * A group (name or number; NULL: ours) is given to the unix socket file.
+ * A group (name or number; NULL: ours) is given to the unix socket file,
+ * which is created owner-only and then opened to `mode`, never following
+ * a symbolic link. The backlog is lsn_backlog().
  * The socket is close-on-exec and non-blocking. Returns the fd, or -1
  * with a message in err. *unix_path is set to the path to unlink at exit
  * (points into addr), or NULL. */
@@ -20,9 +22,18 @@ int lsn_open(const char *addr, unsigned mode, const char *group, char *err, size
  * socket. The LISTEN_* variables are removed from the environment. */
 int lsn_systemd(char *err, size_t errlen);
 
-/* Checks that fd is a listening stream socket and makes it non-blocking.
- * Returns 0, or -1 with a message in err. */
+/* 1 when fd is a socket of any kind. */
+int lsn_is_socket(int fd);
+
+/* Checks that fd is a listening stream socket, makes it non-blocking and
+ * raises its listen backlog to lsn_backlog(). Returns 0, or -1 with a
+ * message in err. */
 int lsn_adopt(int fd, char *err, size_t errlen);
+
+/* The largest listen backlog the system allows (net.core.somaxconn, else
+ * SOMAXCONN): every socket we listen on gets it, so that a reconnect
+ * storm waits in the kernel instead of being dropped. */
+int lsn_backlog(void);
 
 /* Describes a listening fd for the start-up log line ("unix:/p", "127.0.0.1:9000"). */
 void lsn_describe(int fd, char *buf, size_t len);

@@ -9,9 +9,12 @@
 
 int peer_acl_parse(struct peer_acl *acl, const char *list, char *err, size_t errlen)
 {
+    int all_blank;
+
     acl->n = 0;
     if (!list)
         return 0;
+    all_blank = list[strspn(list, " \t")] == '\0';
     while (*list) {
         char item[64];
         size_t n;
@@ -38,6 +41,11 @@ int peer_acl_parse(struct peer_acl *acl, const char *list, char *err, size_t err
         list += strcspn(list, ",");
         if (*list == ',')
             list++;
+    }
+    if (acl->n == 0 && !all_blank) {
+        /* libfcgi would let no one in; an empty list would let everyone */
+        snprintf(err, errlen, "FCGI_WEB_SERVER_ADDRS: holds no address (only separators)");
+        return -1;
     }
     return 0;
 }

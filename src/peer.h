@@ -16,9 +16,10 @@ struct peer_acl {
 };
 
 /* Parses libfcgi's FCGI_WEB_SERVER_ADDRS format: IPv4 addresses separated
- * by commas (spaces around them allowed). NULL or "" allows every peer.
- * Unlike libfcgi, a malformed entry is an error (-1, message in err), not
- * an address nobody has. */
+ * by commas (spaces around them allowed). NULL or "" (or blanks) allows
+ * every peer. Unlike libfcgi, a malformed entry is an error (-1, message
+ * in err), not an address nobody has, and so is a list of separators
+ * only: it must fail closed, never open. */
 int peer_acl_parse(struct peer_acl *acl, const char *list, char *err, size_t errlen);
 
 /* 1 when a peer at sa may talk to us: always over a unix socket; over
