@@ -2,11 +2,11 @@
 #include "config.h"
 
 #include "cgi.h"
+#include "ctl.h"
 #include "log.h"
 #include "monotime.h"
 #include "req.h"
 #include "resp.h"
-#include "route.h"
 #include "sched.h"
 #include "stats.h"
 
@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static const char *env_param(const char *name, void *ctx)
@@ -33,36 +34,6 @@ static int stdout_flush(void *ctx)
     return fflush((FILE *)ctx) == 0 ? 0 : -1;
 }
 
-int cgi_query_args(int argc, char **argv)
-{
-    const char *q = getenv("QUERY_STRING");
-    int words = 1, i;
-    const char *p;
-
-    if (!getenv("GATEWAY_INTERFACE") || !q || !*q || strchr(q, '='))
-        return 0;
-    for (p = q; *p; p++)
-        words += *p == '+';
-    if (words > argc - 1)
-        return 0;
-    /* compare word by word with the last `words` arguments */
-    for (i = 0, p = q; i < words; i++) {
-        size_t n = strcspn(p, "+");
-        /* as long as the word: a fixed buffer would let a long word (say
-         * "-lunix:/tmp/...") through as an option */
-        char *w = malloc(n + 1);
-        int same;
-        if (!w)
-            return words; /* cannot compare: drop them rather than obey them */
-        same = req_decode(p, n, 0, w, n + 1) >= 0 && strcmp(w, argv[argc - words + i]) == 0;
-        free(w);
-        if (!same)
-            return 0;
-        p += n + (p[n] == '+');
-    }
-    return words;
-}
-
 int cgi_serve(const struct opt_config *cfg, const volatile sig_atomic_t *stop,
               const sigset_t *waitmask)
 {
@@ -70,9 +41,9 @@ int cgi_serve(const struct opt_config *cfg, const volatile sig_atomic_t *stop,
     struct sched_params sp = { (long long)cfg->interval_ms * 1000000LL,
                                (long long)cfg->heartbeat_s * 1000000000LL, 0 };
     struct stats st = { .max_streams = 1, .started_ms = monotime_ms() };
+    struct ctl ctl = { cfg->retry_ms, &st };
     struct sched sc;
     struct req r;
-    int rc;
 
     if (!getenv("REQUEST_METHOD")) {
         log_error("fd 0 is not a listening socket and this is no CGI request "
@@ -80,12 +51,14 @@ int cgi_serve(const struct opt_config *cfg, const volatile sig_atomic_t *stop,
                   "server, or give --listen ADDR (see --help)");
         return 2;
     }
-    req_parse(&r, env_param, NULL);
-    rc = route_answer(&r, &o, &st, cfg->retry_ms);
-    if (rc != 1)
-        return rc < 0 ? 1 : 0;
-    if (resp_stream_head(&o, cfg->retry_ms, 0) < 0)
+    switch (ctl_serve(&ctl, env_param, NULL, 0, &o, &r)) {
+    case CTL_ANSWERED:
+        return 0;
+    case CTL_GONE:
         return 0; /* the client is gone already */
+    case CTL_STREAM:
+        break;
+    }
 
     sched_start(&sc, &sp, monotime_ns(), r.first_id, r.limit);
     while (!*stop) {
@@ -115,4 +88,41 @@ int cgi_serve(const struct opt_config *cfg, const volatile sig_atomic_t *stop,
             break;
     }
     return 0;
+}
+
+int cgi_detect(void)
+{
+    int listening = 0;
+    socklen_t len = sizeof listening;
+
+    if (!getenv("GATEWAY_INTERFACE"))
+        return 0;
+    /* not a socket (a pipe, /dev/null), or a connected one (mod_cgid) */
+    return getsockopt(STDIN_FILENO, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 ||
+           !listening;
+}
+
+int cgi_options(char *prog, const char *options, char **argv, int argv_max, char *words,
+                size_t cap)
+{
+    int argc = 0;
+    size_t used = 0;
+
+    argv[argc++] = prog;
+    while (options && *options) {
+        size_t n;
+        options += strspn(options, " \t");
+        n = strcspn(options, " \t");
+        if (!n)
+            break;
+        if (argc + 1 >= argv_max || used + n + 1 > cap)
+            return -1;
+        memcpy(words + used, options, n);
+        words[used + n] = '\0';
+        argv[argc++] = words + used;
+        used += n + 1;
+        options += n;
+    }
+    argv[argc] = NULL;
+    return argc;
 }

@@ -6,12 +6,21 @@
 
 #include "opt.h"
 
-/* The number of trailing argv words a CGI server made from the query
- * string: a query without '=' is an "indexed search" whose words, split
- * on '+', servers pass as command-line arguments (RFC 3875, 4.4). They
- * are the client's words, not options: the caller drops them before
- * parsing options, so "?-i+1" cannot set an option. 0 outside CGI. */
-int cgi_query_args(int argc, char **argv);
+/* 1 when this process is a CGI program: the server set GATEWAY_INTERFACE
+ * and fd 0 is not a listening socket. A CGI server may turn a query without '='
+ * into command-line arguments (RFC 3875, 4.4; Apache decodes and escapes
+ * them), so in CGI mode argv is never read: options come from the
+ * FCGI_SSE_OPTIONS variable of the server's configuration instead. */
+int cgi_detect(void);
+
+/* Words of FCGI_SSE_OPTIONS at most, program name and NULL included. */
+#define CGI_ARGV_MAX 34
+
+/* Builds the argv of CGI mode: prog, then the blank-separated words of
+ * `options` (NULL: none), copied into words[0, cap), then NULL. Returns
+ * the argument count, or -1 when they do not fit argv_max or cap. */
+int cgi_options(char *prog, const char *options, char **argv, int argv_max, char *words,
+                size_t cap);
 
 /* Serves the one CGI request described by the environment, as the
  * FastCGI side would (same routes, errors and events), until its limit,

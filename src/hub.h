@@ -1,33 +1,30 @@
-/* hub.h -- the event loop: every open stream, its deadlines and its connection, in one thread */
+/* hub.h -- the open streams: each on its schedule in the event loop, freed the moment it ends */
 #ifndef FCGI_SSE_HUB_H
 #define FCGI_SSE_HUB_H
 
 #include <signal.h>
 
+#include "loop.h"
 #include "stats.h"
 #include "stream.h"
 
 struct hub;
 
-/* Creates the loop (epoll + a deadline heap). NULL with errno on failure. */
-struct hub *hub_create(const struct sched_params *p, struct stats *st);
+/* A hub running its streams in loop l. NULL with errno on failure. */
+struct hub *hub_create(struct loop *l, const struct sched_params *p, struct stats *st);
 
-/* Hands a begun stream to the loop. Thread-safe. 0: the hub owns s from
- * now on; -1: the hub is closing and the caller still owns s. */
-int hub_adopt(struct hub *h, struct stream *s);
+/* Takes a begun stream (stream_begin) whose slot was taken (admit_take):
+ * from now on the hub writes its due events, ends it at its limit, frees
+ * it as soon as its connection hangs up or sends an abort, drops it when
+ * its backlog is full, and gives its slot back when it is freed. 0: the
+ * hub owns s; -1 (closing, or out of memory): the caller still does. */
+int hub_add(struct hub *h, struct stream *s);
 
-/* Runs the loop in the calling thread until *stop is nonzero. Writes each
- * stream's due events, ends streams that reach their limit, frees a
- * stream as soon as its connection hangs up, drops streams whose backlog
- * is full. Signals in `waitmask`'s complement wake it (epoll_pwait), so
- * the caller blocks them elsewhere. Returns 0, or -1 on a fatal error. */
-int hub_run(struct hub *h, const volatile sig_atomic_t *stop, const sigset_t *waitmask);
-
-/* Ends every stream cleanly and refuses further hub_adopt calls.
- * Returns early (leaving the rest to process exit) if *stop exceeds 1. */
+/* Ends every stream cleanly and refuses further streams. Returns early
+ * (leaving the rest to hub_destroy or process exit) once *stop exceeds 1. */
 void hub_close(struct hub *h, const volatile sig_atomic_t *stop);
 
-/* Frees the loop; streams left are destroyed. */
+/* Frees the hub; streams left are closed, not cleanly. */
 void hub_destroy(struct hub *h);
 
 #endif

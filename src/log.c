@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "log.h"
+#include "monotime.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -53,4 +54,15 @@ LOG_FN(log_error, "error: ")
 void log_errno(const char *what, int errnum)
 {
     log_error("%s failed: %s", what, strerror(errnum));
+}
+
+int log_allow(struct log_limit *l)
+{
+    long long sec = monotime_ms() / 1000;
+
+    if (l->second != sec) {
+        l->second = sec;
+        l->count = 0;
+    }
+    return l->count++ < LOG_PER_SECOND;
 }

@@ -12,6 +12,16 @@ void log_info(const char *fmt, ...) LOG_PRINTF(1, 2);
 void log_warn(const char *fmt, ...) LOG_PRINTF(1, 2);
 void log_error(const char *fmt, ...) LOG_PRINTF(1, 2);
 
+/* A budget for lines that may repeat per connection (a flood of bad
+ * peers must not flood the log): zero it, then log only when
+ * log_allow() says so, at most LOG_PER_SECOND lines a second. */
+#define LOG_PER_SECOND 10
+struct log_limit {
+    long long second;
+    unsigned count;
+};
+int log_allow(struct log_limit *l);
+
 /* "prog: error: <what> failed: <strerror(errnum)>" */
 void log_errno(const char *what, int errnum);
 

@@ -1,10 +1,12 @@
-/* main.c -- fcgi-sse: wires options, signals, the socket, the accept threads and the hub */
+/* main.c -- fcgi-sse: wires options, signals, the socket, the event loop, the intake and the hub */
 #include "config.h"
 
-#include "acc.h"
+#include "admit.h"
 #include "cgi.h"
 #include "hub.h"
+#include "intake.h"
 #include "log.h"
+#include "loop.h"
 #include "lsn.h"
 #include "monotime.h"
 #include "opt.h"
@@ -22,12 +24,14 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-/* Threads that accept and parse requests; streams do not hold them. */
-#define ACC_THREADS 4
-/* Descriptors kept for the listening socket, accept threads, epoll, logs. */
+/* Descriptors kept for the listening socket, epoll, the memfd, logs. */
 #define FD_RESERVE 64
-/* Graceful shutdown must finish within this, however many streams. */
-#define SHUTDOWN_MS 1500
+/* A GET carries no body; a web server that sends more than this is odd. */
+#define INTAKE_BODY_MAX (64 * 1024)
+/* A whole request must arrive within this. */
+#define INTAKE_TIMEOUT_NS (5 * 1000000000LL)
+/* Requests being read hold at most this much memory in all. */
+#define INTAKE_MEM_MAX (64 * 1024 * 1024)
 
 /* 0: run; 1: first SIGTERM/SIGINT/SIGUSR1, stop gracefully; 2: now. */
 static volatile sig_atomic_t stop_requested;
@@ -42,7 +46,7 @@ static void on_stop_signal(int sig)
 /* Installs our handlers before FCGX_Init: libfcgi replaces SIGTERM and
  * SIGUSR1 only while they are at their default, with a handler that just
  * marks a shutdown and lets the process run on. The stop signals are then
- * blocked; the hub (and CGI mode) waits with *waitmask, which unblocks
+ * blocked; the loop (and CGI mode) waits with *waitmask, which unblocks
  * them, so they are taken only there and nothing else sees EINTR. */
 static int setup_signals(sigset_t *waitmask)
 {
@@ -94,22 +98,58 @@ static rlim_t raise_nofile(rlim_t *hard)
     return rl.rlim_cur;
 }
 
+/* Streams the process can hold: --max-streams, else what open files and
+ * memory allow. Logs how the figure was reached. */
+static unsigned long stream_limit(const struct opt_config *cfg, rlim_t nofile)
+{
+    unsigned long long cost = admit_stream_cost(cfg->max_backlog);
+    unsigned long long budget = cfg->max_memory_mb
+                                    ? (unsigned long long)cfg->max_memory_mb << 20
+                                    : admit_memory_budget();
+    unsigned long by_fd = admit_default_max(nofile, FD_RESERVE, ~0ULL, 1);
+    unsigned long by_mem = budget ? admit_default_max(~0ULL, 0, budget, cost) : by_fd;
+    unsigned long n = cfg->max_streams ? cfg->max_streams : (by_fd < by_mem ? by_fd : by_mem);
+
+    log_info("max streams %lu%s: open files allow %lu, %llu MB of memory%s allow %lu "
+             "at %llu KB a stream at most", n, cfg->max_streams ? " (--max-streams)" : "",
+             by_fd, budget >> 20, cfg->max_memory_mb ? " (--max-memory)" : "", by_mem,
+             cost / 1024);
+    if (cfg->max_streams && cfg->max_streams > by_fd)
+        log_warn("--max-streams %lu is above what %lu open files allow: expect 503s earlier",
+                 cfg->max_streams, (unsigned long)nofile);
+    return n;
+}
+
 int main(int argc, char **argv)
 {
+    static struct stats stats; /* outlives everything that counts in it */
     struct opt_config cfg;
-    struct stats stats;
-    struct acc_config ac;
-    struct hub *hub;
-    struct acc *acc;
+    struct intake_config ic;
+    char *cgi_argv[CGI_ARGV_MAX], cgi_words[1024];
+    static struct loop *loop; /* static: reachable at an early exit */
+    static struct hub *hub;
+    static struct intake *intake;
     sigset_t waitmask;
     struct sigaction ign;
     char err[256], where[128];
     const char *unix_path = NULL;
     rlim_t nofile, nofile_hard;
-    int fd, rc, status = 0;
+    int cgi, fd = -1, rc, status = 0;
 
-    /* Run as CGI, a query like "?-i+1" arrives as arguments: not options. */
-    argc -= cgi_query_args(argc, argv);
+    /* A CGI server may turn the client's query into argv (Apache even
+     * decodes and escapes it): as CGI, no option is ever taken from argv,
+     * only from FCGI_SSE_OPTIONS, which the server's configuration sets. */
+    cgi = cgi_detect();
+    if (cgi) {
+        argc = cgi_options(argv[0], getenv("FCGI_SSE_OPTIONS"), cgi_argv, CGI_ARGV_MAX, cgi_words,
+                           sizeof cgi_words);
+        if (argc < 0) {
+            fprintf(stderr, "%s: FCGI_SSE_OPTIONS: more than %d words or %zu bytes\n", argv[0],
+                    CGI_ARGV_MAX - 2, sizeof cgi_words - 1);
+            return 2;
+        }
+        argv = cgi_argv;
+    }
     switch (opt_parse(&cfg, argc, argv, err, sizeof err)) {
     case OPT_EXIT_OK:
         return 0;
@@ -120,9 +160,7 @@ int main(int argc, char **argv)
         break;
     }
     log_init(argv[0]);
-    /* One malloc arena: the accept threads allocate little, and memory freed
-     * by the hub then returns to the kernel (a per-thread arena kept ~110 KB
-     * each after every stream was gone). */
+    /* One malloc arena: memory freed when clients leave returns to the kernel. */
     if (mallopt(M_ARENA_MAX, 1) != 1)
         log_warn("mallopt(M_ARENA_MAX) failed: memory may stay high after clients leave");
 
@@ -142,6 +180,8 @@ int main(int argc, char **argv)
         log_errno("ignoring SIGPIPE", errno);
         return 1;
     }
+    if (cgi)
+        return cgi_serve(&cfg, &stop_requested, &waitmask);
 
     if (cfg.listen) {
         fd = lsn_open(cfg.listen, cfg.socket_mode, cfg.socket_group, err, sizeof err, &unix_path);
@@ -154,10 +194,14 @@ int main(int argc, char **argv)
             log_error("socket activation: %s", err);
             return 1;
         }
-    } else if (FCGX_IsCGI()) {
-        return cgi_serve(&cfg, &stop_requested, &waitmask);
     } else {
         fd = 0;
+        if (!getenv("GATEWAY_INTERFACE") && !lsn_is_socket(fd)) {
+            log_error("fd 0 is not a listening socket and this is no CGI request "
+                      "(GATEWAY_INTERFACE is unset): start me under spawn-fcgi or a web "
+                      "server, or give --listen ADDR (see --help)");
+            return 2;
+        }
         if (lsn_adopt(fd, err, sizeof err) < 0) {
             log_error("%s", err);
             return 1;
@@ -167,79 +211,69 @@ int main(int argc, char **argv)
         log_warn("running as root: a responder needs no privileges; run it as its own "
                  "user (spawn-fcgi -u/-g, systemd DynamicUser=)");
 
-    nofile = raise_nofile(&nofile_hard);
-    memset(&stats, 0, sizeof stats);
-    stats.started_ms = monotime_ms();
-    stats.max_streams = cfg.max_streams ? cfg.max_streams
-                        : (nofile > FD_RESERVE * 2 ? (unsigned long)(nofile - FD_RESERVE)
-                                                   : (unsigned long)(nofile / 2));
-    if (cfg.max_streams && cfg.max_streams > nofile - FD_RESERVE)
-        log_warn("--max-streams %lu is above what %lu open files allow: expect 503s earlier",
-                 cfg.max_streams, (unsigned long)nofile);
-
-    memset(&ac, 0, sizeof ac);
-    if (peer_acl_parse(&ac.acl, getenv("FCGI_WEB_SERVER_ADDRS"), err, sizeof err) < 0) {
+    memset(&ic, 0, sizeof ic);
+    if (peer_acl_parse(&ic.acl, getenv("FCGI_WEB_SERVER_ADDRS"), err, sizeof err) < 0) {
         log_error("%s", err);
         status = 1;
         goto out;
     }
-    ac.listen_fd = fd;
-    ac.threads = ACC_THREADS;
-    ac.sched.interval_ns = (long long)cfg.interval_ms * 1000000LL;
-    ac.sched.heartbeat_ns = (long long)cfg.heartbeat_s * 1000000000LL;
-    ac.sched.grid_ns = sched_grid(ac.sched.interval_ns);
-    ac.sndbuf = (int)cfg.max_backlog;
-    ac.retry_ms = cfg.retry_ms;
-    ac.max_streams = stats.max_streams;
-    ac.stats = &stats;
+    nofile = raise_nofile(&nofile_hard);
+    stats.started_ms = monotime_ms();
+    stats.max_streams = stream_limit(&cfg, nofile);
 
-    hub = hub_create(&ac.sched, &stats);
-    if (!hub) {
+    ic.listen_fd = fd;
+    ic.ctl.retry_ms = cfg.retry_ms;
+    ic.ctl.stats = &stats;
+    ic.sched.interval_ns = (long long)cfg.interval_ms * 1000000LL;
+    ic.sched.heartbeat_ns = (long long)cfg.heartbeat_s * 1000000000LL;
+    ic.sched.grid_ns = sched_grid(ic.sched.interval_ns);
+    ic.sndbuf = (int)cfg.max_backlog;
+    ic.body_max = INTAKE_BODY_MAX;
+    ic.timeout_ns = INTAKE_TIMEOUT_NS;
+    ic.mem_max = INTAKE_MEM_MAX;
+
+    loop = loop_create();
+    if (loop)
+        hub = hub_create(loop, &ic.sched, &stats);
+    ic.hub = hub;
+    if (hub)
+        intake = intake_start(loop, &ic);
+    if (!intake) {
         log_errno("creating the event loop", errno);
-        status = 1;
-        goto out;
-    }
-    ac.hub = hub;
-    acc = acc_start(&ac);
-    if (!acc) {
-        log_errno("starting the accept threads", errno);
-        hub_destroy(hub);
         status = 1;
         goto out;
     }
 
     lsn_describe(fd, where, sizeof where);
     log_info("%s %s on %s: interval %lu ms, retry %lu ms, heartbeat %lu s; "
-             "max streams %lu, open files %lu (hard %lu), backlog %lu bytes, %d accept threads",
+             "max streams %lu, open files %lu (hard %lu), backlog %lu bytes, listen backlog %d",
              PACKAGE_NAME, PACKAGE_VERSION, where, cfg.interval_ms, cfg.retry_ms,
              cfg.heartbeat_s, stats.max_streams, (unsigned long)nofile,
-             (unsigned long)nofile_hard, cfg.max_backlog, ACC_THREADS);
+             (unsigned long)nofile_hard, cfg.max_backlog, lsn_backlog());
 
-    if (hub_run(hub, &stop_requested, &waitmask) < 0)
+    if (loop_run(loop, &stop_requested, &waitmask) < 0)
         status = 1;
     {
-        long long deadline = monotime_ms() + SHUTDOWN_MS;
-        unsigned long open = atomic_load(&stats.streams_open);
-
         /* From here a second signal must interrupt the shutdown. */
         int err_mask = pthread_sigmask(SIG_SETMASK, &waitmask, NULL);
         if (err_mask)
             log_errno("pthread_sigmask: a second signal will wait", err_mask);
-        log_info("stopping: ending %lu open streams", open);
-        acc_stop(acc);
-        hub_close(hub, &stop_requested);
-        if (acc_join(acc, deadline, &stop_requested) == 0)
-            hub_destroy(hub);
-        /* else threads may still be inside libfcgi: leave it to exit */
     }
+    log_info("stopping: ending %lu open streams", stats.streams_open);
+    intake_stop(intake);
+    hub_close(hub, &stop_requested);
     if (stop_requested > 1) {
         log_warn("second signal: exiting at once");
         status = 1;
-    } else {
-        log_info("stopped: %lu streams served, %lu events sent",
-                 atomic_load(&stats.streams_total), atomic_load(&stats.events_sent));
+        goto out_now;
     }
+    log_info("stopped: %lu streams served, %lu events sent", stats.streams_total,
+             stats.events_sent);
 out:
+    intake_destroy(intake);
+    hub_destroy(hub);
+    loop_destroy(loop);
+out_now:
     if (unix_path && unlink(unix_path) < 0)
         log_errno("removing the socket", errno);
     if (fd > 0)

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_SOCKET_MODE = 256, OPT_SOCKET_GROUP };
+enum { OPT_SOCKET_MODE = 256, OPT_SOCKET_GROUP, OPT_MAX_MEMORY };
 
 static const struct option long_options[] = {
     { "listen", required_argument, NULL, 'l' },
@@ -20,6 +20,7 @@ static const struct option long_options[] = {
     { "heartbeat", required_argument, NULL, 'k' },
     { "max-streams", required_argument, NULL, 'm' },
     { "max-backlog", required_argument, NULL, 'b' },
+    { "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 }
@@ -30,8 +31,10 @@ void opt_usage(const char *prog)
     printf("Usage: %s [OPTION]...\n"
            "Serve a Server-Sent Events counter stream over FastCGI (libfcgi).\n"
            "\n"
-           "Socket: with no --listen, fd 0 must be a listening socket (spawn-fcgi,\n"
-           "mod_fcgid, systemd); when fd 0 is not a socket, one CGI request is served.\n"
+           "Socket: --listen, else a systemd socket unit (LISTEN_FDS), else fd 0 as a\n"
+           "listening socket (spawn-fcgi, mod_fcgid). As CGI (GATEWAY_INTERFACE set, fd 0\n"
+           "no listening socket) one request is served and options are read from\n"
+           "FCGI_SSE_OPTIONS, never from the arguments.\n"
            "  -l, --listen ADDR       open our own socket: unix:/path, HOST:PORT or :PORT\n"
            "                          (:PORT binds 127.0.0.1)\n"
            "      --socket-mode MODE  octal mode of a unix socket (default 0660)\n"
@@ -43,8 +46,13 @@ void opt_usage(const char *prog)
            "  -r, --retry MS          retry: sent to clients, 0..86400000 (default 3000)\n"
            "  -k, --heartbeat S       comment after S seconds without output,\n"
            "                          0..86400, 0 = off (default 15)\n"
-           "  -m, --max-streams N     open streams at most, 1..1000000 (default: from\n"
-           "                          the open-files limit); more get 503\n"
+           "  -m, --max-streams N     open streams at most, 1..1000000 (default: what\n"
+           "                          the open-files limit and --max-memory allow);\n"
+           "                          more get 503\n"
+           "      --max-memory MB     memory open streams may take in all, counting\n"
+           "                          each at its most (libfcgi's writer and a full\n"
+           "                          send buffer), 1..1048576 (default: a quarter of\n"
+           "                          the memory this process may have)\n"
            "  -b, --max-backlog BYTES unsent bytes a stream may queue before it is\n"
            "                          dropped as too slow, 4096..67108864 (default 65536)\n"
            "\n"
@@ -140,6 +148,12 @@ enum opt_result opt_parse(struct opt_config *cfg, int argc, char **argv,
         case 'b':
             if (number(optarg, 4096, 67108864, &cfg->max_backlog) < 0) {
                 snprintf(err, errlen, "--max-backlog: must be bytes from 4096 to 67108864");
+                return OPT_ERROR;
+            }
+            break;
+        case OPT_MAX_MEMORY:
+            if (number(optarg, 1, 1048576, &cfg->max_memory_mb) < 0) {
+                snprintf(err, errlen, "--max-memory: must be megabytes from 1 to 1048576");
                 return OPT_ERROR;
             }
             break;

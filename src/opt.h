@@ -11,7 +11,8 @@ struct opt_config {
     unsigned long interval_ms;     /* -i: time between events */
     unsigned long retry_ms;        /* -r: the retry: sent to clients */
     unsigned long heartbeat_s;     /* -k: comment after this much silence; 0 = off */
-    unsigned long max_streams;     /* -m: 0 = derived from RLIMIT_NOFILE */
+    unsigned long max_streams;     /* -m: 0 = derived from open files and memory */
+    unsigned long max_memory_mb;   /* --max-memory: streams' memory bound; 0 = derived */
     unsigned long max_backlog;     /* -b: per-stream send buffer before a drop */
 };
 

@@ -1,17 +1,17 @@
-/* stats.c -- process-wide stream counters, shared by the accept threads and the hub */
+/* stats.c -- process-wide stream counters, kept by the event loop's thread */
 #include "config.h"
 
 #include "stats.h"
 
 #include <stdio.h>
 
-void stats_read(struct stats *s, struct stats_view *v, long long now_ms)
+void stats_read(const struct stats *s, struct stats_view *v, long long now_ms)
 {
-    v->streams_open = atomic_load(&s->streams_open);
-    v->streams_total = atomic_load(&s->streams_total);
-    v->events_sent = atomic_load(&s->events_sent);
-    v->streams_dropped_slow = atomic_load(&s->streams_dropped_slow);
-    v->streams_refused = atomic_load(&s->streams_refused);
+    v->streams_open = s->streams_open;
+    v->streams_total = s->streams_total;
+    v->events_sent = s->events_sent;
+    v->streams_dropped_slow = s->streams_dropped_slow;
+    v->streams_refused = s->streams_refused;
     v->max_streams = s->max_streams;
     v->uptime_s = now_ms > s->started_ms ? (unsigned long long)(now_ms - s->started_ms) / 1000 : 0;
 }

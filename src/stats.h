@@ -1,18 +1,19 @@
-/* stats.h -- process-wide stream counters, shared by the accept threads and the hub */
+/* stats.h -- process-wide stream counters for /status, kept by the event loop's thread */
 #ifndef FCGI_SSE_STATS_H
 #define FCGI_SSE_STATS_H
 
-#include <stdatomic.h>
 #include <stddef.h>
 
+/* Every counter is updated and read by the one thread that runs the
+ * event loop (the responder has no other), so plain integers suffice. */
 struct stats {
-    atomic_ulong streams_open;          /* admitted and not yet freed */
-    atomic_ulong streams_total;         /* admitted since start */
-    atomic_ulong events_sent;           /* counter events written */
-    atomic_ulong streams_dropped_slow;  /* dropped: send buffer full */
-    atomic_ulong streams_refused;       /* 503: at --max-streams */
-    unsigned long max_streams;          /* set once at start */
-    long long started_ms;               /* CLOCK_MONOTONIC at start */
+    unsigned long streams_open;          /* admitted and not yet freed (admit.c) */
+    unsigned long streams_total;         /* admitted since start */
+    unsigned long events_sent;           /* counter events written */
+    unsigned long streams_dropped_slow;  /* dropped: send buffer full */
+    unsigned long streams_refused;       /* 503: at --max-streams */
+    unsigned long max_streams;           /* set once at start */
+    long long started_ms;                /* CLOCK_MONOTONIC at start */
 };
 
 /* A plain copy of the counters, for rendering. */
@@ -22,8 +23,8 @@ struct stats_view {
     unsigned long long uptime_s;
 };
 
-/* Copies the counters (each read atomically; not a snapshot of all). */
-void stats_read(struct stats *s, struct stats_view *v, long long now_ms);
+/* Copies the counters. */
+void stats_read(const struct stats *s, struct stats_view *v, long long now_ms);
 
 /* Renders v as one JSON object and a newline. Returns its length, or -1
  * when cap is too small. */

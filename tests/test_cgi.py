@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
@@ -18,9 +19,11 @@ TOL = INTERVAL * 0.10
 def cgi(query="", method="GET", script="/cgi-bin/fcgi-sse", path_info="/stream", extra=None):
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GATEWAY_INTERFACE": "CGI/1.1",
            "REQUEST_METHOD": method, "SCRIPT_NAME": script, "PATH_INFO": path_info,
-           "QUERY_STRING": query, "SERVER_PROTOCOL": "HTTP/1.1"}
+           "QUERY_STRING": query, "SERVER_PROTOCOL": "HTTP/1.1",
+           "FCGI_SSE_OPTIONS": "-i 200 -k 0"}
     env.update(extra or {})
-    return subprocess.Popen([BINARY, "-i", "200", "-k", "0"], env=env, stdin=subprocess.DEVNULL,
+    # As CGI, options come from FCGI_SSE_OPTIONS (SetEnv), never from argv.
+    return subprocess.Popen([BINARY], env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -89,10 +92,12 @@ t.eq(p.wait(2), 0, "CGI: SIGTERM ends the response and exits 0")
 p.stdout.close()
 
 # A query without '=' reaches a CGI program as arguments (RFC 3875 4.4): "?-i+1" must
-# not set the interval to 1 ms. The wrapper's own options (-i 300) still apply.
+# not set the interval to 1 ms. As CGI no option comes from argv; FCGI_SSE_OPTIONS
+# (set by the server's configuration) still applies.
 env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GATEWAY_INTERFACE": "CGI/1.1",
-       "REQUEST_METHOD": "GET", "SCRIPT_NAME": "/stream", "QUERY_STRING": "-i+1"}
-p = subprocess.Popen([BINARY, "-i", "300", "-i", "1"], env=env, stdin=subprocess.DEVNULL,
+       "REQUEST_METHOD": "GET", "SCRIPT_NAME": "/stream", "QUERY_STRING": "-i+1",
+       "FCGI_SSE_OPTIONS": "-i 300"}
+p = subprocess.Popen([BINARY, "-i", "1"], env=env, stdin=subprocess.DEVNULL,
                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 head, events, _ = read_stream(p, 100, 1.0)
 p.kill()
@@ -106,7 +111,7 @@ t.ok(head is not None and 2 <= len(events) <= 4,
 # A long word too: "?-i000...0001" (300 characters) must not set a 1 ms interval.
 word = "-i" + "0" * 300 + "1"
 env2 = dict(env, QUERY_STRING=word)
-p = subprocess.Popen([BINARY, "-i", "300", word], env=env2, stdin=subprocess.DEVNULL,
+p = subprocess.Popen([BINARY, word], env=env2, stdin=subprocess.DEVNULL,
                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 head, events, _ = read_stream(p, 100, 1.0)
 p.kill()
@@ -115,6 +120,17 @@ p.stdout.close()
 p.stderr.close()
 t.ok(head is not None and 2 <= len(events) <= 4,
      "CGI: a long query word is not an option either (%d events in 1 s)" % len(events))
+
+# Apache decodes and escapes such words: "?-lunix:/tmp/x~" arrives as "-lunix:/tmp/x\~"
+# or "-lunix:/tmp/x~". Neither may start a listener: argv is not read at all.
+lsock = os.path.join(tempfile.mkdtemp(prefix="fcgi-sse-cgi-"), "x~")
+for word in ("-lunix:" + lsock, "-lunix:" + lsock.replace("~", "\\~")):
+    env3 = dict(env, QUERY_STRING=word.replace("\\", ""), FCGI_SSE_OPTIONS="")
+    r = subprocess.run([BINARY, word], env=dict(env3, QUERY_STRING="limit=1"),
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=10)
+    t.ok(r.returncode == 0 and b"Status: 200 OK" in r.stdout and b"data: Count: [0]" in r.stdout
+         and not os.path.exists(lsock),
+         "CGI: argv %r is ignored: the request is served, no listener" % word, r)
 
 # Not started by a web server: no socket on fd 0 and no CGI environment.
 p = subprocess.run([BINARY], stdin=subprocess.DEVNULL, capture_output=True, timeout=5,

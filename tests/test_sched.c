@@ -596,11 +596,11 @@ static void test_stats(void)
 
     /* stats_read copies the counters */
     memset(&st, 0, sizeof st);
-    atomic_store(&st.streams_open, 11);
-    atomic_store(&st.streams_total, 12);
-    atomic_store(&st.events_sent, 13);
-    atomic_store(&st.streams_dropped_slow, 14);
-    atomic_store(&st.streams_refused, 15);
+    st.streams_open = 11;
+    st.streams_total = 12;
+    st.events_sent = 13;
+    st.streams_dropped_slow = 14;
+    st.streams_refused = 15;
     st.max_streams = 16;
     st.started_ms = 5000;
     stats_read(&st, &v, 5000 + 61000);

@@ -1,37 +1,76 @@
 #!/bin/sh
 # run.sh -- builds the libFuzzer harnesses with clang (ASan + UBSan) and runs each for a while.
 #
-# Usage: tests/fuzz/run.sh [SECONDS_EACH] [BUILD_DIR]   (default 60 s, build-fuzz/)
-# Needs clang and libclang-rt-14-dev (deploy/install-deps.sh fuzz). Each harness starts from
-# its seed corpus in tests/fuzz/corpus/<name> and keeps what it finds in BUILD_DIR/corpus/;
-# a crash leaves its input in BUILD_DIR and fails the run. Prints "N passed, N failed".
+# Usage: tests/fuzz/run.sh [SECONDS_EACH] [BUILD_DIR] [NAME...]   (default 60 s, build-fuzz/,
+# every harness: sse req frame intake)
+# Needs clang and libclang-rt-14-dev (deploy/install-deps.sh fuzz), and libfcgi-dev for
+# fuzz_intake. Each harness starts from its seed corpus in tests/fuzz/corpus/<name> and keeps
+# what it finds in BUILD_DIR/corpus/; a crash leaves its input in BUILD_DIR and fails the run.
+# Prints each harness's executions and "N passed, N failed".
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${1:-60}
 out=${2:-$top/build-fuzz}
+if [ $# -gt 2 ]; then
+    shift 2
+else
+    set -- sse req frame intake
+fi
 mkdir -p "$out"
-# config.h: any configured build directory has one; make a minimal one if none.
+# config.h: the one of a configured build in build/ when there is one, else a minimal one
+# (what the sources below need of it: the package's name and version, and GNU extensions for
+# accept4, memfd_create and epoll_pwait).
 inc="$out/include"
 mkdir -p "$inc"
-[ -f "$inc/config.h" ] || printf '#define PACKAGE_NAME "fcgi-sse"\n#define PACKAGE_VERSION "fuzz"\n#define _GNU_SOURCE 1\n' > "$inc/config.h"
+if [ -f "$top/build/config.h" ]; then
+    cp "$top/build/config.h" "$inc/config.h"
+else
+    printf '#define PACKAGE_NAME "fcgi-sse"\n#define PACKAGE_VERSION "fuzz"\n#ifndef _GNU_SOURCE\n#define _GNU_SOURCE 1\n#endif\n' > "$inc/config.h"
+fi
+fcgi_flags=$(pkg-config --cflags --libs fcgi 2>/dev/null) || fcgi_flags=-lfcgi
+[ -n "$fcgi_flags" ] || fcgi_flags=-lfcgi
 
 pass=0
 fail=0
-for name in sse req precheck; do
+for name in "$@"; do
     bin="$out/fuzz_$name"
+    extra=""
+    case $name in
+    sse | req | frame)
+        srcs="$top/src/sse.c $top/src/req.c $top/src/frame.c"
+        libs=""
+        ;;
+    intake)
+        srcs=""
+        for m in intake loop hub stream fcgireq ctl admit route resp req sse sched stats theap \
+                 frame peer log; do
+            srcs="$srcs $top/src/$m.c"
+        done
+        libs=$fcgi_flags
+        # the harness writes each input into a socket buffer: keep inputs well within one
+        extra="-max_len=16384"
+        ;;
+    *)
+        echo "fuzz_$name: no such harness"
+        fail=$((fail + 1))
+        continue
+        ;;
+    esac
+    # shellcheck disable=SC2086 # word splitting of the source and library lists is intended
     if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-            -I"$inc" -I"$top/src" "$top/tests/fuzz/fuzz_$name.c" \
-            "$top/src/sse.c" "$top/src/req.c" "$top/src/precheck.c" -o "$bin"; then
+            -I"$inc" -I"$top/src" "$top/tests/fuzz/fuzz_$name.c" $srcs $libs -o "$bin"; then
         echo "fuzz_$name: does not build"
         fail=$((fail + 1))
         continue
     fi
     mkdir -p "$out/corpus/$name"
     log="$out/fuzz_$name.log"
-    if (cd "$out" && "$bin" -max_total_time="$secs" -print_final_stats=1 \
+    # shellcheck disable=SC2086
+    if (cd "$out" && "$bin" -max_total_time="$secs" -print_final_stats=1 $extra \
             "$out/corpus/$name" "$top/tests/fuzz/corpus/$name") >"$log" 2>&1; then
         runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-        echo "fuzz_$name: ${runs:-?} executions in ${secs} s, no failure"
+        rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
+        echo "fuzz_$name: ${runs:-?} executions in ${secs} s (${rate:-?}/s), no failure"
         pass=$((pass + 1))
     else
         echo "fuzz_$name: FAILED (see $log; the input is in $out)"

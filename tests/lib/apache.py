@@ -69,6 +69,9 @@ def write_wrapper(wd, name, args, tag):
     with open(path, "w") as f:
         f.write("#!/bin/sh\n# %s -- fcgi-sse with options for the test\n" % name)
         f.write("export %s\n" % tag)
+        # FastCGI reads argv; CGI mode never does (a query can become argv) and
+        # reads FCGI_SSE_OPTIONS instead, as the CGI snippet documents.
+        f.write("export FCGI_SSE_OPTIONS='%s'\n" % " ".join(args))
         f.write("exec %s %s\n" % (BINARY, " ".join(args)))
     os.chmod(path, 0o755)
     return path

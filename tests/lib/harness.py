@@ -172,11 +172,14 @@ def start_responder(wd, args=(), name="fcgi-sse", sock=None):
     return p, sock
 
 
-def start_spawned_responder(wd, args=(), name="fcgi-sse", sock=None):
+def start_spawned_responder(wd, args=(), name="fcgi-sse", sock=None, backlog=None, env=None):
     """The responder under spawn-fcgi (-n: no fork, so the pid is the responder's):
-    the listening socket arrives on fd 0, as with mod_fcgid and systemd."""
+    the listening socket arrives on fd 0, as with mod_fcgid and systemd. backlog:
+    spawn-fcgi's listen backlog (-b; its default is 1024)."""
     sock = sock or wd.file(name + ".sock")
-    p = wd.start(["spawn-fcgi", "-n", "-s", sock, "-M", "0600", "--", BINARY] + list(args), name)
+    opts = ["-b", str(backlog)] if backlog else []
+    p = wd.start(["spawn-fcgi", "-n", "-s", sock, "-M", "0600"] + opts + ["--", BINARY] + list(args),
+                 name, env=env)
     if not wait_for(lambda: can_connect(sock) or not p.alive(), 5) or not p.alive():
         raise RuntimeError("spawn-fcgi/fcgi-sse did not start:\n" + p.log())
     return p, sock

@@ -1,0 +1,157 @@
+/* loop.c -- the event loop: epoll and a deadline heap, each fd and timer with its own handler */
+#include "config.h"
+
+#include "loop.h"
+#include "log.h"
+#include "monotime.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#define LOOP_EVENTS 256
+
+struct loop {
+    int epfd;
+    struct theap timers;
+};
+
+struct loop *loop_create(void)
+{
+    struct loop *l = calloc(1, sizeof *l);
+
+    if (!l)
+        return NULL;
+    l->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (l->epfd < 0) {
+        int err = errno;
+        free(l);
+        errno = err;
+        return NULL;
+    }
+    theap_init(&l->timers);
+    return l;
+}
+
+void loop_destroy(struct loop *l)
+{
+    if (!l)
+        return;
+    theap_release(&l->timers);
+    close(l->epfd);
+    free(l);
+}
+
+int loop_io_add(struct loop *l, struct loop_io *io, uint32_t events)
+{
+    struct epoll_event ev = { .events = events, .data.ptr = io };
+    return epoll_ctl(l->epfd, EPOLL_CTL_ADD, io->fd, &ev);
+}
+
+int loop_io_mod(struct loop *l, struct loop_io *io, uint32_t events)
+{
+    struct epoll_event ev = { .events = events, .data.ptr = io };
+    return epoll_ctl(l->epfd, EPOLL_CTL_MOD, io->fd, &ev);
+}
+
+void loop_io_del(struct loop *l, struct loop_io *io)
+{
+    if (io->fd >= 0 && epoll_ctl(l->epfd, EPOLL_CTL_DEL, io->fd, NULL) < 0 && errno != ENOENT)
+        log_errno("epoll_ctl(DEL)", errno);
+}
+
+void loop_timer_init(struct loop_timer *t, void (*fn)(struct loop *, struct loop_timer *))
+{
+    t->node.index = THEAP_NONE;
+    t->node.due = 0;
+    t->fn = fn;
+}
+
+int loop_timer_set(struct loop *l, struct loop_timer *t, long long due)
+{
+    t->node.due = due;
+    if (t->node.index != THEAP_NONE) {
+        theap_update(&l->timers, &t->node);
+        return 0;
+    }
+    return theap_push(&l->timers, &t->node);
+}
+
+void loop_timer_cancel(struct loop *l, struct loop_timer *t)
+{
+    theap_remove(&l->timers, &t->node);
+}
+
+int loop_timer_pending(const struct loop_timer *t)
+{
+    return t->node.index != THEAP_NONE;
+}
+
+unsigned long loop_timers(const struct loop *l)
+{
+    return (unsigned long)l->timers.len;
+}
+
+static struct loop_timer *timer_of(struct theap_node *n)
+{
+    return (struct loop_timer *)((char *)n - offsetof(struct loop_timer, node));
+}
+
+static void run_due(struct loop *l)
+{
+    long long now = monotime_ns();
+    struct theap_node *n;
+
+    while ((n = theap_min(&l->timers)) && n->due <= now) {
+        struct loop_timer *t = timer_of(n);
+        theap_remove(&l->timers, n);
+        t->fn(l, t);
+    }
+}
+
+/* Milliseconds until the earliest deadline, rounded up; -1 when none. */
+static int next_timeout(const struct loop *l)
+{
+    struct theap_node *n = theap_min(&l->timers);
+    long long wait;
+
+    if (!n)
+        return -1;
+    wait = n->due - monotime_ns();
+    if (wait <= 0)
+        return 0;
+    wait = (wait + 999999) / 1000000;
+    return wait > INT32_MAX ? INT32_MAX : (int)wait;
+}
+
+int loop_once(struct loop *l, int max_wait_ms, const sigset_t *waitmask)
+{
+    struct epoll_event evs[LOOP_EVENTS];
+    int i, n, wait = next_timeout(l);
+
+    if (max_wait_ms >= 0 && (wait < 0 || wait > max_wait_ms))
+        wait = max_wait_ms;
+    n = epoll_pwait(l->epfd, evs, LOOP_EVENTS, wait, waitmask);
+    if (n < 0) {
+        if (errno == EINTR)
+            return 0;
+        log_errno("epoll_pwait", errno);
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        struct loop_io *io = evs[i].data.ptr;
+        io->fn(l, io, evs[i].events);
+    }
+    run_due(l);
+    return n;
+}
+
+int loop_run(struct loop *l, const volatile sig_atomic_t *stop, const sigset_t *waitmask)
+{
+    while (!*stop)
+        if (loop_once(l, -1, waitmask) < 0)
+            return -1;
+    return 0;
+}
