@@ -38,11 +38,12 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 sock="$state/fcgi-sse.sock"
-# spawn-fcgi -n: stay in the foreground (the pid is the responder's), socket on fd 0.
+# spawn-fcgi -n: stay in the foreground (the pid is the responder's), socket on fd 0;
+# -b 4096: a listen backlog for a reconnect storm (fcgi-sse also raises it itself).
 # glibc's per-thread malloc cache off: it pins pages of memory freed when clients
 # leave (README, "Memory").
 GLIBC_TUNABLES=glibc.malloc.tcache_count=0 \
-    spawn-fcgi -n -s "$sock" -M 0600 -- "$build/fcgi-sse" "$@" &
+    spawn-fcgi -n -b 4096 -s "$sock" -M 0600 -- "$build/fcgi-sse" "$@" &
 pids+=($!)
 for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
 [ -S "$sock" ] || { echo "demo.sh: fcgi-sse did not start" >&2; exit 1; }
