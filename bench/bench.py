@@ -20,8 +20,9 @@ restart), instead of the side-by-side run above. Needs lighttpd, spawn-fcgi, ngi
 compiler (cc, or $CC), not node; builds bench/sse-load.c of this tree into its temporary
 directory (or takes --loader). sse-load opens all its connections at once (--rate 0) and
 records per client the time from its connect() to its first event; the clients come from
-127.0.0.1..127.0.0.32 (--sources), as real clients come from many addresses: from one,
-connect() itself slows down past ~14,000 connections (it searches the ephemeral ports).
+127.0.0.1..127.0.0.32 (sse-load --sources 32), as real clients come from many addresses:
+from one, connect() itself slows down past ~14,000 connections to one server (it searches
+the ephemeral ports), and the client, not the server, would be measured.
 Three parts:
   1. lighttpd: --burst-lighttpd (8000) clients at once through lighttpd
      (deploy/lighttpd/demo.conf, unchanged) to the responder under `spawn-fcgi -b 4096`
@@ -34,20 +35,25 @@ Three parts:
      deploy/nginx/fcgi-sse.conf with only its listen line changed to
      `listen 127.0.0.1:PORT reuseport backlog=4096`, so the kernel splits the clients
      evenly over the workers; worker_connections 19000, worker_rlimit_nofile 20000) into
-     ONE responder (spawn-fcgi -b 4096, --max-memory); --burst-nginx-runs (3) runs, fresh
+     ONE responder (spawn-fcgi -b 4096, --max-memory); --burst-nginx-runs (5) runs, fresh
      stack each. The clients come from --burst-clients (2) sse-load processes started
-     together (--start-at). Target: 0 failed.
+     together (--start-at): one could hold 16,000 sockets (limit 20,000 open files), but
+     two keep the client's own work from serializing the burst. Target: 0 failed.
   3. memory: in each nginx run, with every stream's first event in, the responder's RSS
      against its idle RSS (after a 10-stream warm-up), per stream, and against the
      operator's bound --max-memory (2500 MB); the max streams the responder logged.
 "Failed" is a client without a first event: a connection or request that failed, a non-200
-answer (503 counted apart), or a 200 without an event within 60 s. Each run also records
-/proc/loadavg before it (other work on the machine shows there), the kernel's TCP
+answer (503 counted apart), or a 200 without an event within 60 s. The responder sends a
+stream's first event one interval (1 s) after the stream opens, so first event = intake +
+1 s; "head" (connect() to the response head) shows the intake alone. Each run also records
+/proc/loadavg before it (other work on the machine shows there), the time the client took
+to issue its connect()s, the CPU time the responder and the web server used from the
+first connect() to the last first event, the kernel's TCP
 ListenOverflows+ListenDrops delta during it (SYNs dropped at a full accept queue: each costs
 the client a 1 s SYN retransmit; counted host-wide) and the web server's error-log lines.
 
 Usage: bench/bench.py --burst [--burst-runs 10] [--burst-lighttpd 8000]
-       [--burst-nginx 16000] [--burst-nginx-runs 3] [--burst-clients 2]
+       [--burst-nginx 16000] [--burst-nginx-runs 5] [--burst-clients 2]
        [--max-memory 2500] [--lighttpd-backlog 4096] [--loader PATH] [--build DIR]
        [--json FILE]
 """
@@ -536,8 +542,11 @@ def burst_lighttpd_run(build, loader, n, tmp, i, listen_backlog=None):
         load, drops = loadavg(), listen_drops()
         log("lighttpd%s run %d: %d clients at once (load %s)" % (
             " (listen-backlog %d)" % listen_backlog if listen_backlog else "", i, n, load))
-        res = burst_load(loader, port, n, 1, stack.tmp, lambda: {"streams_open":
-                                                                  open_streams(port)})
+        pids = [stack.measured["fcgi-sse"], stack.measured["lighttpd"]]
+        cpu0 = [proc_sample(p)[1] for p in pids]
+        res = burst_load(loader, port, n, 1, stack.tmp, lambda: {
+            "cpu_ticks": [proc_sample(p)[1] - c for p, c in zip(pids, cpu0)],
+            "streams_open": open_streams(port)})
         res["listen_drops"] = listen_drops() - drops
         res["load"] = load
         res["max_streams"] = logged_max_streams(stack)
@@ -633,8 +642,12 @@ def burst_nginx_run(build, loader, n, procs, max_memory, tmp, i):
         log("nginx run %d: %d clients at once from %d processes (load %s)"
             % (i, n, procs, load))
 
+        cpu0 = [proc_sample(p)[1] for p in [resp.pid] + workers]
+
         def sample():
-            return {"streams_open": open_streams(port), "rss_kb": rss_kb(resp.pid),
+            ticks = [proc_sample(p)[1] - c for p, c in zip([resp.pid] + workers, cpu0)]
+            return {"cpu_ticks": [ticks[0], sum(ticks[1:])],
+                    "streams_open": open_streams(port), "rss_kb": rss_kb(resp.pid),
                     "nginx_rss_kb": sum(rss_kb(w) for w in workers),
                     "nginx_fds": [len(os.listdir("/proc/%d/fd" % w)) for w in workers]}
         res = burst_load(loader, port, n, procs, stack.tmp, sample)
@@ -672,14 +685,19 @@ def burst_table(title, runs, target_p99_ms=None):
     add = lines.append
     add("| run | load before (1/5/15 min) | clients | with first event | failed | "
         "503 / other non-200 / no answer / 200 without event | first event p50 ms | "
-        "p99 ms | max ms | head p99 / max ms | listen drops | server error-log lines |")
-    add("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        "p99 ms | max ms | head p99 / max ms | client connect() loop ms | CPU ms responder / "
+        "web server | listen drops | server error-log lines |")
+    add("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for k, r in enumerate(runs, 1):
-        add("| %d | %s | %d | %d | %d | %d / %d / %d / %d | %s | %s | %s | %s / %s | %d | %d |" % (
+        cpu = (r["sample"] or {}).get("cpu_ticks", [float("nan")] * 2)
+        add("| %d | %s | %d | %d | %d | %d / %d / %d / %d | %s | %s | %s | %s / %s | %s | "
+            "%s / %s | %d | %d |" % (
             k, r["load"], r["requested"], r["with_event"], r["failed"], r["refused_503"],
             r["refused"] - r["refused_503"], r["no_answer"], r["no_event"], fmt_ms(r["p50_ms"]),
             fmt_ms(r["p99_ms"]), fmt_ms(r["max_ms"]), fmt_ms(r["head_p99_ms"]),
-            fmt_ms(r["head_max_ms"]), r["listen_drops"], r["server_errors"]))
+            fmt_ms(r["head_max_ms"]), fmt_ms(r["connect_loop_ms"]),
+            fmt_ms(cpu[0] * 1000.0 / TICK), fmt_ms(cpu[1] * 1000.0 / TICK),
+            r["listen_drops"], r["server_errors"]))
     zero = sum(1 for r in runs if r["failed"] == 0)
     p99s = [r["p99_ms"] for r in runs if r["p99_ms"] == r["p99_ms"]]
     add("")
@@ -828,7 +846,7 @@ def main():
     ap.add_argument("--burst-runs", type=int, default=10)
     ap.add_argument("--burst-lighttpd", type=int, default=8000)
     ap.add_argument("--burst-nginx", type=int, default=16000)
-    ap.add_argument("--burst-nginx-runs", type=int, default=3)
+    ap.add_argument("--burst-nginx-runs", type=int, default=5)
     ap.add_argument("--burst-clients", type=int, default=2)
     ap.add_argument("--max-memory", type=int, default=2500, help="MB, for the nginx runs")
     ap.add_argument("--lighttpd-backlog", type=int, default=4096,
