@@ -559,12 +559,15 @@ def burst_lighttpd_run(build, loader, n, tmp, i, listen_backlog=None):
         stack.stop()
 
 
-def nginx_conf(d, port, sock):
+NGINX_LISTEN = "reuseport backlog=4096"
+
+
+def nginx_conf(d, port, sock, listen=NGINX_LISTEN):
     """The shipped server block (deploy/nginx/fcgi-sse.conf) in a minimal nginx.conf with
     2 workers, as tests/lib/nginx.py does; only its listen, root and upstream lines change."""
     with open(os.path.join(SRCDIR, "deploy", "nginx", "fcgi-sse.conf")) as f:
         site = f.read().split("\n")
-    subs = {"listen 80;": "listen 127.0.0.1:%d reuseport backlog=4096;" % port,
+    subs = {"listen 80;": ("listen 127.0.0.1:%d %s;" % (port, listen)).replace(" ;", ";"),
             "root /usr/share/fcgi-sse/html;": "root %s;" % d,
             "server unix:/run/fcgi-sse/fcgi-sse.sock;": "server unix:%s;" % sock}
     for old, new in subs.items():
@@ -612,7 +615,7 @@ def nginx_workers(master):
         return []
 
 
-def burst_nginx_run(build, loader, n, procs, max_memory, tmp, i):
+def burst_nginx_run(build, loader, n, procs, max_memory, tmp, i, listen=NGINX_LISTEN):
     stack = Stack(tempfile.mkdtemp(prefix="burst-nginx-%d-" % i, dir=tmp))
     os.chmod(stack.tmp, 0o711)          # nginx's workers (www-data) reach the socket
     port = free_port()
@@ -626,7 +629,7 @@ def burst_nginx_run(build, loader, n, procs, max_memory, tmp, i):
         deadline = time.monotonic() + 10
         while not os.path.exists(sock) and time.monotonic() < deadline:
             time.sleep(0.02)
-        conf = nginx_conf(stack.tmp, port, sock)
+        conf = nginx_conf(stack.tmp, port, sock, listen)
         ngx = stack.start(["nginx", "-p", stack.tmp + "/", "-c", conf, "-g", "daemon off;"],
                           "nginx")
         if not wait_port(port, ngx):
@@ -745,7 +748,7 @@ def burst_main(a):
             time.sleep(1.0)
         for i in range(1, a.burst_nginx_runs + 1):
             r = burst_nginx_run(a.build, loader, a.burst_nginx, a.burst_clients, a.max_memory,
-                                tmp, i)
+                                tmp, i, a.nginx_listen)
             log("  %d/%d with a first event, p99 %s ms, head p99 %s ms, connect loop %s ms, "
                 "drops %d; %s" % (
                 r["with_event"], r["requested"], fmt_ms(r["p99_ms"]), fmt_ms(r["head_p99_ms"]),
@@ -777,12 +780,13 @@ def burst_main(a):
                                "net.core.somaxconn); runs interleaved with those of 1."
                                % a.lighttpd_backlog, results["lighttpd-backlog"], 1500)
             out.append("")
-        out += burst_table("**2. Burst through nginx** (2 workers, `listen ... reuseport "
-                           "backlog=4096`, worker_connections 19000, worker_rlimit_nofile "
+        out += burst_table("**2. Burst through nginx** (2 workers, `listen ... %s`, "
+                           "worker_connections 19000, worker_rlimit_nofile "
                            "20000, the shipped server block: fastcgi_pass to the unix socket, "
                            "fastcgi_buffering off): %d clients at once from %d sse-load "
                            "processes into ONE responder (`--max-memory %d`), %d runs, fresh "
-                           "stack each." % (a.burst_nginx, a.burst_clients, a.max_memory,
+                           "stack each." % (a.nginx_listen or "(nginx's defaults)", a.burst_nginx,
+                                            a.burst_clients, a.max_memory,
                                             a.burst_nginx_runs), results["nginx"])
         out.append("")
         out.append("**3. Memory bound** (the nginx runs above, sampled once every client had "
@@ -851,6 +855,8 @@ def main():
     ap.add_argument("--max-memory", type=int, default=2500, help="MB, for the nginx runs")
     ap.add_argument("--lighttpd-backlog", type=int, default=4096,
                     help="also run part 1 with server.listen-backlog = N added (0: not)")
+    ap.add_argument("--nginx-listen", default=NGINX_LISTEN,
+                    help="parameters of nginx's listen line (\"\": nginx's defaults)")
     ap.add_argument("--loader", help="a built sse-load (default: build bench/sse-load.c)")
     a = ap.parse_args()
     if a.burst:
