@@ -54,8 +54,10 @@ the client a 1 s SYN retransmit; counted host-wide) and the web server's error-l
 
 Usage: bench/bench.py --burst [--burst-runs 10] [--burst-lighttpd 8000]
        [--burst-nginx 16000] [--burst-nginx-runs 5] [--burst-clients 2]
-       [--max-memory 2500] [--lighttpd-backlog 4096] [--loader PATH] [--build DIR]
-       [--json FILE]
+       [--max-memory 2500] [--lighttpd-backlog 4096] [--nginx-listen PARAMS]
+       [--loader PATH] [--build DIR] [--json FILE]
+--nginx-listen: the parameters of part 2's listen line ("reuseport backlog=4096"; "" for
+nginx's defaults: backlog 511, one socket for both workers).
 """
 
 import argparse
