@@ -14,6 +14,50 @@ Limits: Linux only; Python standard library; needs lighttpd, spawn-fcgi, node an
 
 Usage: bench/bench.py [--streams 1000,8000] [--duration 20] [--rate 4000] [--smoke]
        [--build DIR] [--json FILE]
+
+--burst: the reconnect storm (every client connecting at the same instant, as after a
+restart), instead of the side-by-side run above. Needs lighttpd, spawn-fcgi, nginx and a C
+compiler (cc, or $CC), not node; builds bench/sse-load.c of this tree into its temporary
+directory (or takes --loader). sse-load opens all its connections at once (--rate 0) and
+records per client the time from its connect() to its first event; the clients come from
+127.0.0.1..127.0.0.32 (sse-load --sources 32), as real clients come from many addresses:
+from one, connect() itself slows down past ~14,000 connections to one server (it searches
+the ephemeral ports), and the client, not the server, would be measured.
+Three parts:
+  1. lighttpd: --burst-lighttpd (8000) clients at once through lighttpd
+     (deploy/lighttpd/demo.conf, unchanged) to the responder under `spawn-fcgi -b 4096`
+     with --interval 1000; --burst-runs (10) runs, each with a FRESH responder and a fresh
+     lighttpd (nothing warmed up: as after a restart). Target: 0 failed in every run and
+     first-event p99 <= 1.5 s. Part 1b: the same runs (interleaved with those of 1) with
+     one line added to demo.conf, `server.listen-backlog = N` (--lighttpd-backlog, 4096;
+     0 skips it): lighttpd's default backlog is 1024, and a burst overflows it.
+  2. nginx: --burst-nginx (16000) clients at once through nginx (2 workers, the shipped
+     deploy/nginx/fcgi-sse.conf with only its listen line changed to
+     `listen 127.0.0.1:PORT reuseport backlog=4096`, so the kernel splits the clients
+     evenly over the workers; worker_connections 19000, worker_rlimit_nofile 20000) into
+     ONE responder (spawn-fcgi -b 4096, --max-memory); --burst-nginx-runs (5) runs, fresh
+     stack each. The clients come from --burst-clients (2) sse-load processes started
+     together (--start-at): one could hold 16,000 sockets (limit 20,000 open files), but
+     two keep the client's own work from serializing the burst. Target: 0 failed.
+  3. memory: in each nginx run, with every stream's first event in, the responder's RSS
+     against its idle RSS (after a 10-stream warm-up), per stream, and against the
+     operator's bound --max-memory (2500 MB); the max streams the responder logged.
+"Failed" is a client without a first event: a connection or request that failed, a non-200
+answer (503 counted apart), or a 200 without an event within 60 s. The responder sends a
+stream's first event one interval (1 s) after the stream opens, so first event = intake +
+1 s; "head" (connect() to the response head) shows the intake alone. Each run also records
+/proc/loadavg before it (other work on the machine shows there), the time the client took
+to issue its connect()s, the CPU time the responder and the web server used from the
+first connect() to the last first event, the kernel's TCP
+ListenOverflows+ListenDrops delta during it (SYNs dropped at a full accept queue: each costs
+the client a 1 s SYN retransmit; counted host-wide) and the web server's error-log lines.
+
+Usage: bench/bench.py --burst [--burst-runs 10] [--burst-lighttpd 8000]
+       [--burst-nginx 16000] [--burst-nginx-runs 5] [--burst-clients 2]
+       [--max-memory 2500] [--lighttpd-backlog 4096] [--nginx-listen PARAMS]
+       [--loader PATH] [--build DIR] [--json FILE]
+--nginx-listen: the parameters of part 2's listen line ("reuseport backlog=4096"; "" for
+nginx's defaults: backlog 511, one socket for both workers).
 """
 
 import argparse
@@ -112,22 +156,22 @@ class Stack:
         self.procs = []
 
 
-def start_fcgi_sse(stack, build, port):
+def start_fcgi_sse(stack, build, port, spawn_args=(), args=(), conf=None):
     sock = os.path.join(stack.tmp, "fcgi-sse.sock")
     if os.path.exists(sock):
         os.unlink(sock)
     # As deploy/lighttpd/demo.sh runs it (see README, "Memory"): glibc's per-thread
     # cache off, so memory freed when clients leave goes back to the kernel.
     env = dict(os.environ, GLIBC_TUNABLES="glibc.malloc.tcache_count=0")
-    resp = stack.start(["spawn-fcgi", "-n", "-s", sock, "-M", "0600", "--",
-                        os.path.join(build, "fcgi-sse")], "fcgi-sse", env)
+    resp = stack.start(["spawn-fcgi", "-n", "-s", sock, "-M", "0600"] + list(spawn_args) +
+                       ["--", os.path.join(build, "fcgi-sse")] + list(args), "fcgi-sse", env)
     deadline = time.monotonic() + 10
     while not os.path.exists(sock) and time.monotonic() < deadline:
         time.sleep(0.02)
     env = dict(os.environ, FCGI_SSE_PORT=str(port), FCGI_SSE_HTML=os.path.join(SRCDIR, "html"),
                FCGI_SSE_SOCKET=sock, FCGI_SSE_STATE=stack.tmp)
-    httpd = stack.start(["lighttpd", "-D", "-f", os.path.join(SRCDIR, "deploy", "lighttpd",
-                                                              "demo.conf")], "lighttpd", env)
+    conf = conf or os.path.join(SRCDIR, "deploy", "lighttpd", "demo.conf")
+    httpd = stack.start(["lighttpd", "-D", "-f", conf], "lighttpd", env)
     if not wait_port(port, httpd):
         raise RuntimeError("lighttpd/fcgi-sse did not start (see %s)" % stack.tmp)
     stack.measured = {"fcgi-sse": resp.pid, "lighttpd": httpd.pid}
@@ -331,6 +375,469 @@ def machine():
         ver(["node", "--version"]))
 
 
+# ---------------------------------------------------------------- --burst
+
+BURST_SPAWN = ["-b", "4096"]            # spawn-fcgi's listen backlog
+BURST_ARGS = ["--interval", "1000"]
+SOURCES = 32                            # clients from 127.0.0.1 .. 127.0.0.32
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def listen_drops():
+    """TcpExt ListenOverflows + ListenDrops of the host (all listeners, all processes)."""
+    with open("/proc/net/netstat") as f:
+        lines = f.read().splitlines()
+    for names, values in zip(lines[0::2], lines[1::2]):
+        if names.startswith("TcpExt:"):
+            d = dict(zip(names.split()[1:], (int(x) for x in values.split()[1:])))
+            return d.get("ListenOverflows", 0) + d.get("ListenDrops", 0)
+    return 0
+
+
+def build_loader(tmp):
+    out = os.path.join(tmp, "sse-load")
+    cc = os.environ.get("CC", "cc")
+    subprocess.run([cc, "-O2", "-Wall", "-o", out, os.path.join(HERE, "sse-load.c")],
+                   check=True)
+    return out
+
+
+def logged_max_streams(stack):
+    """The max streams the responder's start-up log states (its first such line)."""
+    try:
+        with open(os.path.join(stack.tmp, "fcgi-sse.log"), errors="replace") as f:
+            for line in f:
+                if "max streams" in line:
+                    w = line.split("max streams", 1)[1].split()
+                    if w and w[0].rstrip(":;,").isdigit():
+                        return int(w[0].rstrip(":;,"))
+    except OSError:
+        pass
+    return None
+
+
+def error_lines(path, match):
+    try:
+        with open(path, errors="replace") as f:
+            return [line.rstrip() for line in f if any(m in line for m in match)]
+    except OSError:
+        return []
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def quantile_ms(sorted_us, q):
+    if not sorted_us:
+        return float("nan")
+    return sorted_us[int(q * (len(sorted_us) - 1) + 0.5)] / 1000.0
+
+
+def burst_load(loader, port, n, procs, tmp, on_all_started=None):
+    """n clients from `procs` sse-load processes, every connection opened at once (the
+    processes start their connect()s together). Waits until every client has its first
+    event (or failed), calls on_all_started() (the servers are sampled there), keeps the
+    streams 3 s more, and returns the merged per-client results."""
+    import threading
+    parts = [n // procs + (1 if i < n % procs else 0) for i in range(procs)]
+    start_at = time.time() + 1.0 + 0.1 * procs     # time for every process to be ready
+    runs = []
+    for i, m in enumerate(parts):
+        pc = os.path.join(tmp, "clients-%d.txt" % i)
+        argv = [loader, "-q", "-n", str(m), "-r", "0", "-d", "3", "-i", "1000",
+                "--wait-events", "--per-client", pc, "--start-at", "%.3f" % start_at,
+                "--sources", str(SOURCES), "--source-offset", str(sum(parts[:i])),
+                "127.0.0.1", str(port), "/stream"]
+        so = open(pc + ".out", "w")
+        p = subprocess.Popen(argv, stdout=so, stderr=subprocess.PIPE, text=True)
+        so.close()
+        runs.append({"p": p, "pc": pc, "started": threading.Event(), "err": []})
+
+    def reader(r):
+        for line in r["p"].stderr:
+            if "measure start" in line:
+                r["started"].set()
+            elif "measure end" not in line and line.strip():
+                r["err"].append(line.strip())
+        r["started"].set()          # exited (or its stderr closed) without one
+    threads = [threading.Thread(target=reader, args=(r,), daemon=True) for r in runs]
+    for t in threads:
+        t.start()
+    for r in runs:
+        r["started"].wait(120)
+    sample = on_all_started() if on_all_started else None
+    for r in runs:
+        r["p"].wait(180)
+    for t in threads:
+        t.join(5)
+    res = {"requested": n, "established": 0, "refused": 0, "refused_503": 0,
+           "no_answer": 0, "no_event": 0, "sample": sample, "errors": []}
+    firsts, heads = [], []
+    res["connect_loop_ms"] = 0.0
+    for r, m in zip(runs, parts):
+        res["errors"] += r["err"]
+        if r["p"].returncode != 0:
+            res["errors"].append("sse-load exited %s" % r["p"].returncode)
+        try:
+            with open(r["pc"]) as f:
+                rows = [line.split() for line in f]
+        except OSError:
+            rows = []
+        try:
+            with open(r["pc"] + ".out") as f:
+                kv = dict(x.split("=", 1) for x in f.read().split() if "=" in x)
+            res["connect_loop_ms"] = max(res["connect_loop_ms"],
+                                         float(kv.get("connect_loop_ms", "nan")))
+        except (OSError, ValueError):
+            pass
+        if len(rows) != m:          # a process that died: its missing clients failed
+            res["errors"].append("%d of %d per-client lines in %s" % (len(rows), m, r["pc"]))
+            res["no_answer"] += max(0, m - len(rows))
+        for row in rows:
+            st, us, head = int(row[0]), int(row[1]), int(row[2])
+            if head >= 0:
+                heads.append(head)
+            if st == 200:
+                res["established"] += 1
+                if us >= 0:
+                    firsts.append(us)
+                else:
+                    res["no_event"] += 1
+            elif st == 0:
+                res["no_answer"] += 1
+            else:
+                res["refused"] += 1
+                res["refused_503"] += st == 503
+    firsts.sort()
+    res["with_event"] = len(firsts)
+    res["failed"] = n - len(firsts)
+    res["p50_ms"] = quantile_ms(firsts, 0.5)
+    res["p99_ms"] = quantile_ms(firsts, 0.99)
+    res["max_ms"] = quantile_ms(firsts, 1.0)
+    heads.sort()
+    res["head_p99_ms"] = quantile_ms(heads, 0.99)
+    res["head_max_ms"] = quantile_ms(heads, 1.0)
+    return res
+
+
+def burst_lighttpd_run(build, loader, n, tmp, i, listen_backlog=None):
+    stack = Stack(tempfile.mkdtemp(prefix="burst-lighttpd-%d-" % i, dir=tmp))
+    port = free_port()
+    conf = None
+    if listen_backlog:
+        # demo.conf plus one line: lighttpd's own listen backlog (default 1024)
+        conf = os.path.join(stack.tmp, "demo-backlog.conf")
+        with open(conf, "w") as f:
+            f.write('include "%s"\nserver.listen-backlog = %d\n' % (
+                os.path.join(SRCDIR, "deploy", "lighttpd", "demo.conf"), listen_backlog))
+    try:
+        start_fcgi_sse(stack, build, port, BURST_SPAWN, BURST_ARGS, conf)
+        load, drops = loadavg(), listen_drops()
+        log("lighttpd%s run %d: %d clients at once (load %s)" % (
+            " (listen-backlog %d)" % listen_backlog if listen_backlog else "", i, n, load))
+        pids = [stack.measured["fcgi-sse"], stack.measured["lighttpd"]]
+        cpu0 = [proc_sample(p)[1] for p in pids]
+        res = burst_load(loader, port, n, 1, stack.tmp, lambda: {
+            "cpu_ticks": [proc_sample(p)[1] - c for p, c in zip(pids, cpu0)],
+            "streams_open": open_streams(port)})
+        res["listen_drops"] = listen_drops() - drops
+        res["load"] = load
+        res["max_streams"] = logged_max_streams(stack)
+        errs = [e for e in error_lines(os.path.join(stack.tmp, "lighttpd.log"), ["("])
+                if "server started" not in e and "server stopped" not in e]
+        res["server_errors"] = len(errs)
+        res["server_error_sample"] = errs[:3]
+        return res
+    finally:
+        stack.stop()
+
+
+NGINX_LISTEN = "reuseport backlog=4096"
+
+
+def nginx_conf(d, port, sock, listen=NGINX_LISTEN):
+    """The shipped server block (deploy/nginx/fcgi-sse.conf) in a minimal nginx.conf with
+    2 workers, as tests/lib/nginx.py does; only its listen, root and upstream lines change."""
+    with open(os.path.join(SRCDIR, "deploy", "nginx", "fcgi-sse.conf")) as f:
+        site = f.read().split("\n")
+    subs = {"listen 80;": ("listen 127.0.0.1:%d %s;" % (port, listen)).replace(" ;", ";"),
+            "root /usr/share/fcgi-sse/html;": "root %s;" % d,
+            "server unix:/run/fcgi-sse/fcgi-sse.sock;": "server unix:%s;" % sock}
+    for old, new in subs.items():
+        hits = [k for k, line in enumerate(site)
+                if not line.lstrip().startswith("#") and old in line]
+        if len(hits) != 1:
+            raise RuntimeError("%r occurs %d times in deploy/nginx/fcgi-sse.conf"
+                               % (old, len(hits)))
+        site[hits[0]] = site[hits[0]].replace(old, new)
+    with open(os.path.join(d, "fcgi-sse.conf"), "w") as f:
+        f.write("\n".join(site))
+    shutil.copy("/etc/nginx/fastcgi_params", os.path.join(d, "fastcgi_params"))
+    os.mkdir(os.path.join(d, "tmp"))
+    user = "www-data" if os.geteuid() == 0 else None
+    conf = "\n".join([
+        "# generated by bench/bench.py --burst",
+        ("user %s %s;" % (user, user)) if user else "",
+        "worker_processes 2;",
+        "worker_rlimit_nofile 20000;",
+        "pid %s/nginx.pid;" % d,
+        "error_log %s/error.log warn;" % d,
+        "events { worker_connections 19000; }",
+        "http {",
+        "    include /etc/nginx/mime.types;",
+        "    default_type application/octet-stream;",
+        "    access_log off;",
+        "    client_body_temp_path %s/tmp/body;" % d,
+        "    fastcgi_temp_path %s/tmp/fastcgi;" % d,
+        "    proxy_temp_path %s/tmp/proxy;" % d,
+        "    scgi_temp_path %s/tmp/scgi;" % d,
+        "    uwsgi_temp_path %s/tmp/uwsgi;" % d,
+        "    include %s/fcgi-sse.conf;" % d,
+        "}", ""])
+    path = os.path.join(d, "nginx.conf")
+    with open(path, "w") as f:
+        f.write(conf)
+    return path
+
+
+def nginx_workers(master):
+    try:
+        with open("/proc/%d/task/%d/children" % (master, master)) as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def burst_nginx_run(build, loader, n, procs, max_memory, tmp, i, listen=NGINX_LISTEN):
+    stack = Stack(tempfile.mkdtemp(prefix="burst-nginx-%d-" % i, dir=tmp))
+    os.chmod(stack.tmp, 0o711)          # nginx's workers (www-data) reach the socket
+    port = free_port()
+    sock = os.path.join(stack.tmp, "fcgi-sse.sock")
+    env = dict(os.environ, GLIBC_TUNABLES="glibc.malloc.tcache_count=0")
+    group = ["-G", "www-data"] if os.geteuid() == 0 else []
+    resp = stack.start(["spawn-fcgi", "-n", "-s", sock, "-M", "0660"] + group + BURST_SPAWN +
+                       ["--", os.path.join(build, "fcgi-sse")] + BURST_ARGS +
+                       ["--max-memory", str(max_memory)], "fcgi-sse", env)
+    try:
+        deadline = time.monotonic() + 10
+        while not os.path.exists(sock) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        conf = nginx_conf(stack.tmp, port, sock, listen)
+        ngx = stack.start(["nginx", "-p", stack.tmp + "/", "-c", conf, "-g", "daemon off;"],
+                          "nginx")
+        if not wait_port(port, ngx):
+            raise RuntimeError("nginx/fcgi-sse did not start (see %s)" % stack.tmp)
+        subprocess.run([loader, "-q", "-n", "10", "-d", "1.5", "127.0.0.1", str(port),
+                        "/stream"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=60)
+        time.sleep(1.0)
+        workers = nginx_workers(ngx.pid)
+        idle = rss_kb(resp.pid)
+        idle_ngx = sum(rss_kb(w) for w in workers)
+        load, drops = loadavg(), listen_drops()
+        log("nginx run %d: %d clients at once from %d processes (load %s)"
+            % (i, n, procs, load))
+
+        cpu0 = [proc_sample(p)[1] for p in [resp.pid] + workers]
+
+        def sample():
+            ticks = [proc_sample(p)[1] - c for p, c in zip([resp.pid] + workers, cpu0)]
+            return {"cpu_ticks": [ticks[0], sum(ticks[1:])],
+                    "streams_open": open_streams(port), "rss_kb": rss_kb(resp.pid),
+                    "nginx_rss_kb": sum(rss_kb(w) for w in workers),
+                    "nginx_fds": [len(os.listdir("/proc/%d/fd" % w)) for w in workers]}
+        res = burst_load(loader, port, n, procs, stack.tmp, sample)
+        res["listen_drops"] = listen_drops() - drops
+        res["load"] = load
+        res["rss_idle_kb"] = idle
+        res["nginx_rss_idle_kb"] = idle_ngx
+        res["max_streams"] = logged_max_streams(stack)
+        errs = error_lines(os.path.join(stack.tmp, "error.log"),
+                           ["[error]", "[alert]", "[crit]", "[emerg]"])
+        res["server_errors"] = len(errs)
+        res["server_error_sample"] = errs[:3]
+        return res
+    finally:
+        pids = []
+        for p in stack.procs:
+            if p.args[0] == "nginx":
+                pids = nginx_workers(p.pid)
+        stack.stop()
+        for w in pids:                  # workers of a master that had to be killed
+            try:
+                with open("/proc/%d/cmdline" % w, "rb") as f:
+                    if b"nginx" in f.read():
+                        os.kill(w, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def fmt_ms(v):
+    return "%.0f" % v if v == v else "-"
+
+
+def burst_table(title, runs, target_p99_ms=None):
+    lines = [title, ""]
+    add = lines.append
+    add("| run | load before (1/5/15 min) | clients | with first event | failed | "
+        "503 / other non-200 / no answer / 200 without event | first event p50 ms | "
+        "p99 ms | max ms | head p99 / max ms | client connect() loop ms | CPU ms responder / "
+        "web server | listen drops | server error-log lines |")
+    add("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for k, r in enumerate(runs, 1):
+        cpu = (r["sample"] or {}).get("cpu_ticks", [float("nan")] * 2)
+        add("| %d | %s | %d | %d | %d | %d / %d / %d / %d | %s | %s | %s | %s / %s | %s | "
+            "%s / %s | %d | %d |" % (
+            k, r["load"], r["requested"], r["with_event"], r["failed"], r["refused_503"],
+            r["refused"] - r["refused_503"], r["no_answer"], r["no_event"], fmt_ms(r["p50_ms"]),
+            fmt_ms(r["p99_ms"]), fmt_ms(r["max_ms"]), fmt_ms(r["head_p99_ms"]),
+            fmt_ms(r["head_max_ms"]), fmt_ms(r["connect_loop_ms"]),
+            fmt_ms(cpu[0] * 1000.0 / TICK), fmt_ms(cpu[1] * 1000.0 / TICK),
+            r["listen_drops"], r["server_errors"]))
+    zero = sum(1 for r in runs if r["failed"] == 0)
+    p99s = [r["p99_ms"] for r in runs if r["p99_ms"] == r["p99_ms"]]
+    add("")
+    summary = "Runs with 0 failed: **%d of %d**" % (zero, len(runs))
+    if target_p99_ms is not None:
+        ok = sum(1 for r in runs if r["p99_ms"] <= target_p99_ms)
+        summary += "; first-event p99 <= %.1f s: **%d of %d**" % (target_p99_ms / 1000, ok,
+                                                                  len(runs))
+    if p99s:
+        summary += "; worst p99 %s ms, median of the runs' p99 %s ms" % (
+            fmt_ms(max(p99s)), fmt_ms(sorted(p99s)[len(p99s) // 2]))
+    add(summary + ".")
+    return lines
+
+
+def burst_main(a):
+    for tool in ("lighttpd", "spawn-fcgi", "nginx"):
+        if not shutil.which(tool):
+            sys.exit("bench: %s is needed for --burst" % tool)
+    if not os.access(os.path.join(a.build, "fcgi-sse"), os.X_OK):
+        sys.exit("bench: no %s/fcgi-sse" % a.build)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    per_proc = -(-a.burst_nginx // a.burst_clients)
+    if hard < max(a.burst_lighttpd, per_proc) + 100:
+        sys.exit("bench: %d clients in one sse-load need more than the %d open files allowed"
+                 % (max(a.burst_lighttpd, per_proc), hard))
+    tmp = tempfile.mkdtemp(prefix="fcgi-sse-burst-")
+    os.chmod(tmp, 0o711)                # nginx's workers (www-data) pass through to sockets
+    try:
+        loader = a.loader or build_loader(tmp)
+        t0 = time.time()
+        results = {"lighttpd": [], "lighttpd-backlog": [], "nginx": []}
+        variants = [("lighttpd", None)]
+        if a.lighttpd_backlog:
+            variants.append(("lighttpd-backlog", a.lighttpd_backlog))
+        for i, (key, backlog) in [(i, v) for i in range(1, a.burst_runs + 1) for v in variants]:
+            r = burst_lighttpd_run(a.build, loader, a.burst_lighttpd, tmp, i, backlog)
+            log("  %d/%d with a first event, p99 %s ms, head p99 %s ms, connect loop %s ms, "
+                "drops %d; %s" % (
+                r["with_event"], r["requested"], fmt_ms(r["p99_ms"]), fmt_ms(r["head_p99_ms"]),
+                fmt_ms(r["connect_loop_ms"]), r["listen_drops"],
+                "; ".join(r["errors"][:2] + r["server_error_sample"][:1])))
+            results[key].append(r)
+            time.sleep(1.0)
+        for i in range(1, a.burst_nginx_runs + 1):
+            r = burst_nginx_run(a.build, loader, a.burst_nginx, a.burst_clients, a.max_memory,
+                                tmp, i, a.nginx_listen)
+            log("  %d/%d with a first event, p99 %s ms, head p99 %s ms, connect loop %s ms, "
+                "drops %d; %s" % (
+                r["with_event"], r["requested"], fmt_ms(r["p99_ms"]), fmt_ms(r["head_p99_ms"]),
+                fmt_ms(r["connect_loop_ms"]), r["listen_drops"],
+                "; ".join(r["errors"][:2] + r["server_error_sample"][:1])))
+            results["nginx"].append(r)
+            time.sleep(1.0)
+        minutes = (time.time() - t0) / 60
+        out = ["Machine: " + machine_burst(),
+               "Run %s, %.1f min; load after: %s. Other work on the machine is not stopped: "
+               "the load column shows it." % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t0)),
+                                              minutes, loadavg()),
+               "Responder: %s/fcgi-sse under `spawn-fcgi %s` with `%s`; sse-load opens every "
+               "connection at once (`--rate 0`); \"first event\" is per client, from its "
+               "connect() to its first event (the responder sends it one interval after the stream "
+               "opens), \"head\" to its response head." % (a.build, " ".join(BURST_SPAWN),
+                                                  " ".join(BURST_ARGS)), ""]
+        out += burst_table("**1. Burst through lighttpd** (deploy/lighttpd/demo.conf): %d "
+                           "clients at once, %d runs, a fresh responder and lighttpd each run; "
+                           "the responder logged max streams %s."
+                           % (a.burst_lighttpd, a.burst_runs,
+                              results["lighttpd"][0]["max_streams"] if results["lighttpd"]
+                              else "-"),
+                           results["lighttpd"], 1500)
+        out.append("")
+        if a.lighttpd_backlog:
+            out += burst_table("**1b. The same with `server.listen-backlog = %d`** added to "
+                               "demo.conf (lighttpd's default is 1024; the kernel caps it at "
+                               "net.core.somaxconn); runs interleaved with those of 1."
+                               % a.lighttpd_backlog, results["lighttpd-backlog"], 1500)
+            out.append("")
+        out += burst_table("**2. Burst through nginx** (2 workers, `listen ... %s`, "
+                           "worker_connections 19000, worker_rlimit_nofile "
+                           "20000, the shipped server block: fastcgi_pass to the unix socket, "
+                           "fastcgi_buffering off): %d clients at once from %d sse-load "
+                           "processes into ONE responder (`--max-memory %d`), %d runs, fresh "
+                           "stack each." % (a.nginx_listen or "(nginx's defaults)", a.burst_nginx,
+                                            a.burst_clients, a.max_memory,
+                                            a.burst_nginx_runs), results["nginx"])
+        out.append("")
+        out.append("**3. Memory bound** (the nginx runs above, sampled once every client had "
+                   "its first event): `--max-memory %d` MB." % a.max_memory)
+        out.append("")
+        out.append("| run | max streams logged | streams open (status) | responder RSS idle KB | "
+                   "RSS with the streams KB | RSS KB/stream | RSS / bound | nginx workers RSS KB"
+                   " (KB/stream) | nginx fds per worker |")
+        out.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        for k, r in enumerate(results["nginx"], 1):
+            s = r["sample"] or {}
+            opened = s.get("streams_open", -1)
+            n = opened if opened > 0 else r["established"]
+            rss = s.get("rss_kb", 0)
+            out.append("| %d | %s | %d | %d | %d | %.2f | %.2f%% | %d (%.2f) | %s |" % (
+                k, r["max_streams"], opened, r["rss_idle_kb"], rss,
+                (rss - r["rss_idle_kb"]) / n if n > 0 else float("nan"),
+                100.0 * rss / (a.max_memory * 1024),
+                s.get("nginx_rss_kb", 0),
+                (s.get("nginx_rss_kb", 0) - r["nginx_rss_idle_kb"]) / n if n > 0 else float("nan"),
+                " + ".join(str(x) for x in s.get("nginx_fds", []))))
+        print("\n".join(out))
+        if a.json:
+            with open(a.json, "w") as f:
+                json.dump(results, f, indent=1)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def machine_burst():
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30
+    first = lambda argv: (subprocess.run(argv, capture_output=True, text=True).stdout +
+                          subprocess.run(argv, capture_output=True, text=True).stderr) \
+        .strip().splitlines()[0]
+    sysctl = []
+    for k in ("net/core/somaxconn", "net/ipv4/tcp_max_syn_backlog", "net/ipv4/tcp_syncookies"):
+        with open("/proc/sys/" + k) as f:
+            sysctl.append("%s=%s" % (k.split("/")[-1], f.read().strip()))
+    return "%s, %d cores, %.0f GiB, Linux %s; %s; %s; open files %d; %s" % (
+        cpu, os.cpu_count(), mem, os.uname().release, first(["lighttpd", "-v"]),
+        first(["nginx", "-v"]), resource.getrlimit(resource.RLIMIT_NOFILE)[1], ", ".join(sysctl))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--streams", default="1000,8000")
@@ -340,7 +847,23 @@ def main():
     ap.add_argument("--build", default=os.environ.get("abs_top_builddir",
                                                       os.path.join(SRCDIR, "build")))
     ap.add_argument("--json", help="also write the raw results here")
+    ap.add_argument("--burst", action="store_true",
+                    help="the reconnect-storm benchmark (see the header) instead")
+    ap.add_argument("--burst-runs", type=int, default=10)
+    ap.add_argument("--burst-lighttpd", type=int, default=8000)
+    ap.add_argument("--burst-nginx", type=int, default=16000)
+    ap.add_argument("--burst-nginx-runs", type=int, default=5)
+    ap.add_argument("--burst-clients", type=int, default=2)
+    ap.add_argument("--max-memory", type=int, default=2500, help="MB, for the nginx runs")
+    ap.add_argument("--lighttpd-backlog", type=int, default=4096,
+                    help="also run part 1 with server.listen-backlog = N added (0: not)")
+    ap.add_argument("--nginx-listen", default=NGINX_LISTEN,
+                    help="parameters of nginx's listen line (\"\": nginx's defaults)")
+    ap.add_argument("--loader", help="a built sse-load (default: build bench/sse-load.c)")
     a = ap.parse_args()
+    if a.burst:
+        burst_main(a)
+        return
     if a.smoke:
         a.streams, a.duration = "300", 5
     streams_list = [int(x) for x in a.streams.split(",")]

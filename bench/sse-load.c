@@ -5,6 +5,18 @@
  * Single-threaded: one epoll loop; all sockets non-blocking.
  *
  * Output: key=value lines (see report()), so scripts can parse them.
+ *
+ * Burst measurements: --rate 0 opens every connection at once (one connect() after the
+ * other, before any answer is read); each client's time from its connect() to its first
+ * event (a dispatched event with data) is recorded (first_event_ms_*). --wait-events
+ * starts the measured window only once every stream has its first event (or failed);
+ * --per-client FILE writes one line per client (see write_per_client()), so that a
+ * driver can merge the clients of several sse-load processes; --start-at T waits for the
+ * wall-clock time T (seconds since the epoch, fractional) before the first connect(), so
+ * processes started one after the other open their connections together. --sources N
+ * (loopback only) binds client k to 127.0.0.(1 + (k + K) % N), K = --source-offset, so
+ * connect() does not search a nearly full ephemeral port range (real clients come from
+ * many addresses).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -49,6 +61,9 @@ struct conn {
     int have_prev;
     unsigned long long prev_id;
     long long prev_event_t;
+    int status;                  /* HTTP status of the answer, 0 before (or without) one */
+    long long first_event_ns;    /* connect() to first event, 0 before it */
+    long long head_ns;           /* connect() to the response head, 0 before it */
 };
 
 struct samples {
@@ -61,14 +76,17 @@ static const char *host_arg, *path_arg;
 static int port_arg;
 static char request[4096];
 static size_t request_len;
-static int no_read, quiet;
+static int no_read, quiet, wait_events;
+static unsigned n_sources;       /* --sources: 127.0.0.1 .. 127.0.0.N as source addresses */
 
 static unsigned long n_established, n_refused, n_503, n_failed, n_ended_early;
 static unsigned long long n_events, n_events_measured, n_gaps, n_dups, n_line_errors, n_late;
 static int first_errno;
 static int measuring;           /* inter-arrival samples only after the ramp */
 static long long interval_ns = 1000000000LL;
-static struct samples interarrival, first_byte;
+static struct samples interarrival, first_byte, first_event;
+static unsigned long n_first_events;
+static long long connect_loop_ns;  /* first to last connect() issued */
 
 static void on_signal(int sig)
 {
@@ -123,6 +141,11 @@ static double quantile(const struct samples *s, double q)
 static void on_event(struct conn *c, long long t)
 {
     n_events++;
+    if (!c->first_event_ns) {
+        c->first_event_ns = t - c->t_connect > 0 ? t - c->t_connect : 1;
+        add_sample(&first_event, c->first_event_ns);
+        n_first_events++;
+    }
     if (measuring)
         n_events_measured++;
     if (c->has_id) {
@@ -273,6 +296,8 @@ static long parse_head(struct conn *c, long long t)
     *end = '\0';
     if (sscanf(c->head, "HTTP/1.%*d %d", &status) != 1)
         status = 0;
+    c->status = status;
+    c->head_ns = t - c->t_connect > 0 ? t - c->t_connect : 1;
     if (status != 200) {
         n_refused++;
         if (status == 503)
@@ -363,7 +388,7 @@ static int send_request(struct conn *c)
     return 1;
 }
 
-static int open_conn(int ep, struct conn *c, const struct sockaddr_in *sa)
+static int open_conn(int ep, struct conn *c, const struct sockaddr_in *sa, unsigned long k)
 {
     struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = c };
     int one = 1;
@@ -374,6 +399,17 @@ static int open_conn(int ep, struct conn *c, const struct sockaddr_in *sa)
         return -1;
     if (setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0)
         return -1;
+    if (n_sources > 1) {
+        /* Many clients from one address: connect() searches the ephemeral ports for a
+         * free one, slower and slower as they fill (past ~14,000 to one server it
+         * dominates). Spread over source addresses, with the port still chosen at
+         * connect() (the 4-tuple is unique, so a port is reused across addresses). */
+        struct sockaddr_in src = { .sin_family = AF_INET };
+        src.sin_addr.s_addr = htonl(0x7f000001u + (uint32_t)(k % n_sources));
+        if (setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one) < 0 ||
+            bind(c->fd, (const struct sockaddr *)&src, sizeof src) < 0)
+            return -1;
+    }
     c->t_connect = now_ns();
     c->state = C_CONNECTING;
     if (connect(c->fd, (const struct sockaddr *)sa, sizeof *sa) < 0 && errno != EINPROGRESS)
@@ -422,8 +458,28 @@ static void on_event_fd(int ep, struct conn *c, uint32_t events)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: sse-load [-n streams] [-r rate] [-d seconds] [-i interval_ms] "
-                    "[-H 'Name: value'] [-q] [--no-read] [--hold-after S] HOST PORT PATH\n");
+    fprintf(stderr, "usage: sse-load [-n streams] [-r rate (0: all at once)] [-d seconds] "
+                    "[-i interval_ms] [-H 'Name: value'] [-q] [--no-read] [--hold-after S] "
+                    "[--wait-events] [--per-client FILE] [--start-at EPOCH_S] "
+                    "[--sources N [--source-offset K]] HOST PORT PATH\n");
+}
+
+/* One line per client, in the order of their connect(): "STATUS FIRST_EVENT_US HEAD_US",
+ * STATUS the HTTP status (0: no answer: connect or request failed, or closed before a
+ * head), FIRST_EVENT_US the time from connect() to the first event, HEAD_US to the
+ * complete response head; -1 without one. */
+static void write_per_client(const char *path, const struct conn *conns, unsigned long n)
+{
+    FILE *f = fopen(path, "w");
+    unsigned long k;
+    if (!f)
+        die("fopen --per-client");
+    for (k = 0; k < n; k++)
+        fprintf(f, "%d %lld %lld\n", conns[k].status,
+                conns[k].first_event_ns ? conns[k].first_event_ns / 1000 : -1LL,
+                conns[k].head_ns ? conns[k].head_ns / 1000 : -1LL);
+    if (fclose(f) != 0)
+        die("write --per-client");
 }
 
 static double opt_num(const char *name, const char *v, double min, double max)
@@ -441,6 +497,7 @@ static void report(unsigned long requested, double ramp_s, double measure_s)
 {
     qsort(interarrival.v, interarrival.len, sizeof *interarrival.v, cmp_u32);
     qsort(first_byte.v, first_byte.len, sizeof *first_byte.v, cmp_u32);
+    qsort(first_event.v, first_event.len, sizeof *first_event.v, cmp_u32);
     printf("streams_requested=%lu\n", requested);
     printf("streams_established=%lu\n", n_established);
     printf("streams_refused=%lu\n", n_refused);
@@ -455,12 +512,17 @@ static void report(unsigned long requested, double ramp_s, double measure_s)
     printf("first_byte_ms_p50=%.3f\n", quantile(&first_byte, 0.5));
     printf("first_byte_ms_p99=%.3f\n", quantile(&first_byte, 0.99));
     printf("first_byte_ms_max=%.3f\n", quantile(&first_byte, 1.0));
+    printf("streams_with_event=%lu\n", n_first_events);
+    printf("first_event_ms_p50=%.3f\n", quantile(&first_event, 0.5));
+    printf("first_event_ms_p99=%.3f\n", quantile(&first_event, 0.99));
+    printf("first_event_ms_max=%.3f\n", quantile(&first_event, 1.0));
     printf("interarrival_ms_p50=%.3f\n", quantile(&interarrival, 0.5));
     printf("interarrival_ms_p99=%.3f\n", quantile(&interarrival, 0.99));
     printf("interarrival_ms_max=%.3f\n", quantile(&interarrival, 1.0));
     printf("interarrival_samples=%zu\n", interarrival.len);
     printf("late=%llu\n", n_late);
     printf("ramp_s=%.3f\n", ramp_s);
+    printf("connect_loop_ms=%.3f\n", connect_loop_ns / 1e6);
     if (first_errno)
         fprintf(stderr, "sse-load: first connection error: %s\n", strerror(first_errno));
     if (n_line_errors)
@@ -475,10 +537,16 @@ int main(int argc, char **argv)
         { "duration", required_argument, NULL, 'd' }, { "interval", required_argument, NULL, 'i' },
         { "header", required_argument, NULL, 'H' }, { "quiet", no_argument, NULL, 'q' },
         { "no-read", no_argument, NULL, 'N' }, { "hold-after", required_argument, NULL, 'A' },
+        { "wait-events", no_argument, NULL, 'W' }, { "per-client", required_argument, NULL, 'P' },
+        { "start-at", required_argument, NULL, 'S' },
+        { "sources", required_argument, NULL, 'O' },
+        { "source-offset", required_argument, NULL, 'o' },
         { NULL, 0, NULL, 0 }
     };
     unsigned long streams = 100, opened = 0, k;
-    double rate = 2000, duration = 10, hold_after = 0;
+    double rate = 2000, duration = 10, hold_after = 0, start_at = 0;
+    unsigned long source_offset = 0;
+    const char *per_client = NULL;
     const char *headers[8];
     int nheaders = 0, c, ep, i;
     struct sockaddr_in sa = { .sin_family = AF_INET };
@@ -504,6 +572,11 @@ int main(int argc, char **argv)
         case 'q': quiet = 1; break;
         case 'N': no_read = 1; break;
         case 'A': hold_after = opt_num("--hold-after", optarg, 0, 1e6); break;
+        case 'W': wait_events = 1; break;
+        case 'P': per_client = optarg; break;
+        case 'S': start_at = opt_num("--start-at", optarg, 0, 1e11); break;
+        case 'O': n_sources = (unsigned)opt_num("--sources", optarg, 1, 65536); break;
+        case 'o': source_offset = (unsigned long)opt_num("--source-offset", optarg, 0, 1e6); break;
         default: usage(); return 2;
         }
     }
@@ -554,11 +627,23 @@ int main(int argc, char **argv)
     if (ep < 0)
         die("epoll_create1");
 
+    if (start_at > 0) {
+        struct timespec rt;
+        double wait_s;
+        clock_gettime(CLOCK_REALTIME, &rt);
+        wait_s = start_at - ((double)rt.tv_sec + rt.tv_nsec / 1e9);
+        if (wait_s > 0) {
+            struct timespec d = { (time_t)wait_s,
+                                  (long)((wait_s - (double)(time_t)wait_s) * 1e9) };
+            while (nanosleep(&d, &d) < 0 && errno == EINTR && !stop)
+                ;
+        }
+    }
     t0 = now_ns();
     t_progress = t0 + 1000000000LL;
     while (!stop) {
         long long now = now_ns();
-        int n, timeout;
+        int n = 0, timeout;
 
         /* open what the ramp allows by now */
         if (opened < streams) {
@@ -567,20 +652,30 @@ int main(int argc, char **argv)
             if (due > streams)
                 due = streams;
             for (; opened < due; opened++) {
-                if (open_conn(ep, &conns[opened], &sa) < 0) {
+                if (open_conn(ep, &conns[opened], &sa, opened + source_offset) < 0) {
                     n_failed++;
                     if (!first_errno)
                         first_errno = errno;
                     close_conn(&conns[opened]);
                 }
+                /* all at once: still read what has arrived every 64 connect()s, so an
+                 * early client's answer is timed when it comes, not after the loop */
+                if (rate <= 0 && (opened & 63) == 63) {
+                    n = epoll_wait(ep, evs, 512, 0);
+                    for (i = 0; i < n; i++)
+                        on_event_fd(ep, evs[i].data.ptr, evs[i].events);
+                }
             }
+            if (opened == streams)
+                connect_loop_ns = now_ns() - t0;
         }
         if (opened == streams && !t_ramp_end) {
             /* measure once every stream got its answer (or failed) */
             unsigned long pending = 0;
             for (k = 0; k < streams; k++)
                 if (conns[k].state == C_CONNECTING || conns[k].state == C_SENDING ||
-                    (conns[k].state == C_HEAD && !no_read))
+                    (conns[k].state == C_HEAD && !no_read) ||
+                    (wait_events && conns[k].state == C_BODY && !conns[k].first_event_ns))
                     pending++;
             if (!pending || now - t0 > 60000000000LL) {
                 t_ramp_end = now;
@@ -611,6 +706,8 @@ int main(int argc, char **argv)
     fprintf(stderr, "sse-load: measure end\n");
     report(streams, t_ramp_end ? (t_ramp_end - t0) / 1e9 : 0,
            t_ramp_end ? (now_ns() - t_ramp_end) / 1e9 : 0);
+    if (per_client)
+        write_per_client(per_client, conns, streams);
 
     if (hold_after > 0 && !stop) {
         long long until = now_ns() + (long long)(hold_after * 1e9);
