@@ -1,4 +1,4 @@
-/* hub.c -- the open streams: each on its schedule in the event loop, freed the moment it ends */
+/* hub.c -- the open streams: each driven by its source in the event loop, freed the moment it ends */
 #include "config.h"
 
 #include "hub.h"
@@ -14,10 +14,10 @@
 
 struct hub {
     struct loop *loop;
-    struct sched_params params;
     struct stats *stats;
-    struct stream *all;       /* every stream the hub owns */
-    unsigned long n;          /* how many */
+    struct stream *all;       /* every live stream the hub owns */
+    struct stream *dead;      /* ended this turn, freed after it */
+    unsigned long n;          /* live streams */
     int closing;
     unsigned long freed;      /* streams freed since the last trim */
 };
@@ -25,36 +25,53 @@ struct hub {
 /* Streams freed between two returns of memory to the kernel at most. */
 #define HUB_TRIM_EVERY 4096
 
-struct hub *hub_create(struct loop *l, const struct sched_params *p, struct stats *st)
+static void unlink_stream(struct hub *h, struct stream *s)
 {
-    struct hub *h = calloc(1, sizeof *h);
-
-    if (!h)
-        return NULL;
-    h->loop = l;
-    h->params = *p;
-    h->stats = st;
-    return h;
-}
-
-/* Closes s's connection (cleanly or not), frees it, gives its slot back. */
-static void finish(struct hub *h, struct stream *s, int clean)
-{
-    loop_timer_cancel(h->loop, &s->timer);
-    loop_io_del(h->loop, &s->io);
     if (s->prev)
         s->prev->next = s->next;
     else
         h->all = s->next;
     if (s->next)
         s->next->prev = s->prev;
+    s->prev = s->next = NULL;
     h->n--;
+}
+
+/* Ends s (cleanly or not) and gives its slot back; s itself is freed when
+ * the loop's turn ends, since an event of this turn may still name it. */
+static void finish(struct hub *h, struct stream *s, int clean)
+{
+    if (s->dead)
+        return;
+    s->dead = 1;
+    loop_timer_cancel(h->loop, &s->timer);
+    loop_io_del(h->loop, &s->io);
+    if (s->src && s->src->release)
+        s->src->release(s);
+    s->src = NULL;
     stream_end(s, clean);
-    stream_destroy(s);
+    unlink_stream(h, s);
     admit_give(h->stats);
+    s->next = h->dead;
+    h->dead = s;
+}
+
+/* After each turn of the loop: frees what ended in it. */
+static void reap(struct loop *l, void *arg)
+{
+    struct hub *h = arg;
+    int any = h->dead != NULL;
+    (void)l;
+
+    while (h->dead) {
+        struct stream *s = h->dead;
+        h->dead = s->next;
+        stream_destroy(s);
+        h->freed++;
+    }
     /* glibc keeps freed memory in its arenas; once clients have left, give
      * it back so the process returns to its idle size. */
-    if (++h->freed >= HUB_TRIM_EVERY || h->n == 0) {
+    if (any && (h->freed >= HUB_TRIM_EVERY || h->n == 0)) {
         h->freed = 0;
         malloc_trim(0);
     }
@@ -65,42 +82,90 @@ static struct hub *hub_of(struct stream *s)
     return s->owner;
 }
 
+void hub_update(struct stream *s, enum stream_status st)
+{
+    struct hub *h = hub_of(s);
+
+    if (s->dead)
+        return;
+    switch (st) {
+    case STREAM_OPEN:
+        break;
+    case STREAM_DONE:
+        finish(h, s, 1);
+        return;
+    case STREAM_SLOW:
+        h->stats->streams_dropped_slow++;
+        finish(h, s, 0);
+        return;
+    case STREAM_GONE:
+        finish(h, s, 0);
+        return;
+    }
+    if (s->timer.node.due && loop_timer_set(h->loop, &s->timer, s->timer.node.due) < 0) {
+        log_errno("queueing a stream", errno);
+        finish(h, s, 1);
+        return;
+    }
+    if (!s->timer.node.due)
+        loop_timer_cancel(h->loop, &s->timer);
+    if (s->want_out != s->watching_out) {
+        uint32_t ev = EPOLLIN | EPOLLRDHUP | (s->want_out ? EPOLLOUT : 0);
+        if (loop_io_mod(h->loop, &s->io, ev) < 0) {
+            log_errno("epoll_ctl(MOD)", errno);
+            finish(h, s, 0);
+            return;
+        }
+        s->watching_out = s->want_out;
+    }
+}
+
 /* The connection: hang-up (the web server's client left: nothing more can
- * be delivered), or input, which after a GET request can only be
- * FCGI_ABORT_REQUEST: answer it with a proper end. */
+ * be delivered), input, which after the request can only be
+ * FCGI_ABORT_REQUEST (answered with a proper end), or room to write. */
 static void on_conn(struct loop *l, struct loop_io *io, uint32_t events)
 {
     struct stream *s = (struct stream *)((char *)io - offsetof(struct stream, io));
     (void)l;
-    finish(hub_of(s), s, !(events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)));
+
+    if (s->dead)
+        return;
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+        finish(hub_of(s), s, 0);
+        return;
+    }
+    if (events & EPOLLIN) {
+        finish(hub_of(s), s, 1);
+        return;
+    }
+    if ((events & EPOLLOUT) && s->src->writable)
+        hub_update(s, s->src->writable(s, monotime_ns()));
 }
 
 static void on_due(struct loop *l, struct loop_timer *t)
 {
     struct stream *s = (struct stream *)((char *)t - offsetof(struct stream, timer));
-    struct hub *h = hub_of(s);
-    unsigned long events = 0;
-    enum stream_status st = stream_tick(s, &h->params, monotime_ns(), &events);
+    (void)l;
 
-    h->stats->events_sent += events;
-    switch (st) {
-    case STREAM_OPEN:
-        if (loop_timer_set(l, &s->timer, s->timer.node.due) < 0) {
-            log_errno("queueing a stream", errno);
-            finish(h, s, 1);
-        }
-        break;
-    case STREAM_DONE:
-        finish(h, s, 1);
-        break;
-    case STREAM_SLOW:
-        h->stats->streams_dropped_slow++;
-        finish(h, s, 0);
-        break;
-    case STREAM_GONE:
-        finish(h, s, 0);
-        break;
+    if (s->dead)
+        return;
+    s->timer.node.due = 0;
+    hub_update(s, s->src->due(s, monotime_ns()));
+}
+
+struct hub *hub_create(struct loop *l, struct stats *st)
+{
+    struct hub *h = calloc(1, sizeof *h);
+
+    if (!h)
+        return NULL;
+    h->loop = l;
+    h->stats = st;
+    if (loop_after(l, reap, h) < 0) {
+        free(h);
+        return NULL;
     }
+    return h;
 }
 
 int hub_add(struct hub *h, struct stream *s)
@@ -112,11 +177,12 @@ int hub_add(struct hub *h, struct stream *s)
     s->timer.fn = on_due;
     /* EPOLLRDHUP/EPOLLHUP: the web server closed the connection (its client
      * left). EPOLLIN: it sent something after the request. */
-    if (loop_io_add(h->loop, &s->io, EPOLLIN | EPOLLRDHUP) < 0) {
+    if (loop_io_add(h->loop, &s->io, EPOLLIN | EPOLLRDHUP | (s->want_out ? EPOLLOUT : 0)) < 0) {
         log_errno("epoll_ctl(ADD)", errno);
         return -1;
     }
-    if (loop_timer_set(h->loop, &s->timer, s->timer.node.due) < 0) {
+    s->watching_out = s->want_out;
+    if (s->timer.node.due && loop_timer_set(h->loop, &s->timer, s->timer.node.due) < 0) {
         log_errno("queueing a stream", errno);
         loop_io_del(h->loop, &s->io);
         return -1;
@@ -135,6 +201,7 @@ void hub_close(struct hub *h, const volatile sig_atomic_t *stop)
     h->closing = 1;
     while (h->all && *stop < 2)
         finish(h, h->all, 1);
+    reap(h->loop, h);
 }
 
 void hub_destroy(struct hub *h)
@@ -143,5 +210,6 @@ void hub_destroy(struct hub *h)
         return;
     while (h->all)
         finish(h, h->all, 0);
+    reap(h->loop, h);
     free(h);
 }

@@ -3,6 +3,7 @@
 
 #include "intake.h"
 #include "admit.h"
+#include "counter.h"
 #include "fcgireq.h"
 #include "frame.h"
 #include "log.h"
@@ -180,13 +181,14 @@ static void serve(struct conn *c, int too_big)
         stream_end(s, 0);
         break;
     case CTL_STREAM:
-        if (stream_begin(s, &cfg->sched, cfg->sndbuf, r.first_id, r.limit, monotime_ns()) < 0) {
+        if (stream_begin(s, cfg->sndbuf, monotime_ns()) < 0) {
             if (log_allow(&in->warn))
                 log_errno("setting up a stream connection", errno);
             stream_end(s, 0);
             admit_give(cfg->ctl.stats);
             break;
         }
+        counter_start(s, r.first_id, r.limit, monotime_ns());
         if (hub_add(cfg->hub, s) == 0)
             return;
         stream_end(s, 1); /* shutting down: a clean, empty stream */

@@ -14,7 +14,6 @@ struct intake_config {
     int listen_fd;              /* non-blocking listening socket (the caller's) */
     struct peer_acl acl;        /* FCGI_WEB_SERVER_ADDRS */
     struct ctl ctl;             /* how requests are answered */
-    struct sched_params sched;  /* the counter's schedule */
     int sndbuf;                 /* --max-backlog: send buffer of each stream */
     struct hub *hub;            /* where streams go */
     size_t body_max;            /* request body accepted; more gets 413 */

@@ -12,11 +12,29 @@
 #include <unistd.h>
 
 #define LOOP_EVENTS 256
+#define LOOP_AFTER_MAX 4
 
 struct loop {
     int epfd;
     struct theap timers;
+    struct {
+        void (*fn)(struct loop *, void *);
+        void *arg;
+    } after[LOOP_AFTER_MAX];
+    int nafter;
 };
+
+int loop_after(struct loop *l, void (*fn)(struct loop *, void *), void *arg)
+{
+    if (l->nafter == LOOP_AFTER_MAX) {
+        errno = ENOSPC;
+        return -1;
+    }
+    l->after[l->nafter].fn = fn;
+    l->after[l->nafter].arg = arg;
+    l->nafter++;
+    return 0;
+}
 
 struct loop *loop_create(void)
 {
@@ -145,6 +163,8 @@ int loop_once(struct loop *l, int max_wait_ms, const sigset_t *waitmask)
         io->fn(l, io, evs[i].events);
     }
     run_due(l);
+    for (i = 0; i < l->nafter; i++)
+        l->after[i].fn(l, l->after[i].arg);
     return n;
 }
 

@@ -46,11 +46,17 @@ int loop_timer_pending(const struct loop_timer *t);
 /* Runs until *stop is nonzero: waits on epoll (signals outside waitmask
  * interrupt the wait, see epoll_pwait), calls the handler of each ready
  * fd, then the handler of each timer that is due (a timer is dequeued
- * before its handler runs). A handler may free its own owner (after
- * loop_io_del / with the timer dequeued), never another's: events of the
- * same batch may still be on their way to it. Returns 0, or -1 on a
- * fatal error. */
+ * before its handler runs), then each loop_after hook. A handler may
+ * free its own owner (after loop_io_del / with the timer dequeued), never
+ * another's: events of the same batch may still be on their way to it; an
+ * owner ended by someone else is freed by an after hook. Returns 0, or -1
+ * on a fatal error. */
 int loop_run(struct loop *l, const volatile sig_atomic_t *stop, const sigset_t *waitmask);
+
+/* Calls fn(l, arg) at the end of every turn of the loop, once the ready
+ * fds and the due timers were handled: where what ended in that turn is
+ * freed. At most 4. 0, or -1 (ENOSPC). */
+int loop_after(struct loop *l, void (*fn)(struct loop *, void *), void *arg);
 
 /* One turn of loop_run: waits at most max_wait_ms (-1: until the next
  * timer or event), then runs the ready handlers and the due timers.

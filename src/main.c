@@ -3,6 +3,7 @@
 
 #include "admit.h"
 #include "cgi.h"
+#include "counter.h"
 #include "hub.h"
 #include "intake.h"
 #include "log.h"
@@ -224,9 +225,13 @@ int main(int argc, char **argv)
     ic.listen_fd = fd;
     ic.ctl.retry_ms = cfg.retry_ms;
     ic.ctl.stats = &stats;
-    ic.sched.interval_ns = (long long)cfg.interval_ms * 1000000LL;
-    ic.sched.heartbeat_ns = (long long)cfg.heartbeat_s * 1000000000LL;
-    ic.sched.grid_ns = sched_grid(ic.sched.interval_ns);
+    {
+        struct sched_params sched;
+        sched.interval_ns = (long long)cfg.interval_ms * 1000000LL;
+        sched.heartbeat_ns = (long long)cfg.heartbeat_s * 1000000000LL;
+        sched.grid_ns = sched_grid(sched.interval_ns);
+        counter_setup(&sched, &stats.events_sent);
+    }
     ic.sndbuf = (int)cfg.max_backlog;
     ic.body_max = INTAKE_BODY_MAX;
     ic.timeout_ns = INTAKE_TIMEOUT_NS;
@@ -234,7 +239,7 @@ int main(int argc, char **argv)
 
     loop = loop_create();
     if (loop)
-        hub = hub_create(loop, &ic.sched, &stats);
+        hub = hub_create(loop, &stats);
     ic.hub = hub;
     if (hub)
         intake = intake_start(loop, &ic);

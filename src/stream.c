@@ -1,11 +1,13 @@
-/* stream.c -- one open event stream over FastCGI: its libfcgi request cut down to the output */
+/* stream.c -- one open event stream over FastCGI: its connection, its output, and its source */
 #include "config.h"
 
 #include "stream.h"
 #include "fcgireq.h"
 
 #include <errno.h>
+#include <linux/sockios.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 struct stream *stream_create(void)
@@ -23,34 +25,36 @@ struct stream *stream_create(void)
     return s;
 }
 
-int stream_begin(struct stream *s, const struct sched_params *p, int sndbuf,
-                 unsigned long long first_id, unsigned long long limit, long long now)
+int stream_begin(struct stream *s, int sndbuf, long long now)
 {
+    socklen_t sl = sizeof s->sndbuf;
+
     s->io.fd = fcgireq_fd(&s->req);
     if (fcgireq_trim(&s->req) < 0)
         return -1;
-    if (setsockopt(s->io.fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf) < 0)
+    if (setsockopt(s->io.fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf) < 0 ||
+        getsockopt(s->io.fd, SOL_SOCKET, SO_SNDBUF, &s->sndbuf, &sl) < 0)
         return -1;
-    sched_start(&s->sched, p, now, first_id, limit);
-    s->timer.node.due = sched_wake(&s->sched, p);
+    s->last_output = now;
     return 0;
 }
 
-enum stream_status stream_tick(struct stream *s, const struct sched_params *p,
-                               long long now, unsigned long *events)
+enum stream_status stream_send(struct stream *s, const char *buf, size_t len, long long now)
 {
-    char buf[SCHED_OUT_MAX];
-    size_t len = sched_due(&s->sched, p, now, buf, events);
-
-    if (len && (fcgireq_write(&s->req, buf, len) < 0 || fcgireq_flush(&s->req) < 0)) {
-        int err = errno;
-        *events = 0;
-        return err == EAGAIN || err == EWOULDBLOCK ? STREAM_SLOW : STREAM_GONE;
-    }
-    if (sched_done(&s->sched))
-        return STREAM_DONE;
-    s->timer.node.due = sched_wake(&s->sched, p);
+    if (fcgireq_write(&s->req, buf, len) < 0 || fcgireq_flush(&s->req) < 0)
+        return errno == EAGAIN || errno == EWOULDBLOCK ? STREAM_SLOW : STREAM_GONE;
+    s->last_output = now;
     return STREAM_OPEN;
+}
+
+long stream_room(const struct stream *s)
+{
+    int queued = 0;
+
+    if (ioctl(s->io.fd, SIOCOUTQ, &queued) < 0)
+        return 0;
+    /* The kernel counts each buffer with its overhead: keep half spare. */
+    return (long)s->sndbuf / 2 - queued;
 }
 
 void stream_end(struct stream *s, int clean)
@@ -63,6 +67,9 @@ void stream_destroy(struct stream *s)
 {
     if (!s)
         return;
+    if (s->src && s->src->release)
+        s->src->release(s);
+    s->src = NULL;
     stream_end(s, 0);
     free(s);
 }

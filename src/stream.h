@@ -1,4 +1,4 @@
-/* stream.h -- one open event stream over FastCGI: its libfcgi request cut down to the output */
+/* stream.h -- one open event stream over FastCGI: its connection, its output, and its source */
 #ifndef FCGI_SSE_STREAM_H
 #define FCGI_SSE_STREAM_H
 
@@ -7,44 +7,73 @@
 #include "loop.h"
 #include "sched.h"
 
+struct stream;
+
+enum stream_status {
+    STREAM_OPEN = 0,   /* wrote what it could; wake again at timer.node.due (0: no timer) */
+    STREAM_DONE,       /* nothing more to send: end it cleanly */
+    STREAM_SLOW,       /* send buffer full: the reader is too slow, drop it */
+    STREAM_GONE        /* write failed: the web server closed the connection */
+};
+
+/* Where a stream's events come from: the counter's schedule (counter.c),
+ * a channel subscription (sub.c). What the hub does with the connection
+ * (hang-up, writability, ending, freeing) is the same for every source. */
+struct source {
+    const char *name;
+    /* The stream's timer is due: write what is due, set timer.node.due
+     * for the next wake-up (0: none) and say how the stream is. */
+    enum stream_status (*due)(struct stream *s, long long now);
+    /* The connection can take more (the source set want_out). */
+    enum stream_status (*writable)(struct stream *s, long long now);
+    /* Frees what the source holds; called once, before s is freed. */
+    void (*release)(struct stream *s);
+};
+
 struct stream {
     FCGX_Request req;              /* read by fcgireq_read; after stream_begin only
                                       the output writer and the connection remain */
-    struct sched sched;            /* ids and deadlines */
     struct loop_io io;             /* the connection to the web server */
-    struct loop_timer timer;       /* next event or heartbeat */
+    struct loop_timer timer;       /* the source's next wake-up */
+    const struct source *src;
+    void *src_state;               /* the source's own (sub.c) */
+    struct sched sched;            /* the counter's schedule (counter.c) */
+    int sndbuf;                    /* the send buffer as the kernel sized it */
+    int want_out;                  /* the source waits for the connection to drain */
+    int watching_out;              /* EPOLLOUT is in the loop's set */
+    int dead;                      /* ended; freed after the loop's current turn */
+    long long last_output;         /* when bytes were last written (heartbeats) */
     void *owner;                   /* the hub that runs it */
-    struct stream *prev, *next;    /* the owner's list of open streams */
-};
-
-enum stream_status {
-    STREAM_OPEN = 0,   /* wrote what was due; wake again at timer.node.due */
-    STREAM_DONE,       /* sent its limit: end it cleanly */
-    STREAM_SLOW,       /* send buffer full: the reader is too slow, drop it */
-    STREAM_GONE        /* write failed: the web server closed the connection */
+    struct stream *prev, *next;    /* the owner's list */
 };
 
 /* Allocates a stream with no request. NULL on ENOMEM. */
 struct stream *stream_create(void);
 
 /* Turns a request whose header block is already flushed into a long-lived
- * stream: frees what libfcgi kept for reading the request (fcgireq_trim),
- * gives the non-blocking connection a send buffer of sndbuf bytes (the
- * backlog cap), starts the schedule at now. Params are invalid
- * afterwards. Returns 0, or -1 with errno. */
-int stream_begin(struct stream *s, const struct sched_params *p, int sndbuf,
-                 unsigned long long first_id, unsigned long long limit, long long now);
+ * stream: frees what libfcgi kept for reading the request (fcgireq_trim)
+ * and gives the non-blocking connection a send buffer of sndbuf bytes
+ * (the backlog cap). Params are invalid afterwards. The caller then sets
+ * the source. Returns 0, or -1 with errno. */
+int stream_begin(struct stream *s, int sndbuf, long long now);
 
-/* Writes everything due at `now` in one write and sets timer.node.due to
- * the next wake-up. *events gets the number of events written. Never
- * blocks. */
-enum stream_status stream_tick(struct stream *s, const struct sched_params *p,
-                               long long now, unsigned long *events);
+/* Writes buf[0, len) and flushes it, without blocking. STREAM_OPEN;
+ * STREAM_SLOW when the send buffer is full (a record may be cut short:
+ * the stream must be dropped); STREAM_GONE when the peer is gone. */
+enum stream_status stream_send(struct stream *s, const char *buf, size_t len, long long now);
+
+/* Bytes that can be sent now without the send buffer filling: what a
+ * source that replays a backlog checks before each piece (SIOCOUTQ
+ * against the send buffer), so that a write never stops half-way. */
+long stream_room(const struct stream *s);
+
+/* The largest piece stream_send writes in one record (libfcgi's 8 KB writer). */
+#define STREAM_PIECE 8000
 
 /* Ends the response and closes the connection (fcgireq_end). */
 void stream_end(struct stream *s, int clean);
 
-/* Frees s, closing (not cleanly) a connection still open. */
+/* Frees s (its source first), closing (not cleanly) a connection still open. */
 void stream_destroy(struct stream *s);
 
 #endif
