@@ -41,7 +41,7 @@ int cgi_serve(const struct opt_config *cfg, const volatile sig_atomic_t *stop,
     struct sched_params sp = { (long long)cfg->interval_ms * 1000000LL,
                                (long long)cfg->heartbeat_s * 1000000000LL, 0 };
     struct stats st = { .max_streams = 1, .started_ms = monotime_ms() };
-    struct ctl ctl = { cfg->retry_ms, &st };
+    struct ctl ctl = { .retry_ms = cfg->retry_ms, .stats = &st };
     struct sched sc;
     struct req r;
 
@@ -51,8 +51,9 @@ int cgi_serve(const struct opt_config *cfg, const volatile sig_atomic_t *stop,
                   "server, or give --listen ADDR (see --help)");
         return 2;
     }
-    switch (ctl_serve(&ctl, env_param, NULL, 0, &o, &r)) {
+    switch (ctl_serve(&ctl, env_param, NULL, NULL, 0, 0, &o, &r)) {
     case CTL_ANSWERED:
+    case CTL_SUBSCRIBE: /* cannot be: no channels in CGI mode (404) */
         return 0;
     case CTL_GONE:
         return 0; /* the client is gone already */

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "monotime.h"
 #include "stream.h"
+#include "sub.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -134,16 +135,42 @@ static int feed(struct intake *in, const unsigned char *buf, size_t n)
     return 0;
 }
 
+/* Runs an admitted stream: its source, then the hub. 0, or -1 (the caller
+ * ends s and gives its slot back). */
+static int run_stream(struct intake *in, struct stream *s, enum ctl_result kind,
+                      const struct req *r)
+{
+    long long now = monotime_ns();
+
+    if (stream_begin(s, in->cfg.sndbuf, now) < 0) {
+        if (log_allow(&in->warn))
+            log_errno("setting up a stream connection", errno);
+        return -1;
+    }
+    if (kind == CTL_STREAM) {
+        counter_start(s, r->first_id, r->limit, now);
+    } else if (sub_start(s, r->chans, r->nchan, r->have_last ? &r->last : NULL, now) < 0) {
+        if (log_allow(&in->warn))
+            log_errno("subscribing", ENOMEM);
+        return -1;
+    }
+    return hub_add(in->cfg.hub, s);
+}
+
 /* c's request is complete (or its params are, and its body is too big):
- * libfcgi parses it, the controller answers it or opens a stream. */
+ * libfcgi parses it, the controller answers it, publishes, or opens a
+ * stream. */
 static void serve(struct conn *c, int too_big)
 {
     struct intake *in = c->in;
     const struct intake_config *cfg = &in->cfg;
     size_t n = too_big ? c->fr.params_end : c->fr.end;
+    size_t body_len = 0;
+    char *body = NULL;
     struct stream *s;
     struct req r;
     struct resp_sink o;
+    enum ctl_result res;
 
     if (!too_big && c->len > c->fr.end) {
         /* An abort, or a second request without waiting for the answer. */
@@ -152,18 +179,23 @@ static void serve(struct conn *c, int too_big)
     }
     n = frame_strip_padding(c->buf, n);
     s = stream_create();
-    if (!s || feed(in, c->buf, n) < 0) {
+    if (s && !too_big && c->fr.body_len)
+        body = malloc(c->fr.body_len);
+    if (!s || (!too_big && c->fr.body_len && !body) || feed(in, c->buf, n) < 0) {
         if (log_allow(&in->warn))
             log_errno(s ? "writing a request to its memfd" : "allocating a request", errno);
+        free(body);
         stream_destroy(s);
         conn_free(c, 0);
         return;
     }
-    if (fcgireq_read(&s->req, in->memfd, c->io.fd, NULL, 0, NULL, too_big) < 0) {
+    if (fcgireq_read(&s->req, in->memfd, c->io.fd, body, c->fr.body_len, &body_len,
+                     too_big) < 0) {
         /* frame.c let through what libfcgi refuses: a bug here, not the peer's */
         in->memfd = -1; /* libfcgi closed it */
         if (log_allow(&in->warn))
             log_error("libfcgi refused a request that passed the checks");
+        free(body);
         stream_destroy(s);
         conn_free(c, 0);
         return;
@@ -173,7 +205,9 @@ static void serve(struct conn *c, int too_big)
     o.write = sink_write;
     o.flush = sink_flush;
     o.ctx = &s->req;
-    switch (ctl_serve(&cfg->ctl, param, &s->req, too_big, &o, &r)) {
+    res = ctl_serve(&cfg->ctl, param, &s->req, body, body_len, too_big, &o, &r);
+    free(body);
+    switch (res) {
     case CTL_ANSWERED:
         stream_end(s, 1);
         break;
@@ -181,17 +215,11 @@ static void serve(struct conn *c, int too_big)
         stream_end(s, 0);
         break;
     case CTL_STREAM:
-        if (stream_begin(s, cfg->sndbuf, monotime_ns()) < 0) {
-            if (log_allow(&in->warn))
-                log_errno("setting up a stream connection", errno);
-            stream_end(s, 0);
-            admit_give(cfg->ctl.stats);
-            break;
-        }
-        counter_start(s, r.first_id, r.limit, monotime_ns());
-        if (hub_add(cfg->hub, s) == 0)
+    case CTL_SUBSCRIBE:
+        if (run_stream(in, s, res, &r) == 0)
             return;
-        stream_end(s, 1); /* shutting down: a clean, empty stream */
+        /* shutting down, or out of resources: a clean, empty stream */
+        stream_end(s, 1);
         admit_give(cfg->ctl.stats);
         break;
     }

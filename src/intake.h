@@ -16,7 +16,7 @@ struct intake_config {
     struct ctl ctl;             /* how requests are answered */
     int sndbuf;                 /* --max-backlog: send buffer of each stream */
     struct hub *hub;            /* where streams go */
-    size_t body_max;            /* request body accepted; more gets 413 */
+    size_t body_max;            /* request body accepted (--max-message); more gets 413 */
     long long timeout_ns;       /* a whole request must arrive within this */
     size_t mem_max;             /* bytes of requests being read, all connections together */
 };

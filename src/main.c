@@ -2,7 +2,10 @@
 #include "config.h"
 
 #include "admit.h"
+#include "auth.h"
 #include "cgi.h"
+#include "chan.h"
+#include "cmd.h"
 #include "counter.h"
 #include "hub.h"
 #include "intake.h"
@@ -13,6 +16,7 @@
 #include "opt.h"
 #include "peer.h"
 #include "stats.h"
+#include "sub.h"
 
 #include <errno.h>
 #include <fcgiapp.h>
@@ -27,8 +31,6 @@
 
 /* Descriptors kept for the listening socket, epoll, the memfd, logs. */
 #define FD_RESERVE 64
-/* A GET carries no body; a web server that sends more than this is odd. */
-#define INTAKE_BODY_MAX (64 * 1024)
 /* A whole request must arrive within this. */
 #define INTAKE_TIMEOUT_NS (5 * 1000000000LL)
 /* Requests being read hold at most this much memory in all. */
@@ -121,12 +123,40 @@ static unsigned long stream_limit(const struct opt_config *cfg, rlim_t nofile)
     return n;
 }
 
+/* Loads --publish-key-file and --subscribe-key-file. 0, or -1 (logged). */
+static int load_keys(const struct opt_config *cfg, struct auth_keys **pub, struct auth_keys **sub)
+{
+    const char *paths[2] = { cfg->publish_key_file, cfg->subscribe_key_file };
+    const char *opts[2] = { "--publish-key-file", "--subscribe-key-file" };
+    struct auth_keys **out[2] = { pub, sub };
+    int i;
+
+    for (i = 0; i < 2; i++) {
+        char err[256];
+        int warned = 0;
+        *out[i] = NULL;
+        if (!paths[i])
+            continue;
+        *out[i] = auth_keys_load(paths[i], err, sizeof err, &warned);
+        if (!*out[i]) {
+            log_error("%s %s: %s", opts[i], paths[i], err);
+            return -1;
+        }
+        if (warned)
+            log_warn("%s %s: %s", opts[i], paths[i], err);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static struct stats stats; /* outlives everything that counts in it */
     struct opt_config cfg;
     struct intake_config ic;
     char *cgi_argv[CGI_ARGV_MAX], cgi_words[1024];
+    static struct chan_engine *engine;
+    static struct auth_keys *publish_keys, *subscribe_keys;
+    struct sched_params sched;
     static struct loop *loop; /* static: reachable at an early exit */
     static struct hub *hub;
     static struct intake *intake;
@@ -136,6 +166,10 @@ int main(int argc, char **argv)
     const char *unix_path = NULL;
     rlim_t nofile, nofile_hard;
     int cgi, fd = -1, rc, status = 0;
+
+    rc = cmd_main(argc, argv);
+    if (rc >= 0)
+        return rc; /* a command: sign, publish */
 
     /* A CGI server may turn the client's query into argv (Apache even
      * decodes and escapes it): as CGI, no option is ever taken from argv,
@@ -183,6 +217,8 @@ int main(int argc, char **argv)
     }
     if (cgi)
         return cgi_serve(&cfg, &stop_requested, &waitmask);
+    if (load_keys(&cfg, &publish_keys, &subscribe_keys) < 0)
+        return 1;
 
     if (cfg.listen) {
         fd = lsn_open(cfg.listen, cfg.socket_mode, cfg.socket_group, err, sizeof err, &unix_path);
@@ -222,22 +258,33 @@ int main(int argc, char **argv)
     stats.started_ms = monotime_ms();
     stats.max_streams = stream_limit(&cfg, nofile);
 
+    sched.interval_ns = (long long)cfg.interval_ms * 1000000LL;
+    sched.heartbeat_ns = (long long)cfg.heartbeat_s * 1000000000LL;
+    sched.grid_ns = sched_grid(sched.interval_ns);
+    counter_setup(&sched, &stats.events_sent);
+    {
+        struct chan_limits lim = { cfg.history, (unsigned long long)cfg.history_ttl_s * 1000ULL,
+                                   (size_t)cfg.history_bytes };
+        struct sub_params sp = { NULL, sched.heartbeat_ns, &stats.events_delivered };
+        engine = chan_engine_create(&lim, wallclock_ms(), sub_deliver, NULL);
+        sp.engine = engine;
+        sub_setup(&sp);
+        stats.engine = engine;
+    }
+
     ic.listen_fd = fd;
     ic.ctl.retry_ms = cfg.retry_ms;
     ic.ctl.stats = &stats;
-    {
-        struct sched_params sched;
-        sched.interval_ns = (long long)cfg.interval_ms * 1000000LL;
-        sched.heartbeat_ns = (long long)cfg.heartbeat_s * 1000000000LL;
-        sched.grid_ns = sched_grid(sched.interval_ns);
-        counter_setup(&sched, &stats.events_sent);
-    }
+    ic.ctl.engine = engine;
+    ic.ctl.publish_keys = publish_keys;
+    ic.ctl.publish_remote_user = cfg.publish_remote_user;
+    ic.ctl.subscribe_keys = subscribe_keys;
     ic.sndbuf = (int)cfg.max_backlog;
-    ic.body_max = INTAKE_BODY_MAX;
+    ic.body_max = cfg.max_message;
     ic.timeout_ns = INTAKE_TIMEOUT_NS;
     ic.mem_max = INTAKE_MEM_MAX;
 
-    loop = loop_create();
+    loop = engine ? loop_create() : NULL;
     if (loop)
         hub = hub_create(loop, &stats);
     ic.hub = hub;
@@ -255,6 +302,12 @@ int main(int argc, char **argv)
              PACKAGE_NAME, PACKAGE_VERSION, where, cfg.interval_ms, cfg.retry_ms,
              cfg.heartbeat_s, stats.max_streams, (unsigned long)nofile,
              (unsigned long)nofile_hard, cfg.max_backlog, lsn_backlog());
+    log_info("channels: history %lu messages, %lu s, %llu bytes in all; messages up to %lu "
+             "bytes; publishing %s; private channels %s", cfg.history, cfg.history_ttl_s,
+             cfg.history_bytes, cfg.max_message,
+             publish_keys ? (cfg.publish_remote_user ? "by key or REMOTE_USER" : "by key")
+                          : (cfg.publish_remote_user ? "by REMOTE_USER" : "off"),
+             subscribe_keys ? "by signed URL" : "off");
 
     if (loop_run(loop, &stop_requested, &waitmask) < 0)
         status = 1;
@@ -278,6 +331,9 @@ out:
     intake_destroy(intake);
     hub_destroy(hub);
     loop_destroy(loop);
+    chan_engine_destroy(engine);
+    auth_keys_free(publish_keys);
+    auth_keys_free(subscribe_keys);
 out_now:
     if (unix_path && unlink(unix_path) < 0)
         log_errno("removing the socket", errno);

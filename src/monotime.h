@@ -1,4 +1,4 @@
-/* monotime.h -- CLOCK_MONOTONIC readings: every deadline in the program is on this clock */
+/* monotime.h -- clock readings: CLOCK_MONOTONIC for every deadline, the wall clock for ids */
 #ifndef FCGI_SSE_MONOTIME_H
 #define FCGI_SSE_MONOTIME_H
 
@@ -15,6 +15,15 @@ static inline long long monotime_ns(void)
 static inline long long monotime_ms(void)
 {
     return monotime_ns() / 1000000;
+}
+
+/* Wall-clock milliseconds since the Unix epoch: for message ids and
+ * history ages, never for deadlines. */
+static inline unsigned long long wallclock_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (unsigned long long)ts.tv_sec * 1000ULL + (unsigned long long)ts.tv_nsec / 1000000ULL;
 }
 
 #endif

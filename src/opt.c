@@ -9,7 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_SOCKET_MODE = 256, OPT_SOCKET_GROUP, OPT_MAX_MEMORY };
+enum {
+    OPT_SOCKET_MODE = 256, OPT_SOCKET_GROUP, OPT_MAX_MEMORY, OPT_HISTORY, OPT_HISTORY_TTL,
+    OPT_HISTORY_BYTES, OPT_MAX_MESSAGE, OPT_PUBLISH_KEY_FILE, OPT_PUBLISH_REMOTE_USER,
+    OPT_SUBSCRIBE_KEY_FILE
+};
 
 static const struct option long_options[] = {
     { "listen", required_argument, NULL, 'l' },
@@ -21,6 +25,13 @@ static const struct option long_options[] = {
     { "max-streams", required_argument, NULL, 'm' },
     { "max-backlog", required_argument, NULL, 'b' },
     { "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
+    { "history", required_argument, NULL, OPT_HISTORY },
+    { "history-ttl", required_argument, NULL, OPT_HISTORY_TTL },
+    { "history-bytes", required_argument, NULL, OPT_HISTORY_BYTES },
+    { "max-message", required_argument, NULL, OPT_MAX_MESSAGE },
+    { "publish-key-file", required_argument, NULL, OPT_PUBLISH_KEY_FILE },
+    { "publish-remote-user", no_argument, NULL, OPT_PUBLISH_REMOTE_USER },
+    { "subscribe-key-file", required_argument, NULL, OPT_SUBSCRIBE_KEY_FILE },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 }
@@ -29,7 +40,8 @@ static const struct option long_options[] = {
 void opt_usage(const char *prog)
 {
     printf("Usage: %s [OPTION]...\n"
-           "Serve a Server-Sent Events counter stream over FastCGI (libfcgi).\n"
+           "Serve Server-Sent Events over FastCGI (libfcgi): a counter stream, and channels\n"
+           "that applications publish to and browsers subscribe to.\n"
            "\n"
            "Socket: --listen, else a systemd socket unit (LISTEN_FDS), else fd 0 as a\n"
            "listening socket (spawn-fcgi, mod_fcgid). As CGI (GATEWAY_INTERFACE set, fd 0\n"
@@ -56,11 +68,80 @@ void opt_usage(const char *prog)
            "  -b, --max-backlog BYTES unsent bytes a stream may queue before it is\n"
            "                          dropped as too slow, 4096..67108864 (default 65536)\n"
            "\n"
+           "Channels (.../events?channel=NAME, POST .../publish?channel=NAME):\n"
+           "      --history N         messages kept per channel, 1..1000000 (default 1000)\n"
+           "      --history-ttl T     none older than T seconds (or T with s, m, h, d),\n"
+           "                          1 s..365 d (default 1h)\n"
+           "      --history-bytes B   all channels' history at most, bytes (or with k, M,\n"
+           "                          G), 64k..1T (default 64M); oldest dropped first\n"
+           "      --max-message B     a published message at most, bytes (or with k, M),\n"
+           "                          1..16M (default 64k); more gets 413\n"
+           "      --publish-key-file FILE  may publish: Authorization: Bearer KEY with\n"
+           "                          KEY a line of FILE\n"
+           "      --publish-remote-user  may publish: a user the web server authenticated\n"
+           "                          (REMOTE_USER); without these two, no one may\n"
+           "      --subscribe-key-file FILE  keys that sign private: subscriptions\n"
+           "\n"
+           "Commands: %s sign --key-file F --expires SECONDS CHANNEL...\n"
+           "          %s publish --socket ADDR [--key-file F] CHANNEL [--event T] < MESSAGE\n"
+           "\n"
            "  -h, --help              this help\n"
            "  -V, --version           version\n"
            "\n"
-           "Routes (last path segment, any prefix): .../stream, .../status\n",
-           prog);
+           "Routes (last path segment, any prefix): .../stream, .../events, .../publish,\n"
+           ".../status\n",
+           prog, prog, prog);
+}
+
+/* A size: digits, then optionally k, M or G (KiB, MiB, GiB), in [min, max]. */
+static int size_arg(const char *arg, unsigned long long min, unsigned long long max,
+                    unsigned long long *out)
+{
+    char num[24];
+    size_t n = strlen(arg);
+    unsigned long long v, mul = 1;
+
+    if (n && (arg[n - 1] == 'k' || arg[n - 1] == 'K'))
+        mul = 1ULL << 10;
+    else if (n && (arg[n - 1] == 'm' || arg[n - 1] == 'M'))
+        mul = 1ULL << 20;
+    else if (n && (arg[n - 1] == 'g' || arg[n - 1] == 'G'))
+        mul = 1ULL << 30;
+    if (mul > 1)
+        n--;
+    if (n == 0 || n >= sizeof num)
+        return -1;
+    memcpy(num, arg, n);
+    num[n] = '\0';
+    if (req_parse_uint(num, 0, max / mul, &v) < 0 || v * mul < min)
+        return -1;
+    *out = v * mul;
+    return 0;
+}
+
+/* A duration in seconds: digits, then optionally s, m, h or d. */
+static int seconds_arg(const char *arg, unsigned long long min, unsigned long long max,
+                       unsigned long *out)
+{
+    char num[24];
+    size_t n = strlen(arg);
+    unsigned long long v, mul = 1;
+    const char *units = "smhd";
+    static const unsigned long long mult[] = { 1, 60, 3600, 86400 };
+    const char *u = n ? strchr(units, arg[n - 1]) : NULL;
+
+    if (u && *u) {
+        mul = mult[u - units];
+        n--;
+    }
+    if (n == 0 || n >= sizeof num)
+        return -1;
+    memcpy(num, arg, n);
+    num[n] = '\0';
+    if (req_parse_uint(num, 0, max / mul, &v) < 0 || v * mul < min)
+        return -1;
+    *out = (unsigned long)(v * mul);
+    return 0;
 }
 
 /* Parses arg as an unsigned decimal in [min, max] into *out. */
@@ -86,6 +167,10 @@ enum opt_result opt_parse(struct opt_config *cfg, int argc, char **argv,
     cfg->retry_ms = 3000;
     cfg->heartbeat_s = 15;
     cfg->max_backlog = 65536;
+    cfg->history = 1000;
+    cfg->history_ttl_s = 3600;
+    cfg->history_bytes = 64ULL << 20;
+    cfg->max_message = 64 * 1024;
 
     /* 0, not 1: glibc then also forgets its position inside a word of a
      * previous argv (e.g. after "-zq"), so parsing can be repeated. */
@@ -156,6 +241,50 @@ enum opt_result opt_parse(struct opt_config *cfg, int argc, char **argv,
                 snprintf(err, errlen, "--max-memory: must be megabytes from 1 to 1048576");
                 return OPT_ERROR;
             }
+            break;
+        case OPT_HISTORY:
+            if (number(optarg, 1, 1000000, &cfg->history) < 0) {
+                snprintf(err, errlen, "--history: must be a number of messages from 1 to 1000000");
+                return OPT_ERROR;
+            }
+            break;
+        case OPT_HISTORY_TTL:
+            if (seconds_arg(optarg, 1, 365ULL * 86400, &cfg->history_ttl_s) < 0) {
+                snprintf(err, errlen, "--history-ttl: must be seconds (or with s, m, h, d) "
+                                      "from 1 s to 365 d");
+                return OPT_ERROR;
+            }
+            break;
+        case OPT_HISTORY_BYTES:
+            if (size_arg(optarg, 64ULL << 10, 1ULL << 40, &cfg->history_bytes) < 0) {
+                snprintf(err, errlen, "--history-bytes: must be bytes (or with k, M, G) "
+                                      "from 64k to 1024G");
+                return OPT_ERROR;
+            }
+            break;
+        case OPT_MAX_MESSAGE: {
+            unsigned long long v;
+            if (size_arg(optarg, 1, 16ULL << 20, &v) < 0) {
+                snprintf(err, errlen, "--max-message: must be bytes (or with k, M) from 1 to 16M");
+                return OPT_ERROR;
+            }
+            cfg->max_message = (unsigned long)v;
+            break;
+        }
+        case OPT_PUBLISH_KEY_FILE:
+        case OPT_SUBSCRIBE_KEY_FILE:
+            if (optarg[0] == '\0') {
+                snprintf(err, errlen, "--%s-key-file: empty path",
+                         c == OPT_PUBLISH_KEY_FILE ? "publish" : "subscribe");
+                return OPT_ERROR;
+            }
+            if (c == OPT_PUBLISH_KEY_FILE)
+                cfg->publish_key_file = optarg;
+            else
+                cfg->subscribe_key_file = optarg;
+            break;
+        case OPT_PUBLISH_REMOTE_USER:
+            cfg->publish_remote_user = 1;
             break;
         case 'h':
             opt_usage(argv[0]);

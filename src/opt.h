@@ -14,6 +14,15 @@ struct opt_config {
     unsigned long max_streams;     /* -m: 0 = derived from open files and memory */
     unsigned long max_memory_mb;   /* --max-memory: streams' memory bound; 0 = derived */
     unsigned long max_backlog;     /* -b: per-stream send buffer before a drop */
+
+    /* channels */
+    unsigned long history;         /* --history: messages kept per channel */
+    unsigned long history_ttl_s;   /* --history-ttl: none older */
+    unsigned long long history_bytes; /* --history-bytes: all channels' history */
+    unsigned long max_message;     /* --max-message: a published message at most */
+    const char *publish_key_file;  /* --publish-key-file, or NULL */
+    int publish_remote_user;       /* --publish-remote-user */
+    const char *subscribe_key_file; /* --subscribe-key-file, or NULL */
 };
 
 enum opt_result {

@@ -111,6 +111,10 @@ static enum req_route route_of(const char *path)
         return REQ_STREAM;
     if (strcmp(seg, "status") == 0)
         return REQ_STATUS;
+    if (strcmp(seg, "events") == 0)
+        return REQ_EVENTS;
+    if (strcmp(seg, "publish") == 0)
+        return REQ_PUBLISH;
     return REQ_NOT_FOUND;
 }
 
@@ -172,6 +176,77 @@ static void parse_query(struct req *r, const char *q, int *have_q_id,
     }
 }
 
+#define E_CHANNEL "channel must be 1 to 128 bytes of A-Z a-z 0-9 _ . : -"
+#define E_EVENT "event must be 1 to 64 bytes of A-Z a-z 0-9 _ . : -"
+#define E_MSGID "Last-Event-ID must be an id of the form MS-SEQ (digits, a dash, digits)"
+#define E_Q_MSGID "lastEventId must be an id of the form MS-SEQ (digits, a dash, digits)"
+
+/* Reads the query of .../events and .../publish: channel= (repeated),
+ * and lastEventId=, expires=, sig= or event=; others are ignored. */
+static void parse_chan_query(struct req *r, const char *q, int *have_q_id, struct msgid *q_id)
+{
+    int seen_id = 0, seen_exp = 0, seen_sig = 0, seen_ev = 0;
+
+    while (*q) {
+        size_t n = strcspn(q, "&;");
+        const char *eq = memchr(q, '=', n);
+        size_t kn = eq ? (size_t)(eq - q) : n;
+        const char *val = eq ? eq + 1 : q + n;
+        size_t vn = eq ? n - kn - 1 : 0;
+        char key[16], v[CHAN_NAME_MAX + 2];
+        long vl;
+
+        if (req_decode(q, kn, 1, key, sizeof key) >= 0) {
+            vl = req_decode(val, vn, 1, v, sizeof v);
+            if (strcmp(key, "channel") == 0) {
+                unsigned i;
+                int dup = 0;
+                if (vl < 0 || !chan_name_ok(v, CHAN_NAME_MAX)) {
+                    fail(r, 400, E_CHANNEL);
+                } else {
+                    for (i = 0; i < r->nchan; i++)
+                        dup |= strcmp(r->chans[i], v) == 0;
+                    if (!dup && r->route == REQ_PUBLISH && r->nchan == 1)
+                        fail(r, 400, "publish takes one channel");
+                    else if (!dup && r->nchan == CHAN_SUB_MAX)
+                        fail(r, 400, "more than 16 channels");
+                    else if (!dup)
+                        memcpy(r->chans[r->nchan++], v, (size_t)vl + 1);
+                }
+            } else if (strcmp(key, "lastEventId") == 0 && r->route == REQ_EVENTS) {
+                if (seen_id)
+                    fail(r, 400, "lastEventId given more than once");
+                else if (vl < 0 || (v[0] != '\0' && msgid_parse(v, q_id) < 0))
+                    fail(r, 400, E_Q_MSGID);
+                else
+                    *have_q_id = v[0] != '\0';
+                seen_id = 1;
+            } else if (strcmp(key, "expires") == 0 && r->route == REQ_EVENTS) {
+                if (seen_exp || vl < 0 || (size_t)vl >= sizeof r->expires || vl == 0)
+                    fail(r, 400, "expires must be given once, as Unix seconds");
+                else
+                    memcpy(r->expires, v, (size_t)vl + 1);
+                seen_exp = 1;
+            } else if (strcmp(key, "sig") == 0 && r->route == REQ_EVENTS) {
+                if (seen_sig || vl < 0 || (size_t)vl >= sizeof r->sig || vl == 0)
+                    fail(r, 400, "sig must be given once, as a base64url signature");
+                else
+                    memcpy(r->sig, v, (size_t)vl + 1);
+                seen_sig = 1;
+            } else if (strcmp(key, "event") == 0 && r->route == REQ_PUBLISH) {
+                if (seen_ev || vl < 0 || !chan_name_ok(v, CHAN_TYPE_MAX))
+                    fail(r, 400, seen_ev ? "event given more than once" : E_EVENT);
+                else
+                    memcpy(r->event, v, (size_t)vl + 1);
+                seen_ev = 1;
+            }
+        }
+        q += n;
+        if (*q)
+            q++;
+    }
+}
+
 void req_parse(struct req *r, req_param_fn get, void *ctx)
 {
     char path[REQ_PATH_MAX];
@@ -188,18 +263,28 @@ void req_parse(struct req *r, req_param_fn get, void *ctx)
     }
     r->route = route_of(path);
     if (r->route == REQ_NOT_FOUND) {
-        fail(r, 404, "no such resource: the routes are .../stream and .../status");
+        fail(r, 404, "no such resource: the routes are .../stream, .../events, .../publish "
+                     "and .../status");
         return;
     }
 
     method = param(get, ctx, "REQUEST_METHOD");
-    if (strcmp(method, "HEAD") == 0)
-        r->head = 1;
-    else if (strcmp(method, "GET") != 0) {
-        fail(r, 405, "method not allowed: use GET or HEAD");
-        return;
+    if (r->route == REQ_PUBLISH) {
+        r->allow = "POST";
+        if (strcmp(method, "POST") != 0) {
+            fail(r, 405, "method not allowed: use POST");
+            return;
+        }
+    } else {
+        r->allow = "GET, HEAD";
+        if (strcmp(method, "HEAD") == 0)
+            r->head = 1;
+        else if (strcmp(method, "GET") != 0) {
+            fail(r, 405, "method not allowed: use GET or HEAD");
+            return;
+        }
     }
-    if (r->route != REQ_STREAM)
+    if (r->route == REQ_STATUS)
         return;
 
     query = get("QUERY_STRING", ctx);
@@ -207,6 +292,27 @@ void req_parse(struct req *r, req_param_fn get, void *ctx)
         const char *uri = param(get, ctx, "REQUEST_URI");
         const char *qm = strchr(uri, '?');
         query = qm ? qm + 1 : "";
+    }
+    if (r->route != REQ_STREAM) {
+        struct msgid mq = { 0, 0 };
+        int have_mq = 0;
+        parse_chan_query(r, query, &have_mq, &mq);
+        if (r->status == 200 && r->nchan == 0)
+            fail(r, 400, "no channel: give channel=NAME");
+        if (r->route != REQ_EVENTS)
+            return;
+        hdr = param(get, ctx, "HTTP_LAST_EVENT_ID");
+        if (*hdr) {
+            if (msgid_parse(hdr, &r->last) < 0) {
+                fail(r, 400, E_MSGID);
+                return;
+            }
+            r->have_last = 1;
+        } else if (have_mq) {
+            r->last = mq;
+            r->have_last = 1;
+        }
+        return;
     }
     parse_query(r, query, &have_q_id, &q_id);
 

@@ -4,10 +4,15 @@
 
 #include <stddef.h>
 
+#include "chan.h"
+#include "msgid.h"
+
 enum req_route {
     REQ_NOT_FOUND = 0,
-    REQ_STREAM,    /* last path segment "stream" */
-    REQ_STATUS     /* last path segment "status" */
+    REQ_STREAM,    /* last path segment "stream": the counter */
+    REQ_STATUS,    /* last path segment "status" */
+    REQ_EVENTS,    /* last path segment "events": subscribe to channels */
+    REQ_PUBLISH    /* last path segment "publish": publish to a channel */
 };
 
 /* Largest accepted Last-Event-ID: the next id must still fit an int64. */
@@ -23,6 +28,16 @@ struct req {
     const char *error;            /* static one-line reason when status != 200 */
     unsigned long long first_id;  /* id of the first event: 0 or Last-Event-ID + 1 */
     unsigned long long limit;     /* events to send, then end; 0 = unlimited */
+    const char *allow;            /* with 405: the methods of the route */
+
+    /* events: the channels (distinct, in the order given); publish: one */
+    unsigned nchan;
+    char chans[CHAN_SUB_MAX][CHAN_NAME_MAX + 1];
+    int have_last;                /* events: a Last-Event-ID (or lastEventId) was given */
+    struct msgid last;
+    char expires[24];             /* events: a signed URL's expires= and sig= ("" if absent) */
+    char sig[64];
+    char event[CHAN_TYPE_MAX + 1]; /* publish: event= ("" if absent) */
 };
 
 /* Returns the value of a request parameter (CGI/FastCGI variable), or NULL. */
@@ -36,7 +51,12 @@ typedef const char *(*req_param_fn)(const char *name, void *ctx);
  * else the path of REQUEST_URI (percent-decoded here), else DOCUMENT_URI.
  * Resume: the Last-Event-ID header wins over the lastEventId query
  * parameter (a browser's reconnect keeps the original URL); an empty
- * value means no resume, as in the EventSource spec. */
+ * value means no resume, as in the EventSource spec. .../stream takes
+ * GET and HEAD, a decimal id, limit=; .../events takes GET and HEAD,
+ * channel= (1 to 16, repeated names counted once), an id MS-SEQ,
+ * expires= and sig=; .../publish takes POST, channel= (one) and event=.
+ * Every name is checked (chan_name_ok); a bad one is a 400 naming the
+ * parameter. */
 void req_parse(struct req *r, req_param_fn get, void *ctx);
 
 /* Percent-decodes s[0..n) into out (cap bytes incl. NUL); '+' becomes a

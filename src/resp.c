@@ -13,6 +13,7 @@ const char *resp_reason_phrase(int status)
     case 200: return "OK";
     case 400: return "Bad Request";
     case 404: return "Not Found";
+    case 403: return "Forbidden";
     case 405: return "Method Not Allowed";
     case 413: return "Content Too Large";
     case 414: return "URI Too Long";
@@ -55,6 +56,12 @@ int resp_stream_head(const struct resp_sink *o, unsigned long retry_ms, int head
 int resp_error(const struct resp_sink *o, int status, const char *reason,
                unsigned retry_after_s, int head_only)
 {
+    return resp_error_allow(o, status, reason, retry_after_s, "GET, HEAD", head_only);
+}
+
+int resp_error_allow(const struct resp_sink *o, int status, const char *reason,
+                     unsigned retry_after_s, const char *allow, int head_only)
+{
     char buf[1024];
     size_t blen = strlen(reason) + 1;
     int n;
@@ -64,9 +71,10 @@ int resp_error(const struct resp_sink *o, int status, const char *reason,
                  "Content-Type: text/plain; charset=utf-8\r\n"
                  "Content-Length: %zu\r\n"
                  "Cache-Control: no-store\r\n"
-                 "%s",
+                 "%s%s%s",
                  status, resp_reason_phrase(status), blen,
-                 status == 405 ? "Allow: GET, HEAD\r\n" : "");
+                 status == 405 ? "Allow: " : "", status == 405 ? allow : "",
+                 status == 405 ? "\r\n" : "");
     if (n < 0 || (size_t)n >= sizeof buf)
         return -1;
     if (retry_after_s) {

@@ -22,6 +22,10 @@ int resp_stream_head(const struct resp_sink *o, unsigned long retry_ms, int head
 int resp_error(const struct resp_sink *o, int status, const char *reason,
                unsigned retry_after_s, int head_only);
 
+/* The same, with `Allow: allow` on a 405. */
+int resp_error_allow(const struct resp_sink *o, int status, const char *reason,
+                     unsigned retry_after_s, const char *allow, int head_only);
+
 /* 200 with a JSON body (status route). */
 int resp_json(const struct resp_sink *o, const char *json, size_t len, int head_only);
 

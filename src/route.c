@@ -8,7 +8,8 @@ int route_answer(const struct req *r, const struct resp_sink *o, struct stats *s
                  unsigned long retry_ms)
 {
     if (r->status != 200)
-        return resp_error(o, r->status, r->error, 0, r->head);
+        return resp_error_allow(o, r->status, r->error, 0, r->allow ? r->allow : "GET, HEAD",
+                                r->head);
     if (r->route == REQ_STATUS) {
         struct stats_view v = { 0 };
         char json[512];

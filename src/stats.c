@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "stats.h"
+#include "chan.h"
 
 #include <stdio.h>
 
@@ -14,6 +15,17 @@ void stats_read(const struct stats *s, struct stats_view *v, long long now_ms)
     v->streams_refused = s->streams_refused;
     v->max_streams = s->max_streams;
     v->uptime_s = now_ms > s->started_ms ? (unsigned long long)(now_ms - s->started_ms) / 1000 : 0;
+    v->events_delivered = s->events_delivered;
+    if (s->engine) {
+        struct chan_stats cs;
+        chan_stats_read(s->engine, &cs);
+        v->channels = cs.channels;
+        v->messages_published = cs.published;
+        v->history_bytes = cs.history_bytes;
+    } else {
+        v->channels = v->messages_published = 0;
+        v->history_bytes = 0;
+    }
 }
 
 int stats_json(const struct stats_view *v, char *buf, size_t cap)
@@ -21,9 +33,12 @@ int stats_json(const struct stats_view *v, char *buf, size_t cap)
     int n = snprintf(buf, cap,
                      "{\"streams_open\":%lu,\"streams_total\":%lu,\"events_sent\":%lu,"
                      "\"streams_dropped_slow\":%lu,\"streams_refused\":%lu,"
-                     "\"uptime_s\":%llu,\"max_streams\":%lu,\"version\":\"%s\"}\n",
+                     "\"uptime_s\":%llu,\"max_streams\":%lu,\"version\":\"%s\","
+                     "\"channels\":%lu,\"messages_published\":%lu,\"events_delivered\":%lu,"
+                     "\"history_bytes\":%llu}\n",
                      v->streams_open, v->streams_total, v->events_sent,
                      v->streams_dropped_slow, v->streams_refused, v->uptime_s,
-                     v->max_streams, PACKAGE_VERSION);
+                     v->max_streams, PACKAGE_VERSION, v->channels, v->messages_published,
+                     v->events_delivered, v->history_bytes);
     return n < 0 || (size_t)n >= cap ? -1 : n;
 }

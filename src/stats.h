@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+struct chan_engine;
+
 /* Every counter is updated and read by the one thread that runs the
  * event loop (the responder has no other), so plain integers suffice. */
 struct stats {
@@ -12,6 +14,8 @@ struct stats {
     unsigned long events_sent;           /* counter events written */
     unsigned long streams_dropped_slow;  /* dropped: send buffer full */
     unsigned long streams_refused;       /* 503: at --max-streams */
+    unsigned long events_delivered;      /* channel messages written to subscribers */
+    const struct chan_engine *engine;    /* channels, or NULL */
     unsigned long max_streams;           /* set once at start */
     long long started_ms;                /* CLOCK_MONOTONIC at start */
 };
@@ -21,6 +25,8 @@ struct stats_view {
     unsigned long streams_open, streams_total, events_sent;
     unsigned long streams_dropped_slow, streams_refused, max_streams;
     unsigned long long uptime_s;
+    unsigned long channels, messages_published, events_delivered;
+    unsigned long long history_bytes;
 };
 
 /* Copies the counters. */

@@ -1,0 +1,105 @@
+/* chan.h -- channels: ids, each channel's history within bounds, and who is subscribed */
+#ifndef FCGI_SSE_CHAN_H
+#define FCGI_SSE_CHAN_H
+
+#include <stddef.h>
+
+#include "msgid.h"
+
+/* A channel name: 1 to 128 bytes of [A-Za-z0-9_.:-]; an event type: 1 to 64. */
+#define CHAN_NAME_MAX 128
+#define CHAN_TYPE_MAX 64
+/* Channels one subscription may name. */
+#define CHAN_SUB_MAX 16
+
+struct chan;
+struct chan_engine;
+
+/* One published message, encoded once as the event every subscriber gets:
+ * `id: MS-SEQ`, `event: TYPE` when given, one `data:` line per line, and
+ * the blank line. Shared by the history and by subscribers writing it. */
+struct msg {
+    struct msgid id;
+    struct chan *chan;
+    unsigned long long t_ms;       /* wall time of publication (--history-ttl) */
+    struct msg *older, *newer;     /* every retained message, in id order */
+    unsigned refs;                 /* the history's and each writer's */
+    size_t len;                    /* bytes of wire */
+    char wire[];                   /* the event, as sent */
+};
+
+/* A subscription's place in one channel's list of subscribers. */
+struct chan_link {
+    struct chan *chan;
+    struct chan_link *prev, *next;
+    void *sub;                     /* the subscriber (sub.c) */
+};
+
+struct chan_limits {
+    size_t history;                /* messages kept per channel (--history) */
+    unsigned long long ttl_ms;     /* none older than this (--history-ttl) */
+    size_t bytes_max;              /* history of all channels (--history-bytes) */
+};
+
+/* Called for each subscriber of a message's channel when it is published. */
+typedef void (*chan_deliver_fn)(struct chan_link *l, struct msg *m, void *ctx);
+
+struct chan_stats {
+    unsigned long channels;        /* channels that exist (with history or subscribers) */
+    unsigned long published;       /* messages published since start */
+    unsigned long long history_bytes;
+};
+
+/* An engine. boot: ids this process issues are all after it (the wall
+ * clock at start, minus nothing: a restart takes longer than 1 ms).
+ * NULL on ENOMEM. */
+struct chan_engine *chan_engine_create(const struct chan_limits *lim, unsigned long long now_ms,
+                                       chan_deliver_fn deliver, void *ctx);
+void chan_engine_destroy(struct chan_engine *e);
+
+/* 1 when name is a valid channel name (or, with max CHAN_TYPE_MAX, event type). */
+int chan_name_ok(const char *name, size_t max);
+
+/* Publishes data[0, len) (any bytes; the caller checked UTF-8 and size)
+ * on channel `name` with an optional event type: assigns the next id,
+ * encodes the event once, keeps it in the channel's history (dropping the
+ * oldest beyond the bounds), then calls deliver for each subscriber.
+ * Returns the message (owned by the engine; valid until the next call
+ * into it) and sets *subscribers; NULL on ENOMEM. */
+struct msg *chan_publish(struct chan_engine *e, const char *name, const char *type,
+                         const char *data, size_t len, unsigned long long now_ms,
+                         unsigned long *subscribers);
+
+/* Adds l (l->sub set by the caller) to the subscribers of `name`,
+ * creating the channel. 0, or -1 on ENOMEM. */
+int chan_subscribe(struct chan_engine *e, const char *name, struct chan_link *l);
+/* Removes l; a channel left with no subscriber and no history goes. */
+void chan_unsubscribe(struct chan_engine *e, struct chan_link *l);
+
+/* The oldest retained message of l's channel with an id after `after`,
+ * or NULL. */
+struct msg *chan_next(const struct chan_link *l, struct msgid after);
+
+/* 1 when messages of l's channel with ids after `after` were dropped
+ * from its history (or may have been, before this process started):
+ * a subscriber resuming from `after` has missed something. */
+int chan_gap(const struct chan_engine *e, const struct chan_link *l, struct msgid after);
+
+/* The newest id dropped from l's channel's history, or 0-0. */
+struct msgid chan_dropped(const struct chan_link *l);
+
+/* The oldest id retained in l's channel, or 0-0. */
+struct msgid chan_oldest(const struct chan_link *l);
+
+/* The last id issued (0-0 before the first message). */
+struct msgid chan_last_id(const struct chan_engine *e);
+
+/* Drops what --history-ttl expired at now_ms. */
+void chan_expire(struct chan_engine *e, unsigned long long now_ms);
+
+void msg_ref(struct msg *m);
+void msg_unref(struct msg *m);
+
+void chan_stats_read(const struct chan_engine *e, struct chan_stats *st);
+
+#endif

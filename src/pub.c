@@ -1,0 +1,108 @@
+/* pub.c -- a publish request: who may, what a message may hold, and the answer */
+#include "config.h"
+
+#include "pub.h"
+#include "monotime.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+int pub_text_ok(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+
+    while (i < n) {
+        unsigned c = s[i];
+        size_t k, len;
+        unsigned long cp;
+
+        if (c == 0)
+            return 0;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+            len = 2;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            len = 3;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (n - i < len)
+            return 0;
+        for (k = 1; k < len; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        i += len;
+    }
+    return 1;
+}
+
+/* 1 when the request may publish, else 0 with *why. */
+static int may_publish(const struct ctl *c, req_param_fn get, void *ctx, const char **why)
+{
+    const char *user;
+
+    if (!c->publish_keys && !c->publish_remote_user) {
+        *why = "publishing is off: the responder has neither --publish-key-file nor "
+               "--publish-remote-user";
+        return 0;
+    }
+    if (c->publish_keys && auth_bearer_ok(c->publish_keys, get("HTTP_AUTHORIZATION", ctx)))
+        return 1;
+    user = get("REMOTE_USER", ctx);
+    if (c->publish_remote_user && user && *user)
+        return 1;
+    *why = c->publish_keys ? (c->publish_remote_user
+                                  ? "publishing needs Authorization: Bearer KEY or a user "
+                                    "the web server authenticated"
+                                  : "publishing needs Authorization: Bearer KEY with a valid key")
+                           : "publishing needs a user the web server authenticated";
+    return 0;
+}
+
+int pub_serve(const struct ctl *c, const struct req *r, req_param_fn get, void *ctx,
+              const char *body, size_t len, int too_big, const struct resp_sink *o)
+{
+    char id[MSGID_STR_MAX];
+    const char *why = NULL;
+    unsigned long subscribers = 0;
+    struct msg *m;
+    json_t *j;
+    char *text;
+    int rc;
+
+    if (!may_publish(c, get, ctx, &why))
+        return resp_error(o, 403, why, 0, 0);
+    if (too_big)
+        return resp_error(o, 413, "the message is over the responder's --max-message", 0, 0);
+    if (!pub_text_ok(body ? body : "", len))
+        return resp_error(o, 400, "the message must be UTF-8 text without NUL bytes", 0, 0);
+    m = chan_publish(c->engine, r->chans[0], r->event[0] ? r->event : NULL, body ? body : "",
+                     len, wallclock_ms(), &subscribers);
+    if (!m)
+        return resp_error(o, 503, "out of memory for the message: try again later", 1, 0);
+    msgid_format(id, m->id);
+    j = json_pack("{s:s, s:s, s:I}", "id", id, "channel", r->chans[0], "subscribers",
+                  (json_int_t)subscribers);
+    text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!text)
+        return resp_error(o, 500, "the answer could not be made", 0, 0);
+    rc = resp_json(o, text, strlen(text), 0);
+    free(text);
+    return rc;
+}

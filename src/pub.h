@@ -1,0 +1,22 @@
+/* pub.h -- a publish request: who may, what a message may hold, and the answer */
+#ifndef FCGI_SSE_PUB_H
+#define FCGI_SSE_PUB_H
+
+#include <stddef.h>
+
+#include "ctl.h"
+
+/* 1 when s[0, n) is UTF-8 text: well-formed (no overlong form, no
+ * surrogate, nothing past U+10FFFF) and without NUL. Pure. */
+int pub_text_ok(const char *s, size_t n);
+
+/* Answers a POST .../publish that parsed (r->status 200): 403 unless a
+ * key (Authorization: Bearer) or, with --publish-remote-user, the web
+ * server's REMOTE_USER allows it; 413 over --max-message; 400 for a
+ * message that is not UTF-8 text; else publishes it and answers 200 with
+ * {"id":"MS-SEQ","channel":NAME,"subscribers":N}. Returns 0, or -1 when
+ * the answer could not be written. */
+int pub_serve(const struct ctl *c, const struct req *r, req_param_fn get, void *ctx,
+              const char *body, size_t len, int too_big, const struct resp_sink *o);
+
+#endif

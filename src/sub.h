@@ -1,0 +1,33 @@
+/* sub.h -- the subscription source: a stream of the messages of up to 16 channels, replay then live */
+#ifndef FCGI_SSE_SUB_H
+#define FCGI_SSE_SUB_H
+
+#include "chan.h"
+#include "stream.h"
+
+/* What every subscription shares; set once at start. The engine must
+ * have been created with sub_deliver as its deliver function. */
+struct sub_params {
+    struct chan_engine *engine;
+    long long heartbeat_ns;        /* a comment after this much silence; 0 = off */
+    unsigned long *delivered;      /* events written to subscribers (/status) */
+};
+void sub_setup(const struct sub_params *p);
+
+/* The engine's deliver function: a message published on a channel l
+ * belongs to. A subscriber that is caught up gets it written at once; a
+ * full send buffer drops it (it resumes from history); one still
+ * replaying takes it from the history in turn. Never waits. */
+void sub_deliver(struct chan_link *l, struct msg *m, void *ctx);
+
+/* Makes s (begun, not yet in the hub) a subscription to names[0, n)
+ * (valid, distinct, at most CHAN_SUB_MAX). With a Last-Event-ID (last
+ * non-NULL), every retained message of those channels after it is
+ * written first, in id order, exactly once, then live ones; when
+ * messages after it were dropped (or lost in a restart), `event: reset`
+ * with the oldest id still retained comes first. Without one, only
+ * messages published from now on. 0, or -1 (ENOMEM). */
+int sub_start(struct stream *s, const char (*names)[CHAN_NAME_MAX + 1], unsigned n,
+              const struct msgid *last, long long now);
+
+#endif

@@ -1,0 +1,314 @@
+/* test_auth.c -- unit tests of auth: key files, bearer keys, signed subscription URLs */
+/* The known-answer signatures were computed independently, with Python's hmac:
+ *   python3 -c "import hmac,hashlib,base64;print(base64.urlsafe_b64encode(hmac.new(
+ *     b'k3y',b'1900000000\na\nb',hashlib.sha256).digest()).rstrip(b'=').decode())"
+ * Key files are written to a fresh directory under $TMPDIR (or /tmp), removed at the end. */
+#include "config.h"
+
+#include "auth.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tap.h"
+
+#define NOW 1800000000ULL
+
+static char dir[4096];
+static char path[4200];
+
+/* Writes s to dir/name with mode; sets path. Aborts on failure (a broken test setup). */
+static const char *keyfile(const char *name, const char *s, mode_t mode)
+{
+    int fd;
+    size_t len = strlen(s);
+
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+        abort();
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0 || write(fd, s, len) != (ssize_t)len || fchmod(fd, mode) < 0 || close(fd) < 0) {
+        perror(path);
+        abort();
+    }
+    return path;
+}
+
+static struct auth_keys *load(const char *name, const char *s, mode_t mode, int *warned,
+                              char *err, size_t errlen)
+{
+    return auth_keys_load(keyfile(name, s, mode), err, errlen, warned);
+}
+
+static int first_is(const struct auth_keys *k, const char *want)
+{
+    size_t len = 0;
+    const char *key = auth_first_key(k, &len);
+
+    return key && len == strlen(want) && memcmp(key, want, len) == 0;
+}
+
+static void test_key_files(void)
+{
+    char err[256];
+    int warned = -1;
+    struct auth_keys *k;
+
+    k = load("a", "# the keys\n\n  alpha \t\n#beta\n\tgamma\n", 0600, &warned, err, sizeof err);
+    ok(k != NULL && warned == 0, "keys: a file with comments, blanks and padding loads");
+    ok(first_is(k, "alpha"), "keys: spaces and tabs are trimmed, comments skipped");
+    ok(auth_bearer_ok(k, "Bearer gamma"), "keys: the second key is loaded");
+    ok(!auth_bearer_ok(k, "Bearer #beta") && !auth_bearer_ok(k, "Bearer beta"),
+       "keys: a commented-out key is not a key");
+    auth_keys_free(k);
+
+    k = load("crlf", "one\r\n\r\n# c\r\ntwo\r\n", 0600, &warned, err, sizeof err);
+    ok(k != NULL && first_is(k, "one"), "keys: CRLF line ends are not part of the key");
+    ok(auth_bearer_ok(k, "Bearer two") && !auth_bearer_ok(k, "Bearer two\r"),
+       "keys: CRLF: the last key too");
+    auth_keys_free(k);
+
+    k = load("nolf", "last-line-without-newline", 0600, &warned, err, sizeof err);
+    ok(k != NULL && first_is(k, "last-line-without-newline"), "keys: a last line without a line end");
+    auth_keys_free(k);
+
+    err[0] = '\0';
+    k = load("empty", "# only a comment\n\n   \n\t\n", 0600, &warned, err, sizeof err);
+    ok(k == NULL && strstr(err, "no key") != NULL, "keys: a file with no key is refused: %s", err);
+    k = load("empty2", "", 0600, &warned, err, sizeof err);
+    ok(k == NULL && strstr(err, "no key") != NULL, "keys: an empty file is refused");
+
+    err[0] = '\0';
+    if (snprintf(path, sizeof path, "%s/missing", dir) >= (int)sizeof path)
+        abort();
+    k = auth_keys_load(path, err, sizeof err, &warned);
+    ok(k == NULL && err[0] != '\0' && !strchr(err, '\n'), "keys: a missing file is refused: %s", err);
+
+    k = auth_keys_load(dir, err, sizeof err, &warned);
+    ok(k == NULL && err[0] != '\0', "keys: a directory is refused: %s", err);
+
+    if (geteuid() != 0) {
+        k = load("unreadable", "key\n", 0000, &warned, err, sizeof err);
+        ok(k == NULL && strstr(err, "ermission") != NULL, "keys: an unreadable file is refused: %s", err);
+    } else {
+        printf("ok %d - keys: an unreadable file is refused # SKIP running as root\n", ++tap_count);
+    }
+
+    err[0] = '\0';
+    warned = 0;
+    k = load("world", "key\n", 0644, &warned, err, sizeof err);
+    ok(k != NULL && warned == 1 && strstr(err, "readable by others") != NULL,
+       "keys: a world-readable file loads with a warning: %s", err);
+    ok(auth_bearer_ok(k, "Bearer key"), "keys: the world-readable file's key works");
+    auth_keys_free(k);
+
+    err[0] = '\0';
+    warned = 1;
+    k = load("group", "key\n", 0640, &warned, err, sizeof err);
+    ok(k != NULL && warned == 0 && err[0] == '\0', "keys: a group-readable file: no warning");
+    auth_keys_free(k);
+
+    auth_keys_free(NULL);
+    ok(auth_first_key(NULL, NULL) == NULL, "keys: auth_first_key(NULL) is NULL");
+}
+
+static void test_bearer(void)
+{
+    char err[256];
+    int warned;
+    struct auth_keys *k = load("bearer", "s3cret-key\nother-key\n", 0600, &warned, err, sizeof err);
+
+    if (!ok(k != NULL, "bearer: keys load"))
+        return;
+    ok(auth_bearer_ok(k, "Bearer s3cret-key"), "bearer: the right key");
+    ok(auth_bearer_ok(k, "Bearer other-key"), "bearer: the second key of the file");
+    ok(auth_bearer_ok(k, "bearer s3cret-key"), "bearer: the scheme in lower case");
+    ok(auth_bearer_ok(k, "BEARER s3cret-key"), "bearer: the scheme in upper case");
+    ok(auth_bearer_ok(k, "Bearer   s3cret-key "), "bearer: extra spaces around the key");
+    ok(!auth_bearer_ok(k, "Bearer wrong-key"), "bearer: a wrong key is refused");
+    ok(!auth_bearer_ok(k, "Basic s3cret-key"), "bearer: another scheme is refused");
+    ok(!auth_bearer_ok(k, "s3cret-key"), "bearer: no scheme is refused");
+    ok(!auth_bearer_ok(k, "Bearers3cret-key"), "bearer: no space after the scheme is refused");
+    ok(!auth_bearer_ok(k, NULL), "bearer: no header is refused");
+    ok(!auth_bearer_ok(k, ""), "bearer: an empty header is refused");
+    ok(!auth_bearer_ok(k, "Bearer"), "bearer: the scheme alone is refused");
+    ok(!auth_bearer_ok(k, "Bearer "), "bearer: an empty token is refused");
+    ok(!auth_bearer_ok(k, "Bearer    \t"), "bearer: a blank token is refused");
+    ok(!auth_bearer_ok(k, "Bearer s3cret"), "bearer: a prefix of a key is refused");
+    ok(!auth_bearer_ok(k, "Bearer s3cret-key2"), "bearer: a key with a suffix is refused");
+    ok(!auth_bearer_ok(k, "Bearer 3cret-key"), "bearer: a suffix of a key is refused");
+    ok(!auth_bearer_ok(k, "Bearer s3cret-key other-key"), "bearer: two keys are refused");
+    ok(!auth_bearer_ok(k, "Bearer S3CRET-KEY"), "bearer: the key is case-sensitive");
+    ok(!auth_bearer_ok(NULL, "Bearer s3cret-key"), "bearer: no keys: refused");
+    auth_keys_free(k);
+}
+
+static void test_known_answers(void)
+{
+    const char *ab[] = { "a", "b" }, *ba[] = { "b", "a" };
+    const char *three[] = { "news.eu:1", "alpha", "Zeta" };
+    const char *news[] = { "news" };
+    char sig[AUTH_SIG_MAX];
+
+    memset(sig, 'x', sizeof sig);
+    ok(auth_sign("k3y", 3, 1900000000ULL, ab, 2, sig) == 0 &&
+           strcmp(sig, "zLkNZFigek65HhwilNbfpNVvEYXmvYvmv3oEU3tOpQM") == 0,
+       "sign: known answer (Python hmac) for k3y, 1900000000, a b: %s", sig);
+    ok(auth_sign("k3y", 3, 1900000000ULL, ba, 2, sig) == 0 &&
+           strcmp(sig, "zLkNZFigek65HhwilNbfpNVvEYXmvYvmv3oEU3tOpQM") == 0,
+       "sign: the names are sorted before signing");
+    ok(auth_sign("second-key", 10, 4102444800ULL, three, 3, sig) == 0 &&
+           strcmp(sig, "thOj9CiPQUDyippKJciVntfIcVPWtWN4WJO2Mm2Qpaw") == 0,
+       "sign: known answer: byte order puts Zeta before alpha: %s", sig);
+    ok(auth_sign("key5", 4, 1900000000ULL, news, 1, sig) == 0 &&
+           strcmp(sig, "35PcdvOgbA2w_rlV69ckj6fVClBE-e9Qbz_ap7GUhM0") == 0,
+       "sign: known answer with - and _ (base64url, no padding): %s", sig);
+    ok(strlen(sig) == 43 && !strchr(sig, '='), "sign: 43 characters, no padding");
+}
+
+static void test_sign_verify(void)
+{
+    char err[256], sig[AUTH_SIG_MAX], bad[AUTH_SIG_MAX + 16], longname[130];
+    const char *ab[] = { "a", "b" }, *ba[] = { "b", "a" }, *ac[] = { "a", "c" }, *a[] = { "a" };
+    const char *abb[] = { "a", "b", "b" };
+    const char *many[17], *why = NULL;
+    const char *key;
+    size_t keylen, i;
+    int warned;
+    struct auth_keys *k = load("sig", "old-key\nk3y\n", 0600, &warned, err, sizeof err);
+    struct auth_keys *other = load("sig2", "another\n", 0600, &warned, err, sizeof err);
+
+    if (!ok(k != NULL && other != NULL, "sig: keys load"))
+        return;
+    key = auth_first_key(k, &keylen);
+    ok(auth_sign(key, keylen, NOW + 60, ab, 2, sig) == 0, "sig: sign with the first key");
+    ok(auth_sig_ok(k, "1800000060", sig, ab, 2, NOW, &why) == 1, "sig: round trip");
+    ok(auth_sig_ok(k, "1800000060", sig, ba, 2, NOW, &why) == 1, "sig: names in another order verify");
+    ok(auth_sig_ok(k, "1800000060", sig, ab, 2, NOW + 60, &why) == 1,
+       "sig: valid in the very second it expires");
+
+    ok(auth_sig_ok(k, "1900000000", "zLkNZFigek65HhwilNbfpNVvEYXmvYvmv3oEU3tOpQM", ab, 2, NOW, &why) == 1,
+       "sig: the known answer verifies with the file's second key");
+    ok(auth_sig_ok(other, "1800000060", sig, ab, 2, NOW, &why) == 0 &&
+           strcmp(why, "the signature does not match") == 0,
+       "sig: another key file refuses it: %s", why);
+
+    why = NULL;
+    ok(auth_sig_ok(k, "1800000060", sig, ac, 2, NOW, &why) == 0 && why &&
+           strcmp(why, "the signature does not match") == 0,
+       "sig: an altered channel is refused");
+    ok(auth_sig_ok(k, "1800000060", sig, a, 1, NOW, &why) == 0, "sig: a channel less is refused");
+    ok(auth_sig_ok(k, "1800000060", sig, abb, 3, NOW, &why) == 0, "sig: a channel more is refused");
+    ok(auth_sig_ok(k, "1800000061", sig, ab, 2, NOW, &why) == 0 &&
+           strcmp(why, "the signature does not match") == 0,
+       "sig: altered expires is refused");
+    ok(auth_sig_ok(k, "1800000060", sig, ab, 2, NOW + 61, &why) == 0 &&
+           strcmp(why, "the signed URL has expired") == 0,
+       "sig: expired is refused: %s", why);
+
+    for (i = 0; i < 43; i++) {
+        memcpy(bad, sig, sizeof sig);
+        bad[i] = bad[i] == 'A' ? 'B' : 'A';
+        if (auth_sig_ok(k, "1800000060", bad, ab, 2, NOW, &why) != 0)
+            break;
+    }
+    ok(i == 43, "sig: changing any one character of the signature is refused");
+    memcpy(bad, sig, sizeof sig);
+    bad[42] = '\0';
+    ok(auth_sig_ok(k, "1800000060", bad, ab, 2, NOW, &why) == 0 &&
+           strcmp(why, "sig must be base64url of a SHA-256 HMAC") == 0,
+       "sig: a truncated signature is refused: %s", why);
+    ok(snprintf(bad, sizeof bad, "%s=", sig) == 44 &&
+           auth_sig_ok(k, "1800000060", bad, ab, 2, NOW, &why) == 0,
+       "sig: padding '=' is refused");
+    ok(snprintf(bad, sizeof bad, "%sA", sig) == 44 &&
+           auth_sig_ok(k, "1800000060", bad, ab, 2, NOW, &why) == 0,
+       "sig: a longer signature is refused");
+    memcpy(bad, sig, sizeof sig);
+    for (i = 0; i < 43; i++)
+        if (bad[i] == '-')
+            bad[i] = '+';
+        else if (bad[i] == '_')
+            bad[i] = '/';
+    ok(strcmp(bad, sig) == 0 || auth_sig_ok(k, "1800000060", bad, ab, 2, NOW, &why) == 0,
+       "sig: standard base64 (+ /) is refused");
+    ok(auth_sig_ok(k, "1900000000", "zLkNZFigek65HhwilNbfpNVvEYXmvYvmv3oEU3tOpQN", ab, 2, NOW, &why) == 0,
+       "sig: non-zero unused bits in the last character are refused");
+    ok(auth_sig_ok(k, "1800000060", "", ab, 2, NOW, &why) == 0, "sig: an empty signature is refused");
+    ok(auth_sig_ok(k, "1800000060", NULL, ab, 2, NOW, &why) == 0, "sig: no signature is refused");
+
+    ok(auth_sig_ok(k, "+1800000060", sig, ab, 2, NOW, &why) == 0 &&
+           strcmp(why, "expires must be Unix seconds") == 0,
+       "sig: expires with a sign is refused: %s", why);
+    ok(auth_sig_ok(k, "1800000060 ", sig, ab, 2, NOW, &why) == 0, "sig: expires with a space is refused");
+    ok(auth_sig_ok(k, "18e8", sig, ab, 2, NOW, &why) == 0, "sig: expires not decimal is refused");
+    ok(auth_sig_ok(k, "", sig, ab, 2, NOW, &why) == 0, "sig: empty expires is refused");
+    ok(auth_sig_ok(k, NULL, sig, ab, 2, NOW, &why) == 0, "sig: no expires is refused");
+    ok(auth_sig_ok(k, "18446744073709551616", sig, ab, 2, NOW, &why) == 0 &&
+           strcmp(why, "expires must be Unix seconds") == 0,
+       "sig: expires past 2^64-1 is refused");
+    ok(auth_sig_ok(k, "000000000000000000001", sig, ab, 2, NOW, &why) == 0 &&
+           strcmp(why, "expires must be Unix seconds") == 0,
+       "sig: expires of 21 digits is refused");
+    ok(auth_sign(key, keylen, 18446744073709551615ULL, ab, 2, sig) == 0 &&
+           auth_sig_ok(k, "18446744073709551615", sig, ab, 2, NOW, &why) == 1,
+       "sig: expires 2^64-1 (20 digits) round trip");
+
+    for (i = 0; i < 17; i++)
+        many[i] = "x";
+    ok(auth_sign(key, keylen, NOW, many, 16, sig) == 0, "sig: 16 names can be signed");
+    ok(auth_sig_ok(k, "1800000000", sig, many, 16, NOW, &why) == 1, "sig: 16 names verify");
+    ok(auth_sign(key, keylen, NOW, many, 17, sig) == -1, "sig: 17 names cannot be signed");
+    ok(auth_sig_ok(k, "1800000000", sig, many, 17, NOW, &why) == 0, "sig: 17 names are refused");
+    ok(auth_sign(key, keylen, NOW, many, 0, sig) == -1, "sig: no name cannot be signed");
+    memset(longname, 'n', 128);
+    longname[128] = '\0';
+    many[0] = longname;
+    ok(auth_sign(key, keylen, NOW, many, 1, sig) == 0 &&
+           auth_sig_ok(k, "1800000000", sig, many, 1, NOW, &why) == 1,
+       "sig: a name of 128 bytes round trip");
+    longname[128] = 'n';
+    longname[129] = '\0';
+    ok(auth_sign(key, keylen, NOW, many, 1, sig) == -1, "sig: a name of 129 bytes cannot be signed");
+    many[0] = "";
+    ok(auth_sign(key, keylen, NOW, many, 1, sig) == -1, "sig: an empty name cannot be signed");
+    many[0] = "a\nb";
+    ok(auth_sign(key, keylen, NOW, many, 1, sig) == -1, "sig: a name with a line end cannot be signed");
+    ok(auth_sign("", 0, NOW, ab, 2, sig) == -1, "sig: an empty key cannot sign");
+    ok(auth_sig_ok(NULL, "1800000000", sig, ab, 2, NOW, &why) == 0, "sig: no keys: refused");
+    auth_keys_free(k);
+    auth_keys_free(other);
+}
+
+int main(void)
+{
+    const char *tmp = getenv("TMPDIR");
+
+    if (snprintf(dir, sizeof dir, "%s/test_auth.XXXXXX", tmp && *tmp ? tmp : "/tmp") >= (int)sizeof dir ||
+        !mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 99;
+    }
+    test_key_files();
+    test_bearer();
+    test_known_answers();
+    test_sign_verify();
+    {
+        static const char *names[] = { "a", "crlf", "nolf", "empty", "empty2", "unreadable", "world",
+                                       "group", "bearer", "sig", "sig2" };
+        size_t i;
+
+        for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+            if (snprintf(path, sizeof path, "%s/%s", dir, names[i]) < (int)sizeof path &&
+                unlink(path) < 0 && errno != ENOENT)
+                diag("cannot remove %s: %s", path, strerror(errno));
+        }
+        if (rmdir(dir) < 0)
+            diag("cannot remove %s: %s", dir, strerror(errno));
+    }
+    return done_testing();
+}
