@@ -1,0 +1,883 @@
+/* test_chan.c -- unit tests of msgid, chan (ids, history bounds, subscribers, refs) and pub_text_ok */
+/* Limits: time is passed in by hand (no clock is read); the wire is checked with a small
+ * decoder of the EventSource algorithm below (fields id, event and data only, LF line ends:
+ * all the encoder writes). Run it under --enable-sanitizers to check refs and frees. */
+#include "config.h"
+
+#include "chan.h"
+#include "msgid.h"
+#include "pub.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "tap.h"
+
+/* ---- a decoder of the event stream, as a browser reads it (fields id, event, data) */
+struct decoded {
+    int events;            /* events dispatched */
+    int complete;          /* the wire ended right after a dispatch */
+    char id[64];
+    char event[80];
+    char data[4096];
+    size_t data_len;
+};
+
+static void decode(const char *wire, size_t len, struct decoded *d)
+{
+    char buf[4096];
+    size_t blen = 0, pos = 0;
+    char id[64] = "", ev[80] = "";
+
+    memset(d, 0, sizeof *d);
+    while (pos < len) {
+        const char *nl = memchr(wire + pos, '\n', len - pos);
+        size_t ll, fl;
+        const char *line = wire + pos, *colon, *val;
+        size_t vl;
+
+        d->complete = 0;
+        if (!nl) {
+            return; /* an unterminated line: never dispatched */
+        }
+        ll = (size_t)(nl - line);
+        pos += ll + 1;
+        if (ll == 0) {
+            /* dispatch */
+            if (blen == 0) {
+                ev[0] = '\0';
+                d->complete = 1;
+                continue;
+            }
+            if (buf[blen - 1] == '\n')
+                blen--;
+            d->events++;
+            memcpy(d->data, buf, blen);
+            d->data[blen] = '\0';
+            d->data_len = blen;
+            strcpy(d->id, id);
+            strcpy(d->event, ev);
+            blen = 0;
+            ev[0] = '\0';
+            d->complete = 1;
+            continue;
+        }
+        colon = memchr(line, ':', ll);
+        fl = colon ? (size_t)(colon - line) : ll;
+        val = colon ? colon + 1 : line + ll;
+        vl = colon ? ll - fl - 1 : 0;
+        if (vl && *val == ' ') {
+            val++;
+            vl--;
+        }
+        if (fl == 4 && memcmp(line, "data", 4) == 0) {
+            if (blen + vl + 1 < sizeof buf) {
+                memcpy(buf + blen, val, vl);
+                blen += vl;
+                buf[blen++] = '\n';
+            }
+        } else if (fl == 2 && memcmp(line, "id", 2) == 0 && vl < sizeof id) {
+            memcpy(id, val, vl);
+            id[vl] = '\0';
+        } else if (fl == 5 && memcmp(line, "event", 5) == 0 && vl < sizeof ev) {
+            memcpy(ev, val, vl);
+            ev[vl] = '\0';
+        }
+    }
+}
+
+/* ---- a deliver callback that records its calls (and holds a ref, as a writer would) */
+#define MAX_CALLS 64
+struct recorder {
+    int n;
+    struct chan_link *link[MAX_CALLS];
+    struct msg *msg[MAX_CALLS];
+};
+
+static void record(struct chan_link *l, struct msg *m, void *ctx)
+{
+    struct recorder *rec = ctx;
+
+    if (rec->n < MAX_CALLS) {
+        msg_ref(m);
+        rec->link[rec->n] = l;
+        rec->msg[rec->n++] = m;
+    }
+}
+
+static void rec_clear(struct recorder *rec)
+{
+    int i;
+
+    for (i = 0; i < rec->n; i++)
+        msg_unref(rec->msg[i]);
+    rec->n = 0;
+}
+
+static int rec_has(const struct recorder *rec, const struct chan_link *l, const struct msg *m)
+{
+    int i, k = 0;
+
+    for (i = 0; i < rec->n; i++)
+        k += rec->link[i] == l && rec->msg[i] == m;
+    return k;
+}
+
+/* 1 when m's wire holds s (the wire is not NUL-terminated). */
+static int wire_has(const struct msg *m, const char *s)
+{
+    size_t n = strlen(s), i;
+
+    for (i = 0; i + n <= m->len; i++)
+        if (memcmp(m->wire + i, s, n) == 0)
+            return 1;
+    return 0;
+}
+
+static struct msgid mid(unsigned long long ms, unsigned long long seq)
+{
+    struct msgid id;
+
+    id.ms = ms;
+    id.seq = seq;
+    return id;
+}
+
+static const char *fmt(struct msgid id, char *buf)
+{
+    msgid_format(buf, id);
+    return buf;
+}
+
+static unsigned long nchannels(const struct chan_engine *e)
+{
+    struct chan_stats st;
+
+    chan_stats_read(e, &st);
+    return st.channels;
+}
+
+static unsigned long long hbytes(const struct chan_engine *e)
+{
+    struct chan_stats st;
+
+    chan_stats_read(e, &st);
+    return st.history_bytes;
+}
+
+static struct msg *pub(struct chan_engine *e, const char *name, const char *type, const char *data,
+                       unsigned long long now, unsigned long *subs)
+{
+    unsigned long dummy;
+
+    return chan_publish(e, name, type, data, strlen(data), now, subs ? subs : &dummy);
+}
+
+/* The ids retained in l's channel, oldest first, by chan_next; returns how many. */
+static size_t retained(const struct chan_link *l, struct msgid *out, size_t max)
+{
+    struct msgid after = mid(0, 0);
+    struct msg *m;
+    size_t n = 0;
+
+    while ((m = chan_next(l, after)) && n < max) {
+        out[n++] = m->id;
+        after = m->id;
+    }
+    return n;
+}
+
+static void test_msgid(void)
+{
+    static const struct {
+        const char *s;
+        unsigned long long ms, seq;
+    } good[] = {
+        { "0-0", 0, 0 },
+        { "1-2", 1, 2 },
+        { "1700000000000-5", 1700000000000ULL, 5 },
+        { "007-010", 7, 10 },
+        { "0000000000000000000001-0", 1, 0 },
+        { "1-000000000000000000000000000007", 1, 7 },
+        { "9223372036854775807-9223372036854775807", 9223372036854775807ULL,
+          9223372036854775807ULL },
+    };
+    static const char *bad[] = {
+        "", "-", "1", "12", "-1", "1-", "-1-2", "+1-2", "1-+2", "1--2", " 1-2", "1-2 ",
+        "1 -2", "1- 2", "1-2x", "x1-2", "1-2-3", "1_2", "1.0-2", "0x1-2", "a-b", "1-2\n",
+        "\t1-2", "9223372036854775808-0", "0-9223372036854775808", "18446744073709551616-0",
+        "0-18446744073709551615", "99999999999999999999999-0",
+    };
+    static const struct msgid ids[] = {
+        { 0, 0 }, { 0, 1 }, { 1, 0 }, { 1700000000000ULL, 0 }, { 1700000000000ULL, 42 },
+        { 9223372036854775807ULL, 9223372036854775807ULL },
+    };
+    size_t i;
+    char buf[MSGID_STR_MAX];
+
+    for (i = 0; i < sizeof good / sizeof good[0]; i++) {
+        struct msgid id = mid(99, 99);
+        int rc = msgid_parse(good[i].s, &id);
+        ok(rc == 0 && id.ms == good[i].ms && id.seq == good[i].seq,
+           "msgid_parse \"%s\": %llu-%llu (got rc %d, %llu-%llu)", good[i].s, good[i].ms,
+           good[i].seq, rc, id.ms, id.seq);
+    }
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct msgid id = mid(99, 98);
+        int rc = msgid_parse(bad[i], &id);
+        ok(rc == -1 && id.ms == 99 && id.seq == 98,
+           "msgid_parse refuses \"%s\" and leaves *out alone (got rc %d)",
+           bad[i][0] == '\t' ? "\\t1-2" : bad[i][strlen(bad[i]) ? strlen(bad[i]) - 1 : 0] == '\n'
+                                              ? "1-2\\n" : bad[i],
+           rc);
+    }
+    for (i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        struct msgid back = mid(5, 5);
+        char want[64];
+        size_t n = msgid_format(buf, ids[i]);
+        snprintf(want, sizeof want, "%llu-%llu", ids[i].ms, ids[i].seq);
+        ok(n == strlen(want) && strcmp(buf, want) == 0 && msgid_parse(buf, &back) == 0 &&
+               msgid_cmp(back, ids[i]) == 0,
+           "msgid_format %s: length %zu, parses back to the same id", want, strlen(want));
+    }
+    ok(msgid_format(buf, mid(18446744073709551615ULL, 18446744073709551615ULL)) ==
+               MSGID_STR_MAX - 1 &&
+           strlen(buf) == MSGID_STR_MAX - 1,
+       "msgid_format of the largest ids fits MSGID_STR_MAX with its NUL");
+
+    ok(msgid_cmp(mid(1, 5), mid(2, 0)) < 0 && msgid_cmp(mid(2, 0), mid(1, 5)) > 0,
+       "msgid_cmp: ms orders first (1-5 < 2-0)");
+    ok(msgid_cmp(mid(2, 0), mid(2, 1)) < 0 && msgid_cmp(mid(2, 1), mid(2, 0)) > 0,
+       "msgid_cmp: then seq (2-0 < 2-1)");
+    ok(msgid_cmp(mid(2, 1), mid(2, 1)) == 0 && msgid_cmp(mid(0, 0), mid(0, 0)) == 0,
+       "msgid_cmp: equal ids give 0");
+    ok(msgid_cmp(mid(9223372036854775807ULL, 0), mid(0, 9223372036854775807ULL)) > 0,
+       "msgid_cmp: a large seq does not outweigh a larger ms");
+    ok(msgid_is_zero(mid(0, 0)) && !msgid_is_zero(mid(0, 1)) && !msgid_is_zero(mid(1, 0)),
+       "msgid_is_zero: only 0-0");
+
+    {
+        struct msgid last = mid(100, 5), a, b, c, d;
+        a = msgid_next(&last, 100);
+        ok(a.ms == 100 && a.seq == 6 && msgid_cmp(last, a) == 0,
+           "msgid_next, clock stays: 100-5 -> 100-6 (got %s), stored in *last", fmt(a, buf));
+        b = msgid_next(&last, 101);
+        ok(b.ms == 101 && b.seq == 0, "msgid_next, clock moves on: -> 101-0 (got %s)",
+           fmt(b, buf));
+        c = msgid_next(&last, 50);
+        ok(c.ms == 101 && c.seq == 1, "msgid_next, clock steps back to 50: -> 101-1 (got %s)",
+           fmt(c, buf));
+        d = msgid_next(&last, 101);
+        ok(d.ms == 101 && d.seq == 2, "msgid_next, clock back at 101: -> 101-2 (got %s)",
+           fmt(d, buf));
+    }
+    {
+        /* a clock that stays, moves on and steps back, at random */
+        struct msgid last = mid(1000, 0), prev = last;
+        unsigned long long now = 1000;
+        unsigned seed = 12345;
+        int all = 1;
+        for (i = 0; i < 100000; i++) {
+            struct msgid id;
+            seed = seed * 1103515245u + 12345u;
+            switch ((seed >> 16) % 4) {
+            case 0: break;
+            case 1: now += (seed >> 8) % 3; break;
+            case 2: now -= now > 10 ? (seed >> 8) % 10 : 0; break;
+            default: now += 1; break;
+            }
+            id = msgid_next(&last, now);
+            if (msgid_cmp(id, prev) <= 0 || msgid_cmp(id, last) != 0) {
+                all = 0;
+                break;
+            }
+            prev = id;
+        }
+        ok(all, "msgid_next: 100000 ids strictly increasing under a clock that stays, moves on "
+                "and steps back (stopped at %zu)", i);
+    }
+}
+
+static int allowed(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '.' || c == ':' || c == '-';
+}
+
+static void test_names(void)
+{
+    char name[300];
+    int c, all = 1;
+
+    memset(name, 'a', sizeof name);
+    name[1] = '\0';
+    ok(chan_name_ok(name, CHAN_NAME_MAX), "chan_name_ok: 1 byte");
+    name[1] = 'a';
+    name[CHAN_NAME_MAX] = '\0';
+    ok(chan_name_ok(name, CHAN_NAME_MAX), "chan_name_ok: 128 bytes");
+    name[CHAN_NAME_MAX] = 'a';
+    name[CHAN_NAME_MAX + 1] = '\0';
+    ok(!chan_name_ok(name, CHAN_NAME_MAX), "chan_name_ok: 129 bytes refused");
+    name[CHAN_NAME_MAX + 1] = 'a';
+    name[250] = '\0';
+    ok(!chan_name_ok(name, CHAN_NAME_MAX), "chan_name_ok: 250 bytes refused");
+    ok(!chan_name_ok("", CHAN_NAME_MAX), "chan_name_ok: empty refused");
+    name[CHAN_TYPE_MAX] = '\0';
+    ok(chan_name_ok(name, CHAN_TYPE_MAX), "event type: 64 bytes");
+    name[CHAN_TYPE_MAX] = 'a';
+    name[CHAN_TYPE_MAX + 1] = '\0';
+    ok(!chan_name_ok(name, CHAN_TYPE_MAX), "event type: 65 bytes refused");
+    ok(chan_name_ok(name, CHAN_NAME_MAX), "the same 65 bytes are a valid channel name");
+    ok(chan_name_ok("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-",
+                    CHAN_NAME_MAX),
+       "chan_name_ok: every allowed character in one name");
+    for (c = 1; c < 256; c++) {
+        char one[2] = { (char)c, '\0' };
+        char mid3[4] = { 'a', (char)c, 'b', '\0' };
+        if (chan_name_ok(one, CHAN_NAME_MAX) != allowed(c) ||
+            chan_name_ok(mid3, CHAN_NAME_MAX) != allowed(c)) {
+            diag("byte 0x%02x: got %d/%d, want %d", c, chan_name_ok(one, CHAN_NAME_MAX),
+                 chan_name_ok(mid3, CHAN_NAME_MAX), allowed(c));
+            all = 0;
+        }
+    }
+    ok(all, "chan_name_ok: each byte 1..255 alone and mid-name is accepted iff in "
+            "[A-Za-z0-9_.:-]");
+    ok(!chan_name_ok("a b", CHAN_NAME_MAX), "chan_name_ok: space refused");
+    ok(!chan_name_ok("a/b", CHAN_NAME_MAX), "chan_name_ok: '/' refused");
+    ok(!chan_name_ok("a%2Fb", CHAN_NAME_MAX), "chan_name_ok: '%%' refused");
+    ok(!chan_name_ok("caf\xc3\xa9", CHAN_NAME_MAX), "chan_name_ok: UTF-8 (high bytes) refused");
+    ok(!chan_name_ok("\xff", CHAN_NAME_MAX), "chan_name_ok: byte 0xff refused");
+    ok(!chan_name_ok("a\nb", CHAN_NAME_MAX) && !chan_name_ok("a\rb", CHAN_NAME_MAX),
+       "chan_name_ok: CR and LF refused");
+    ok(!chan_name_ok("ab/", CHAN_NAME_MAX) && !chan_name_ok("/ab", CHAN_NAME_MAX),
+       "chan_name_ok: a forbidden byte first or last refused");
+}
+
+static void test_text(void)
+{
+    static const struct {
+        const char *s;
+        size_t n;
+        int want;
+        const char *what;
+    } cases[] = {
+        { "", 0, 1, "empty" },
+        { "hello, world\n\r\t~", 16, 1, "ASCII with controls" },
+        { "\x7f", 1, 1, "DEL" },
+        { "\xc2\x80", 2, 1, "2 bytes, U+0080 (the smallest)" },
+        { "\xdf\xbf", 2, 1, "2 bytes, U+07FF" },
+        { "caf\xc3\xa9", 5, 1, "2 bytes in a word" },
+        { "\xe0\xa0\x80", 3, 1, "3 bytes, U+0800 (the smallest)" },
+        { "\xe2\x82\xac", 3, 1, "3 bytes, the euro sign" },
+        { "\xed\x9f\xbf", 3, 1, "3 bytes, U+D7FF (below the surrogates)" },
+        { "\xee\x80\x80", 3, 1, "3 bytes, U+E000 (above the surrogates)" },
+        { "\xef\xbf\xbf", 3, 1, "3 bytes, U+FFFF" },
+        { "\xf0\x90\x80\x80", 4, 1, "4 bytes, U+10000 (the smallest)" },
+        { "\xf0\x9f\x98\x80", 4, 1, "4 bytes, an emoji" },
+        { "\xf4\x8f\xbf\xbf", 4, 1, "4 bytes, U+10FFFF (the largest)" },
+        { "a\0b", 3, 0, "NUL refused" },
+        { "\0", 1, 0, "a lone NUL refused" },
+        { "\xc0\x80", 2, 0, "overlong C0 80 refused" },
+        { "\xc1\xbf", 2, 0, "overlong C1 BF refused" },
+        { "\xe0\x80\x80", 3, 0, "overlong E0 80 80 refused" },
+        { "\xe0\x9f\xbf", 3, 0, "overlong E0 9F BF refused" },
+        { "\xf0\x80\x80\x80", 4, 0, "overlong F0 80 80 80 refused" },
+        { "\xf0\x8f\xbf\xbf", 4, 0, "overlong F0 8F BF BF refused" },
+        { "\xed\xa0\x80", 3, 0, "surrogate ED A0 80 (U+D800) refused" },
+        { "\xed\xbf\xbf", 3, 0, "surrogate ED BF BF (U+DFFF) refused" },
+        { "\xed\xa0\xbd\xed\xb8\x80", 6, 0, "a CESU-8 surrogate pair refused" },
+        { "\xf4\x90\x80\x80", 4, 0, "F4 90 80 80 (U+110000) refused" },
+        { "\xf5\x80\x80\x80", 4, 0, "lead byte F5 refused" },
+        { "\xf8\x88\x80\x80\x80", 5, 0, "5-byte form refused" },
+        { "\xfe", 1, 0, "byte FE refused" },
+        { "\xff", 1, 0, "byte FF refused" },
+        { "a\xc3", 2, 0, "truncated 2-byte form at the end refused" },
+        { "a\xe2\x82", 3, 0, "truncated 3-byte form at the end refused" },
+        { "a\xf0\x9f\x98", 4, 0, "truncated 4-byte form at the end refused" },
+        { "\xf0", 1, 0, "a lone 4-byte lead refused" },
+        { "\x80", 1, 0, "a stray continuation byte refused" },
+        { "a\xbf" "b", 3, 0, "a stray continuation byte mid-text refused" },
+        { "\xc3\xa9\xa9", 3, 0, "a continuation byte after a complete form refused" },
+        { "\xe2\x28\xa1", 3, 0, "a 3-byte form broken by ASCII refused" },
+        { "\xc3" "a", 2, 0, "a 2-byte lead followed by ASCII refused" },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        ok(pub_text_ok(cases[i].s, cases[i].n) == cases[i].want, "pub_text_ok: %s",
+           cases[i].what);
+    ok(pub_text_ok("\xe2\x82\xac\xe2\x82", 3) == 1,
+       "pub_text_ok reads only n bytes (a valid prefix of a longer buffer)");
+}
+
+static const struct chan_limits big = { 100, 3600000ULL, 1ULL << 30 };
+
+static void test_ids_and_wire(void)
+{
+    struct recorder rec = { 0 };
+    struct chan_engine *e = chan_engine_create(&big, 1000, record, &rec);
+    struct msg *m;
+    struct msgid prev;
+    char buf[MSGID_STR_MAX];
+    unsigned long subs = 99;
+    static const struct {
+        const char *data;
+        size_t len;
+        const char *want;
+        const char *what;
+    } wires[] = {
+        { "hello", 5, "hello", "one line" },
+        { "a\nb\nc", 5, "a\nb\nc", "LF" },
+        { "a\rb", 3, "a\nb", "CR" },
+        { "a\r\nb", 4, "a\nb", "CRLF" },
+        { "a\n", 2, "a\n", "a trailing LF" },
+        { "a\r\n", 3, "a\n", "a trailing CRLF" },
+        { "\n", 1, "\n", "a lone LF" },
+        { "\n\n\n", 3, "\n\n\n", "three LFs" },
+        { "a\r\rb", 4, "a\n\nb", "CR CR (two breaks)" },
+        { "a\n\rb", 4, "a\n\nb", "LF CR (two breaks)" },
+        { "", 0, "", "the empty message" },
+        { " lead", 5, " lead", "a leading space kept" },
+        { "data: x\n\nid: 7\nevent: y", 23, "data: x\n\nid: 7\nevent: y",
+          "data that looks like fields and a blank line" },
+        { ":comment\n:", 10, ":comment\n:", "lines that start with a colon" },
+    };
+    size_t i;
+
+    ok(e != NULL, "chan_engine_create");
+    ok(msgid_is_zero(chan_last_id(e)) == 0 && chan_last_id(e).ms == 1000,
+       "chan_last_id before any message is the boot id 1000-0 (got %s)",
+       fmt(chan_last_id(e), buf));
+    ok(nchannels(e) == 0 && hbytes(e) == 0, "a new engine: no channels, 0 history bytes");
+
+    m = pub(e, "a", NULL, "x", 1000, &subs);
+    ok(m && m->id.ms == 1000 && m->id.seq == 1 && subs == 0,
+       "first publish at the boot ms: 1000-1, 0 subscribers (got %s)", m ? fmt(m->id, buf) : "-");
+    prev = m->id;
+    m = pub(e, "b", NULL, "x", 1000, NULL);
+    ok(m && msgid_cmp(m->id, prev) > 0 && m->id.ms == 1000 && m->id.seq == 2,
+       "on another channel, same ms: 1000-2 (got %s)", m ? fmt(m->id, buf) : "-");
+    prev = m->id;
+    m = pub(e, "a", NULL, "x", 1005, NULL);
+    ok(m && m->id.ms == 1005 && m->id.seq == 0, "clock moves on: 1005-0 (got %s)",
+       m ? fmt(m->id, buf) : "-");
+    prev = m->id;
+    m = pub(e, "c", NULL, "x", 900, NULL);
+    ok(m && m->id.ms == 1005 && m->id.seq == 1, "clock steps back: 1005-1 (got %s)",
+       m ? fmt(m->id, buf) : "-");
+    ok(msgid_cmp(chan_last_id(e), m->id) == 0, "chan_last_id is the last id issued");
+    {
+        int all = 1;
+        unsigned long long now = 2000;
+        prev = chan_last_id(e);
+        for (i = 0; i < 300; i++) {
+            char ch[8];
+            snprintf(ch, sizeof ch, "c%zu", i % 7);
+            now += i % 3 == 0 ? 1 : 0;
+            m = pub(e, ch, NULL, "x", i % 11 == 0 ? now - 5 : now, NULL);
+            if (!m || msgid_cmp(m->id, prev) <= 0)
+                all = 0;
+            else
+                prev = m->id;
+        }
+        ok(all, "300 publishes over 7 channels: ids strictly increasing across channels");
+    }
+
+    for (i = 0; i < sizeof wires / sizeof wires[0]; i++) {
+        struct decoded d;
+        const char *type = i % 2 ? "update" : NULL;
+        m = chan_publish(e, "w", type, wires[i].data, wires[i].len, 5000, &subs);
+        if (!ok(m != NULL, "publish %s", wires[i].what))
+            continue;
+        decode(m->wire, m->len, &d);
+        ok(d.events == 1 && d.complete && d.data_len == strlen(wires[i].want) &&
+               memcmp(d.data, wires[i].want, d.data_len) == 0 &&
+               strcmp(d.id, fmt(m->id, buf)) == 0 && strcmp(d.event, type ? type : "") == 0,
+           "wire of %s: exactly one event, ends with it, same lines, id %s, event \"%s\" (got "
+           "%d events, complete %d, id \"%s\", event \"%s\", %zu data bytes)",
+           wires[i].what, buf, type ? type : "", d.events, d.complete, d.id, d.event,
+           d.data_len);
+    }
+    {
+        /* the wire begins with the id and the event type */
+        char want[128];
+        struct decoded d;
+        m = pub(e, "w", "tick", "one", 6000, NULL);
+        snprintf(want, sizeof want, "id: %s\nevent: tick\ndata: one\n\n", fmt(m->id, buf));
+        ok(m->len == strlen(want) && memcmp(m->wire, want, m->len) == 0,
+           "wire of \"one\" with event tick is exactly \"id: ID\\nevent: tick\\ndata: one\\n\\n\"");
+        m = pub(e, "w", NULL, "two", 6000, NULL);
+        decode(m->wire, m->len, &d);
+        ok(d.events == 1 && d.event[0] == '\0' && !wire_has(m, "event:"),
+           "without a type: no event field");
+    }
+    {
+        /* a 3000-byte message of many short lines */
+        char big_data[3000];
+        struct decoded d;
+        for (i = 0; i < sizeof big_data; i++)
+            big_data[i] = i % 3 == 2 ? (i % 2 ? '\r' : '\n') : 'x';
+        m = chan_publish(e, "w", NULL, big_data, sizeof big_data, 6000, &subs);
+        decode(m->wire, m->len, &d);
+        ok(m && d.events == 1 && d.complete && d.data_len == sizeof big_data,
+           "3000 bytes, 1000 lines with CR and LF: one event, same length back (got %zu)",
+           d.data_len);
+    }
+    chan_engine_destroy(e);
+    rec_clear(&rec);
+}
+
+static void test_history(void)
+{
+    struct chan_limits lim = { 3, 3600000ULL, 1ULL << 30 };
+    struct recorder rec = { 0 };
+    struct chan_engine *e = chan_engine_create(&lim, 1000, record, &rec);
+    struct chan_link l = { 0 }, lo = { 0 };
+    struct msgid ids[8], got[16];
+    size_t n, i;
+    char b1[MSGID_STR_MAX], b2[MSGID_STR_MAX];
+
+    for (i = 0; i < 4; i++)
+        ids[i] = pub(e, "h", NULL, "m", 1000 + i, NULL)->id;
+    pub(e, "other", NULL, "o", 1010, NULL);
+    chan_subscribe(e, "h", &l);
+    n = retained(&l, got, 16);
+    ok(n == 3 && msgid_cmp(got[0], ids[1]) == 0 && msgid_cmp(got[1], ids[2]) == 0 &&
+           msgid_cmp(got[2], ids[3]) == 0,
+       "--history 3, 4 publishes: the last 3 kept, in order (got %zu)", n);
+    ok(msgid_cmp(chan_oldest(&l), ids[1]) == 0, "chan_oldest is the 2nd id %s (got %s)",
+       fmt(ids[1], b1), fmt(chan_oldest(&l), b2));
+    ok(msgid_cmp(chan_dropped(&l), ids[0]) == 0, "chan_dropped is the 1st id %s (got %s)",
+       fmt(ids[0], b1), fmt(chan_dropped(&l), b2));
+    ok(chan_next(&l, ids[0]) && msgid_cmp(chan_next(&l, ids[0])->id, ids[1]) == 0,
+       "chan_next after the dropped id is the oldest retained");
+    ok(chan_next(&l, ids[3]) == NULL, "chan_next after the newest: NULL");
+    ok(chan_next(&l, mid(ids[1].ms, ids[1].seq + 1)) &&
+           msgid_cmp(chan_next(&l, mid(ids[1].ms, ids[1].seq + 1))->id, ids[2]) == 0,
+       "chan_next after an id between two retained ones: the later one");
+
+    /* chan_gap */
+    ok(chan_gap(e, &l, mid(999, 0)) == 1, "chan_gap: after < boot (999-0): gap");
+    ok(chan_gap(e, &l, mid(0, 0)) == 1, "chan_gap: after 0-0 (< boot): gap");
+    ok(chan_gap(e, &l, mid(1000, 0)) == 1,
+       "chan_gap: after = boot but a drop since (1000-0 < dropped): gap");
+    ok(chan_gap(e, &l, ids[0]) == 0, "chan_gap: after = the dropped id: no gap");
+    ok(chan_gap(e, &l, ids[2]) == 0, "chan_gap: after a retained id: no gap");
+    ok(chan_gap(e, &l, chan_last_id(e)) == 0, "chan_gap: after = the last id: no gap");
+    ok(chan_gap(e, &l, mid(chan_last_id(e).ms, chan_last_id(e).seq + 1)) == 1,
+       "chan_gap: after > the last id (never issued): gap");
+    ok(chan_gap(e, &l, mid(99999999, 0)) == 1, "chan_gap: after far in the future: gap");
+    chan_subscribe(e, "other", &lo);
+    ok(chan_gap(e, &lo, mid(1000, 0)) == 0 && msgid_is_zero(chan_dropped(&lo)),
+       "chan_gap: a channel with no drop, after = boot: no gap (the drop was elsewhere)");
+    chan_unsubscribe(e, &lo);
+
+    /* a ring that grows while its head is not at 0 */
+    {
+        struct chan_limits lim2 = { 10, 1000ULL, 1ULL << 30 };
+        struct chan_engine *e2 = chan_engine_create(&lim2, 1000, record, &rec);
+        struct chan_link l2 = { 0 };
+        struct msgid all[40];
+        int ok_order = 1;
+        for (i = 0; i < 3; i++)
+            all[i] = pub(e2, "g", NULL, "m", 1000, NULL)->id;
+        /* ring of 4 full; the 3 expire at 2001 (head moves to 3), the one at 1500 stays,
+         * then the ring fills and grows with its head at 3 */
+        all[3] = pub(e2, "g", NULL, "m", 1500, NULL)->id;
+        for (i = 4; i < 30; i++)
+            all[i] = pub(e2, "g", NULL, "m", 2001, NULL)->id;
+        chan_subscribe(e2, "g", &l2);
+        n = retained(&l2, got, 16);
+        for (i = 0; i < n && i < 10; i++)
+            ok_order &= msgid_cmp(got[i], all[20 + i]) == 0;
+        ok(n == 10 && ok_order,
+           "--history 10, ring grown after drops moved its head: the last 10 of 30, in order "
+           "(got %zu)", n);
+        ok(msgid_cmp(chan_oldest(&l2), all[20]) == 0 && msgid_cmp(chan_dropped(&l2), all[19]) == 0,
+           "chan_oldest/chan_dropped agree with what chan_next returns");
+        chan_unsubscribe(e2, &l2);
+        chan_engine_destroy(e2);
+    }
+    {
+        /* --history 1 */
+        struct chan_limits lim1 = { 1, 3600000ULL, 1ULL << 30 };
+        struct chan_engine *e1 = chan_engine_create(&lim1, 1000, record, &rec);
+        struct chan_link l1 = { 0 };
+        struct msgid a, b;
+        a = pub(e1, "one", NULL, "a", 1000, NULL)->id;
+        b = pub(e1, "one", NULL, "b", 1000, NULL)->id;
+        chan_subscribe(e1, "one", &l1);
+        n = retained(&l1, got, 16);
+        ok(n == 1 && msgid_cmp(got[0], b) == 0 && msgid_cmp(chan_dropped(&l1), a) == 0 &&
+               msgid_cmp(chan_oldest(&l1), b) == 0,
+           "--history 1: only the newest kept, the other dropped");
+        chan_unsubscribe(e1, &l1);
+        chan_engine_destroy(e1);
+    }
+    chan_unsubscribe(e, &l);
+    chan_engine_destroy(e);
+    rec_clear(&rec);
+}
+
+static void test_bytes(void)
+{
+    /* measure one message's bytes, then bound the history to about 4 of them */
+    char data[1000];
+    struct chan_limits lim = { 100, 3600000ULL, 1ULL << 30 };
+    struct recorder rec = { 0 };
+    struct chan_engine *e;
+    struct chan_link la = { 0 }, lb = { 0 };
+    unsigned long long one, b0;
+    struct msgid ids[12];
+    size_t i, na, nb;
+    struct msgid got[32];
+    int all_bounded = 1, suffix = 1;
+    const char *names[] = { "a", "b", "c" };
+
+    memset(data, 'x', sizeof data);
+    data[sizeof data - 1] = '\0';
+    e = chan_engine_create(&lim, 1000, record, &rec);
+    chan_subscribe(e, "a", &la);
+    b0 = hbytes(e);
+    pub(e, "a", NULL, data, 1000, NULL);
+    one = hbytes(e) - b0;
+    chan_unsubscribe(e, &la);
+    chan_engine_destroy(e);
+    ok(one > 999, "one 999-byte message counts %llu history bytes (more than its data)", one);
+
+    lim.bytes_max = (size_t)(4 * one + 200);
+    e = chan_engine_create(&lim, 1000, record, &rec);
+    chan_subscribe(e, "a", &la);
+    chan_subscribe(e, "b", &lb);
+    for (i = 0; i < 12; i++) {
+        ids[i] = pub(e, names[i % 3], NULL, data, 1000 + i, NULL)->id;
+        if (hbytes(e) > lim.bytes_max)
+            all_bounded = 0;
+    }
+    ok(all_bounded, "--history-bytes %zu: history_bytes never above it over 12 publishes",
+       lim.bytes_max);
+    na = retained(&la, got, 32);
+    nb = retained(&lb, got + na, 32 - na);
+    /* whatever was kept of a and b is among the newest: every dropped id before every kept one */
+    for (i = 0; i < na + nb; i++)
+        if (msgid_cmp(got[i], chan_dropped(&la)) <= 0 || msgid_cmp(got[i], chan_dropped(&lb)) <= 0)
+            suffix = 0;
+    ok(suffix, "dropped oldest first across channels: every dropped id of a and b is before "
+               "every kept one");
+    ok(na + nb >= 1 && na + nb <= 4, "a and b keep between 1 and 4 of 8 (got %zu)", na + nb);
+    ok(na >= 1 && nb >= 1 && msgid_cmp(got[na - 1], ids[9]) == 0 &&
+           msgid_cmp(got[na + nb - 1], ids[10]) == 0,
+       "the newest of a and of b are kept");
+    ok(msgid_cmp(chan_dropped(&la), ids[0]) >= 0 && !msgid_is_zero(chan_dropped(&la)),
+       "a's first message was dropped by the bytes bound");
+    {
+        /* one message larger than the whole bound is still kept (it is being delivered) */
+        char huge[8000];
+        struct msg *m;
+        unsigned long subs = 0;
+        memset(huge, 'y', sizeof huge);
+        m = chan_publish(e, "a", NULL, huge, sizeof huge, 2000, &subs);
+        ok(m && subs == 1 && rec.n > 0 && rec.msg[rec.n - 1] == m,
+           "a message above the whole bound is published and delivered");
+        ok(msgid_cmp(chan_oldest(&la), m->id) == 0 && chan_next(&lb, mid(0, 0)) == NULL,
+           "... and everything older was dropped, on every channel");
+        ok(nchannels(e) == 2, "channel c (no subscriber, no history left) was freed (got %lu)",
+           nchannels(e));
+    }
+    chan_unsubscribe(e, &la);
+    chan_unsubscribe(e, &lb);
+    chan_engine_destroy(e);
+    rec_clear(&rec);
+}
+
+static void test_ttl_and_free(void)
+{
+    struct chan_limits lim = { 100, 1000ULL, 1ULL << 30 };
+    struct recorder rec = { 0 };
+    struct chan_engine *e = chan_engine_create(&lim, 1000, record, &rec);
+    struct chan_link l = { 0 }, l2 = { 0 };
+    struct msgid t1;
+    struct msg *m, *held;
+    unsigned long long b0 = hbytes(e);
+    size_t n;
+    struct msgid got[8];
+
+    ok(b0 == 0 && nchannels(e) == 0, "start: 0 bytes, 0 channels");
+    chan_subscribe(e, "s", &l);
+    ok(nchannels(e) == 1, "a subscription creates its channel (1 channel)");
+    chan_unsubscribe(e, &l);
+    ok(nchannels(e) == 0 && hbytes(e) == b0,
+       "unsubscribing the only subscriber of a channel without history frees it");
+    ok(l.chan == NULL, "unsubscribe clears the link");
+    chan_unsubscribe(e, &l);
+    ok(nchannels(e) == 0, "unsubscribing twice is harmless");
+
+    t1 = pub(e, "t1", NULL, "one", 1000, NULL)->id;
+    held = pub(e, "t2", NULL, "two", 1500, NULL);
+    msg_ref(held);
+    ok(nchannels(e) == 2, "two channels with history (got %lu)", nchannels(e));
+    chan_expire(e, 2000);
+    ok(nchannels(e) == 2, "chan_expire at age = ttl (1000 ms): nothing dropped");
+    chan_expire(e, 2001);
+    ok(nchannels(e) == 1, "chan_expire at age 1001 ms: t1's message dropped, t1 freed (got %lu)",
+       nchannels(e));
+    chan_subscribe(e, "t2", &l2);
+    n = retained(&l2, got, 8);
+    ok(n == 1 && msgid_cmp(got[0], held->id) == 0, "t2's younger message kept");
+    chan_subscribe(e, "t1", &l);
+    ok(msgid_is_zero(chan_dropped(&l)) && chan_next(&l, mid(0, 0)) == NULL,
+       "t1 made again: empty, nothing dropped from it");
+    ok(chan_gap(e, &l, mid(1000, 0)) == 1,
+       "chan_gap on the re-made t1 after the boot id: gap (its drop is remembered)");
+    ok(chan_gap(e, &l, t1) == 0, "chan_gap on the re-made t1 after its dropped id: no gap");
+    chan_unsubscribe(e, &l);
+
+    chan_expire(e, 2501);
+    ok(chan_next(&l2, mid(0, 0)) == NULL && nchannels(e) == 1,
+       "t2's message expired; t2 stays while subscribed");
+    ok(held->refs >= 1 && wire_has(held, "data: two\n"),
+       "a message referenced by a writer survives its drop from history");
+    msg_unref(held);
+    chan_unsubscribe(e, &l2);
+    ok(nchannels(e) == 0, "everything dropped and unsubscribed: 0 channels");
+    ok(hbytes(e) == b0, "history_bytes back to its start (%llu, got %llu)", b0, hbytes(e));
+
+    /* again with many channels and the bytes bound, then TTL */
+    {
+        size_t i;
+        for (i = 0; i < 200; i++) {
+            char name[16];
+            snprintf(name, sizeof name, "many%zu", i);
+            pub(e, name, i % 2 ? "t" : NULL, "some data\nmore", 10000 + i / 50, NULL);
+        }
+        ok(nchannels(e) == 200, "200 channels (the table grew; got %lu)", nchannels(e));
+        chan_expire(e, 20000);
+        ok(nchannels(e) == 0 && hbytes(e) == b0,
+           "200 channels expired: 0 channels, history_bytes back to start (got %lu, %llu)",
+           nchannels(e), hbytes(e));
+    }
+    /* publish expires first */
+    m = pub(e, "p", NULL, "x", 30000, NULL);
+    pub(e, "q", NULL, "y", 40000, NULL);
+    ok(nchannels(e) == 1, "chan_publish expires old history first (p freed; got %lu)",
+       nchannels(e));
+    (void)m;
+    chan_engine_destroy(e);
+    rec_clear(&rec);
+}
+
+static void test_subscribers(void)
+{
+    struct recorder rec = { 0 };
+    struct chan_engine *e = chan_engine_create(&big, 1000, record, &rec);
+    struct chan_link x1 = { 0 }, x2 = { 0 }, y1 = { 0 }, x3 = { 0 };
+    struct msg *m;
+    unsigned long subs;
+    int tag[4];
+
+    x1.sub = &tag[0];
+    x2.sub = &tag[1];
+    y1.sub = &tag[2];
+    x3.sub = &tag[3];
+    ok(chan_subscribe(e, "x", &x1) == 0 && chan_subscribe(e, "x", &x2) == 0 &&
+           chan_subscribe(e, "y", &y1) == 0,
+       "subscribe x1, x2 to x and y1 to y");
+    ok(x1.chan && x1.chan == x2.chan && y1.chan && y1.chan != x1.chan && x1.sub == &tag[0],
+       "links of one channel share it; l->sub kept");
+    ok(nchannels(e) == 2, "2 channels");
+
+    m = pub(e, "x", NULL, "to x", 1000, &subs);
+    ok(subs == 2 && rec.n == 2 && rec_has(&rec, &x1, m) == 1 && rec_has(&rec, &x2, m) == 1,
+       "publish on x: deliver once for x1 and once for x2, *subscribers 2 (got %lu, %d calls)",
+       subs, rec.n);
+    rec_clear(&rec);
+    m = pub(e, "y", NULL, "to y", 1000, &subs);
+    ok(subs == 1 && rec.n == 1 && rec_has(&rec, &y1, m) == 1,
+       "publish on y: deliver once, for y1 only (got %lu, %d calls)", subs, rec.n);
+    rec_clear(&rec);
+    m = pub(e, "z", NULL, "to z", 1000, &subs);
+    ok(m && subs == 0 && rec.n == 0, "publish on z (no subscriber): no deliver");
+    m = pub(e, "X", NULL, "to X", 1000, &subs);
+    ok(m && subs == 0 && rec.n == 0, "channel names are case-sensitive: X is not x");
+    chan_unsubscribe(e, &x1);
+    m = pub(e, "x", NULL, "to x", 1000, &subs);
+    ok(subs == 1 && rec.n == 1 && rec_has(&rec, &x2, m) == 1,
+       "after x1 unsubscribes: deliver for x2 only");
+    rec_clear(&rec);
+    chan_subscribe(e, "x", &x1);
+    chan_subscribe(e, "x", &x3);
+    chan_unsubscribe(e, &x2); /* the middle of the list */
+    m = pub(e, "x", NULL, "to x", 1000, &subs);
+    ok(subs == 2 && rec.n == 2 && rec_has(&rec, &x1, m) == 1 && rec_has(&rec, &x3, m) == 1 &&
+           rec_has(&rec, &x2, m) == 0,
+       "unsubscribing from the middle of the list: the others still get it");
+    rec_clear(&rec);
+    chan_unsubscribe(e, &x1);
+    chan_unsubscribe(e, &x3);
+    chan_unsubscribe(e, &y1);
+    ok(nchannels(e) == 4, "channels with history stay without subscribers (x y z X; got %lu)",
+       nchannels(e));
+    {
+        /* many subscribers on one channel */
+        struct chan_link ls[50];
+        int i, all = 1;
+        memset(ls, 0, sizeof ls);
+        for (i = 0; i < 50; i++)
+            chan_subscribe(e, "crowd", &ls[i]);
+        m = pub(e, "crowd", NULL, "hi", 1000, &subs);
+        for (i = 0; i < 50; i++)
+            all &= rec_has(&rec, &ls[i], m) == 1;
+        ok(subs == 50 && rec.n == 50 && all, "50 subscribers: deliver once each");
+        rec_clear(&rec);
+        for (i = 0; i < 50; i++)
+            chan_unsubscribe(e, &ls[i]);
+    }
+    chan_engine_destroy(e);
+    rec_clear(&rec);
+}
+
+static void test_refs(void)
+{
+    struct chan_limits lim = { 1, 3600000ULL, 1ULL << 30 };
+    struct recorder rec = { 0 };
+    struct chan_engine *e = chan_engine_create(&lim, 1000, record, &rec);
+    struct chan_link l = { 0 };
+    struct msg *m1, *m2;
+    char want[64], buf[MSGID_STR_MAX];
+
+    chan_subscribe(e, "r", &l);
+    m1 = pub(e, "r", NULL, "first", 1000, NULL);
+    ok(m1 && m1->refs == 2, "a delivered message: the history's ref and the writer's (got %u)",
+       m1 ? m1->refs : 0);
+    msg_ref(m1);
+    snprintf(want, sizeof want, "id: %s\ndata: first\n\n", fmt(m1->id, buf));
+    m2 = pub(e, "r", NULL, "second", 1000, NULL);
+    ok(chan_next(&l, mid(0, 0)) == m2, "--history 1: the first message left the history");
+    ok(m1->refs == 2 && m1->len == strlen(want) && memcmp(m1->wire, want, m1->len) == 0,
+       "the dropped message is intact while referenced (refs %u)", m1->refs);
+    msg_unref(m1);
+    rec_clear(&rec); /* the writer's refs: m1 is freed here (ASan checks it) */
+    msg_unref(NULL);
+    ok(1, "msg_unref(NULL) is harmless");
+    msg_ref(m2);
+    chan_unsubscribe(e, &l);
+    chan_engine_destroy(e);
+    ok(m2->refs == 1 && wire_has(m2, "data: second\n"),
+       "a message referenced past chan_engine_destroy stays readable");
+    msg_unref(m2);
+}
+
+int main(void)
+{
+    test_msgid();
+    test_names();
+    test_text();
+    test_ids_and_wire();
+    test_history();
+    test_bytes();
+    test_ttl_and_free();
+    test_subscribers();
+    test_refs();
+    return done_testing();
+}
