@@ -37,7 +37,7 @@ for name in "$@"; do
     extra=""
     case $name in
     sse | req | frame)
-        srcs="$top/src/sse.c $top/src/req.c $top/src/frame.c"
+        srcs="$top/src/sse.c $top/src/req.c $top/src/frame.c $top/src/msgid.c $top/src/chan.c"
         libs=""
         ;;
     intake)
