@@ -211,5 +211,6 @@ void hub_destroy(struct hub *h)
     while (h->all)
         finish(h, h->all, 0);
     reap(h->loop, h);
+    loop_after_remove(h->loop, reap, h);
     free(h);
 }

@@ -36,6 +36,18 @@ int loop_after(struct loop *l, void (*fn)(struct loop *, void *), void *arg)
     return 0;
 }
 
+void loop_after_remove(struct loop *l, void (*fn)(struct loop *, void *), void *arg)
+{
+    int i;
+
+    for (i = 0; i < l->nafter; i++) {
+        if (l->after[i].fn == fn && l->after[i].arg == arg) {
+            l->after[i] = l->after[--l->nafter];
+            return;
+        }
+    }
+}
+
 struct loop *loop_create(void)
 {
     struct loop *l = calloc(1, sizeof *l);

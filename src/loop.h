@@ -57,6 +57,8 @@ int loop_run(struct loop *l, const volatile sig_atomic_t *stop, const sigset_t *
  * fds and the due timers were handled: where what ended in that turn is
  * freed. At most 4. 0, or -1 (ENOSPC). */
 int loop_after(struct loop *l, void (*fn)(struct loop *, void *), void *arg);
+/* Removes a hook added by loop_after (a no-op if there is none). */
+void loop_after_remove(struct loop *l, void (*fn)(struct loop *, void *), void *arg);
 
 /* One turn of loop_run: waits at most max_wait_ms (-1: until the next
  * timer or event), then runs the ready handlers and the due timers.

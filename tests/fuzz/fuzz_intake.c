@@ -25,7 +25,11 @@
 #include "hub.h"
 #include "intake.h"
 #include "loop.h"
+#include "chan.h"
+#include "counter.h"
+#include "monotime.h"
 #include "sched.h"
+#include "sub.h"
 #include "stats.h"
 
 #include <errno.h>
@@ -46,6 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n);
 static struct loop *loop;
 static struct stats stats;
 static struct intake_config cfg;
+static struct chan_engine *engine;
 static unsigned char out[1 << 20];
 
 static int fail(const char *what)
@@ -82,9 +87,23 @@ static void setup(void)
     cfg.listen_fd = fd;
     cfg.ctl.retry_ms = 3000;
     cfg.ctl.stats = &stats;
-    cfg.sched.interval_ns = 1000000000LL;
-    cfg.sched.heartbeat_ns = 15000000000LL;
-    cfg.sched.grid_ns = sched_grid(cfg.sched.interval_ns);
+    {
+        /* the counter's schedule, and channels that anyone the web server
+         * authenticated may publish to (REMOTE_USER): every route is reachable */
+        struct sched_params sp = { 1000000000LL, 15000000000LL, 0 };
+        struct chan_limits lim = { 16, 3600000ULL, 1u << 20 };
+        struct sub_params up = { NULL, sp.heartbeat_ns, &stats.events_delivered };
+        sp.grid_ns = sched_grid(sp.interval_ns);
+        counter_setup(&sp, &stats.events_sent);
+        engine = chan_engine_create(&lim, wallclock_ms(), sub_deliver, NULL);
+        if (!engine)
+            fail("chan_engine_create");
+        up.engine = engine;
+        sub_setup(&up);
+        stats.engine = engine;
+        cfg.ctl.engine = engine;
+        cfg.ctl.publish_remote_user = 1;
+    }
     cfg.sndbuf = 65536;
     cfg.body_max = 1024;
     cfg.timeout_ns = 10000000000LL;
@@ -201,7 +220,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n)
     }
     fds = open_fds();
     stats.max_streams = n % 7 == 6 ? 0 : 1;
-    hub = hub_create(loop, &cfg.sched, &stats);
+    hub = hub_create(loop, &stats);
     if (!hub)
         fail("hub_create");
     cfg.hub = hub;

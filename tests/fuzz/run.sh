@@ -42,11 +42,11 @@ for name in "$@"; do
         ;;
     intake)
         srcs=""
-        for m in intake loop hub stream fcgireq ctl admit route resp req sse sched stats theap \
-                 frame peer log; do
+        for m in intake loop hub stream counter sub chan msgid pub auth fcgireq ctl admit route \
+                 resp req sse sched stats theap frame peer log; do
             srcs="$srcs $top/src/$m.c"
         done
-        libs=$fcgi_flags
+        libs="$fcgi_flags -ljansson -lcrypto"
         # the harness writes each input into a socket buffer: keep inputs well within one
         extra="-max_len=16384"
         ;;
@@ -58,7 +58,7 @@ for name in "$@"; do
     esac
     # shellcheck disable=SC2086 # word splitting of the source and library lists is intended
     if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-            -I"$inc" -I"$top/src" "$top/tests/fuzz/fuzz_$name.c" $srcs $libs -o "$bin"; then
+            -I"$inc" -iquote "$top/src" "$top/tests/fuzz/fuzz_$name.c" $srcs $libs -o "$bin"; then
         echo "fuzz_$name: does not build"
         fail=$((fail + 1))
         continue
