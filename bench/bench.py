@@ -534,10 +534,11 @@ def burst_lighttpd_run(build, loader, n, tmp, i, listen_backlog=None):
     port = free_port()
     conf = None
     if listen_backlog:
-        # demo.conf plus one line: lighttpd's own listen backlog (default 1024)
+        # demo.conf plus one line: lighttpd's own listen backlog (demo.conf sets 4096;
+        # `:=` replaces it)
         conf = os.path.join(stack.tmp, "demo-backlog.conf")
         with open(conf, "w") as f:
-            f.write('include "%s"\nserver.listen-backlog = %d\n' % (
+            f.write('include "%s"\nserver.listen-backlog := %d\n' % (
                 os.path.join(SRCDIR, "deploy", "lighttpd", "demo.conf"), listen_backlog))
     try:
         start_fcgi_sse(stack, build, port, BURST_SPAWN, BURST_ARGS, conf)
@@ -569,7 +570,7 @@ def nginx_conf(d, port, sock, listen=NGINX_LISTEN):
     2 workers, as tests/lib/nginx.py does; only its listen, root and upstream lines change."""
     with open(os.path.join(SRCDIR, "deploy", "nginx", "fcgi-sse.conf")) as f:
         site = f.read().split("\n")
-    subs = {"listen 80;": ("listen 127.0.0.1:%d %s;" % (port, listen)).replace(" ;", ";"),
+    subs = {"listen 80 backlog=4096;": ("listen 127.0.0.1:%d %s;" % (port, listen)).replace(" ;", ";"),
             "root /usr/share/fcgi-sse/html;": "root %s;" % d,
             "server unix:/run/fcgi-sse/fcgi-sse.sock;": "server unix:%s;" % sock}
     for old, new in subs.items():
