@@ -642,7 +642,7 @@ def start_auth_stack():
     """A responder with --publish-remote-user (and no key) behind lighttpd with mod_auth
     (basic, plain file) on /publish: demo.conf included unchanged."""
     rsock = wd.file("ru.sock")
-    rresp, rsock = start_spawned_responder(wd, ["--publish-remote-user"], name="ru",
+    rresp, rsock = start_spawned_responder(wd, ["--publish-remote-user", "-k", "1"], name="ru",
                                            sock=rsock)
     users = wd.file("publishers.plain")
     with open(users, "w") as f:
@@ -698,6 +698,43 @@ def check_remote_user(rsock, lport):
                                  "CONTENT_LENGTH": "3"}, stdin=b"raw")
     t.ok(st == 403, "raw FastCGI with an empty REMOTE_USER and a bearer key (no key file): "
          "403 (%r)" % b[:80], st)
+
+
+def check_heartbeat(lport):
+    """-k 1: a quiet .../events stream gets a heartbeat comment, as the counter does."""
+    s = HttpStream(lport, "/events?channel=quiet")
+    s.read_head()
+    s.read_until(lambda s: len(s.parser.comments) >= 2, 10)
+    s.close()
+    ts = [s.t_head] + [c_t for _, c_t in s.parser.comments]
+    gaps = [b - a for a, b in zip(ts, ts[1:])]
+    t.ok(len(s.parser.comments) >= 2 and all(0.5 <= g <= 2.5 for g in gaps[:2]) and
+         not data_events(s),
+         "-k 1: a quiet /events stream gets a heartbeat comment about every second "
+         "(%s)" % ", ".join("%.2f s" % g for g in gaps[:2]), s.body()[:200])
+
+
+def check_restart():
+    """The responder restarted: a client resuming with an id of the old run gets
+    `event: reset` (nothing is retained: its data is the new run's first id floor),
+    then live messages with greater ids."""
+    global resp
+    last = publish_round("before-restart", 1, chans=("news",))[0][0]
+    t.eq(resp.stop(), 0, "SIGTERM: the main responder exits 0")
+    resp, _ = start_spawned_responder(
+        wd, ["--publish-key-file", pk, "--subscribe-key-file", sk, "--history", str(HISTORY),
+             "-r", "500"], name="main2", sock=sock)
+    s = HttpStream(port, "/events?channel=news&channel=sport", headers={"Last-Event-ID": last})
+    s.read_head()
+    s.read_until(lambda s: len(data_events(s)) >= 1, 10)
+    nxt = publish_round("after-restart", 2, chans=("sport", "news"))
+    s.read_until(lambda s: len(data_events(s)) >= 3, 10)
+    s.close()
+    got = data_events(s)
+    t.ok(s.status == 200 and got and got[0][1] == "reset" and mid(got[0][2]) and
+         got[1:] == nxt and increasing([last] + [x[0] for x in nxt]),
+         "after a restart, Last-Event-ID of the old run: `event: reset`, then the new "
+         "messages live, their ids greater than the old ones", (got, last))
 
 
 def check_slow(rsock, lport, nd):
@@ -868,11 +905,13 @@ try:
     check_private()
     check_command()
     check_status()
+    check_restart()
     rresp, rsock, lport = start_auth_stack()
     check_remote_user(rsock, lport)
+    check_heartbeat(lport)
     check_slow(rsock, lport, hn)
     t.ok(resp.alive() and rresp.alive(), "both responders still running")
-    t.eq(resp.stop(), 0, "SIGTERM: the main responder exits 0")
+    t.eq(rresp.stop(), 0, "SIGTERM: the --publish-remote-user responder exits 0")
     check_apache()
     check_nginx()
 finally:
