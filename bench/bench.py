@@ -29,8 +29,9 @@ Three parts:
      with --interval 1000; --burst-runs (10) runs, each with a FRESH responder and a fresh
      lighttpd (nothing warmed up: as after a restart). Target: 0 failed in every run and
      first-event p99 <= 1.5 s. Part 1b: the same runs (interleaved with those of 1) with
-     one line added to demo.conf, `server.listen-backlog = N` (--lighttpd-backlog, 4096;
-     0 skips it): lighttpd's default backlog is 1024, and a burst overflows it.
+     one line added to demo.conf, `server.listen-backlog := N` (--lighttpd-backlog, 4096;
+     0 skips it): lighttpd's default backlog is 1024, and a burst overflowed it, so
+     demo.conf itself now sets 4096 (part 1 and 1b then differ only when N does).
   2. nginx: --burst-nginx (16000) clients at once through nginx (2 workers, the shipped
      deploy/nginx/fcgi-sse.conf with only its listen line changed to
      `listen 127.0.0.1:PORT reuseport backlog=4096`, so the kernel splits the clients
