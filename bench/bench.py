@@ -29,8 +29,9 @@ Three parts:
      with --interval 1000; --burst-runs (10) runs, each with a FRESH responder and a fresh
      lighttpd (nothing warmed up: as after a restart). Target: 0 failed in every run and
      first-event p99 <= 1.5 s. Part 1b: the same runs (interleaved with those of 1) with
-     one line added to demo.conf, `server.listen-backlog = N` (--lighttpd-backlog, 4096;
-     0 skips it): lighttpd's default backlog is 1024, and a burst overflows it.
+     one line added to demo.conf, `server.listen-backlog := N` (--lighttpd-backlog, 4096;
+     0 skips it): lighttpd's default backlog is 1024, and a burst overflowed it, so
+     demo.conf itself now sets 4096 (part 1 and 1b then differ only when N does).
   2. nginx: --burst-nginx (16000) clients at once through nginx (2 workers, the shipped
      deploy/nginx/fcgi-sse.conf with only its listen line changed to
      `listen 127.0.0.1:PORT reuseport backlog=4096`, so the kernel splits the clients
@@ -534,10 +535,11 @@ def burst_lighttpd_run(build, loader, n, tmp, i, listen_backlog=None):
     port = free_port()
     conf = None
     if listen_backlog:
-        # demo.conf plus one line: lighttpd's own listen backlog (default 1024)
+        # demo.conf plus one line: lighttpd's own listen backlog (demo.conf sets 4096;
+        # `:=` replaces it)
         conf = os.path.join(stack.tmp, "demo-backlog.conf")
         with open(conf, "w") as f:
-            f.write('include "%s"\nserver.listen-backlog = %d\n' % (
+            f.write('include "%s"\nserver.listen-backlog := %d\n' % (
                 os.path.join(SRCDIR, "deploy", "lighttpd", "demo.conf"), listen_backlog))
     try:
         start_fcgi_sse(stack, build, port, BURST_SPAWN, BURST_ARGS, conf)
@@ -569,7 +571,7 @@ def nginx_conf(d, port, sock, listen=NGINX_LISTEN):
     2 workers, as tests/lib/nginx.py does; only its listen, root and upstream lines change."""
     with open(os.path.join(SRCDIR, "deploy", "nginx", "fcgi-sse.conf")) as f:
         site = f.read().split("\n")
-    subs = {"listen 80;": ("listen 127.0.0.1:%d %s;" % (port, listen)).replace(" ;", ";"),
+    subs = {"listen 80 backlog=4096;": ("listen 127.0.0.1:%d %s;" % (port, listen)).replace(" ;", ";"),
             "root /usr/share/fcgi-sse/html;": "root %s;" % d,
             "server unix:/run/fcgi-sse/fcgi-sse.sock;": "server unix:%s;" % sock}
     for old, new in subs.items():

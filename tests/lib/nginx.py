@@ -27,7 +27,7 @@ FASTCGI_PARAMS = "/etc/nginx/fastcgi_params"
 MIME_TYPES = "/etc/nginx/mime.types"
 
 # The lines of the shipped server block a test rewrites (see its header comment).
-LISTEN = "listen 80;"
+LISTEN = "listen 80 backlog=4096;"
 ROOT = "root /usr/share/fcgi-sse/html;"
 UPSTREAM = "server unix:/run/fcgi-sse/fcgi-sse.sock;"
 READ_TIMEOUT = "fastcgi_read_timeout 60s;"
@@ -135,7 +135,7 @@ class Nginx:
         # /etc/nginx/ on a Debian host.
         shutil.copy(FASTCGI_PARAMS, os.path.join(self.dir, "fastcgi_params"))
         self.port = port or free_port()
-        subs = {LISTEN: "listen 127.0.0.1:%d;" % self.port,
+        subs = {LISTEN: "listen 127.0.0.1:%d backlog=4096;" % self.port,
                 ROOT: "root %s;" % html,
                 UPSTREAM: ("server unix:%s;" % sock) if sock.startswith("/") else
                           ("server %s;" % sock)}
