@@ -53,8 +53,9 @@ long stream_room(const struct stream *s)
 
     if (ioctl(s->io.fd, SIOCOUTQ, &queued) < 0)
         return 0;
-    /* The kernel counts each buffer with its overhead: keep half spare. */
-    return (long)s->sndbuf / 2 - queued;
+    /* The kernel counts each piece with its overhead (a few hundred bytes
+     * for 8 KB): count an eighth of what is free as overhead. */
+    return ((long)s->sndbuf - queued) / 8 * 7;
 }
 
 void stream_end(struct stream *s, int clean)

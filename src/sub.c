@@ -197,8 +197,14 @@ void sub_deliver(struct chan_link *l, struct msg *m, void *ctx)
         return; /* its replay takes the message from the history */
     now = monotime_ns();
     if (m->len > STREAM_PIECE) {
-        u->replaying = 1;
-        st = replay(s, u, now);
+        /* written in pieces, each checked against the room left: a buffer
+         * that cannot take the whole message now counts as full */
+        if (stream_room(s) < (long)m->len) {
+            st = STREAM_SLOW;
+        } else {
+            u->replaying = 1;
+            st = replay(s, u, now);
+        }
     } else {
         st = stream_send(s, m->wire, m->len, now);
         if (st == STREAM_OPEN) {
