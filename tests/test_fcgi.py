@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from harness import (BINARY, CgiFcgi, Tap, Workdir, fcgi_get, gaps, pump,  # noqa: E402
+from harness import (run_binary, BINARY, CgiFcgi, Tap, Workdir, fcgi_get, gaps, pump,  # noqa: E402
                      start_responder, status, within)
 
 INTERVAL = 0.2
@@ -135,13 +135,13 @@ try:
     for argv, word in [(["--interval", "0"], "--interval"), (["-r", "x"], "--retry"),
                        (["--heartbeat", "86401"], "--heartbeat"), (["-m", "0"], "--max-streams"),
                        (["--socket-mode", "0999"], "--socket-mode"), (["--bogus"], "bogus")]:
-        p = subprocess.run([BINARY] + argv, capture_output=True, timeout=5)
+        p = run_binary(argv)
         t.ok(p.returncode == 2 and word.encode() in p.stderr and p.stderr.count(b"\n") == 1,
              "option %s: exit 2 with one line naming it" % " ".join(argv), p)
-    p = subprocess.run([BINARY, "--help"], capture_output=True, timeout=5)
+    p = run_binary(["--help"])
     t.ok(p.returncode == 0 and b"--listen" in p.stdout and b"--interval" in p.stdout,
          "--help lists the options")
-    p = subprocess.run([BINARY, "-V"], capture_output=True, timeout=5)
+    p = run_binary(["-V"])
     t.ok(p.returncode == 0 and p.stdout.startswith(b"fcgi-sse "), "--version", p.stdout)
 
     rc = resp.stop()

@@ -14,7 +14,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from harness import (BINARY, FCGI_BEGIN_REQUEST, FCGI_END_REQUEST, FCGI_PARAMS,  # noqa: E402
+from harness import (run_binary, BINARY, FCGI_BEGIN_REQUEST, FCGI_END_REQUEST, FCGI_PARAMS,  # noqa: E402
                      FCGI_STDIN, FCGI_STDOUT, CgiFcgi, Tap, Watcher, Workdir, can_connect,
                      fcgi_nv, fcgi_raw, fcgi_read_records, fcgi_record, fcgi_request_bytes,
                      free_port, start_responder, status, wait_for)
@@ -254,8 +254,7 @@ try:
          "... and the refusal is logged", p.log()[-300:])
     p.stop()
     import subprocess
-    r = subprocess.run([BINARY, "-l", "127.0.0.1:%d" % free_port()], capture_output=True,
-                       timeout=5, env=dict(os.environ, FCGI_WEB_SERVER_ADDRS="localhost"))
+    r = run_binary(["-l", "127.0.0.1:%d" % free_port()], env=dict(os.environ, FCGI_WEB_SERVER_ADDRS="localhost"))
     t.ok(r.returncode == 1 and b"FCGI_WEB_SERVER_ADDRS" in r.stderr,
          "a malformed FCGI_WEB_SERVER_ADDRS stops the start with a message", r.stderr)
 

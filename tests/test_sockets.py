@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from harness import (BINARY, Tap, Workdir, can_connect, fcgi_get, free_port,  # noqa: E402
+from harness import (run_binary, BINARY, Tap, Workdir, can_connect, fcgi_get, free_port,  # noqa: E402
                      start_responder, wait_for)
 
 t = Tap()
@@ -19,7 +19,7 @@ try:
     p, sock = start_responder(wd, ["-i", "100"], name="mode")
     t.eq(stat.S_IMODE(os.stat(sock).st_mode), 0o660, "unix socket: mode 0660 by default")
     t.ok(stat.S_ISSOCK(os.stat(sock).st_mode), "unix socket: is a socket")
-    r = subprocess.run([BINARY, "-l", "unix:" + sock], capture_output=True, timeout=5)
+    r = run_binary(["-l", "unix:" + sock])
     t.ok(r.returncode == 1 and b"in use" in r.stderr, "a live socket is not taken over", r.stderr)
     p.signal(9)
     p.wait(5)
@@ -41,16 +41,16 @@ try:
     t.ok(st.st_gid == gid and stat.S_IMODE(st.st_mode) == 0o660,
          "--socket-group: the socket belongs to that group, mode 0660", (st.st_gid, gid))
     p.stop()
-    r = subprocess.run([BINARY, "-l", "unix:" + wd.file("g.sock"), "--socket-group",
-                        "no-such-group-here"], capture_output=True, timeout=5)
+    r = run_binary(["-l", "unix:" + wd.file("g.sock"), "--socket-group",
+                        "no-such-group-here"])
     t.ok(r.returncode == 1 and b"no-such-group-here" in r.stderr, "an unknown group is refused")
 
     notsock = wd.file("plain-file")
     open(notsock, "w").close()
-    r = subprocess.run([BINARY, "-l", "unix:" + notsock], capture_output=True, timeout=5)
+    r = run_binary(["-l", "unix:" + notsock])
     t.ok(r.returncode == 1 and b"not a socket" in r.stderr and os.path.exists(notsock),
          "a path that is not a socket is left alone", r.stderr)
-    r = subprocess.run([BINARY, "-l", "unix:relative.sock"], capture_output=True, timeout=5)
+    r = run_binary(["-l", "unix:relative.sock"])
     t.ok(r.returncode == 1 and b"absolute" in r.stderr, "a relative unix path is refused")
 
     # TCP: :PORT binds loopback only
@@ -63,7 +63,7 @@ try:
     c = fcgi_get("127.0.0.1:%d" % port, "/stream", query="limit=2")
     t.eq(c.counts(), [0, 1], "TCP: a stream over FastCGI")
     t.eq(p.stop(), 0, "TCP: SIGTERM exit 0")
-    r = subprocess.run([BINARY, "-l", "127.0.0.1"], capture_output=True, timeout=5)
+    r = run_binary(["-l", "127.0.0.1"])
     t.ok(r.returncode == 1 and b"HOST:PORT" in r.stderr, "an address without a port is refused")
 
     # systemd socket activation

@@ -22,6 +22,17 @@ SRCDIR = os.path.abspath(os.environ.get("abs_top_srcdir",
 # make check sets abs_top_builddir; run by hand, the build of tests/run.sh is used.
 BUILDDIR = os.path.abspath(os.environ.get("abs_top_builddir", os.path.join(SRCDIR, "build")))
 BINARY = os.path.join(BUILDDIR, "fcgi-sse")
+# tests/run.sh sets it for the ASan + UBSan build (SANITIZE=1).
+SANITIZED = os.environ.get("FCGI_SSE_SANITIZED") == "1"
+# What ASan, LeakSanitizer and UBSan print when they find something.
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def sanitizer_report(text):
+    """The lines of text that are sanitizer reports (empty when none)."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return [line for line in text.splitlines() if any(m in line for m in SANITIZER_MARKS)]
 
 
 # ---------------------------------------------------------------- TAP
@@ -29,9 +40,12 @@ BINARY = os.path.join(BUILDDIR, "fcgi-sse")
 class Tap:
     """Collects results as TAP for Automake's tap-driver.sh."""
 
+    current = None   # the Tap of this test file: Workdir.cleanup reports through it
+
     def __init__(self):
         self.n = 0
         self.failed = 0
+        Tap.current = self
 
     def ok(self, cond, name, detail=None):
         self.n += 1
@@ -93,10 +107,20 @@ def can_connect(addr):
 # ---------------------------------------------------------------- processes
 
 class Proc:
-    """A child process with its stderr in a log file; stopped by pid."""
+    """A child process with its stderr in a log file; stopped by pid.
+
+    A Proc that runs the responder (BINARY in its argv, directly or under spawn-fcgi,
+    prlimit, valgrind) is checked by Workdir.cleanup: its exit status must be
+    expect_status (0: it exits 0 on SIGTERM; -9 once the test sent it SIGKILL), and in
+    a sanitizer build every Proc's log (a web server's log holds the responders it
+    spawned) must hold no sanitizer report."""
 
     def __init__(self, argv, log, env=None, stdin=None, cwd=None):
         self.argv = argv
+        self.name = os.path.basename(log)[:-4] if log.endswith(".log") else log
+        self.is_responder = BINARY in argv
+        self.expect_status = 0
+        self.checked = False
         self.log_path = log
         self.logf = open(log, "ab")
         self.p = subprocess.Popen(argv, stdin=stdin if stdin is not None else subprocess.DEVNULL,
@@ -109,6 +133,8 @@ class Proc:
     def signal(self, sig):
         if self.alive():
             os.kill(self.pid, sig)
+            if sig == signal.SIGKILL:
+                self.expect_status = -signal.SIGKILL
 
     def wait(self, timeout):
         try:
@@ -129,6 +155,23 @@ class Proc:
     def log(self):
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
+
+    def check(self, tap):
+        """Once the process is stopped: its exit status (responders) and, in a sanitizer
+        build, its log. Reported once per Proc."""
+        if self.checked or self.alive():
+            return
+        self.checked = True
+        report = sanitizer_report(self.log()) if SANITIZED else []
+        if self.is_responder:
+            tap.ok(self.p.returncode == self.expect_status and not report,
+                   "%s: exit status %d%s" % (self.name, self.expect_status,
+                                             ", no sanitizer report" if SANITIZED else ""),
+                   "exit status %r\n%s" % (self.p.returncode, "\n".join(report[:20])
+                                            or self.log()[-1500:]))
+        elif report:
+            tap.ok(False, "%s: no sanitizer report in its log" % self.name,
+                   "\n".join(report[:20]))
 
     def rss_kb(self):
         with open("/proc/%d/status" % self.pid) as f:
@@ -157,10 +200,27 @@ class Workdir:
         return p
 
     def cleanup(self):
+        """Stops every process, then checks each (see Proc.check) through Tap.current."""
         for p in reversed(self.procs):
-            p.stop(3)
+            p.stop(5)
+        if Tap.current is not None:
+            for p in self.procs:
+                p.check(Tap.current)
         if not os.environ.get("FCGI_SSE_KEEP_TMP"):
             shutil.rmtree(self.path, ignore_errors=True)
+
+
+def run_binary(argv, **kw):
+    """subprocess.run of the responder (argv without BINARY), output captured; in a
+    sanitizer build its stderr is checked for sanitizer reports through Tap.current."""
+    kw.setdefault("capture_output", True)
+    kw.setdefault("timeout", 5)
+    r = subprocess.run([BINARY] + list(argv), **kw)
+    if SANITIZED and Tap.current is not None:
+        report = sanitizer_report(r.stderr or b"")
+        Tap.current.ok(not report, "fcgi-sse %s: no sanitizer report" % " ".join(argv)[:60],
+                       "\n".join(report[:20]))
+    return r
 
 
 def start_responder(wd, args=(), name="fcgi-sse", sock=None):
