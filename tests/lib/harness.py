@@ -587,6 +587,25 @@ def timing_ok(gaps_s, target, tol=0.10, max_late=MAX_LATE):
             and max(gaps_s) <= target + max_late * SLOW)
 
 
+DUE_TOL = 0.100   # the README: each event within 100 ms of its due time
+
+
+def due_offsets(s, interval):
+    """Arrival of each counter event of s (HttpStream) minus its due time,
+    t_head + (k+1) x interval for the k-th event since the first id."""
+    first = s.counts()[0] if s.counts() else 0
+    return [e["t"] - (s.t_head + (int(e["id"]) - first + 1) * interval)
+            for e in s.events if e["data"] is not None and e["id"] is not None]
+
+
+def due_ok(offs):
+    """Events within DUE_TOL of their due time: the p99 (x SLOW under ASan), and the
+    single worst within DUE_TOL + MAX_LATE x SLOW (one late wake-up of a loaded machine)."""
+    a = [abs(x) for x in offs]
+    return bool(a) and percentile(a, 0.99) <= DUE_TOL * SLOW \
+        and max(a) <= DUE_TOL + MAX_LATE * SLOW
+
+
 def describe_gaps(gaps_s, target):
     """One line for a test name or a diagnostic: n, median, mean, p99, max in ms."""
     if not gaps_s:
