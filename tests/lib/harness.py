@@ -666,10 +666,23 @@ def fcgi_raw(sock_path, params=None, script="/stream", query="", extra=None, sen
     return s
 
 
+def fcgi_split_records(buf):
+    """The FastCGI record reader of every test: splits buf into whole records.
+    Returns ([(type, request id, content)], the bytes left over: a partial record)."""
+    import struct
+    recs = []
+    while len(buf) >= 8:
+        _, rtype, req_id, clen, plen, _ = struct.unpack(">BBHHBB", buf[:8])
+        if len(buf) < 8 + clen + plen:
+            break
+        recs.append((rtype, req_id, buf[8:8 + clen]))
+        buf = buf[8 + clen + plen:]
+    return recs, buf
+
+
 def fcgi_read_records(s, timeout, until=None):
     """Reads records until END_REQUEST, EOF, timeout, or until(records) is true.
     Returns (records [(type, content, time)], eof)."""
-    import struct
     buf, recs, eof = b"", [], False
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and not (until and until(recs)):
@@ -683,13 +696,9 @@ def fcgi_read_records(s, timeout, until=None):
         if not b:
             eof = True
             break
-        buf += b
-        while len(buf) >= 8:
-            _, rtype, _, clen, plen, _ = struct.unpack(">BBHHBB", buf[:8])
-            if len(buf) < 8 + clen + plen:
-                break
-            recs.append((rtype, buf[8:8 + clen], time.monotonic()))
-            buf = buf[8 + clen + plen:]
+        got, buf = fcgi_split_records(buf + b)
+        now = time.monotonic()
+        recs += [(rtype, content, now) for rtype, _, content in got]
         if recs and recs[-1][0] == FCGI_END_REQUEST:
             break
     return recs, eof
@@ -698,9 +707,9 @@ def fcgi_read_records(s, timeout, until=None):
 # ---------------------------------------------------------------- a separate watcher process
 
 def _watch(sock, n, seconds):
-    """Opens n raw FastCGI streams on sock and reads them for `seconds`; returns per
-    stream the (id, arrival time) of each event. Runs in its own process (see Watcher)."""
-    import struct
+    """Opens n raw FastCGI streams on sock and reads them until its stdin is closed (at
+    most `seconds`); returns {"seconds": how long it read, "streams": per stream the
+    (id, arrival time) of each event}. Runs in its own process (see Watcher)."""
     socks, parsers, out = [], [], []
     for _ in range(n):
         s = fcgi_raw(sock)
@@ -708,29 +717,30 @@ def _watch(sock, n, seconds):
         socks.append(s)
         parsers.append([b"", SseParser()])
         out.append([])
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        r, _, _ = select.select(socks, [], [], max(0, deadline - time.monotonic()))
+    t0 = time.monotonic()
+    deadline = t0 + seconds
+    stdin_open = True
+    while time.monotonic() < deadline and stdin_open:
+        r, _, _ = select.select(socks + [sys.stdin], [], [], max(0, deadline - time.monotonic()))
         now = time.monotonic()
         for s in r:
+            if s is sys.stdin:
+                stdin_open = bool(os.read(sys.stdin.fileno(), 1))
+                continue
             i = socks.index(s)
             b = s.recv(65536)
             if not b:
                 continue
-            buf = parsers[i][0] + b
-            while len(buf) >= 8:
-                _, rtype, _, clen, plen, _ = struct.unpack(">BBHHBB", buf[:8])
-                if len(buf) < 8 + clen + plen:
-                    break
+            recs, parsers[i][0] = fcgi_split_records(parsers[i][0] + b)
+            for rtype, _, content in recs:
                 if rtype == FCGI_STDOUT:
-                    for e in parsers[i][1].feed(buf[8:8 + clen], now):
+                    for e in parsers[i][1].feed(content, now):
                         if e["data"] is not None and e["id"] is not None:
                             out[i].append((int(e["id"]), now))
-                buf = buf[8 + clen + plen:]
-            parsers[i][0] = buf
+    took = time.monotonic() - t0
     for s in socks:
         s.close()
-    return out
+    return {"seconds": took, "streams": out}
 
 
 class Watcher:
@@ -739,12 +749,15 @@ class Watcher:
 
     def __init__(self, sock, n, seconds):
         self.p = subprocess.Popen([sys.executable, os.path.abspath(__file__), "watch", sock,
-                                   str(n), str(seconds)], stdout=subprocess.PIPE, text=True)
+                                   str(n), str(seconds)], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
 
     def result(self, timeout):
-        """Per stream: list of (id, time)."""
+        """Stops the watcher (closes its stdin) if it still reads; returns (seconds it
+        read, per stream the list of (id, time))."""
         out, _ = self.p.communicate(timeout=timeout)
-        return json.loads(out)
+        r = json.loads(out)
+        return r["seconds"], r["streams"]
 
 
 if __name__ == "__main__" and len(sys.argv) == 5 and sys.argv[1] == "watch":
