@@ -20,7 +20,7 @@ fail=0
 for name in sse req precheck; do
     bin="$out/fuzz_$name"
     if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-            -I"$inc" -I"$top/src" "$top/tests/fuzz/fuzz_$name.c" \
+            -I"$inc" -I"$top/src" -I"$top/tests" "$top/tests/fuzz/fuzz_$name.c" \
             "$top/src/sse.c" "$top/src/req.c" "$top/src/precheck.c" -o "$bin"; then
         echo "fuzz_$name: does not build"
         fail=$((fail + 1))
