@@ -18,7 +18,6 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
-sys.path.insert(0, os.path.join(HERE, "browser"))
 sys.dont_write_bytecode = True    # nothing written into the source tree
 from harness import (BUILDDIR, Tap, Workdir, start_lighttpd,  # noqa: E402
                      start_spawned_responder, status, wait_for)

@@ -17,7 +17,6 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
-sys.path.insert(0, os.path.join(HERE, "browser"))
 sys.dont_write_bytecode = True
 from harness import (BINARY, BUILDDIR, Tap, Workdir, can_connect, start_lighttpd,  # noqa: E402
                      start_spawned_responder, status, wait_for)
