@@ -6,6 +6,9 @@ and live socket files), --listen :PORT (loopback only), and systemd socket activ
 import os
 import socket
 import stat
+import re
+import shutil
+import signal
 import subprocess
 import sys
 
@@ -65,6 +68,44 @@ try:
     t.eq(p.stop(), 0, "TCP: SIGTERM exit 0")
     r = run_binary(["-l", "127.0.0.1"])
     t.ok(r.returncode == 1 and b"HOST:PORT" in r.stderr, "an address without a port is refused")
+
+    # --- the socket is never wider than --socket-mode, even while being created: bind()
+    #     creates the file with the mode the umask allows, before any chmod. Under strace,
+    #     started with umask 000 (so only the responder's own umask narrows it), the mode
+    #     at bind time (0777 minus the last umask before it) must be within the mode asked.
+    if not shutil.which("strace"):
+        t.skip("socket mode while being created", "strace is not installed")
+    else:
+        for mode in ("0660", "0600"):
+            sock = wd.file("created-%s.sock" % mode)
+            trace = wd.file("created-%s.strace" % mode)
+            p = wd.start(["strace", "-f", "-qq", "-o", trace, "-e", "trace=umask,bind,chmod",
+                          BINARY, "-l", "unix:" + sock, "--socket-mode", mode],
+                         "created-" + mode, preexec_fn=lambda: os.umask(0))
+            wait_for(lambda: can_connect(sock) or not p.alive(), 10)
+            # SIGTERM to the responder itself (strace would only detach); strace exits with
+            # its status
+            with open("/proc/%d/task/%d/children" % (p.pid, p.pid)) as f:
+                kids = [int(x) for x in f.read().split()]
+            for k in kids:
+                os.kill(k, signal.SIGTERM)
+            t.eq(p.wait(5), 0, "socket mode %s: the responder under strace exits 0" % mode)
+            umask, at_bind, final = 0, None, None
+            with open(trace) as f:
+                for line in f:
+                    m = re.search(r"umask\((0[0-7]*)\)", line)
+                    if m:
+                        umask = int(m.group(1), 8)
+                    if "bind(" in line and sock in line and "= 0" in line:
+                        at_bind = 0o777 & ~umask
+                    m = re.search(r"chmod\(\"%s\", (0[0-7]*)\)" % re.escape(sock), line)
+                    if m:
+                        final = int(m.group(1), 8)
+            want = int(mode, 8)
+            t.ok(at_bind is not None and at_bind & ~want == 0 and final == want,
+                 "socket mode %s: created no wider (%s at bind), then set to %s"
+                 % (mode, oct(at_bind) if at_bind is not None else "?", mode),
+                 open(trace).read()[-1500:])
 
     # systemd socket activation
     if not subprocess.run(["sh", "-c", "command -v systemd-socket-activate"],

@@ -115,7 +115,7 @@ class Proc:
     a sanitizer build every Proc's log (a web server's log holds the responders it
     spawned) must hold no sanitizer report."""
 
-    def __init__(self, argv, log, env=None, stdin=None, cwd=None):
+    def __init__(self, argv, log, env=None, stdin=None, cwd=None, preexec_fn=None):
         self.argv = argv
         self.name = os.path.basename(log)[:-4] if log.endswith(".log") else log
         self.is_responder = BINARY in argv
@@ -124,7 +124,8 @@ class Proc:
         self.log_path = log
         self.logf = open(log, "ab")
         self.p = subprocess.Popen(argv, stdin=stdin if stdin is not None else subprocess.DEVNULL,
-                                  stdout=self.logf, stderr=self.logf, env=env, cwd=cwd)
+                                  stdout=self.logf, stderr=self.logf, env=env, cwd=cwd,
+                                  preexec_fn=preexec_fn)
         self.pid = self.p.pid
 
     def alive(self):
