@@ -163,11 +163,13 @@ try:
     sock = wd.file("limits.sock")
     resp = wd.start(["prlimit", "--nofile=100:2000", BINARY, "-l", "unix:" + sock, "-i", "100"],
                     "limits")
+    # The socket listens before the limits are raised and logged: wait for the log line.
+    logged = wait_for(lambda: "max streams" in resp.log() or not resp.alive(), 5 * SLOW)
     wait_for(lambda: can_connect(sock) or not resp.alive(), 5)
     with open("/proc/%d/limits" % resp.pid) as f:
         lim = [line.split()[3:5] for line in f if line.startswith("Max open files")]
     t.eq(lim, [["2000", "2000"]], "start: soft open-files limit raised to the hard one")
-    t.ok("max streams 1936, open files 2000 (hard 2000)" in resp.log(),
+    t.ok(logged and "max streams 1936, open files 2000 (hard 2000)" in resp.log(),
          "start: the effective limits are logged", resp.log()[-400:])
     t.eq(status(sock)["max_streams"], 1936, "start: --max-streams defaults to open files - 64")
     if os.geteuid() == 0:
