@@ -13,11 +13,11 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from harness import (run_binary, BINARY, FCGI_BEGIN_REQUEST, FCGI_END_REQUEST, FCGI_PARAMS,  # noqa: E402
+from harness import (BINARY, FCGI_BEGIN_REQUEST, FCGI_END_REQUEST, FCGI_PARAMS,  # noqa: E402
                      FCGI_STDIN, FCGI_STDOUT, CgiFcgi, Tap, Watcher, Workdir, can_connect,
-                     describe_gaps, fcgi_get, timing_ok,
-                     fcgi_nv, fcgi_raw, fcgi_read_records, fcgi_record, fcgi_request_bytes,
-                     free_port, start_responder, status, wait_for)
+                     describe_gaps, fcgi_get, fcgi_nv, fcgi_raw, fcgi_read_records, fcgi_record,
+                     fcgi_request_bytes, free_port, run_binary, start_responder, status, timing_ok,
+                     wait_for)
 
 INTERVAL = 0.1
 t = Tap()
@@ -261,7 +261,8 @@ try:
     t.ok(wait_for(lambda: "refused a connection from 127.0.0.2" in p.log(), 2),
          "... and the refusal is logged", p.log()[-300:])
     t.eq(p.stop(), 0, "FCGI_WEB_SERVER_ADDRS: SIGTERM, exit 0")
-    r = run_binary(["-l", "127.0.0.1:%d" % free_port()], env=dict(os.environ, FCGI_WEB_SERVER_ADDRS="localhost"))
+    r = run_binary(["-l", "127.0.0.1:%d" % free_port()],
+                   env=dict(os.environ, FCGI_WEB_SERVER_ADDRS="localhost"))
     t.ok(r.returncode == 1 and b"FCGI_WEB_SERVER_ADDRS" in r.stderr,
          "a malformed FCGI_WEB_SERVER_ADDRS stops the start with a message", r.stderr)
 

@@ -9,10 +9,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from harness import (BINARY, SLOW, can_connect, describe_gaps, timing_ok, FCGI_ABORT_REQUEST, FCGI_END_REQUEST, FCGI_STDOUT, fcgi_record, CgiFcgi, HttpStream, Tap,  # noqa: E402
-                     Workdir, fcgi_get, fcgi_raw, fcgi_read_records, gaps, pump,
-                     start_lighttpd, start_responder, start_spawned_responder, status,
-                     wait_for)
+from harness import (BINARY, FCGI_ABORT_REQUEST, FCGI_END_REQUEST, FCGI_STDOUT, SLOW,  # noqa: E402
+                     CgiFcgi, HttpStream, Tap, Workdir, can_connect, describe_gaps, fcgi_get,
+                     fcgi_raw, fcgi_read_records, fcgi_record, gaps, pump, start_lighttpd,
+                     start_responder, start_spawned_responder, status, timing_ok, wait_for)
 
 t = Tap()
 wd = Workdir("lifecycle")

@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from harness import (run_binary, BINARY, Tap, Workdir, can_connect, fcgi_get, free_port,  # noqa: E402
+from harness import (BINARY, Tap, Workdir, can_connect, fcgi_get, free_port, run_binary,  # noqa: E402
                      start_responder, wait_for)
 
 t = Tap()

@@ -200,6 +200,23 @@ class Workdir:
         self.procs.append(p)
         return p
 
+    def check_logs(self, tap):
+        """Sanitizer build: the other logs in the directory (a web server's error log
+        holds the stderr of the responders it spawned: mod_fcgid, CGI) hold no report."""
+        own = {p.log_path for p in self.procs}
+        found = []
+        for d, _, files in os.walk(self.path):
+            for f in files:
+                path = os.path.join(d, f)
+                if f.endswith(".log") and path not in own:
+                    try:
+                        with open(path, "rb") as fh:
+                            found += ["%s: %s" % (f, x) for x in sanitizer_report(fh.read())]
+                    except OSError:
+                        pass
+        tap.ok(not found, "no sanitizer report in the other logs of the test",
+               "\n".join(found[:20]))
+
     def cleanup(self):
         """Stops every process, then checks each (see Proc.check) through Tap.current."""
         for p in reversed(self.procs):
@@ -207,6 +224,8 @@ class Workdir:
         if Tap.current is not None:
             for p in self.procs:
                 p.check(Tap.current)
+            if SANITIZED:
+                self.check_logs(Tap.current)
         if not os.environ.get("FCGI_SSE_KEEP_TMP"):
             shutil.rmtree(self.path, ignore_errors=True)
 
