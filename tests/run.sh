@@ -1,7 +1,7 @@
 #!/bin/bash
 # run.sh -- every test: installs what the tests need, builds, runs `make check`, and ends
 # with one line "N passed, N failed, N skipped", after one line per skipped check:
-# "skipped: tests/test_x.py: ok 3 - name # SKIP reason" (.ci/run matches its allow-list on them).
+# "skipped: tests/test_x: ok 3 - name # SKIP reason" (.ci/run matches its allow-list on them).
 #
 # Environment:
 #   SANITIZE=1           build with ASan + UBSan (./configure --enable-sanitizers) in build-asan/
