@@ -93,6 +93,9 @@ try:
             for k in kids:
                 os.kill(k, signal.SIGTERM)
             t.eq(p.wait(5), 0, "socket mode %s: the responder under strace exits 0" % mode)
+            if p.alive():      # strace would detach on cleanup's SIGTERM: leave no orphan
+                for k in kids:
+                    os.kill(k, signal.SIGKILL)
             umask, at_bind, final = 0, None, None
             with open(trace) as f:
                 for line in f:
