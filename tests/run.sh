@@ -1,6 +1,7 @@
 #!/bin/bash
 # run.sh -- every test: installs what the tests need, builds, runs `make check`, and ends
-# with one line "N passed, N failed".
+# with one line "N passed, N failed, N skipped", after one line per skipped check:
+# "skipped: tests/test_x: ok 3 - name # SKIP reason" (.ci/run matches its allow-list on them).
 #
 # Environment:
 #   SANITIZE=1           build with ASan + UBSan (./configure --enable-sanitizers) in build-asan/
@@ -31,6 +32,8 @@ mkdir -p "$build"
 make -C "$build" -j2 -s || exit 1
 
 # The integration tests check timing: run them one at a time.
+stamp="$build/.check-started"
+touch "$stamp"
 make -C "$build" -s check
 status=$?
 
@@ -40,9 +43,12 @@ count() { sed -n "s/^# $1: *\([0-9]*\).*/\1/p" "$log" | head -n1; }
 if [ -f "$log" ]; then
     pass=$(count PASS); skip=$(count SKIP); fail=$(count FAIL); err=$(count ERROR); xpass=$(count XPASS)
     [ "$status" -ne 0 ] && [ "$((${fail:-0} + ${err:-0} + ${xpass:-0}))" -eq 0 ] && err=1
-    [ "${skip:-0}" -gt 0 ] && echo "${skip} skipped (see $log)"
-    echo "${pass:-0} passed, $((${fail:-0} + ${err:-0} + ${xpass:-0})) failed"
+    # Each skipped check by name and reason, from the logs of this run only.
+    find "$build/tests" -name '*.log' -newer "$stamp" -print0 | sort -z |
+        xargs -0 -r grep -H -E '^ok [0-9]+ .*# SKIP' |
+        sed -e "s|^$build/||" -e 's|\.log:|: |' -e 's|^|skipped: |'
+    echo "${pass:-0} passed, $((${fail:-0} + ${err:-0} + ${xpass:-0})) failed, ${skip:-0} skipped"
 else
-    echo "0 passed, 1 failed"
+    echo "0 passed, 1 failed, 0 skipped"
 fi
 exit $status

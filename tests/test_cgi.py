@@ -10,10 +10,10 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from harness import BINARY, SseParser, Tap, gaps, wait_for, within  # noqa: E402
+from harness import (BINARY, SANITIZED, SseParser, Tap, gaps, run_binary,  # noqa: E402
+                     SLOW, describe_gaps, sanitizer_report, timing_ok, wait_for)
 
 INTERVAL = 0.2
-TOL = INTERVAL * 0.10
 
 
 def cgi(query="", method="GET", script="/cgi-bin/fcgi-sse", path_info="/stream", extra=None):
@@ -53,28 +53,45 @@ def read_stream(p, until_events, timeout):
     return head, [e for e in events if e["data"] is not None], t_head
 
 
+def ended(p, want, name, timeout=5):
+    """Waits for p; its exit status must be want, and (sanitizer build) its stderr clean."""
+    try:
+        rc = p.wait(timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rc = p.wait()
+    err = p.stderr.read() if p.stderr and not p.stderr.closed else b""
+    for f in (p.stdout, p.stderr):
+        if f and not f.closed:
+            f.close()
+    report = sanitizer_report(err) if SANITIZED else []
+    t.ok(rc == want and not report, "%s: exit status %d%s" % (
+        name, want, ", no sanitizer report" if SANITIZED else ""), (rc, report[:10], err[-500:]))
+    return rc
+
+
 t = Tap()
 
 p = cgi("limit=4")
 head, events, t_head = read_stream(p, 4, 5)
-rc = p.wait(5)
 t.ok(head is not None and head.split("\r\n")[:2] ==
      ["Status: 200 OK", "Content-Type: text/event-stream; charset=utf-8"],
      "CGI: the stream's header block", head)
-t.ok(t_head is not None and t_head <= 0.2, "CGI: headers within 200 ms", t_head)
+t.ok(t_head is not None and t_head <= 0.2 * SLOW, "CGI: headers within 200 ms", t_head)
 t.eq([int(e["id"]) for e in events], [0, 1, 2, 3], "CGI: limit=4 gives ids 0..3")
-t.ok(within(gaps(events), INTERVAL, TOL), "CGI: events every 200 ms +-10%",
-     ["%.3f" % x for x in gaps(events)])
-t.eq(rc, 0, "CGI: exits 0 after its limit")
+t.ok(timing_ok(gaps(events), INTERVAL), "CGI: events every 200 ms: %s"
+     % describe_gaps(gaps(events), INTERVAL), ["%.3f" % x for x in gaps(events)])
+ended(p, 0, "CGI: after its limit")
 
 p = cgi("limit=2", extra={"HTTP_LAST_EVENT_ID": "9"})
 head, events, _ = read_stream(p, 2, 5)
-p.wait(5)
+ended(p, 0, "CGI: resumed, after its limit")
 t.eq([int(e["id"]) for e in events], [10, 11], "CGI: resumes after Last-Event-ID")
 
 p = cgi(path_info="/nothing")
-out, _ = p.communicate(timeout=5)
+out, err = p.communicate(timeout=5)
 t.ok(out.startswith(b"Status: 404 ") and p.returncode == 0, "CGI: 404 for another path", out)
+t.ok(not (SANITIZED and sanitizer_report(err)), "CGI: 404, no sanitizer report", err[-500:])
 
 # The client leaves: the web server closes our stdout; the process must end at once.
 p = cgi()
@@ -82,14 +99,14 @@ head, events, _ = read_stream(p, 1, 3)
 p.stdout.close()
 t0 = time.monotonic()
 gone = wait_for(lambda: p.poll() is not None, 2)
-t.ok(gone and time.monotonic() - t0 < 1.0, "CGI: exits within 1 s when stdout is closed",
+t.ok(gone and time.monotonic() - t0 < 1.0 * SLOW, "CGI: exits within 1 s when stdout is closed",
      time.monotonic() - t0)
+ended(p, 0, "CGI: stdout closed by the web server")
 
 p = cgi()
 read_stream(p, 1, 3)
 p.send_signal(signal.SIGTERM)
-t.eq(p.wait(2), 0, "CGI: SIGTERM ends the response and exits 0")
-p.stdout.close()
+ended(p, 0, "CGI: SIGTERM ends the response", timeout=2)
 
 # A query without '=' reaches a CGI program as arguments (RFC 3875 4.4): "?-i+1" must
 # not set the interval to 1 ms. As CGI no option comes from argv; FCGI_SSE_OPTIONS
@@ -100,10 +117,8 @@ env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GATEWAY_INTERFACE": "CG
 p = subprocess.Popen([BINARY, "-i", "1"], env=env, stdin=subprocess.DEVNULL,
                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 head, events, _ = read_stream(p, 100, 1.0)
-p.kill()
-p.wait()
-p.stdout.close()
-p.stderr.close()
+p.send_signal(signal.SIGTERM)
+ended(p, 0, "CGI: query words as arguments, SIGTERM", timeout=2)
 t.ok(head is not None and 2 <= len(events) <= 4,
      "CGI: query words passed as arguments are not options (%d events in 1 s at 300 ms)"
      % len(events))
@@ -114,10 +129,8 @@ env2 = dict(env, QUERY_STRING=word)
 p = subprocess.Popen([BINARY, word], env=env2, stdin=subprocess.DEVNULL,
                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 head, events, _ = read_stream(p, 100, 1.0)
-p.kill()
-p.wait()
-p.stdout.close()
-p.stderr.close()
+p.send_signal(signal.SIGTERM)
+ended(p, 0, "CGI: query words as arguments, SIGTERM", timeout=2)
 t.ok(head is not None and 2 <= len(events) <= 4,
      "CGI: a long query word is not an option either (%d events in 1 s)" % len(events))
 
@@ -133,8 +146,7 @@ for word in ("-lunix:" + lsock, "-lunix:" + lsock.replace("~", "\\~")):
          "CGI: argv %r is ignored: the request is served, no listener" % word, r)
 
 # Not started by a web server: no socket on fd 0 and no CGI environment.
-p = subprocess.run([BINARY], stdin=subprocess.DEVNULL, capture_output=True, timeout=5,
-                   env={"PATH": "/usr/bin:/bin"})
+p = run_binary([], stdin=subprocess.DEVNULL, env={"PATH": "/usr/bin:/bin"})
 t.ok(p.returncode == 2 and b"--listen" in p.stderr,
      "no socket and no CGI request: exit 2 with a hint", p)
 t.done()

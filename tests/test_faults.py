@@ -17,7 +17,6 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
-sys.path.insert(0, os.path.join(HERE, "browser"))
 sys.dont_write_bytecode = True
 from harness import (BINARY, BUILDDIR, Tap, Workdir, can_connect, start_lighttpd,  # noqa: E402
                      start_spawned_responder, status, wait_for)
@@ -79,7 +78,8 @@ try:
     N = 1000
     sock = wd.file("sup.sock")
     # The loop restarts the responder when it exits; stopping the loop stops it too.
-    sup = wd.start(["sh", "-c", "trap 'kill $c 2>/dev/null; wait $c; exit 0' TERM INT; "
+    # On TERM it passes the signal on and exits with the responder's status.
+    sup = wd.start(["sh", "-c", "trap 'kill $c 2>/dev/null; wait $c; exit $?' TERM INT; "
                     "while :; do spawn-fcgi -n -s '%s' -M 0600 -- '%s' -i 500 -r 300 & c=$!; "
                     "wait $c; sleep 0.2; done" % (sock, BINARY)], "supervisor")
     t.ok(wait_for(lambda: can_connect(sock), 5), "supervisor: the responder is up")
@@ -105,7 +105,8 @@ try:
          "clients leave")
     httpd.stop()
     last = children(sup.pid)
-    sup.stop()
+    sup.is_responder = True   # its exit status is the responder's (checked at cleanup too)
+    t.eq(sup.stop(), 0, "SIGTERM to the supervisor: the responder exits 0")
     t.ok(wait_for(lambda: not any(os.path.exists("/proc/%d" % p) for p in last), 5),
          "stopping the supervisor stops its responder")
 

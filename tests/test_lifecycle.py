@@ -9,10 +9,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from harness import (FCGI_ABORT_REQUEST, FCGI_END_REQUEST, FCGI_STDOUT, fcgi_record, CgiFcgi, HttpStream, Tap,  # noqa: E402
-                     Workdir, fcgi_get, fcgi_raw, fcgi_read_records, gaps, pump,
-                     start_lighttpd, start_responder, start_spawned_responder, status,
-                     wait_for, within)
+from harness import (BINARY, FCGI_ABORT_REQUEST, FCGI_END_REQUEST, FCGI_STDOUT, SLOW,  # noqa: E402
+                     CgiFcgi, HttpStream, Tap, Workdir, can_connect, describe_gaps, fcgi_get,
+                     fcgi_raw, fcgi_read_records, fcgi_record, gaps, pump, start_lighttpd,
+                     start_responder, start_spawned_responder, status, timing_ok, wait_for)
 
 t = Tap()
 wd = Workdir("lifecycle")
@@ -71,9 +71,14 @@ try:
     c.read_until(lambda c: c.eof, 3)
     c.close()
     t.eq(c.counts(), [0, 1], "limit: below it again, a new stream is served")
-    pump(held[1:], lambda: all(len(c.counts()) >= 4 for c in held[1:]), 3)
-    t.ok(all(c.counts() == list(range(len(c.counts()))) for c in held[1:]),
-         "limit: the held streams never stopped")
+    # Ids are counted before the pump: each held stream must go on by at least 4 more
+    # (it was at one or two events; 4 more take 0.8 s at 200 ms), in order, no gap.
+    before = [len(c.counts()) for c in held[1:]]
+    went_on = pump(held[1:], lambda: all(len(c.counts()) >= n + 4
+                                         for c, n in zip(held[1:], before)), 5)
+    t.ok(went_on and all(c.counts() == list(range(len(c.counts()))) for c in held[1:]),
+         "limit: the held streams never stopped (4 more events each, no gap)",
+         (before, [c.counts() for c in held[1:]]))
     for c in held[1:]:
         c.close()
 
@@ -91,8 +96,9 @@ try:
     t.ok(all(len(c.counts()) >= 35 and c.counts() == list(range(len(c.counts())))
              for c in others), "slow reader: five others get every event",
          [len(c.counts()) for c in others])
-    late = [g for c in others for g in gaps(c.events) if abs(g - 0.1) > 0.01]
-    t.ok(not late, "slow reader: others' inter-arrival within 10% of 100 ms", late[:10])
+    g = sorted(x for c in others for x in gaps(c.events))
+    t.ok(g and timing_ok(g, 0.1), "slow reader: others' inter-arrival on time (%s)"
+         % describe_gaps(g, 0.1), ["%.3f" % x for x in g[:5] + g[-5:]])
     t.ok(wait_for(lambda: status(sock)["streams_open"] == 0, 2),
          "slow reader: its slot is free again")
     stuck.close()
@@ -104,9 +110,10 @@ try:
     pump(clients, lambda: all(len(c.counts()) >= 2 for c in clients), 3)
     t0 = time.monotonic()
     resp.signal(signal.SIGTERM)
-    rc = resp.wait(2.0)
+    rc = resp.wait(2.0 * SLOW)
     took = time.monotonic() - t0
-    t.ok(rc == 0 and took <= 2.0, "SIGTERM: exit 0 within 2 s", (rc, took))
+    t.ok(rc == 0 and took <= 2.0 * SLOW, "SIGTERM: exit 0 within 2 s%s"
+         % (" (x%g: sanitizer build)" % SLOW if SLOW > 1 else ""), (rc, took))
     pump(clients, lambda: all(c.eof for c in clients), 2)
     codes = [c.p.wait(2) for c in clients]
     t.ok(all(c.eof for c in clients) and codes == [0] * 5,
@@ -121,11 +128,60 @@ try:
     t.ok("stopping: ending" in resp.log() and "stopped:" in resp.log(),
          "SIGTERM: logged", resp.log()[-300:])
 
-    # --- a second signal exits at once
-    resp, sock = start_responder(wd, ["-i", "100"], name="twice")
+    # --- SIGINT and SIGUSR1 (libfcgi's convention) stop it as SIGTERM does
+    for sig in (signal.SIGINT, signal.SIGUSR1):
+        name = signal.Signals(sig).name
+        resp, sock = start_responder(wd, ["-i", "100", "-k", "0"], name=name.lower())
+        c = CgiFcgi(sock, "/stream")
+        c.read_until(lambda c: len(c.counts()) >= 1, 3)
+        resp.signal(sig)
+        rc = resp.wait(2.0 * SLOW)
+        c.read_until(lambda c: c.eof, 2)
+        code = c.p.wait(2)
+        c.close()
+        t.ok(rc == 0 and c.eof and code == 0 and "stopped:" in resp.log(),
+             "%s: streams end cleanly, exit 0" % name, (rc, code, resp.log()[-300:]))
+
+    # --- a second signal exits at once, without the graceful end: exit status 1, not 0.
+    #     Two different signals, so that they cannot merge into one while pending, and
+    #     both sent while the process is stopped: an idle graceful end takes a few ms, and
+    #     on a loaded machine the test could be descheduled between two kill()s for longer
+    #     (seen in CI), so that the second came after the graceful exit.
+    resp, sock = start_responder(wd, ["-i", "100", "-k", "0"], name="twice")
+    clients = [CgiFcgi(sock, "/stream") for _ in range(3)]
+    pump(clients, lambda: all(len(c.counts()) >= 1 for c in clients), 3)
+    resp.expect_status = 1
+    resp.signal(signal.SIGSTOP)
     resp.signal(signal.SIGTERM)
-    resp.signal(signal.SIGTERM)
-    t.ok(resp.wait(2.0) is not None, "second SIGTERM: the process is gone")
+    resp.signal(signal.SIGINT)
+    resp.signal(signal.SIGCONT)
+    rc = resp.wait(2.0 * SLOW)
+    t.ok(rc == 1 and "second signal: exiting at once" in resp.log()
+         and "stopped:" not in resp.log(),
+         "second signal: exits at once with status 1, skipping the graceful end",
+         (rc, resp.log()[-300:]))
+    for c in clients:
+        c.close()
+
+    # --- at start: the soft open-files limit is raised to the hard one, the limits are
+    #     logged, and --max-streams defaults to open files - 64
+    sock = wd.file("limits.sock")
+    resp = wd.start(["prlimit", "--nofile=100:2000", BINARY, "-l", "unix:" + sock, "-i", "100"],
+                    "limits")
+    # The socket listens before the limits are raised and logged: wait for the log line.
+    logged = wait_for(lambda: "max streams" in resp.log() or not resp.alive(), 5 * SLOW)
+    wait_for(lambda: can_connect(sock) or not resp.alive(), 5)
+    with open("/proc/%d/limits" % resp.pid) as f:
+        lim = [line.split()[3:5] for line in f if line.startswith("Max open files")]
+    t.eq(lim, [["2000", "2000"]], "start: soft open-files limit raised to the hard one")
+    t.ok(logged and "max streams 1936, open files 2000 (hard 2000)" in resp.log(),
+         "start: the effective limits are logged", resp.log()[-400:])
+    t.eq(status(sock)["max_streams"], 1936, "start: --max-streams defaults to open files - 64")
+    if os.geteuid() == 0:
+        t.ok("running as root" in resp.log(), "start: warns when run as root", resp.log()[-400:])
+    else:
+        t.ok("running as root" not in resp.log(), "start: no root warning when not root")
+    t.eq(resp.stop(), 0, "limits: SIGTERM, exit 0")
 finally:
     wd.cleanup()
 t.done()

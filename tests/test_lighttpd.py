@@ -2,23 +2,39 @@
 with the responder under spawn-fcgi, as the demo runs it.
 
 lighttpd listens on a free loopback port; the responder runs with a 200 ms interval.
+demo.conf is included by a wrapper that turns mod_deflate on for text/ (event streams
+included), so that no Content-Encoding on the stream means something.
 """
 
 import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from harness import (SRCDIR, HttpStream, Tap, Workdir, gaps, http_get, pump,  # noqa: E402
-                     start_lighttpd, start_spawned_responder, within)
+from harness import (DUE_TOL, MAX_LATE, SLOW, SRCDIR, HttpStream, Tap, Workdir,  # noqa: E402
+                     describe_gaps, due_offsets, due_ok, gaps, http_get, pump, start_lighttpd,
+                     start_spawned_responder, timing_ok)
 
 INTERVAL = 0.2
-TOL = INTERVAL * 0.10
+
+
+def with_gzip(wd):
+    """demo.conf with mod_deflate on for every text type, event streams included (as a
+    site that compresses its pages would have it): lighttpd must still not compress
+    the stream, which it cannot do while streaming the response body."""
+    path = wd.file("gzip.conf")
+    with open(path, "w") as f:
+        f.write('include "%s"\n' % os.path.join(SRCDIR, "deploy", "lighttpd", "demo.conf"))
+        f.write('server.modules += ( "mod_deflate" )\n'
+                'deflate.mimetypes = ( "text/" )\n'
+                'deflate.allowed-encodings = ( "gzip" )\n'
+                'deflate.min-compress-size = 1\n')
+    return path
 
 t = Tap()
 wd = Workdir("lighttpd")
 try:
     resp, sock = start_spawned_responder(wd, ["-i", "200", "-k", "0"])
-    httpd, port = start_lighttpd(wd, sock)
+    httpd, port = start_lighttpd(wd, sock, conf=with_gzip(wd))
 
     # --- the page and its assets, served by lighttpd itself
     for path, ctype in [("/", "text/html"), ("/index.html", "text/html"),
@@ -35,8 +51,8 @@ try:
          "default-src 'self'" in hdrs.get("content-security-policy", ""),
          "page: served with a strict Content-Security-Policy", hdrs)
 
-    # --- a stream through lighttpd
-    s = HttpStream(port, "/stream")
+    # --- a stream through lighttpd (compression on for text, the client accepts gzip)
+    s = HttpStream(port, "/stream", headers={"Accept-Encoding": "gzip"})
     s.read_events(6, 5)
     s.close()
     t.eq(s.status, 200, "stream: 200")
@@ -44,17 +60,26 @@ try:
     t.eq(s.header("Cache-Control"), "no-cache", "stream: Cache-Control: no-cache")
     t.eq(s.header("X-Accel-Buffering"), "no", "stream: X-Accel-Buffering: no")
     t.ok(s.header("Content-Length") is None, "stream: no Content-Length")
-    t.ok(s.t_head is not None and s.t_head - s.t_start <= 0.2,
+    t.ok(s.header("Content-Encoding") is None,
+         "stream: no Content-Encoding although the client accepts gzip and deflate is on "
+         "for text/", s.headers)
+    t.ok(s.t_head is not None and s.t_head - s.t_start <= 0.2 * SLOW,
          "stream: header block within 200 ms", s.t_head and s.t_head - s.t_start)
     t.ok(s.body_pieces and s.body_pieces[0][1].startswith(b"retry: 3000")
-         and s.body_pieces[0][0] - s.t_start <= 0.2,
+         and s.body_pieces[0][0] - s.t_start <= 0.2 * SLOW,
          "stream: retry line arrives at once, not with the first event",
          s.body_pieces[:1])
     t.eq(s.counts()[:6], list(range(6)), "stream: ids 0..5 consecutive")
     g = gaps(s.events)
-    t.ok(len(g) >= 5 and within(g, INTERVAL, TOL),
-         "stream: events arrive one by one, every 200 ms +-10% (not buffered)",
-         ["%.3f" % x for x in g])
+    t.ok(len(g) >= 5 and timing_ok(g, INTERVAL) and len(set(e["t"] for e in s.events)) ==
+         len(s.events), "stream: events arrive one by one, every 200 ms (not buffered): %s"
+         % describe_gaps(g, INTERVAL), ["%.3f" % x for x in g])
+    offs = due_offsets(s, INTERVAL)
+    t.ok(len(offs) >= 6 and due_ok(offs), "stream: events within %d ms of their due time "
+         "(p99; worst under %d ms)" % (DUE_TOL * 1000, (DUE_TOL + MAX_LATE * SLOW) * 1000),
+         ["%+.3f" % x for x in offs])
+    code, hdrs, body = http_get(port, "/app.js", headers={"Accept-Encoding": "gzip"})
+    t.eq(hdrs.get("content-encoding"), "gzip", "control: lighttpd compresses the script")
 
     # --- prefixes, resume, limit
     s = HttpStream(port, "/app/stream?limit=2")
@@ -92,9 +117,28 @@ try:
         c.close()
     t.ok(all(c.counts() == list(range(5)) for c in clients), "ten clients: each gets ids 0..4",
          [c.counts() for c in clients])
-    t.ok(all(within(gaps(c.events), INTERVAL, TOL) for c in clients),
-         "ten clients: every inter-arrival within 10%",
+    g = [x for c in clients for x in gaps(c.events)]
+    t.ok(timing_ok(g, INTERVAL), "ten clients: on time: %s" % describe_gaps(g, INTERVAL),
          [["%.3f" % x for x in gaps(c.events)] for c in clients])
+    offs = [x for c in clients for x in due_offsets(c, INTERVAL)]
+    t.ok(due_ok(offs), "ten clients: events within %d ms of their due time" % (DUE_TOL * 1000),
+         ["%+.3f" % x for x in offs])
+
+    # --- heartbeats pass through lighttpd as they are written: -i 10000 -k 1, so in
+    #     3.5 s no event, only comment lines, about one a second
+    hb, hsock = start_spawned_responder(wd, ["-i", "10000", "-k", "1"], name="heartbeat")
+    hhttpd, hport = start_lighttpd(wd, hsock, conf=wd.file("gzip.conf"))
+    s = HttpStream(hport, "/stream", headers={"Accept-Encoding": "gzip"})
+    s.read_until(lambda s: len(s.parser.comments) >= 3, 3.5 * SLOW)
+    s.close()
+    ts = [x[1] for x in s.parser.comments]
+    hg = [b - a for a, b in zip(ts, ts[1:])]
+    t.ok(s.status == 200 and len(ts) >= 3 and not s.counts() and all(0.5 <= x <= 1.5 * SLOW
+                                                                    for x in hg),
+         "heartbeat: comment lines through lighttpd about every second, no event yet",
+         (s.status, s.parser.comments, s.counts()))
+    t.ok(s.header("Content-Encoding") is None,
+         "heartbeat: with deflate on for text/, the stream is still not compressed", s.headers)
 
     t.ok(httpd.alive() and resp.alive(), "lighttpd and the responder are still running")
     t.eq(resp.stop(), 0, "SIGTERM: the responder under spawn-fcgi exits 0")

@@ -10,8 +10,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from harness import (BUILDDIR, Tap, Workdir, start_lighttpd, start_spawned_responder,  # noqa
-                     status, wait_for)
+from harness import (BUILDDIR, DUE_TOL, MAX_LATE, SLOW, Tap, Workdir, start_lighttpd,  # noqa
+                     start_spawned_responder, status, wait_for)
 
 STREAMS = 1000
 t = Tap()
@@ -33,10 +33,16 @@ try:
     t.eq(int(r.get("id_gaps", -1)) + int(r.get("id_duplicates", -1)), 0, "no id gap, no duplicate")
     p99 = float(r.get("interarrival_ms_p99", 1e9))
     p50 = float(r.get("interarrival_ms_p50", 1e9))
-    t.ok(abs(p50 - 200) <= 5 and abs(p99 - 200) <= 20,
-         "on time: inter-arrival p50 %.1f ms, p99 %.1f ms (200 ms +-10%%)" % (p50, p99))
-    t.ok(float(r.get("first_byte_ms_p99", 1e9)) <= 200,
-         "first bytes within 200 ms (p99 %s ms)" % r.get("first_byte_ms_p99"))
+    # The schedule, not the machine: p50 within 10 %, p99 under the interval plus the
+    # generous maximum delay of harness.timing_ok (x3 under ASan). The benchmark
+    # measures how tight it really is.
+    late = 200 + MAX_LATE * 1000 * SLOW
+    t.ok(abs(p50 - 200) <= 20 and 180 <= p99 <= late,
+         "on time: inter-arrival p50 %.1f ms (200 +-10%%), p99 %.1f ms (<= %d)"
+         % (p50, p99, late))
+    fb = (DUE_TOL + MAX_LATE) * 1000 * SLOW
+    t.ok(float(r.get("first_byte_ms_p99", 1e9)) <= fb,
+         "first bytes at once (p99 %s ms <= %d)" % (r.get("first_byte_ms_p99"), fb))
     # lighttpd closes a backend connection when it next writes to its gone client:
     # within one interval.
     freed = wait_for(lambda: status(sock)["streams_open"] == 0, 2)

@@ -17,20 +17,23 @@ the timeout checks, fastcgi_read_timeout. Four nginx instances:
 
 import json
 import os
+import subprocess
 import sys
 import time
 from statistics import median
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from harness import (SRCDIR, HttpStream, Tap, Workdir, gaps, http_get, pump,  # noqa: E402
-                     status, wait_for)
+from harness import (DUE_TOL, MAX_LATE, SLOW, SRCDIR, HttpStream, Tap, Workdir,  # noqa: E402
+                     due_ok, fcgi_get, gaps, http_get, percentile, pump, status, wait_for)
+import harness  # noqa: E402
 import nginx as ngx  # noqa: E402
 
 INTERVAL = 0.2
 TOL = INTERVAL * 0.10
 # Each event within 100 ms of its due time (t_head + (k+1) x interval). The machine may be
 # busy with other work: one late wake-up must not fail the median-based gap checks.
-DUE_TOL = 0.100
+# ... for most: p99 within DUE_TOL; the single worst within DUE_TOL + MAX_LATE (x SLOW
+# under ASan): a loaded 2-core machine can delay one wake-up, not the schedule.
 SHORT_TIMEOUT = 3          # fastcgi_read_timeout templated in for the timeout checks
 CLIENTS = 100
 
@@ -44,10 +47,7 @@ if not ngx.have("spawn-fcgi"):
 
 
 def due_offsets(s):
-    """Arrival of each counter event minus its due time (t_head + (k+1) x interval)."""
-    first = s.counts()[0] if s.counts() else 0
-    return [e["t"] - (s.t_head + (int(e["id"]) - first + 1) * INTERVAL)
-            for e in s.events if e["data"] is not None]
+    return harness.due_offsets(s, INTERVAL)
 
 
 def one_by_one(s):
@@ -66,7 +66,14 @@ try:
     main = ngx.Nginx(wd, sock, html, name="nginx-main")
     servers.append(main)
     port = main.port
-    t.ok(True, "nginx starts with the shipped server block (port, root, socket templated)")
+    # nginx itself accepts the generated configuration around the shipped server block,
+    # which was templated in its port, root and socket only
+    r = subprocess.run([ngx.nginx_binary(), "-t", "-p", main.dir + "/", "-c", main.conf,
+                        "-g", "daemon off;"], capture_output=True, text=True, timeout=20)
+    t.ok(r.returncode == 0 and main.proc.alive() and "listen 127.0.0.1:%d;" % port in main.site
+         and "unix:%s" % sock in main.site and "root %s;" % html in main.site,
+         "nginx -t accepts the shipped server block (port, root, socket templated) and serves",
+         r.stderr[-800:])
 
     # --- the page and its assets, served by nginx itself
     for path, ctype in [("/", "text/html; charset=utf-8"),
@@ -97,18 +104,21 @@ try:
          "stream: no Content-Encoding although the client accepts gzip and gzip_types has "
          "text/event-stream", s.headers)
     t.ok(s.header("Content-Length") is None, "stream: no Content-Length")
-    t.ok(s.header("X-Accel-Buffering") is None,
-         "stream: nginx consumes the responder's X-Accel-Buffering: no (not forwarded)")
+    direct = fcgi_get(sock, "/stream", query="limit=1")
+    t.ok("X-Accel-Buffering: no" in direct.headers() and s.header("X-Accel-Buffering") is None,
+         "stream: the responder sends X-Accel-Buffering: no and nginx consumes it (not "
+         "forwarded)", (direct.headers(), s.headers))
     t.diag("stream headers through nginx: %s" % s.headers)
-    t.ok(s.t_head is not None and s.t_head - s.t_start <= 0.2,
+    t.ok(s.t_head is not None and s.t_head - s.t_start <= 0.2 * SLOW,
          "stream: header block within 200 ms", s.t_head and s.t_head - s.t_start)
     t.ok(s.body_pieces and s.body_pieces[0][1].startswith(b"retry: 3000")
-         and s.body_pieces[0][0] - s.t_start <= 0.2,
+         and s.body_pieces[0][0] - s.t_start <= 0.2 * SLOW,
          "stream: retry line arrives at once, not with the first event", s.body_pieces[:1])
     t.eq(s.counts()[:8], list(range(8)), "stream: ids 0..7 consecutive")
     offs = due_offsets(s)
-    t.ok(len(offs) >= 8 and all(abs(x) <= DUE_TOL for x in offs),
-         "stream: every event within 100 ms of its due time",
+    t.ok(len(offs) >= 8 and due_ok(offs),
+         "stream: events within 100 ms of their due time (p99; worst under %d ms)"
+         % ((DUE_TOL + MAX_LATE * SLOW) * 1000),
          ["%+.3f" % x for x in offs])
     g = gaps(s.events)
     t.ok(len(g) >= 7 and abs(median(g) - INTERVAL) <= TOL / 2,
@@ -173,13 +183,15 @@ try:
     t.ok(all(c.status == 200 and c.counts() == list(range(10)) for c in clients),
          "%d streams: each gets ids 0..9 and ends" % CLIENTS,
          [c.counts() for c in clients if c.counts() != list(range(10))][:5])
-    worst = max((abs(x) for c in clients for x in due_offsets(c)), default=1e9)
-    t.ok(worst <= DUE_TOL, "%d streams: every event within 100 ms of due (worst %.1f ms)"
-         % (CLIENTS, worst * 1000))
+    offs = [x for c in clients for x in due_offsets(c)]
+    worst = max((abs(x) for x in offs), default=1e9)
+    t.ok(offs and due_ok(offs), "%d streams: events within 100 ms of due (p99 %.1f ms, worst "
+         "%.1f ms)" % (CLIENTS, (percentile([abs(x) for x in offs], 0.99) or 0) * 1000,
+                       worst * 1000))
     allg = sorted(x for c in clients for x in gaps(c.events))
     p50 = median(allg) if allg else 1e9
     p99 = allg[int(len(allg) * 0.99)] if allg else 1e9
-    t.ok(allg and abs(p50 - INTERVAL) <= TOL / 2 and abs(p99 - INTERVAL) <= 2 * TOL,
+    t.ok(allg and abs(p50 - INTERVAL) <= TOL / 2 and abs(p99 - INTERVAL) <= 2 * TOL * SLOW,
          "%d streams: inter-arrival p50 %.1f ms (200 +-5%%), p99 %.1f ms (200 +-20%%)"
          % (CLIENTS, p50 * 1000, p99 * 1000))
     t.ok(wait_for(lambda: status(sock)["streams_open"] == 0, 2)

@@ -22,6 +22,17 @@ SRCDIR = os.path.abspath(os.environ.get("abs_top_srcdir",
 # make check sets abs_top_builddir; run by hand, the build of tests/run.sh is used.
 BUILDDIR = os.path.abspath(os.environ.get("abs_top_builddir", os.path.join(SRCDIR, "build")))
 BINARY = os.path.join(BUILDDIR, "fcgi-sse")
+# tests/run.sh sets it for the ASan + UBSan build (SANITIZE=1).
+SANITIZED = os.environ.get("FCGI_SSE_SANITIZED") == "1"
+# What ASan, LeakSanitizer and UBSan print when they find something.
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def sanitizer_report(text):
+    """The lines of text that are sanitizer reports (empty when none)."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return [line for line in text.splitlines() if any(m in line for m in SANITIZER_MARKS)]
 
 
 # ---------------------------------------------------------------- TAP
@@ -29,9 +40,12 @@ BINARY = os.path.join(BUILDDIR, "fcgi-sse")
 class Tap:
     """Collects results as TAP for Automake's tap-driver.sh."""
 
+    current = None   # the Tap of this test file: Workdir.cleanup reports through it
+
     def __init__(self):
         self.n = 0
         self.failed = 0
+        Tap.current = self
 
     def ok(self, cond, name, detail=None):
         self.n += 1
@@ -93,14 +107,25 @@ def can_connect(addr):
 # ---------------------------------------------------------------- processes
 
 class Proc:
-    """A child process with its stderr in a log file; stopped by pid."""
+    """A child process with its stderr in a log file; stopped by pid.
 
-    def __init__(self, argv, log, env=None, stdin=None, cwd=None):
+    A Proc that runs the responder (BINARY in its argv, directly or under spawn-fcgi,
+    prlimit, valgrind) is checked by Workdir.cleanup: its exit status must be
+    expect_status (0: it exits 0 on SIGTERM; -9 once the test sent it SIGKILL), and in
+    a sanitizer build every Proc's log (a web server's log holds the responders it
+    spawned) must hold no sanitizer report."""
+
+    def __init__(self, argv, log, env=None, stdin=None, cwd=None, preexec_fn=None):
         self.argv = argv
+        self.name = os.path.basename(log)[:-4] if log.endswith(".log") else log
+        self.is_responder = BINARY in argv
+        self.expect_status = 0
+        self.checked = False
         self.log_path = log
         self.logf = open(log, "ab")
         self.p = subprocess.Popen(argv, stdin=stdin if stdin is not None else subprocess.DEVNULL,
-                                  stdout=self.logf, stderr=self.logf, env=env, cwd=cwd)
+                                  stdout=self.logf, stderr=self.logf, env=env, cwd=cwd,
+                                  preexec_fn=preexec_fn)
         self.pid = self.p.pid
 
     def alive(self):
@@ -109,6 +134,8 @@ class Proc:
     def signal(self, sig):
         if self.alive():
             os.kill(self.pid, sig)
+            if sig == signal.SIGKILL:
+                self.expect_status = -signal.SIGKILL
 
     def wait(self, timeout):
         try:
@@ -129,6 +156,23 @@ class Proc:
     def log(self):
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
+
+    def check(self, tap):
+        """Once the process is stopped: its exit status (responders) and, in a sanitizer
+        build, its log. Reported once per Proc."""
+        if self.checked or self.alive():
+            return
+        self.checked = True
+        report = sanitizer_report(self.log()) if SANITIZED else []
+        if self.is_responder:
+            tap.ok(self.p.returncode == self.expect_status and not report,
+                   "%s: exit status %d%s" % (self.name, self.expect_status,
+                                             ", no sanitizer report" if SANITIZED else ""),
+                   "exit status %r\n%s" % (self.p.returncode, "\n".join(report[:20])
+                                            or self.log()[-1500:]))
+        elif report:
+            tap.ok(False, "%s: no sanitizer report in its log" % self.name,
+                   "\n".join(report[:20]))
 
     def rss_kb(self):
         with open("/proc/%d/status" % self.pid) as f:
@@ -156,11 +200,47 @@ class Workdir:
         self.procs.append(p)
         return p
 
+    def check_logs(self, tap):
+        """Sanitizer build: the other logs in the directory (a web server's error log
+        holds the stderr of the responders it spawned: mod_fcgid, CGI) hold no report."""
+        own = {p.log_path for p in self.procs}
+        found = []
+        for d, _, files in os.walk(self.path):
+            for f in files:
+                path = os.path.join(d, f)
+                if f.endswith(".log") and path not in own:
+                    try:
+                        with open(path, "rb") as fh:
+                            found += ["%s: %s" % (f, x) for x in sanitizer_report(fh.read())]
+                    except OSError:
+                        pass
+        tap.ok(not found, "no sanitizer report in the other logs of the test",
+               "\n".join(found[:20]))
+
     def cleanup(self):
+        """Stops every process, then checks each (see Proc.check) through Tap.current."""
         for p in reversed(self.procs):
-            p.stop(3)
+            p.stop(5)
+        if Tap.current is not None:
+            for p in self.procs:
+                p.check(Tap.current)
+            if SANITIZED:
+                self.check_logs(Tap.current)
         if not os.environ.get("FCGI_SSE_KEEP_TMP"):
             shutil.rmtree(self.path, ignore_errors=True)
+
+
+def run_binary(argv, **kw):
+    """subprocess.run of the responder (argv without BINARY), output captured; in a
+    sanitizer build its stderr is checked for sanitizer reports through Tap.current."""
+    kw.setdefault("capture_output", True)
+    kw.setdefault("timeout", 5)
+    r = subprocess.run([BINARY] + list(argv), **kw)
+    if SANITIZED and Tap.current is not None:
+        report = sanitizer_report(r.stderr or b"")
+        Tap.current.ok(not report, "fcgi-sse %s: no sanitizer report" % " ".join(argv)[:60],
+                       "\n".join(report[:20]))
+    return r
 
 
 def start_responder(wd, args=(), name="fcgi-sse", sock=None):
@@ -503,6 +583,62 @@ def within(values, target, tol):
     return all(abs(v - target) <= tol for v in values)
 
 
+# Timing checks assert what the product promises (events on a fixed grid of absolute
+# deadlines), with margins that hold on a loaded 2-core machine and under ASan: the
+# median and the mean gap (the mean depends only on the first and last arrival, so a
+# late wake-up in between does not move it) within 10 % of the interval, and no gap
+# over the interval plus a generous maximum delay. A sanitizer build is slower: its
+# absolute bounds (the maximum delay, exit times) are multiplied by SLOW. What the
+# tests never time is the test itself: the benchmark measures speed.
+SLOW = 3.0 if SANITIZED else 1.0
+MAX_LATE = 0.25
+
+
+def percentile(values, q):
+    v = sorted(values)
+    return v[min(len(v) - 1, int(q * len(v)))] if v else None
+
+
+def timing_ok(gaps_s, target, tol=0.10, max_late=MAX_LATE):
+    """Inter-arrival gaps on time: median and mean within tol x target, and the largest
+    gap at most target + max_late x SLOW."""
+    if not gaps_s:
+        return False
+    med = percentile(gaps_s, 0.5)
+    mean = sum(gaps_s) / len(gaps_s)
+    return (abs(med - target) <= tol * target and abs(mean - target) <= tol * target
+            and max(gaps_s) <= target + max_late * SLOW)
+
+
+DUE_TOL = 0.100   # the README: each event within 100 ms of its due time
+
+
+def due_offsets(s, interval):
+    """Arrival of each counter event of s (HttpStream) minus its due time,
+    t_head + (k+1) x interval for the k-th event since the first id."""
+    first = s.counts()[0] if s.counts() else 0
+    return [e["t"] - (s.t_head + (int(e["id"]) - first + 1) * interval)
+            for e in s.events if e["data"] is not None and e["id"] is not None]
+
+
+def due_ok(offs):
+    """Events within DUE_TOL of their due time: the p99 (x SLOW under ASan), and the
+    single worst within DUE_TOL + MAX_LATE x SLOW (one late wake-up of a loaded machine)."""
+    a = [abs(x) for x in offs]
+    return bool(a) and percentile(a, 0.99) <= DUE_TOL * SLOW \
+        and max(a) <= DUE_TOL + MAX_LATE * SLOW
+
+
+def describe_gaps(gaps_s, target):
+    """One line for a test name or a diagnostic: n, median, mean, p99, max in ms."""
+    if not gaps_s:
+        return "no gaps"
+    return "%d gaps of %d ms: median %.1f, mean %.1f, p99 %.1f, max %.1f ms" % (
+        len(gaps_s), target * 1000, percentile(gaps_s, 0.5) * 1000,
+        sum(gaps_s) / len(gaps_s) * 1000, percentile(gaps_s, 0.99) * 1000,
+        max(gaps_s) * 1000)
+
+
 # ---------------------------------------------------------------- raw FastCGI
 
 FCGI_BEGIN_REQUEST, FCGI_ABORT_REQUEST, FCGI_END_REQUEST = 1, 2, 3
@@ -553,10 +689,23 @@ def fcgi_raw(sock_path, params=None, script="/stream", query="", extra=None, sen
     return s
 
 
+def fcgi_split_records(buf):
+    """The FastCGI record reader of every test: splits buf into whole records.
+    Returns ([(type, request id, content)], the bytes left over: a partial record)."""
+    import struct
+    recs = []
+    while len(buf) >= 8:
+        _, rtype, req_id, clen, plen, _ = struct.unpack(">BBHHBB", buf[:8])
+        if len(buf) < 8 + clen + plen:
+            break
+        recs.append((rtype, req_id, buf[8:8 + clen]))
+        buf = buf[8 + clen + plen:]
+    return recs, buf
+
+
 def fcgi_read_records(s, timeout, until=None):
     """Reads records until END_REQUEST, EOF, timeout, or until(records) is true.
     Returns (records [(type, content, time)], eof)."""
-    import struct
     buf, recs, eof = b"", [], False
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and not (until and until(recs)):
@@ -570,13 +719,9 @@ def fcgi_read_records(s, timeout, until=None):
         if not b:
             eof = True
             break
-        buf += b
-        while len(buf) >= 8:
-            _, rtype, _, clen, plen, _ = struct.unpack(">BBHHBB", buf[:8])
-            if len(buf) < 8 + clen + plen:
-                break
-            recs.append((rtype, buf[8:8 + clen], time.monotonic()))
-            buf = buf[8 + clen + plen:]
+        got, buf = fcgi_split_records(buf + b)
+        now = time.monotonic()
+        recs += [(rtype, content, now) for rtype, _, content in got]
         if recs and recs[-1][0] == FCGI_END_REQUEST:
             break
     return recs, eof
@@ -585,9 +730,9 @@ def fcgi_read_records(s, timeout, until=None):
 # ---------------------------------------------------------------- a separate watcher process
 
 def _watch(sock, n, seconds):
-    """Opens n raw FastCGI streams on sock and reads them for `seconds`; returns per
-    stream the (id, arrival time) of each event. Runs in its own process (see Watcher)."""
-    import struct
+    """Opens n raw FastCGI streams on sock and reads them until its stdin is closed (at
+    most `seconds`); returns {"seconds": how long it read, "streams": per stream the
+    (id, arrival time) of each event}. Runs in its own process (see Watcher)."""
     socks, parsers, out = [], [], []
     for _ in range(n):
         s = fcgi_raw(sock)
@@ -595,29 +740,30 @@ def _watch(sock, n, seconds):
         socks.append(s)
         parsers.append([b"", SseParser()])
         out.append([])
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        r, _, _ = select.select(socks, [], [], max(0, deadline - time.monotonic()))
+    t0 = time.monotonic()
+    deadline = t0 + seconds
+    stdin_open = True
+    while time.monotonic() < deadline and stdin_open:
+        r, _, _ = select.select(socks + [sys.stdin], [], [], max(0, deadline - time.monotonic()))
         now = time.monotonic()
         for s in r:
+            if s is sys.stdin:
+                stdin_open = bool(os.read(sys.stdin.fileno(), 1))
+                continue
             i = socks.index(s)
             b = s.recv(65536)
             if not b:
                 continue
-            buf = parsers[i][0] + b
-            while len(buf) >= 8:
-                _, rtype, _, clen, plen, _ = struct.unpack(">BBHHBB", buf[:8])
-                if len(buf) < 8 + clen + plen:
-                    break
+            recs, parsers[i][0] = fcgi_split_records(parsers[i][0] + b)
+            for rtype, _, content in recs:
                 if rtype == FCGI_STDOUT:
-                    for e in parsers[i][1].feed(buf[8:8 + clen], now):
+                    for e in parsers[i][1].feed(content, now):
                         if e["data"] is not None and e["id"] is not None:
                             out[i].append((int(e["id"]), now))
-                buf = buf[8 + clen + plen:]
-            parsers[i][0] = buf
+    took = time.monotonic() - t0
     for s in socks:
         s.close()
-    return out
+    return {"seconds": took, "streams": out}
 
 
 class Watcher:
@@ -626,12 +772,15 @@ class Watcher:
 
     def __init__(self, sock, n, seconds):
         self.p = subprocess.Popen([sys.executable, os.path.abspath(__file__), "watch", sock,
-                                   str(n), str(seconds)], stdout=subprocess.PIPE, text=True)
+                                   str(n), str(seconds)], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
 
     def result(self, timeout):
-        """Per stream: list of (id, time)."""
+        """Stops the watcher (closes its stdin) if it still reads; returns (seconds it
+        read, per stream the list of (id, time))."""
         out, _ = self.p.communicate(timeout=timeout)
-        return json.loads(out)
+        r = json.loads(out)
+        return r["seconds"], r["streams"]
 
 
 if __name__ == "__main__" and len(sys.argv) == 5 and sys.argv[1] == "watch":

@@ -19,8 +19,8 @@ import threading
 import time
 
 from harness import (BINARY, FCGI_BEGIN_REQUEST, FCGI_END_REQUEST, FCGI_PARAMS,  # noqa: F401
-                     FCGI_STDIN, FCGI_STDOUT, SRCDIR, can_connect, fcgi_record, free_port,
-                     wait_for)
+                     FCGI_STDIN, FCGI_STDOUT, SRCDIR, can_connect, fcgi_record,
+                     fcgi_split_records, free_port, wait_for)
 
 SITE_CONF = os.path.join(SRCDIR, "deploy", "nginx", "fcgi-sse.conf")
 FASTCGI_PARAMS = "/etc/nginx/fastcgi_params"
@@ -310,13 +310,8 @@ class ParamRecorder:
             b = c.recv(65536)
             if not b:
                 break
-            buf += b
-            while len(buf) >= 8:
-                _, rtype, req_id, clen, plen, _ = struct.unpack(">BBHHBB", buf[:8])
-                if len(buf) < 8 + clen + plen:
-                    break
-                content = buf[8:8 + clen]
-                buf = buf[8 + clen + plen:]
+            recs, buf = fcgi_split_records(buf + b)
+            for rtype, req_id, content in recs:
                 if rtype == FCGI_PARAMS:
                     params += content
                 elif rtype == FCGI_STDIN:

@@ -21,7 +21,8 @@ import signal
 import subprocess
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+# The npm project (package*.json and the node scripts) lives in tests/browser/.
+HERE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "browser")
 FILES = ("package.json", "package-lock.json")
 SCRIPTS = ("page.mjs", "clients.mjs", "channels.mjs")
 
