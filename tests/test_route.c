@@ -61,8 +61,8 @@ int main(void)
         struct stats st;
         SINK(s, o);
         memset(&st, 0, sizeof st);
-        atomic_store(&st.streams_open, 7);
-        atomic_store(&st.streams_total, 9);
+        st.streams_open = 7;
+        st.streams_total = 9;
         st.max_streams = 100;
         r.route = REQ_STATUS;
         ok(route_answer(&r, &o, &st, 3000) == 0 &&
