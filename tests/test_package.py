@@ -167,7 +167,10 @@ def build_deb(cmd):
     for name, text in (("build.log", blog), ("lintian.txt", lint)):
         with open(os.path.join(tmp, name), "w") as f:
             f.write(text)
-    shutil.rmtree(cache, ignore_errors=True)
+    # One package in the cache: the one of these sources.
+    for old in glob.glob(os.path.join(dock.CACHE, "deb", "*")):
+        if old != tmp:
+            shutil.rmtree(old, ignore_errors=True)
     os.rename(tmp, cache)
     return os.path.join(cache, os.path.basename(debs[0])), blog, lint, False, took
 
