@@ -10,8 +10,10 @@ For each server:
   Content-Encoding; `retry:` at once, then every event within 100 ms of its due time;
 - a resume: Last-Event-ID: 41 continues at 42;
 - headless Chromium (--ignore-certificate-errors) loads the page over h2 and opens 8 more
-  EventSources next to the page's own (HTTP/1.1 would stop at 6 per host): every response
-  is h2, all the streams share one connection (DevTools' connectionId), every one counts.
+  EventSources next to the page's own: every response is h2, the streams share one
+  connection (DevTools' connectionId) and count. nginx runs all 9 at once; Apache's
+  mod_http2 at least 6 (it starts a connection with 6 streams processed at once and raises
+  that only as requests complete: the others may wait; said in fcgi-sse-tls.conf).
 
 Skipped (counted as skipped) without openssl or curl; the Chromium part without chromium,
 node or npm. Needs root (nginx's and Apache's workers run as www-data).
@@ -37,6 +39,10 @@ INTERVAL = 0.2
 DUE_TOL = 0.1
 EVENTS = 6
 EXTRA = 8                 # EventSources opened next to the page's own
+# mod_http2 (2.4.71) runs at most 6 streams of a new connection at once ("workers_limit=6"
+# in its debug log) and raises that only as requests complete, which event streams never
+# do: the 7th EventSource opened at once may wait (icing/mod_h2 #318, #232).
+APACHE_H2_LIMIT = 6
 CHROMIUM = "/usr/bin/chromium"
 NGINX_TLS = os.path.join(SRCDIR, "deploy", "nginx", "fcgi-sse-tls.conf")
 APACHE_TLS = os.path.join(SRCDIR, "deploy", "apache", "fcgi-sse-tls.conf")
@@ -131,7 +137,7 @@ def check_server(name, base, page_path):
     t.eq(r.ids(), [42, 43], "%s: resume over h2: Last-Event-ID: 41 continues at 42" % name)
 
 
-def check_browser(name, url):
+def check_browser(name, url, want_open):
     if not os.path.exists(CHROMIUM):
         t.skip("%s: Chromium over h2" % name, "%s is not installed" % CHROMIUM)
         return
@@ -154,14 +160,18 @@ def check_browser(name, url):
          "%s: Chromium: every response came over h2 (%d)" % (name, len(resp)),
          [(x["url"], x["protocol"]) for x in resp])
     conns = {x["connectionId"] for x in streams}
-    t.ok(len(streams) == EXTRA + 1 and len(conns) == 1,
-         "%s: Chromium: %d EventSources open at once on one connection (HTTP/1.1 allows 6)"
-         % (name, EXTRA + 1), [(x["url"], x["connectionId"]) for x in streams])
+    t.ok(len(streams) >= want_open and len(conns) == 1,
+         "%s: Chromium: %d EventSources open at once (at least %d), all on one connection"
+         % (name, len(streams), want_open), [(x["url"], x["connectionId"]) for x in streams])
     extra = out.get("extra", [])
-    t.ok(len(extra) == EXTRA and all(len(ids) >= 3 and ids == list(range(ids[0], ids[0] + len(ids)))
-                                     for ids in extra) and len(out.get("items", [])) >= 3,
-         "%s: Chromium: all %d streams counted at once, each with consecutive ids"
-         % (name, EXTRA + 1), (extra, out.get("items")))
+    counting = [ids for ids in extra if len(ids) >= 3 and ids == list(range(ids[0], ids[0] + len(ids)))]
+    t.ok(len(extra) == EXTRA and len(counting) >= want_open - 1 and len(out.get("items", [])) >= 3,
+         "%s: Chromium: the page's stream and %d more counted at once, each with consecutive ids"
+         % (name, len(counting)), (extra, out.get("items")))
+    if len(streams) < EXTRA + 1:
+        t.diag("%s: %d of %d EventSources were held back by the server (mod_http2 starts each "
+               "connection with workers_limit=6 and raises it only as requests complete)"
+               % (name, EXTRA + 1 - len(streams), EXTRA + 1))
     t.eq(out.get("pageErrors"), [], "%s: Chromium: no page error" % name)
 
 
@@ -194,7 +204,7 @@ try:
         servers.append(n)
         base = "https://127.0.0.1:%d" % n.port
         check_server("nginx", base, "/")
-        check_browser("nginx", base + "/")
+        check_browser("nginx", base + "/", EXTRA + 1)
         t.ok(n.proc.alive(), "nginx: still running")
 
     # ---------------------------------------------------------------- Apache
@@ -209,7 +219,7 @@ try:
         apaches.append(a)
         base = "https://127.0.0.1:%d" % a.port
         check_server("Apache", base, "/fcgi-sse/")
-        check_browser("Apache", base + "/fcgi-sse/")
+        check_browser("Apache", base + "/fcgi-sse/", APACHE_H2_LIMIT)
         t.ok(a.alive(), "Apache: still running")
         errs = [x for x in a.errors().splitlines() if ":error]" in x or ":crit]" in x]
         t.eq(errs, [], "Apache: no error in its error log")
