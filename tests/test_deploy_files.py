@@ -1,5 +1,5 @@
 """test_deploy_files.py -- the deploy files that cannot run for real here, checked as far as this
-machine allows: no Docker engine, no booted systemd.
+machine allows without booting systemd (the compose stack runs for real in test_docker.py).
 
 - deploy/docker/compose.yaml: `docker-compose config` accepts it (no engine needed) and lists
   the three services, each with a healthcheck, web servers on 127.0.0.1 and started once the

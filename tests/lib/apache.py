@@ -33,6 +33,8 @@ MODES = {
     "proxy_fcgi": ("fcgi-sse-proxy-fcgi.conf", ["proxy", "proxy_fcgi"]),
     "fcgid": ("fcgi-sse-fcgid.conf", ["fcgid"]),
     "cgid": ("fcgi-sse-cgi.conf", ["cgid"]),
+    # mod_proxy_fcgi behind TLS + HTTP/2: the test Includes fcgi-sse-tls.conf as its extra
+    "tls": ("fcgi-sse-proxy-fcgi.conf", ["proxy", "proxy_fcgi", "socache_shmcb", "ssl", "http2"]),
 }
 
 
@@ -149,9 +151,12 @@ def httpd_conf(wd, name, port, mode, defines, extra=None, loglevel="warn"):
 class Apache:
     """apache2 -DFOREGROUND -f CONF: the parent stays in front, stopped by pid."""
 
-    def __init__(self, wd, name, mode, defines, extra=None, loglevel="warn"):
+    def __init__(self, wd, name, mode, defines, extra=None, loglevel="warn", port_define=None):
+        """port_define: a Define that gets the instance's port (FCGI_SSE_TLS_PORT)."""
         self.port = free_port()
         self.name = name
+        if port_define:
+            defines = dict(defines, **{port_define: str(self.port)})
         self.conf = httpd_conf(wd, name, self.port, mode, defines, extra, loglevel)
         self.error_log = wd.file(name + "-error.log")
         self.proc = wd.start([APACHE2, "-DFOREGROUND", "-f", self.conf], name)

@@ -125,7 +125,11 @@ def nginx_conf(d, site):
 class Nginx:
     """One nginx in its own directory: nginx -p DIR -c DIR/nginx.conf -g 'daemon off;'."""
 
-    def __init__(self, wd, sock, html, name="nginx", read_timeout=None, port=None):
+    def __init__(self, wd, sock, html, name="nginx", read_timeout=None, port=None,
+                 site_conf=SITE_CONF, listen=None, subs=None):
+        """site_conf: the shipped server block to run (fcgi-sse-tls.conf for TLS, whose
+        listen line is given as listen, e.g. "listen 443 ssl http2;"); subs: more lines
+        of it to substitute (certificate paths)."""
         self.name = name
         self.dir = wd.file(name)
         os.mkdir(self.dir)
@@ -135,13 +139,17 @@ class Nginx:
         # /etc/nginx/ on a Debian host.
         shutil.copy(FASTCGI_PARAMS, os.path.join(self.dir, "fastcgi_params"))
         self.port = port or free_port()
-        subs = {LISTEN: "listen 127.0.0.1:%d backlog=4096;" % self.port,
+        listen = listen or LISTEN
+        extra = subs or {}
+        flags = "".join(" " + w for w in listen.rstrip(";").split()[2:])   # ssl http2
+        subs = {listen: "listen 127.0.0.1:%d%s;" % (self.port, flags),
                 ROOT: "root %s;" % html,
                 UPSTREAM: ("server unix:%s;" % sock) if sock.startswith("/") else
                           ("server %s;" % sock)}
+        subs.update(extra)
         if read_timeout is not None:
             subs[READ_TIMEOUT] = "fastcgi_read_timeout %s;" % read_timeout
-        with open(SITE_CONF) as f:
+        with open(site_conf) as f:
             self.site = template(f.read(), subs)
         self.site_path = os.path.join(self.dir, "fcgi-sse.conf")
         with open(self.site_path, "w") as f:

@@ -1,0 +1,196 @@
+"""test_docker.py -- deploy/docker/compose.yaml built and run for real, as a new user would:
+`docker-compose up --build` on a Docker engine, from debian:12 made with debootstrap.
+
+- the engine: the running one, or dockerd started here and stopped by pid at the end;
+- debian:12: debootstrap --variant=minbase bookworm, cached in <builddir>/tests/cache
+  (tests/lib/dock.py); no registry is used;
+- `docker-compose -p fcgisse-test up --build -d` builds the three images (responder,
+  lighttpd, Apache: stages of deploy/docker/Dockerfile) and starts them, the ports on free
+  loopback ports (FCGI_SSE_LIGHTTPD_PORT, FCGI_SSE_APACHE_PORT; 8080 and 8081 by default);
+  all three become healthy (their own healthchecks) with the engine's nofile limit, however
+  low (no `ulimits:` that a host could refuse);
+- through each published port: the page (html/index.html, with its CSP); /stream with the
+  header block and retry: at once, then events 0..3 each within 100 ms of its due time (1 s,
+  the image's default); a resume (Last-Event-ID: 41 continues at 42);
+- `docker stop` of the responder (SIGTERM) with a stream open through each server: each
+  stream ends cleanly (a complete last event, then the end of the response) within 3 s,
+  the container exits 0;
+- `docker-compose down -v`: no container, volume or network of the project is left.
+(Publish and subscribe: once the responder has channels, they are checked here too.)
+
+Skipped (counted as skipped; CI refuses it) where no Docker engine can start, and under
+FCGI_SSE_SANITIZED=1: it builds its own binaries, so it runs in the first pass only.
+"""
+
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from harness import SRCDIR, HttpStream, Tap, Workdir, free_port, http_get, pump, wait_for  # noqa: E402
+import dock  # noqa: E402
+
+COMPOSE = os.path.join(SRCDIR, "deploy", "docker", "compose.yaml")
+PROJECT = "fcgisse-test"
+LABEL = "com.docker.compose.project=" + PROJECT
+INTERVAL = 1.0            # the image runs fcgi-sse with its defaults
+DUE_TOL = 0.1
+EVENTS = 4
+
+
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt("signal %d" % signum)
+
+
+signal.signal(signal.SIGTERM, _interrupted)
+signal.signal(signal.SIGHUP, _interrupted)
+t = Tap()
+why = dock.skip_reason(("docker", "dockerd", "docker-compose", "debootstrap"))
+if why:
+    t.skip("the compose stack, built and run", why)
+    t.done()
+
+wd = Workdir("docker")
+engine = None
+t_begin = time.monotonic()
+ports = {"lighttpd": free_port(), "apache": free_port()}
+env = dict(os.environ, FCGI_SSE_LIGHTTPD_PORT=str(ports["lighttpd"]),
+           FCGI_SSE_APACHE_PORT=str(ports["apache"]))
+compose = ["docker-compose", "-p", PROJECT, "-f", COMPOSE]
+
+
+def dc(*args, timeout=120):
+    return dock.run(compose + list(args), timeout=timeout, env=env, cwd=SRCDIR)
+
+
+def container(service):
+    r = dc("ps", "-q", service, timeout=30)
+    return r.stdout.strip()
+
+
+def inspect(cid, fmt):
+    return dock.run(["docker", "inspect", "-f", fmt, cid], timeout=30).stdout.strip()
+
+
+def lateness(s):
+    ts = [e["t"] for e in s.events if e["data"] is not None]
+    if not ts or s.t_head is None:
+        return []
+    t0 = min(s.t_head, ts[0] - INTERVAL)
+    return [x - (t0 + (k + 1) * INTERVAL) for k, x in enumerate(ts)]
+
+
+try:
+    try:
+        t0 = time.monotonic()
+        engine = dock.Engine(wd)
+    except RuntimeError as e:
+        t.skip("the compose stack, built and run", "no Docker engine can start here: %s"
+               % str(e).splitlines()[0])
+        raise SystemExit
+    t.diag("engine: %s (%.1f s)" % ("dockerd started by this test" if engine.started_here()
+                                    else "already running", time.monotonic() - t0))
+    dock.remove_label(LABEL)          # a stack left by an interrupted run
+    t0 = time.monotonic()
+    try:
+        how = dock.base_image()
+        t.ok(True, "base image debian:12: %s (%.1f s)" % (how, time.monotonic() - t0))
+    except RuntimeError as e:
+        t.ok(False, "base image debian:12 from debootstrap", e)
+        raise SystemExit
+
+    t0 = time.monotonic()
+    r = dc("up", "--build", "-d", timeout=900)
+    took = time.monotonic() - t0
+    t.ok(r.returncode == 0, "docker-compose up --build: three images built, stack started "
+         "(%.1f s)" % took, (r.stdout + r.stderr)[-3000:])
+    if r.returncode != 0:
+        raise SystemExit
+    cids = {s: container(s) for s in ("responder", "lighttpd", "apache")}
+
+    def health():
+        return {s: inspect(c, "{{.State.Health.Status}}") for s, c in cids.items()}
+    t0 = time.monotonic()
+    ok = wait_for(lambda: all(v == "healthy" for v in health().values()), 120, step=1)
+    t.ok(ok, "all three containers healthy by their own healthchecks (%.1f s)"
+         % (time.monotonic() - t0), health())
+    nofile = dock.run(["docker", "exec", cids["responder"], "sh", "-c", "ulimit -Hn"],
+                      timeout=30).stdout.strip()
+    t.diag("the responder container's hard nofile limit (the engine's): %s" % nofile)
+
+    with open(os.path.join(SRCDIR, "html", "index.html"), "rb") as f:
+        index = f.read()
+    for name, port in ports.items():
+        code, hdrs, body = http_get(port, "/")
+        t.ok(code == 200 and body == index and hdrs.get("content-type", "").startswith("text/html")
+             and "default-src 'self'" in hdrs.get("content-security-policy", ""),
+             "%s (127.0.0.1:%d): the page, with its Content-Security-Policy" % (name, port),
+             (code, hdrs))
+
+    # Both servers' streams and resumes at once: one wait of EVENTS intervals.
+    streams = {n: HttpStream(p, "/stream?limit=%d" % EVENTS) for n, p in ports.items()}
+    resumes = {n: HttpStream(p, "/stream?limit=2", headers={"Last-Event-ID": "41"})
+               for n, p in ports.items()}
+    every = list(streams.values()) + list(resumes.values())
+    pump(every, lambda: all(c.eof for c in every), EVENTS * INTERVAL + 5)
+    for c in every:
+        c.close()
+    for name, s in streams.items():
+        first = s.body_pieces[0] if s.body_pieces else (None, b"")
+        t.ok(s.status == 200 and (s.header("Content-Type") or "").startswith("text/event-stream")
+             and first[1].startswith(b"retry: ") and b"id:" not in first[1]
+             and first[0] - s.t_head < 0.5,
+             "%s: /stream: header block and retry: at once, before any event" % name,
+             (s.status, s.headers, first))
+        late = lateness(s)
+        t.ok(s.counts() == list(range(EVENTS)) and late and max(abs(x) for x in late) <= DUE_TOL,
+             "%s: /stream unbuffered: events 0..%d, each within %d ms of its due time "
+             "(worst %s ms)" % (name, EVENTS - 1, DUE_TOL * 1000,
+                                late and "%.1f" % (max(abs(x) for x in late) * 1000)),
+             (s.counts(), ["%+.3f" % x for x in late]))
+        t.eq(resumes[name].counts(), [42, 43], "%s: resume: Last-Event-ID: 41 continues at 42"
+             % name)
+
+    # docker stop: SIGTERM to the responder while a stream is open through each server.
+    open_ = {n: HttpStream(p, "/stream") for n, p in ports.items()}
+    pump(list(open_.values()), lambda: all(c.counts() for c in open_.values()), INTERVAL + 3)
+    t0 = time.monotonic()
+    r = dock.run(["docker", "stop", "-t", "10", cids["responder"]], timeout=60)
+    stopped = time.monotonic() - t0
+    pump(list(open_.values()), lambda: all(c.eof for c in open_.values()), 5)
+    for c in open_.values():
+        c.close()
+    code = inspect(cids["responder"], "{{.State.ExitCode}}")
+    t.ok(r.returncode == 0 and code == "0" and stopped < 3,
+         "docker stop (SIGTERM): the responder exits 0 in %.1f s (well before docker's "
+         "SIGKILL)" % stopped, (r.stderr, code))
+    for name, s in open_.items():
+        body = s.body()
+        t.ok(s.eof and s.counts() and body.endswith(b"\n\n") and
+             (not s.chunked or s._chunk_state == "done"),
+             "%s: the open stream ended cleanly (last event complete, then the end of the "
+             "response), ids %s" % (name, s.counts()), (s.eof, s.chunked, body[-80:]))
+    logs = dock.run(["docker", "logs", cids["responder"]], timeout=30)
+    t.diag("responder log, last lines:\n" + "\n".join((logs.stdout + logs.stderr)
+                                                      .splitlines()[-3:]))
+
+    r = dc("down", "-v", timeout=120)
+    t.ok(r.returncode == 0, "docker-compose down -v", r.stderr[-1000:])
+    left = dock.leftovers(LABEL)
+    t.eq(left, {"containers": [], "volumes": [], "networks": []},
+         "nothing of the project left: no container, volume or network")
+    t.diag("test_docker took %.1f s" % (time.monotonic() - t_begin))
+except SystemExit:
+    pass
+finally:
+    if engine is not None:
+        try:
+            if dock.leftovers(LABEL) != {"containers": [], "volumes": [], "networks": []}:
+                dc("down", "-v", "-t", "2", timeout=120)
+                dock.remove_label(LABEL)
+        except Exception as e:  # noqa: BLE001 -- cleanup must reach engine.stop()
+            t.diag("cleanup: %s" % e)
+        engine.stop()
+    wd.cleanup()
+t.done()
