@@ -777,6 +777,7 @@ try:
     port = free_port()
     p = wd.start([BINARY, "-l", "127.0.0.1:%d" % port], "acl-sep",
                  env=dict(os.environ, FCGI_WEB_SERVER_ADDRS=","))
+    p.expect_status = 1  # refusing to start is the point
     code = p.wait(3)
     if code is None:
         p.stop(1)

@@ -70,7 +70,7 @@ try:
     # which was templated in its port, root and socket only
     r = subprocess.run([ngx.nginx_binary(), "-t", "-p", main.dir + "/", "-c", main.conf,
                         "-g", "daemon off;"], capture_output=True, text=True, timeout=20)
-    t.ok(r.returncode == 0 and main.proc.alive() and "listen 127.0.0.1:%d;" % port in main.site
+    t.ok(r.returncode == 0 and main.proc.alive() and "listen 127.0.0.1:%d " % port in main.site
          and "unix:%s" % sock in main.site and "root %s;" % html in main.site,
          "nginx -t accepts the shipped server block (port, root, socket templated) and serves",
          r.stderr[-800:])

@@ -104,7 +104,10 @@ try:
                         umask = int(m.group(1), 8)
                     if "bind(" in line and sock in line and "= 0" in line:
                         at_bind = 0o777 & ~umask
-                    m = re.search(r"chmod\(\"%s\", (0[0-7]*)\)" % re.escape(sock), line)
+                    # the mode is set through an O_PATH descriptor of the socket file
+                    # (opened without following links), as /proc/self/fd/N
+                    m = re.search(r"chmod\(\"(?:%s|/proc/self/fd/[0-9]+)\", (0[0-7]*)\)"
+                                  % re.escape(sock), line)
                     if m:
                         final = int(m.group(1), 8)
             want = int(mode, 8)
