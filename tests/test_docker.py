@@ -12,17 +12,27 @@
 - through each published port: the page (html/index.html, with its CSP); /stream with the
   header block and retry: at once, then events 0..3 each within 100 ms of its due time (1 s,
   the image's default); a resume (Last-Event-ID: 41 continues at 42);
+- channels: the responder made its publish key on first start (the entrypoint: 64 hex
+  digits in the named volume at /var/lib/fcgi-sse, mode 0600, uid 10001; the root
+  filesystem stays read-only); a subscriber through each published port
+  (/events?channel=news); a publish through each port is refused (403: the servers'
+  loopback-only /publish), without a key and even with the right one; `docker exec` of
+  `fcgi-sse publish --key-file` in the responder (the message on stdin, as compose.yaml's
+  header says) is answered with its id MS-SEQ and 2 subscribers, and both subscribers get
+  exactly that message (that id, its lines as data: lines) and nothing else;
 - `docker stop` of the responder (SIGTERM) with a stream open through each server: each
   stream ends cleanly (a complete last event, then the end of the response) within 3 s,
-  the container exits 0;
-- `docker-compose down -v`: no container, volume or network of the project is left.
-(Publish and subscribe: once the responder has channels, they are checked here too.)
+  the container exits 0; `docker start` again: healthy, with the same key;
+- `docker-compose down -v`: no container, volume (the socket's, the key's) or network of
+  the project is left.
 
 Skipped (counted as skipped; CI refuses it) where no Docker engine can start, and under
 FCGI_SSE_SANITIZED=1: it builds its own binaries, so it runs in the first pass only.
 """
 
+import json
 import os
+import re
 import signal
 import sys
 import time
@@ -30,6 +40,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from harness import SRCDIR, HttpStream, Tap, Workdir, free_port, http_get, pump, wait_for  # noqa: E402
 import dock  # noqa: E402
+from nginx import get_from  # noqa: E402
 
 COMPOSE = os.path.join(SRCDIR, "deploy", "docker", "compose.yaml")
 PROJECT = "fcgisse-test"
@@ -37,6 +48,9 @@ LABEL = "com.docker.compose.project=" + PROJECT
 INTERVAL = 1.0            # the image runs fcgi-sse with its defaults
 DUE_TOL = 0.1
 EVENTS = 4
+SOCK = "unix:/run/fcgi-sse/fcgi-sse.sock"
+KEY_FILE = "/var/lib/fcgi-sse/publish.key"    # compose.yaml's header, the image's CMD
+MESSAGE = "hello from docker-compose\nsecond line: <b>&amp;</b> data: id: 9"
 
 
 def _interrupted(signum, frame):
@@ -152,6 +166,69 @@ try:
         t.eq(resumes[name].counts(), [42, 43], "%s: resume: Last-Event-ID: 41 continues at 42"
              % name)
 
+    # Channels. The key the entrypoint made on first start, in its named volume.
+    r = dock.run(["docker", "exec", cids["responder"], "stat", "-c", "%a %u:%g", KEY_FILE],
+                 timeout=30)
+    key = dock.run(["docker", "exec", cids["responder"], "cat", KEY_FILE], timeout=30).stdout
+    mounts = inspect(cids["responder"], "{{range .Mounts}}{{.Type}} {{.Name}} "
+                     "{{.Destination}} {{.RW}};{{end}}")
+    mounts = [m.split() for m in mounts.split(";") if m.strip()]
+    key_vol = [m[1] for m in mounts if m[2] == "/var/lib/fcgi-sse" and m[0] == "volume"]
+    t.ok(r.stdout.strip() == "600 10001:33" and re.fullmatch(r"[0-9a-f]{64}\n", key)
+         and key_vol and key_vol[0].endswith("fcgi-sse-keys"),
+         "the responder's entrypoint made its publish key on first start: 64 hex digits, "
+         "mode 0600, uid 10001, in the named volume %s" % (key_vol and key_vol[0]),
+         (r.stdout, r.stderr, len(key), mounts))
+    key = key.strip()
+    t.eq(inspect(cids["responder"], "{{.HostConfig.ReadonlyRootfs}}"), "true",
+         "the responder's root filesystem is still read-only")
+    logs = dock.run(["docker", "logs", cids["responder"]], timeout=30)
+    t.ok(key and key not in logs.stdout + logs.stderr,
+         "the key itself is not in the responder's log")
+
+    subs = {n: HttpStream(p, "/events?channel=news") for n, p in ports.items()}
+    pump(list(subs.values()), lambda: all(c.status is not None for c in subs.values()), 5)
+    for name, c in subs.items():
+        t.ok(c.status == 200 and (c.header("Content-Type") or "").startswith("text/event-stream"),
+             "%s: /events?channel=news: a subscriber (200, text/event-stream)" % name,
+             (c.status, c.headers))
+    for name, port in ports.items():
+        for how, hdrs in (("without a key", {}),
+                          ("even with the key", {"Authorization": "Bearer " + key})):
+            h = dict(hdrs, **{"Content-Type": "text/plain; charset=utf-8"})
+            code, _, body = get_from(port, "/publish?channel=news", method="POST", headers=h,
+                                     body=b"refused: " + name.encode(), timeout=10)
+            t.ok(code == 403, "%s: POST /publish through the published port %s: 403 (the "
+                 "server's loopback-only /publish)" % (name, how), (code, body[:200]))
+
+    argv = ["docker", "exec", "-i", cids["responder"], "fcgi-sse", "publish", "--socket",
+            SOCK, "--key-file", KEY_FILE, "news"]
+    r = dock.run(argv, timeout=30, input=MESSAGE)
+    try:
+        answer = json.loads(r.stdout)
+    except ValueError:
+        answer = {}
+    mid = answer.get("id")
+    t.ok(r.returncode == 0 and re.fullmatch(r"\d+-\d+", str(mid)) and
+         answer.get("channel") == "news" and answer.get("subscribers") == 2,
+         "docker exec ... fcgi-sse publish --key-file %s news < message: published, id %s, "
+         "2 subscribers" % (KEY_FILE, mid), (r.returncode, r.stdout, r.stderr))
+    pump(list(subs.values()), lambda: all(any(e["data"] is not None for e in c.events)
+                                          for c in subs.values()), 5)
+    # Anything else (a refused message) would have come by now, ahead of it or with it.
+    pump(list(subs.values()), lambda: False, 0.5)
+    for c in subs.values():
+        c.close()
+    lines = "".join("data: %s\n" % x for x in MESSAGE.split("\n")).encode()
+    for name, c in subs.items():
+        got = [(e["id"], e["event"], e["data"]) for e in c.events if e["data"] is not None]
+        body = c.body()
+        t.ok(got == [(mid, None, MESSAGE)] and
+             ("id: %s\n" % mid).encode() + lines in body,
+             "%s: the subscriber got exactly the message: id: %s, then its %d lines as "
+             "data: lines, and nothing else" % (name, mid, len(MESSAGE.split("\n"))),
+             (got, body[-300:]))
+
     # docker stop: SIGTERM to the responder while a stream is open through each server.
     open_ = {n: HttpStream(p, "/stream") for n, p in ports.items()}
     pump(list(open_.values()), lambda: all(c.counts() for c in open_.values()), INTERVAL + 3)
@@ -175,11 +252,25 @@ try:
     t.diag("responder log, last lines:\n" + "\n".join((logs.stdout + logs.stderr)
                                                       .splitlines()[-3:]))
 
+    # Started again (restart: unless-stopped does not after docker stop): the key stays.
+    r = dock.run(["docker", "start", cids["responder"]], timeout=60)
+    ok = r.returncode == 0 and wait_for(
+        lambda: inspect(cids["responder"], "{{.State.Health.Status}}") == "healthy", 60, step=1)
+    again = dock.run(["docker", "exec", cids["responder"], "cat", KEY_FILE], timeout=30).stdout
+    t.ok(ok and again.strip() == key,
+         "docker start: the responder is healthy again with the same publish key (an "
+         "existing key file is never replaced)", (r.stderr, ok, again == key))
+
+    vols = sorted(m[1] for m in mounts if m[0] == "volume")
     r = dc("down", "-v", timeout=120)
     t.ok(r.returncode == 0, "docker-compose down -v", r.stderr[-1000:])
     left = dock.leftovers(LABEL)
     t.eq(left, {"containers": [], "volumes": [], "networks": []},
          "nothing of the project left: no container, volume or network")
+    still = [v for v in vols
+             if dock.run(["docker", "volume", "inspect", v], timeout=30).returncode == 0]
+    t.ok(len(vols) == 2 and not still, "down -v removed both volumes, the socket's and the "
+         "key's: %s" % " ".join(vols), (vols, still))
     t.diag("test_docker took %.1f s" % (time.monotonic() - t_begin))
 except SystemExit:
     pass
