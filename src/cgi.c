@@ -37,7 +37,7 @@ static int stdout_flush(void *ctx)
 int cgi_serve(const struct opt_config *cfg, const volatile sig_atomic_t *stop,
               const sigset_t *waitmask)
 {
-    struct resp_sink o = { stdout_write, stdout_flush, stdout };
+    struct resp_sink o = { stdout_write, stdout_flush, stdout, NULL };
     struct sched_params sp = { (long long)cfg->interval_ms * 1000000LL,
                                (long long)cfg->heartbeat_s * 1000000000LL, 0 };
     struct stats st = { .max_streams = 1, .started_ms = monotime_ms() };

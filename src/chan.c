@@ -235,15 +235,14 @@ static size_t wire_size(size_t idlen, const char *type, const char *data, size_t
     return 4 + idlen + 1 + (type ? 7 + strlen(type) + 1 : 0) + len + lines * 7 + 1;
 }
 
-struct msg *chan_publish(struct chan_engine *e, const char *name, const char *type,
-                         const char *data, size_t len, unsigned long long now_ms,
-                         unsigned long *subscribers)
+struct msg *chan_store(struct chan_engine *e, const char *name, const char *type,
+                       const char *data, size_t len, unsigned long long now_ms,
+                       unsigned long *subscribers)
 {
     char idstr[MSGID_STR_MAX];
     struct sse_event ev;
     struct chan *c;
     struct msg *m;
-    struct chan_link *l, *next;
     size_t cap;
     ssize_t n;
 
@@ -303,14 +302,31 @@ struct msg *chan_publish(struct chan_engine *e, const char *name, const char *ty
         if (oc != c)
             maybe_free(e, oc);
     }
+    *subscribers = c->nsubs;
+    return m;
+}
+
+void chan_fanout(struct chan_engine *e, struct msg *m)
+{
+    struct chan_link *l, *next;
+
     /* Matching a message to its subscribers: exact channel names. This
      * loop is the one place to change for other selectors (Mercure's URI
      * templates). */
-    for (l = c->subs; l; l = next) {
+    for (l = m->chan->subs; l; l = next) {
         next = l->next;
-        (*subscribers)++;
         e->deliver(l, m, e->ctx);
     }
+}
+
+struct msg *chan_publish(struct chan_engine *e, const char *name, const char *type,
+                         const char *data, size_t len, unsigned long long now_ms,
+                         unsigned long *subscribers)
+{
+    struct msg *m = chan_store(e, name, type, data, len, now_ms, subscribers);
+
+    if (m)
+        chan_fanout(e, m);
     return m;
 }
 

@@ -60,12 +60,21 @@ void chan_engine_destroy(struct chan_engine *e);
 /* 1 when name is a valid channel name (or, with max CHAN_TYPE_MAX, event type). */
 int chan_name_ok(const char *name, size_t max);
 
-/* Publishes data[0, len) (any bytes; the caller checked UTF-8 and size)
- * on channel `name` with an optional event type: assigns the next id,
- * encodes the event once, keeps it in the channel's history (dropping the
- * oldest beyond the bounds), then calls deliver for each subscriber.
- * Returns the message (owned by the engine; valid until the next call
- * into it) and sets *subscribers; NULL on ENOMEM. */
+/* Stores data[0, len) (any bytes; the caller checked UTF-8 and size) as
+ * the next message of channel `name` with an optional event type: assigns
+ * the next id, encodes the event once, keeps it in the channel's history
+ * (dropping the oldest beyond the bounds). Returns the message (owned by
+ * the engine; valid until the next call into it) and sets *subscribers
+ * to the channel's; NULL on ENOMEM. chan_fanout must follow, before any
+ * other call into the engine. */
+struct msg *chan_store(struct chan_engine *e, const char *name, const char *type,
+                       const char *data, size_t len, unsigned long long now_ms,
+                       unsigned long *subscribers);
+
+/* Calls deliver for each subscriber of m's channel. */
+void chan_fanout(struct chan_engine *e, struct msg *m);
+
+/* chan_store, then chan_fanout. */
 struct msg *chan_publish(struct chan_engine *e, const char *name, const char *type,
                          const char *data, size_t len, unsigned long long now_ms,
                          unsigned long *subscribers);

@@ -44,8 +44,9 @@
 /* The streams of FCGX_CreateWriter, kept for the life of the process:
  * libfcgi allocates a request for each one that FCGX_FreeStream does not
  * free ("cgi-fcgi doesn't care"); held here, a leak checker sees them as
- * reachable rather than lost. */
-static FCGX_Stream *cmd_streams[2];
+ * reachable rather than lost. volatile: a compiler may drop stores to a
+ * static that is never read, and the streams would then look lost. */
+static FCGX_Stream *volatile cmd_streams[2];
 
 /* Parsed command line of one subcommand. */
 struct cmd_args {

@@ -111,6 +111,11 @@ static int sink_flush(void *ctx)
     return fcgireq_flush(ctx);
 }
 
+static void sink_end(void *ctx)
+{
+    fcgireq_end(ctx, 1);
+}
+
 /* Puts the checked records of a request, without padding, into the memfd
  * for libfcgi. */
 static int feed(struct intake *in, const unsigned char *buf, size_t n)
@@ -205,6 +210,7 @@ static void serve(struct conn *c, int too_big)
     o.write = sink_write;
     o.flush = sink_flush;
     o.ctx = &s->req;
+    o.end = sink_end;
     res = ctl_serve(&cfg->ctl, param, &s->req, body, body_len, too_big, &o, &r);
     free(body);
     switch (res) {

@@ -10,6 +10,10 @@ struct resp_sink {
     int (*write)(void *ctx, const char *buf, size_t len);
     int (*flush)(void *ctx);
     void *ctx;
+    /* Ends the response at once (FastCGI: END_REQUEST, the connection
+     * closed), for an answer whose work goes on after it; NULL where the
+     * caller ends it. */
+    void (*end)(void *ctx);
 };
 
 /* The header block of an event stream (200, text/event-stream, no-cache,

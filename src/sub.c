@@ -9,8 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A subscriber that can take nothing for this long is dropped. */
-#define SUB_STALL_NS (30 * 1000000000LL)
+/* A subscriber that is behind and can take nothing for this long is
+ * dropped (it resumes from the history when it reconnects). */
+#define SUB_STALL_NS (10 * 1000000000LL)
 
 struct sub {
     struct stream *s;
@@ -197,14 +198,10 @@ void sub_deliver(struct chan_link *l, struct msg *m, void *ctx)
         return; /* its replay takes the message from the history */
     now = monotime_ns();
     if (m->len > STREAM_PIECE) {
-        /* written in pieces, each checked against the room left: a buffer
-         * that cannot take the whole message now counts as full */
-        if (stream_room(s) < (long)m->len) {
-            st = STREAM_SLOW;
-        } else {
-            u->replaying = 1;
-            st = replay(s, u, now);
-        }
+        /* written in pieces, each checked against the room left; what does
+         * not fit now follows from the history as the reader drains it */
+        u->replaying = 1;
+        st = replay(s, u, now);
     } else {
         st = stream_send(s, m->wire, m->len, now);
         if (st == STREAM_OPEN) {
