@@ -81,6 +81,21 @@ def with_marker(marker):
     return out
 
 
+def running(path):
+    """Pids of processes with path as a whole argument (a script the kernel runs as
+    `/bin/sh PATH`), not merely inside one (the responder's `--run NAME=PATH`)."""
+    out = []
+    want = path.encode()
+    for p in all_pids():
+        try:
+            with open("/proc/%d/cmdline" % p, "rb") as f:
+                if want in f.read().split(b"\0"):
+                    out.append(p)
+        except OSError:
+            pass
+    return out
+
+
 def fds(pid):
     try:
         return sorted(os.listdir("/proc/%d/fd" % pid), key=int)
