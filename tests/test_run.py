@@ -33,7 +33,7 @@ wd = Workdir("run")
 
 PROGRAMS = {
     # its signal dispositions, as the kernel shows them (python would ignore SIGPIPE itself)
-    "sigs": "#!/bin/sh\ngrep -E '^Sig(Blk|Ign)' /proc/$$/status\n",
+    "sigs": "#!/bin/sh\nexec grep -E '^Sig(Blk|Ign)' /proc/self/status\n",
     # lines written 200 ms apart
     "lines": "#!/bin/sh\nfor i in 1 2 3 4 5; do echo \"line $i\"; sleep 0.2; done\nexit 7\n",
     # its environment, its fds, its group, its signals, its stdin
