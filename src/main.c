@@ -297,7 +297,9 @@ int main(int argc, char **argv)
         hub = hub_create(loop, &stats);
     ic.hub = hub;
     if (hub) {
-        unsigned long max_runs = cfg.max_runs ? cfg.max_runs : proc_default_max(nofile);
+        /* without programs, no run is ever admitted (and no CPU count is read) */
+        unsigned long max_runs = !cfg.nrun && !cfg.openai ? 0
+                                 : cfg.max_runs ? cfg.max_runs : proc_default_max(nofile);
         struct run_params rp = { loop, sched.heartbeat_ns,
                                  (long long)cfg.run_timeout_s * 1000000000LL, cfg.max_line,
                                  &stats.events_sent };
