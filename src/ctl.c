@@ -110,16 +110,16 @@ enum ctl_result ctl_serve(const struct ctl *c, req_param_fn get, void *ctx, cons
                           struct req *r)
 {
     const char *why = NULL;
-    int rc;
+    int rc, over_message;
 
     req_parse(r, get, ctx);
+    /* the intake may take more (--max-body, for programs): the other routes keep theirs */
+    over_message = body_too_big || (c->max_message && body_len > c->max_message);
     if ((r->route == REQ_EVENTS || r->route == REQ_PUBLISH) && !c->engine && r->status == 200)
         return answered(resp_error(o, 404, "channels need fcgi-sse as a FastCGI responder: "
                                            "one process holds them", 0, r->head));
     if (r->route == REQ_PUBLISH && r->status == 200)
-        return answered(pub_serve(c, r, get, ctx, body, body_len,
-                                  body_too_big || (c->max_message && body_len > c->max_message),
-                                  o));
+        return answered(pub_serve(c, r, get, ctx, body, body_len, over_message, o));
     if ((r->route == REQ_RUN || r->route == REQ_CHAT) && r->status == 200)
         return serve_program(c, r, get, ctx, body, body_len, body_too_big, o);
     if (r->route == REQ_EVENTS && r->status == 200 && !may_subscribe(c, r, &why))
@@ -127,7 +127,7 @@ enum ctl_result ctl_serve(const struct ctl *c, req_param_fn get, void *ctx, cons
     rc = route_answer(r, o, c->stats, c->retry_ms);
     if (rc != 1)
         return answered(rc);
-    if (body_too_big)
+    if (over_message)
         return answered(resp_error(o, 413, "a stream request carries no body", 0, 0));
     if (!admit_take(c->stats))
         return answered(route_refuse(o, c->retry_ms, 0));

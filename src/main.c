@@ -287,8 +287,11 @@ int main(int argc, char **argv)
     ic.ctl.nrun = cfg.nrun;
     ic.ctl.openai = cfg.openai;
     ic.sndbuf = (int)cfg.max_backlog;
-    /* the intake takes the larger; each route checks its own (ctl.c) */
-    ic.body_max = cfg.max_message > cfg.max_body ? cfg.max_message : cfg.max_body;
+    /* the intake takes the larger (--max-body only when there are programs);
+     * each route checks its own (ctl.c) */
+    ic.body_max = cfg.max_message;
+    if ((cfg.nrun || cfg.openai) && cfg.max_body > ic.body_max)
+        ic.body_max = cfg.max_body;
     ic.timeout_ns = INTAKE_TIMEOUT_NS;
     ic.mem_max = INTAKE_MEM_MAX;
 

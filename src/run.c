@@ -452,8 +452,8 @@ static void on_out(struct loop *l, struct loop_io *io, uint32_t events)
     (void)l;
     (void)events;
 
-    if (u->dead || u->out.fd < 0 || !u->out_watched)
-        return;
+    if (u->dead || u->out.fd < 0 || !u->out_watched || u->len == u->cap)
+        return; /* (a read of 0 bytes would look like the end) */
     do
         n = read(u->out.fd, u->buf + u->len, u->cap - u->len);
     while (n < 0 && errno == EINTR);
@@ -635,7 +635,8 @@ int run_start(struct stream *s, enum run_mode mode, const char *path, const char
     u->proc = proc_start(path, env, fds, on_exit_cb, u);
     if (!u->proc) {
         err = errno;
-        log_errno(path, err);
+        if (log_allow(&warn_limit))
+            log_warn("program %s (%s) could not be started: %s", name, path, strerror(err));
         free(env);
         free(*body);
         *body = NULL;
