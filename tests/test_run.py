@@ -315,6 +315,36 @@ try:
          (with_marker(MARK), running(paths["stubborn"])))
     for c in cl:
         c.close()
+
+    # --- through nginx: the shipped server block with its /stream location taking
+    #     .../run/NAME too (fastcgi_buffering off, gzip off)
+    import nginx as ngx
+    if not ngx.nginx_binary():
+        t.skip("nginx: /run/NAME unbuffered, a client that leaves", "nginx not installed")
+    else:
+        with open(ngx.SITE_CONF) as f:
+            site = f.read()
+        site = site.replace("location ~ /stream$ {", "location ~ (/stream|/run/[^/]+)$ {", 1)
+        ngx.SITE_CONF = wd.file("nginx-site.conf")
+        with open(ngx.SITE_CONF, "w") as f:
+            f.write(site)
+        ngx.open_for_workers(wd.path)
+        r4, sock4 = ngx.start_responder_for_nginx(wd, ["--run", "lines=" + paths["lines"],
+                                                       "--run", "forker=" + paths["forker"]],
+                                                  name="r4")
+        nx = ngx.Nginx(wd, sock4, os.path.join(os.path.dirname(HERE), "html"))
+        s = HttpStream(nx.port, "/app/run/lines")
+        s.read_to_end(10)
+        ev = data(s)
+        g = gaps(ev[:5])
+        t.ok(len(ev) == 6 and ev[-1]["event"] == "exit" and len(g) == 4 and min(g) > 0.12,
+             "nginx: lines arrive 200 ms apart, then the exit event", (ev[-1:], g))
+        s = HttpStream(nx.port, "/app/run/forker")
+        s.read_until(lambda s: data(s), 5)
+        s.close()
+        t.ok(wait_for(lambda: not with_marker(MARK) and not children(r4.pid), 5),
+             "nginx: the client leaves: the program's group is killed and reaped",
+             (with_marker(MARK), children(r4.pid)))
 except Exception as e:  # noqa: BLE001
     import traceback
     t.ok(False, "test raised", traceback.format_exc())
