@@ -12,14 +12,18 @@ programs running at the SIGTERM.
 import json
 import os
 import random
+import shutil
 import signal
+import subprocess
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
+sys.path.insert(0, os.path.join(HERE, "browser"))
 sys.dont_write_bytecode = True
-from harness import (CgiFcgi, HttpStream, Tap, Workdir, fcgi_get, gaps, pump,  # noqa: E402
+from nodedeps import node_dir  # noqa: E402
+from harness import (BUILDDIR, CgiFcgi, HttpStream, Tap, Workdir, fcgi_get, gaps, pump,  # noqa: E402
                      start_lighttpd, start_spawned_responder, wait_for)
 from programs import (children, fds, lighttpd_conf, running, script, with_marker,  # noqa: E402
                       zombies_of)
@@ -117,6 +121,25 @@ try:
          "lines: arrive 200 ms apart through lighttpd (not buffered)", ["%.3f" % x for x in g])
     t.ok(s.eof, "lines: the response ends after the exit event")
     fd_base = len(fds(resp.pid))    # after a first request (the intake's memfd)
+
+    # --- the same in Chromium: an EventSource gets each line as it is written
+    ndir, why = node_dir(BUILDDIR)
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if ndir is None or not os.access(chromium, os.X_OK):
+        t.skip("chromium: an EventSource on /run/lines", why or "chromium not installed")
+    else:
+        p = subprocess.run(["node", os.path.join(ndir, "run_es.mjs"), wd.file("chromium"),
+                            "http://127.0.0.1:%d/" % port, "/app/run/lines", chromium],
+                           cwd=ndir, capture_output=True, text=True, timeout=90)
+        out = [json.loads(x) for x in p.stdout.splitlines() if x.startswith("{")]
+        r = out[-1] if out else {"error": p.stderr[-500:]}
+        msgs = r.get("messages", [])
+        g = [(b["t"] - a["t"]) / 1000 for a, b in zip(msgs, msgs[1:])]
+        t.ok(r.get("ok") and [m["data"] for m in msgs] == ["line %d" % i for i in range(1, 6)]
+             and [m["id"] for m in msgs] == [str(i) for i in range(5)] and r.get("exit") == "7"
+             and g and min(g) > 0.12,
+             "chromium: an EventSource gets each line 200 ms apart, then `exit` 7",
+             {k: r.get(k) for k in ("ok", "error", "exit")} | {"gaps": g})
 
     # --- the environment, fds, group, signals, stdin
     body = b"hello body"

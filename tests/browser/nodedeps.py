@@ -23,7 +23,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FILES = ("package.json", "package-lock.json")
-SCRIPTS = ("page.mjs", "clients.mjs", "openai_client.mjs")
+SCRIPTS = ("page.mjs", "clients.mjs", "openai_client.mjs", "run_es.mjs")
 
 
 def _locked_versions(lock_path):
