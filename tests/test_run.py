@@ -368,6 +368,45 @@ try:
         t.ok(wait_for(lambda: not with_marker(MARK) and not children(r4.pid), 5),
              "nginx: the client leaves: the program's group is killed and reaped",
              (with_marker(MARK), children(r4.pid)))
+
+    # --- through Apache (mod_proxy_fcgi, the shipped snippet, and a LocationMatch for
+    #     run/NAME like its /stream one); the responder runs as nobody, as documented
+    import apache as apa
+    if not os.access(apa.APACHE2, os.X_OK) or apa.missing_modules(
+            apa.BASE_MODULES + apa.MODES["proxy_fcgi"][1]):
+        t.skip("apache: /run/NAME unbuffered, a client that leaves", "apache2 not installed")
+    else:
+        apa.open_workdir(wd)
+        for n in ("lines", "forker"):
+            os.chmod(paths[n], 0o755)
+        # Apache notices a client that left only when it next writes to it: -k 1 makes
+        # the responder write a heartbeat every second for a silent program
+        r5, sock5 = apa.start_socket_responder(wd, ["-k", "1", "--run", "lines=" + paths["lines"],
+                                                    "--run", "forker=" + paths["forker"]],
+                                               "r5", "FCGI_SSE_TEST_TAG=run")
+        extra = ('<LocationMatch "/run/[^/]+$">\n'
+                 '    SetHandler "proxy:unix:${FCGI_SSE_SOCKET}|fcgi://fcgi-sse/"\n'
+                 '    Require all granted\n'
+                 '    SetEnv no-gzip 1\n'
+                 '    <IfModule filter_module>\n        FilterChain !\n    </IfModule>\n'
+                 '</LocationMatch>\n')
+        ap = apa.Apache(wd, "apache", "proxy_fcgi",
+                        {"FCGI_SSE_HTML": apa.HTML, "FCGI_SSE_SOCKET": sock5}, extra=extra)
+        try:
+            s = HttpStream(ap.port, "/app/run/lines")
+            s.read_to_end(10)
+            ev = data(s)
+            g = gaps(ev[:5])
+            t.ok(len(ev) == 6 and ev[-1]["event"] == "exit" and len(g) == 4 and min(g) > 0.12,
+                 "apache: lines arrive 200 ms apart, then the exit event", (ev[-1:], g))
+            s = HttpStream(ap.port, "/app/run/forker")
+            s.read_until(lambda s: data(s), 5)
+            s.close()
+            t.ok(wait_for(lambda: not with_marker(MARK) and not children(r5.pid), 5),
+                 "apache: the client leaves: the program's group is killed and reaped",
+                 (with_marker(MARK), children(r5.pid)))
+        finally:
+            apa.stop_all([ap])
 except Exception as e:  # noqa: BLE001
     import traceback
     t.ok(False, "test raised", traceback.format_exc())
