@@ -54,6 +54,8 @@ int cgi_serve(const struct opt_config *cfg, const volatile sig_atomic_t *stop,
     switch (ctl_serve(&ctl, env_param, NULL, NULL, 0, 0, &o, &r)) {
     case CTL_ANSWERED:
     case CTL_SUBSCRIBE: /* cannot be: no channels in CGI mode (404) */
+    case CTL_RUN:       /* nor programs (404) */
+    case CTL_CHAT:
         return 0;
     case CTL_GONE:
         return 0; /* the client is gone already */

@@ -4,9 +4,12 @@
 #include "ctl.h"
 #include "admit.h"
 #include "monotime.h"
+#include "oai.h"
+#include "proc.h"
 #include "pub.h"
 #include "route.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static enum ctl_result answered(int rc)
@@ -39,25 +42,92 @@ static int may_subscribe(const struct ctl *c, const struct req *r, const char **
                        wallclock_ms() / 1000, why);
 }
 
+/* An OpenAI-style error answer: {"error":{"message":..,"type":..}}. */
+static enum ctl_result oai_refuse(const struct resp_sink *o, int status, const char *why,
+                                  const char *type, unsigned retry_after_s)
+{
+    size_t len;
+    char *j = oai_error(why, type, &len);
+    int rc;
+
+    if (!j)
+        return answered(resp_error(o, 500, "out of memory", 0, 0));
+    rc = resp_json_status(o, status, j, len, retry_after_s);
+    free(j);
+    return answered(rc);
+}
+
+/* .../run/NAME and .../chat/completions (r parsed with status 200). */
+static enum ctl_result serve_program(const struct ctl *c, struct req *r, req_param_fn get,
+                                     void *ctx, const char *body, size_t body_len,
+                                     int too_big, const struct resp_sink *o)
+{
+    unsigned after = (unsigned)((c->retry_ms + 999) / 1000);
+    int chat = r->route == REQ_CHAT;
+    const char *why = NULL;
+    unsigned i;
+
+    too_big = too_big || body_len > c->max_body;
+    if (chat) {
+        if (!c->openai)
+            return answered(resp_error(o, 404, "no model program: the responder has no "
+                                               "--openai", 0, 0));
+        if (!pub_may(c, get, ctx, &why))
+            return oai_refuse(o, 403, why, "invalid_request_error", 0);
+        if (too_big)
+            return oai_refuse(o, 413, "the request is over the responder's --max-body",
+                              "invalid_request_error", 0);
+        if (oai_parse(body, body_len, r->model, &r->chat_stream, &why) < 0)
+            return oai_refuse(o, 400, why, "invalid_request_error", 0);
+        r->run_path = c->openai;
+    } else {
+        for (i = 0; i < c->nrun && !r->run_path; i++)
+            if (strcmp(c->runs[i].name, r->run_name) == 0)
+                r->run_path = c->runs[i].path;
+        if (!r->run_path)
+            return answered(resp_error(o, 404, "no such program: the routes are .../run/NAME "
+                                               "for each --run NAME", 0, 0));
+        if (too_big)
+            return answered(resp_error(o, 413, "the body is over the responder's --max-body",
+                                       0, 0));
+    }
+    if (proc_full())
+        return chat ? oai_refuse(o, 503, "too many programs running: try again later",
+                                 "server_error", after ? after : 1)
+                    : answered(resp_error(o, 503, "too many programs running: try again later",
+                                          after ? after : 1, 0));
+    if (!admit_take(c->stats))
+        return answered(route_refuse(o, c->retry_ms, 0));
+    if ((!chat || r->chat_stream) && resp_stream_head(o, c->retry_ms, 0) < 0) {
+        admit_give(c->stats);
+        return CTL_GONE;
+    }
+    return chat ? CTL_CHAT : CTL_RUN;
+}
+
 enum ctl_result ctl_serve(const struct ctl *c, req_param_fn get, void *ctx, const char *body,
                           size_t body_len, int body_too_big, const struct resp_sink *o,
                           struct req *r)
 {
     const char *why = NULL;
-    int rc;
+    int rc, over_message;
 
     req_parse(r, get, ctx);
+    /* the intake may take more (--max-body, for programs): the other routes keep theirs */
+    over_message = body_too_big || (c->max_message && body_len > c->max_message);
     if ((r->route == REQ_EVENTS || r->route == REQ_PUBLISH) && !c->engine && r->status == 200)
         return answered(resp_error(o, 404, "channels need fcgi-sse as a FastCGI responder: "
                                            "one process holds them", 0, r->head));
     if (r->route == REQ_PUBLISH && r->status == 200)
-        return answered(pub_serve(c, r, get, ctx, body, body_len, body_too_big, o));
+        return answered(pub_serve(c, r, get, ctx, body, body_len, over_message, o));
+    if ((r->route == REQ_RUN || r->route == REQ_CHAT) && r->status == 200)
+        return serve_program(c, r, get, ctx, body, body_len, body_too_big, o);
     if (r->route == REQ_EVENTS && r->status == 200 && !may_subscribe(c, r, &why))
         return answered(resp_error(o, 403, why, 0, r->head));
     rc = route_answer(r, o, c->stats, c->retry_ms);
     if (rc != 1)
         return answered(rc);
-    if (body_too_big)
+    if (over_message)
         return answered(resp_error(o, 413, "a stream request carries no body", 0, 0));
     if (!admit_take(c->stats))
         return answered(route_refuse(o, c->retry_ms, 0));

@@ -6,6 +6,7 @@
 
 #include "auth.h"
 #include "chan.h"
+#include "opt.h"
 #include "req.h"
 #include "resp.h"
 #include "stats.h"
@@ -18,6 +19,11 @@ struct ctl {
     const struct auth_keys *publish_keys;   /* --publish-key-file, or NULL */
     int publish_remote_user;             /* --publish-remote-user */
     const struct auth_keys *subscribe_keys; /* --subscribe-key-file, or NULL */
+    unsigned long max_message;           /* --max-message: a publish's body at most */
+    unsigned long max_body;              /* --max-body: a program's body at most */
+    const struct opt_run *runs;          /* --run NAME=PROGRAM (nrun of them), or NULL */
+    unsigned nrun;
+    const char *openai;                  /* --openai PROGRAM, or NULL */
 };
 
 enum ctl_result {
@@ -26,6 +32,10 @@ enum ctl_result {
                           line are flushed: the caller runs the stream (r->first_id,
                           r->limit) and calls admit_give when it ends */
     CTL_SUBSCRIBE,     /* the same for a subscription to r->chans (r->last) */
+    CTL_RUN,           /* a program's stream: slot taken, header block flushed; the caller
+                          starts r->run_path (r->run_name) with the body on its stdin */
+    CTL_CHAT,          /* the --openai program for a chat completion: slot taken; the
+                          header block flushed when r->chat_stream, else nothing written */
     CTL_GONE           /* the answer could not be written: the peer is gone */
 };
 
@@ -34,7 +44,11 @@ enum ctl_result {
  * open a stream, publishes (body[0, body_len)), refuses a body on a
  * stream (413), a private channel without a valid signed URL (403) and a
  * stream past --max-streams (503). body_too_big: the request's body was
- * over what the intake accepts (--max-message). */
+ * over what the intake accepts (the larger of --max-message and
+ * --max-body); each route enforces its own limit (413). .../run/NAME: 404
+ * unless NAME was configured; .../chat/completions: 404 without
+ * --openai, 403 unless it may publish, 400 (an OpenAI error body) for a
+ * body that is not a chat request; both 503 + Retry-After at --max-runs. */
 enum ctl_result ctl_serve(const struct ctl *c, req_param_fn get, void *ctx, const char *body,
                           size_t body_len, int body_too_big, const struct resp_sink *o,
                           struct req *r);

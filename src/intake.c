@@ -8,6 +8,7 @@
 #include "frame.h"
 #include "log.h"
 #include "monotime.h"
+#include "run.h"
 #include "stream.h"
 #include "sub.h"
 
@@ -140,19 +141,41 @@ static int feed(struct intake *in, const unsigned char *buf, size_t n)
     return 0;
 }
 
-/* Runs an admitted stream: its source, then the hub. 0, or -1 (the caller
- * ends s and gives its slot back). */
+/* Runs an admitted stream: its source, then the hub. For a program, its
+ * environment is taken from the params (before stream_begin drops them)
+ * and *body is taken. 0, or -1 (the caller ends s and gives its slot
+ * back). */
 static int run_stream(struct intake *in, struct stream *s, enum ctl_result kind,
-                      const struct req *r)
+                      const struct req *r, char **body, size_t body_len,
+                      const struct resp_sink *o)
 {
     long long now = monotime_ns();
+    char **env = NULL;
 
+    if (kind == CTL_RUN || kind == CTL_CHAT) {
+        env = run_env(param, &s->req, kind == CTL_RUN ? r->run_name : "chat", body_len);
+        if (!env) {
+            if (log_allow(&in->warn))
+                log_errno("a program's environment", ENOMEM);
+            return -1;
+        }
+    }
     if (stream_begin(s, in->cfg.sndbuf, now) < 0) {
+        free(env);
         if (log_allow(&in->warn))
             log_errno("setting up a stream connection", errno);
         return -1;
     }
-    if (kind == CTL_STREAM) {
+    if (kind == CTL_RUN || kind == CTL_CHAT) {
+        enum run_mode mode = kind == CTL_RUN ? RUN_LINES : r->chat_stream ? RUN_CHAT
+                                                                           : RUN_CHAT_WHOLE;
+        if (run_start(s, mode, r->run_path, kind == CTL_RUN ? r->run_name : "openai", r->model,
+                      env, body, body_len, now) < 0) {
+            if (mode == RUN_CHAT_WHOLE)
+                (void)resp_error(o, 500, "the model program could not be started", 0, 0);
+            return -1;
+        }
+    } else if (kind == CTL_STREAM) {
         counter_start(s, r->first_id, r->limit, now);
     } else if (sub_start(s, r->chans, r->nchan, r->have_last ? &r->last : NULL, now) < 0) {
         if (log_allow(&in->warn))
@@ -212,7 +235,6 @@ static void serve(struct conn *c, int too_big)
     o.ctx = &s->req;
     o.end = sink_end;
     res = ctl_serve(&cfg->ctl, param, &s->req, body, body_len, too_big, &o, &r);
-    free(body);
     switch (res) {
     case CTL_ANSWERED:
         stream_end(s, 1);
@@ -222,13 +244,18 @@ static void serve(struct conn *c, int too_big)
         break;
     case CTL_STREAM:
     case CTL_SUBSCRIBE:
-        if (run_stream(in, s, res, &r) == 0)
+    case CTL_RUN:
+    case CTL_CHAT:
+        if (run_stream(in, s, res, &r, &body, body_len, &o) == 0) {
+            free(body);
             return;
+        }
         /* shutting down, or out of resources: a clean, empty stream */
         stream_end(s, 1);
         admit_give(cfg->ctl.stats);
         break;
     }
+    free(body);
     stream_destroy(s);
 }
 

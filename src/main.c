@@ -15,6 +15,8 @@
 #include "monotime.h"
 #include "opt.h"
 #include "peer.h"
+#include "proc.h"
+#include "run.h"
 #include "stats.h"
 #include "sub.h"
 
@@ -279,8 +281,17 @@ int main(int argc, char **argv)
     ic.ctl.publish_keys = publish_keys;
     ic.ctl.publish_remote_user = cfg.publish_remote_user;
     ic.ctl.subscribe_keys = subscribe_keys;
+    ic.ctl.max_message = cfg.max_message;
+    ic.ctl.max_body = cfg.max_body;
+    ic.ctl.runs = cfg.runs;
+    ic.ctl.nrun = cfg.nrun;
+    ic.ctl.openai = cfg.openai;
     ic.sndbuf = (int)cfg.max_backlog;
+    /* the intake takes the larger (--max-body only when there are programs);
+     * each route checks its own (ctl.c) */
     ic.body_max = cfg.max_message;
+    if ((cfg.nrun || cfg.openai) && cfg.max_body > ic.body_max)
+        ic.body_max = cfg.max_body;
     ic.timeout_ns = INTAKE_TIMEOUT_NS;
     ic.mem_max = INTAKE_MEM_MAX;
 
@@ -288,8 +299,24 @@ int main(int argc, char **argv)
     if (loop)
         hub = hub_create(loop, &stats);
     ic.hub = hub;
-    if (hub)
-        intake = intake_start(loop, &ic);
+    if (hub) {
+        /* without programs, no run is ever admitted (and no CPU count is read) */
+        unsigned long max_runs = !cfg.nrun && !cfg.openai ? 0
+                                 : cfg.max_runs ? cfg.max_runs : proc_default_max(nofile);
+        struct run_params rp = { loop, sched.heartbeat_ns,
+                                 (long long)cfg.run_timeout_s * 1000000000LL, cfg.max_line,
+                                 &stats.events_sent };
+        proc_setup(loop, (long long)cfg.kill_after_s * 1000000000LL, max_runs);
+        if (run_setup(&rp) == 0)
+            intake = intake_start(loop, &ic);
+        if (cfg.nrun || cfg.openai)
+            log_info("programs: %u configured%s; max runs %lu%s, bodies up to %lu bytes, lines "
+                     "up to %lu bytes, SIGKILL %lu s after SIGTERM, run timeout %lu s",
+                     cfg.nrun, cfg.openai ? " and --openai" : "", max_runs,
+                     cfg.max_runs ? " (--max-runs)" : " (64 a CPU, within open files and "
+                                                      "processes)",
+                     cfg.max_body, cfg.max_line, cfg.kill_after_s, cfg.run_timeout_s);
+    }
     if (!intake) {
         log_errno("creating the event loop", errno);
         status = 1;
@@ -320,6 +347,7 @@ int main(int argc, char **argv)
     log_info("stopping: ending %lu open streams", stats.streams_open);
     intake_stop(intake);
     hub_close(hub, &stop_requested);
+    proc_shutdown(&stop_requested, &waitmask); /* never leaves a child, even now */
     if (stop_requested > 1) {
         log_warn("second signal: exiting at once");
         status = 1;
@@ -330,6 +358,8 @@ int main(int argc, char **argv)
 out:
     intake_destroy(intake);
     hub_destroy(hub);
+    proc_shutdown(&stop_requested, &waitmask);
+    run_teardown();
     loop_destroy(loop);
     chan_engine_destroy(engine);
     auth_keys_free(publish_keys);

@@ -12,7 +12,8 @@
 enum {
     OPT_SOCKET_MODE = 256, OPT_SOCKET_GROUP, OPT_MAX_MEMORY, OPT_HISTORY, OPT_HISTORY_TTL,
     OPT_HISTORY_BYTES, OPT_MAX_MESSAGE, OPT_PUBLISH_KEY_FILE, OPT_PUBLISH_REMOTE_USER,
-    OPT_SUBSCRIBE_KEY_FILE
+    OPT_SUBSCRIBE_KEY_FILE, OPT_RUN_PROGRAM, OPT_MAX_BODY, OPT_MAX_LINE, OPT_KILL_AFTER,
+    OPT_RUN_TIMEOUT, OPT_MAX_RUNS, OPT_OPENAI
 };
 
 static const struct option long_options[] = {
@@ -32,6 +33,13 @@ static const struct option long_options[] = {
     { "publish-key-file", required_argument, NULL, OPT_PUBLISH_KEY_FILE },
     { "publish-remote-user", no_argument, NULL, OPT_PUBLISH_REMOTE_USER },
     { "subscribe-key-file", required_argument, NULL, OPT_SUBSCRIBE_KEY_FILE },
+    { "run", required_argument, NULL, OPT_RUN_PROGRAM },
+    { "max-body", required_argument, NULL, OPT_MAX_BODY },
+    { "max-line", required_argument, NULL, OPT_MAX_LINE },
+    { "kill-after", required_argument, NULL, OPT_KILL_AFTER },
+    { "run-timeout", required_argument, NULL, OPT_RUN_TIMEOUT },
+    { "max-runs", required_argument, NULL, OPT_MAX_RUNS },
+    { "openai", required_argument, NULL, OPT_OPENAI },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 }
@@ -82,6 +90,22 @@ void opt_usage(const char *prog)
            "                          (REMOTE_USER); without these two, no one may\n"
            "      --subscribe-key-file FILE  keys that sign private: subscriptions\n"
            "\n"
+           "Programs (GET or POST .../run/NAME; POST .../chat/completions):\n"
+           "      --run NAME=PROGRAM  PROGRAM (an absolute path) runs for .../run/NAME;\n"
+           "                          each line of its stdout is an event (repeatable)\n"
+           "      --openai PROGRAM    PROGRAM answers POST .../chat/completions: its\n"
+           "                          stdout becomes OpenAI chat.completion.chunk events;\n"
+           "                          who may: as publishing (key file, REMOTE_USER)\n"
+           "      --max-body B        a program's request body at most (or with k, M),\n"
+           "                          1..64M (default 1M); more gets 413\n"
+           "      --max-line B        an output line at most, longer ones are cut,\n"
+           "                          256..16M (default 64k)\n"
+           "      --kill-after S      SIGKILL this long after SIGTERM, 1..3600 (default 5)\n"
+           "      --run-timeout S     a run's total time (or with s, m, h, d), 0 = off\n"
+           "                          (default off)\n"
+           "      --max-runs N        programs running at once, 1..100000 (default: from\n"
+           "                          the CPUs, open files and processes allowed)\n"
+           "\n"
            "Commands: %s sign --key-file F --expires SECONDS CHANNEL...\n"
            "          %s publish --socket ADDR [--key-file F] CHANNEL [--event T] < MESSAGE\n"
            "\n"
@@ -89,7 +113,7 @@ void opt_usage(const char *prog)
            "  -V, --version           version\n"
            "\n"
            "Routes (last path segment, any prefix): .../stream, .../events, .../publish,\n"
-           ".../status\n",
+           ".../status, .../run/NAME, .../chat/completions\n",
            prog, prog, prog);
 }
 
@@ -144,6 +168,55 @@ static int seconds_arg(const char *arg, unsigned long long min, unsigned long lo
     return 0;
 }
 
+int opt_run_name_ok(const char *name, size_t len)
+{
+    size_t i, dots = 0;
+
+    if (len == 0 || len > OPT_RUN_NAME_MAX)
+        return 0;
+    for (i = 0; i < len; i++) {
+        char c = name[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
+            return 0;
+        dots += c == '.';
+    }
+    return dots < len;
+}
+
+/* --run NAME=PROGRAM into cfg. 0, or -1 with err. */
+static int run_arg(struct opt_config *cfg, const char *arg, char *err, size_t errlen)
+{
+    const char *eq = strchr(arg, '=');
+    size_t n = eq ? (size_t)(eq - arg) : 0;
+    unsigned i;
+
+    if (!eq || !opt_run_name_ok(arg, n)) {
+        snprintf(err, errlen, "--run: must be NAME=PROGRAM, NAME 1 to 64 of A-Z a-z 0-9 _ . - "
+                              "(not only dots)");
+        return -1;
+    }
+    if (eq[1] != '/') {
+        snprintf(err, errlen, "--run %.*s: PROGRAM must be an absolute path", (int)n, arg);
+        return -1;
+    }
+    for (i = 0; i < cfg->nrun; i++) {
+        if (strlen(cfg->runs[i].name) == n && memcmp(cfg->runs[i].name, arg, n) == 0) {
+            snprintf(err, errlen, "--run %.*s: NAME given twice", (int)n, arg);
+            return -1;
+        }
+    }
+    if (cfg->nrun == OPT_RUN_MAX) {
+        snprintf(err, errlen, "--run: at most %d programs", OPT_RUN_MAX);
+        return -1;
+    }
+    memcpy(cfg->runs[cfg->nrun].name, arg, n);
+    cfg->runs[cfg->nrun].name[n] = '\0';
+    cfg->runs[cfg->nrun].path = eq + 1;
+    cfg->nrun++;
+    return 0;
+}
+
 /* Parses arg as an unsigned decimal in [min, max] into *out. */
 static int number(const char *arg, unsigned long min, unsigned long max,
                   unsigned long *out)
@@ -171,6 +244,9 @@ enum opt_result opt_parse(struct opt_config *cfg, int argc, char **argv,
     cfg->history_ttl_s = 3600;
     cfg->history_bytes = 64ULL << 20;
     cfg->max_message = 64 * 1024;
+    cfg->max_body = 1024 * 1024;
+    cfg->max_line = 64 * 1024;
+    cfg->kill_after_s = 5;
 
     /* 0, not 1: glibc then also forgets its position inside a word of a
      * previous argv (e.g. after "-zq"), so parsing can be repeated. */
@@ -285,6 +361,55 @@ enum opt_result opt_parse(struct opt_config *cfg, int argc, char **argv,
             break;
         case OPT_PUBLISH_REMOTE_USER:
             cfg->publish_remote_user = 1;
+            break;
+        case OPT_RUN_PROGRAM:
+            if (run_arg(cfg, optarg, err, errlen) < 0)
+                return OPT_ERROR;
+            break;
+        case OPT_OPENAI:
+            if (optarg[0] != '/') {
+                snprintf(err, errlen, "--openai: PROGRAM must be an absolute path");
+                return OPT_ERROR;
+            }
+            cfg->openai = optarg;
+            break;
+        case OPT_MAX_BODY:
+        case OPT_MAX_LINE: {
+            unsigned long long v;
+            int body = c == OPT_MAX_BODY;
+            if (size_arg(optarg, body ? 1 : 256, body ? 64ULL << 20 : 16ULL << 20, &v) < 0) {
+                snprintf(err, errlen, body ? "--max-body: must be bytes (or with k, M) from 1 "
+                                             "to 64M"
+                                           : "--max-line: must be bytes (or with k, M) from "
+                                             "256 to 16M");
+                return OPT_ERROR;
+            }
+            if (body)
+                cfg->max_body = (unsigned long)v;
+            else
+                cfg->max_line = (unsigned long)v;
+            break;
+        }
+        case OPT_KILL_AFTER:
+            if (number(optarg, 1, 3600, &cfg->kill_after_s) < 0) {
+                snprintf(err, errlen, "--kill-after: must be seconds from 1 to 3600");
+                return OPT_ERROR;
+            }
+            break;
+        case OPT_RUN_TIMEOUT:
+            if (strcmp(optarg, "0") == 0) {
+                cfg->run_timeout_s = 0;
+            } else if (seconds_arg(optarg, 1, 365ULL * 86400, &cfg->run_timeout_s) < 0) {
+                snprintf(err, errlen, "--run-timeout: must be seconds (or with s, m, h, d) "
+                                      "from 1 s to 365 d, or 0 (off)");
+                return OPT_ERROR;
+            }
+            break;
+        case OPT_MAX_RUNS:
+            if (number(optarg, 1, 100000, &cfg->max_runs) < 0) {
+                snprintf(err, errlen, "--max-runs: must be a number from 1 to 100000");
+                return OPT_ERROR;
+            }
             break;
         case 'h':
             opt_usage(argv[0]);

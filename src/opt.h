@@ -4,6 +4,14 @@
 
 #include <stddef.h>
 
+/* --run: programs at most, and a NAME's length ([A-Za-z0-9_.-]). */
+#define OPT_RUN_MAX 64
+#define OPT_RUN_NAME_MAX 64
+
+/* 1 when name is a program NAME: 1 to 64 of [A-Za-z0-9_.-], not only
+ * dots (so "." and ".." never are). Pure. */
+int opt_run_name_ok(const char *name, size_t len);
+
 struct opt_config {
     const char *listen;            /* -l ADDR, or NULL: socket on fd 0 (or CGI) */
     unsigned socket_mode;          /* --socket-mode, for unix:/path */
@@ -23,6 +31,19 @@ struct opt_config {
     const char *publish_key_file;  /* --publish-key-file, or NULL */
     int publish_remote_user;       /* --publish-remote-user */
     const char *subscribe_key_file; /* --subscribe-key-file, or NULL */
+
+    /* programs (run.c) and OpenAI-compatible streaming */
+    unsigned nrun;                 /* --run NAME=PROGRAM, in the order given */
+    struct opt_run {
+        char name[OPT_RUN_NAME_MAX + 1];
+        const char *path;          /* absolute */
+    } runs[OPT_RUN_MAX];
+    unsigned long max_body;        /* --max-body: a program's stdin at most (1 MiB) */
+    unsigned long max_line;        /* --max-line: an output line at most (64 KiB) */
+    unsigned long kill_after_s;    /* --kill-after: SIGTERM..SIGKILL (5) */
+    unsigned long run_timeout_s;   /* --run-timeout: a run's total time; 0 = off */
+    unsigned long max_runs;        /* --max-runs: 0 = derived from the machine */
+    const char *openai;            /* --openai PROGRAM, or NULL */
 };
 
 enum opt_result {

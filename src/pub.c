@@ -51,8 +51,7 @@ int pub_text_ok(const char *str, size_t n)
     return 1;
 }
 
-/* 1 when the request may publish, else 0 with *why. */
-static int may_publish(const struct ctl *c, req_param_fn get, void *ctx, const char **why)
+int pub_may(const struct ctl *c, req_param_fn get, void *ctx, const char **why)
 {
     const char *user;
 
@@ -85,7 +84,7 @@ int pub_serve(const struct ctl *c, const struct req *r, req_param_fn get, void *
     char *text;
     int rc;
 
-    if (!may_publish(c, get, ctx, &why))
+    if (!pub_may(c, get, ctx, &why))
         return resp_error(o, 403, why, 0, 0);
     if (too_big)
         return resp_error(o, 413, "the message is over the responder's --max-message", 0, 0);

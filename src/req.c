@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "req.h"
+#include "opt.h"
 
 #include <string.h>
 
@@ -102,10 +103,26 @@ static int request_path(req_param_fn get, void *ctx, char *path)
     return 0;
 }
 
-static enum req_route route_of(const char *path)
+/* The route of path; for .../run/NAME, NAME goes into name[65]. */
+static enum req_route route_of(const char *path, char *name)
 {
     const char *slash = strrchr(path, '/');
     const char *seg = slash ? slash + 1 : path;
+    size_t plen = slash ? (size_t)(slash - path) : 0;
+    const char *prev = path + plen;
+
+    while (prev > path && prev[-1] != '/')
+        prev--;
+    if (slash && (size_t)(slash - prev) == 3 && memcmp(prev, "run", 3) == 0) {
+        size_t n = strlen(seg);
+        if (!opt_run_name_ok(seg, n))
+            return REQ_NOT_FOUND;
+        memcpy(name, seg, n + 1);
+        return REQ_RUN;
+    }
+    if (slash && (size_t)(slash - prev) == 4 && memcmp(prev, "chat", 4) == 0 &&
+        strcmp(seg, "completions") == 0)
+        return REQ_CHAT;
 
     if (strcmp(seg, "stream") == 0)
         return REQ_STREAM;
@@ -261,7 +278,7 @@ void req_parse(struct req *r, req_param_fn get, void *ctx)
         fail(r, 414, "request path too long or badly escaped");
         return;
     }
-    r->route = route_of(path);
+    r->route = route_of(path, r->run_name);
     if (r->route == REQ_NOT_FOUND) {
         fail(r, 404, "no such resource: the routes are .../stream, .../events, .../publish "
                      "and .../status");
@@ -269,6 +286,18 @@ void req_parse(struct req *r, req_param_fn get, void *ctx)
     }
 
     method = param(get, ctx, "REQUEST_METHOD");
+    if (r->route == REQ_RUN) {
+        r->allow = "GET, POST";
+        if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
+            fail(r, 405, "method not allowed: use GET or POST");
+        return;
+    }
+    if (r->route == REQ_CHAT) {
+        r->allow = "POST";
+        if (strcmp(method, "POST") != 0)
+            fail(r, 405, "method not allowed: use POST");
+        return;
+    }
     if (r->route == REQ_PUBLISH) {
         r->allow = "POST";
         if (strcmp(method, "POST") != 0) {

@@ -12,7 +12,9 @@ enum req_route {
     REQ_STREAM,    /* last path segment "stream": the counter */
     REQ_STATUS,    /* last path segment "status" */
     REQ_EVENTS,    /* last path segment "events": subscribe to channels */
-    REQ_PUBLISH    /* last path segment "publish": publish to a channel */
+    REQ_PUBLISH,   /* last path segment "publish": publish to a channel */
+    REQ_RUN,       /* .../run/NAME: run the program configured as NAME */
+    REQ_CHAT       /* .../chat/completions: the OpenAI-compatible program */
 };
 
 /* Largest accepted Last-Event-ID: the next id must still fit an int64. */
@@ -38,6 +40,12 @@ struct req {
     char expires[24];             /* events: a signed URL's expires= and sig= ("" if absent) */
     char sig[64];
     char event[CHAN_TYPE_MAX + 1]; /* publish: event= ("" if absent) */
+    char run_name[65];            /* run: NAME, [A-Za-z0-9_.-]{1,64}, never only dots */
+
+    /* filled by the controller (ctl.c), not by req_parse */
+    const char *run_path;         /* run, chat: the program to start */
+    int chat_stream;              /* chat: "stream": true */
+    char model[256];              /* chat: the request's "model" */
 };
 
 /* Returns the value of a request parameter (CGI/FastCGI variable), or NULL. */
@@ -56,7 +64,9 @@ typedef const char *(*req_param_fn)(const char *name, void *ctx);
  * channel= (1 to 16, repeated names counted once), an id MS-SEQ,
  * expires= and sig=; .../publish takes POST, channel= (one) and event=.
  * Every name is checked (chan_name_ok); a bad one is a 400 naming the
- * parameter. */
+ * parameter. .../run/NAME (the second-to-last segment "run") takes GET
+ * and POST and a NAME that opt_run_name_ok accepts (else 404);
+ * .../chat/completions takes POST; their query is the program's. */
 void req_parse(struct req *r, req_param_fn get, void *ctx);
 
 /* Percent-decodes s[0..n) into out (cap bytes incl. NUL); '+' becomes a

@@ -116,3 +116,26 @@ int resp_json(const struct resp_sink *o, const char *json, size_t len, int head_
         return -1;
     return o->flush(o->ctx);
 }
+
+int resp_json_status(const struct resp_sink *o, int status, const char *json, size_t len,
+                     unsigned retry_after_s)
+{
+    char head[320], after[48] = "";
+    int n;
+
+    if (retry_after_s)
+        snprintf(after, sizeof after, "Retry-After: %u\r\n", retry_after_s);
+    n = snprintf(head, sizeof head,
+                 "Status: %d %s\r\n"
+                 "Content-Type: application/json\r\n"
+                 "Content-Length: %zu\r\n"
+                 "Cache-Control: no-store\r\n"
+                 "%s"
+                 "\r\n",
+                 status, resp_reason_phrase(status), len, after);
+    if (n < 0 || (size_t)n >= sizeof head)
+        return -1;
+    if (o->write(o->ctx, head, (size_t)n) < 0 || o->write(o->ctx, json, len) < 0)
+        return -1;
+    return o->flush(o->ctx);
+}

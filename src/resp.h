@@ -33,6 +33,11 @@ int resp_error_allow(const struct resp_sink *o, int status, const char *reason,
 /* 200 with a JSON body (status route). */
 int resp_json(const struct resp_sink *o, const char *json, size_t len, int head_only);
 
+/* status with a JSON body (an OpenAI-style error), Retry-After when
+ * retry_after_s is nonzero. */
+int resp_json_status(const struct resp_sink *o, int status, const char *json, size_t len,
+                     unsigned retry_after_s);
+
 /* The reason phrase of a status code this program sends. */
 const char *resp_reason_phrase(int status);
 

@@ -17,7 +17,7 @@ enum stream_status {
 };
 
 /* Where a stream's events come from: the counter's schedule (counter.c),
- * a channel subscription (sub.c). What the hub does with the connection
+ * a channel subscription (sub.c), a program's output (run.c). What the hub does with the connection
  * (hang-up, writability, ending, freeing) is the same for every source. */
 struct source {
     const char *name;

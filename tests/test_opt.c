@@ -336,5 +336,41 @@ int main(void)
     ok(run_quiet(&c, "-V") == OPT_EXIT_OK, "-V: OPT_EXIT_OK");
     ok(RUN(&c, "-i", "11") == OPT_RUN && c.interval_ms == 11, "a good call after --version");
 
+
+    /* ---- programs */
+    ok(RUN0(&c) == OPT_RUN && c.nrun == 0 && !c.openai && c.max_body == 1048576 &&
+           c.max_line == 65536 && c.kill_after_s == 5 && c.run_timeout_s == 0 && c.max_runs == 0,
+       "programs: defaults (none, 1M body, 64k line, kill after 5 s, no timeout, derived runs)");
+    ok(RUN(&c, "--run", "a=/bin/true", "--run", "b.c-d_e=/usr/bin/env") == OPT_RUN &&
+           c.nrun == 2 && strcmp(c.runs[0].name, "a") == 0 &&
+           strcmp(c.runs[0].path, "/bin/true") == 0 && strcmp(c.runs[1].name, "b.c-d_e") == 0,
+       "--run: two programs, in order");
+    ok(RUN(&c, "--run", "a=/x=y") == OPT_RUN && strcmp(c.runs[0].path, "/x=y") == 0,
+       "--run: the first = splits NAME from PROGRAM");
+    {
+        static const char *const bad[] = { "a", "=/bin/true", "..=/bin/true", ".=/bin/true",
+                                           "a/b=/bin/true", "a b=/bin/true", "a=bin/true",
+                                           "a=", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=/x" };
+        size_t k;
+        for (k = 0; k < sizeof bad / sizeof bad[0]; k++)
+            ok(RUN(&c, "--run", bad[k]) == OPT_ERROR && strstr(err, "--run"),
+               "--run %s: refused, naming --run", bad[k]);
+    }
+    ok(RUN(&c, "--run", "a=/x", "--run", "a=/y") == OPT_ERROR && strstr(err, "twice"),
+       "--run: a NAME given twice is refused");
+    ok(RUN(&c, "--openai", "/usr/bin/model") == OPT_RUN && strcmp(c.openai, "/usr/bin/model") == 0,
+       "--openai: an absolute path");
+    ok(RUN(&c, "--openai", "model") == OPT_ERROR, "--openai: a relative path is refused");
+    ok(RUN(&c, "--max-body", "2M", "--max-line", "256", "--kill-after", "1", "--run-timeout",
+           "2m", "--max-runs", "3") == OPT_RUN && c.max_body == 2097152 && c.max_line == 256 &&
+           c.kill_after_s == 1 && c.run_timeout_s == 120 && c.max_runs == 3,
+       "programs: --max-body 2M --max-line 256 --kill-after 1 --run-timeout 2m --max-runs 3");
+    ok(RUN(&c, "--run-timeout", "0") == OPT_RUN && c.run_timeout_s == 0, "--run-timeout 0: off");
+    ok(RUN(&c, "--max-body", "65M") == OPT_ERROR && RUN(&c, "--max-line", "255") == OPT_ERROR &&
+           RUN(&c, "--kill-after", "0") == OPT_ERROR && RUN(&c, "--max-runs", "0") == OPT_ERROR,
+       "programs: out of range values are refused");
+    ok(opt_run_name_ok("a.b", 3) && !opt_run_name_ok("..", 2) && !opt_run_name_ok("", 0) &&
+           !opt_run_name_ok("a/", 2), "opt_run_name_ok: the NAME rule");
+
     return done_testing();
 }

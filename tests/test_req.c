@@ -665,5 +665,36 @@ int main(void)
             }
         ok(all, "req_parse_uint: sign, space, hex, fraction and letters refused");
     }
+
+    /* ---- programs: .../run/NAME (second-to-last segment "run"), .../chat/completions */
+    PARSE(&r, { "REQUEST_METHOD", "GET" }, { "SCRIPT_NAME", "/app/run/hello-1.x_y" });
+    ok(r.status == 200 && r.route == REQ_RUN && strcmp(r.run_name, "hello-1.x_y") == 0,
+       "run: GET /app/run/hello-1.x_y is REQ_RUN with its NAME");
+    PARSE(&r, { "REQUEST_METHOD", "POST" }, { "REQUEST_URI", "/run/a?x=1" });
+    ok(r.status == 200 && r.route == REQ_RUN && strcmp(r.run_name, "a") == 0,
+       "run: POST via REQUEST_URI, the query is not part of NAME");
+    PARSE(&r, { "REQUEST_METHOD", "GET" }, { "SCRIPT_NAME", "/run/stream" });
+    ok(r.status == 200 && r.route == REQ_RUN && strcmp(r.run_name, "stream") == 0,
+       "run: /run/stream is the program named stream, not the counter");
+    {
+        static const char *const bad[] = { "/run/..", "/run/.", "/run/...", "/run/", "/run/a b",
+                                           "/run/a%2Fb", "/x/run/a/b",
+                                           "/run/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
+        for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            PARSE(&r, { "REQUEST_METHOD", "GET" }, { "SCRIPT_NAME", bad[i] });
+            ok(r.status == 404 && r.route == REQ_NOT_FOUND, "run: %s is 404", bad[i]);
+        }
+    }
+    PARSE(&r, { "REQUEST_METHOD", "GET" }, { "REQUEST_URI", "/run/a%2Fb" });
+    ok(r.status == 404, "run: REQUEST_URI /run/a%%2Fb decodes to /run/a/b: 404");
+    PARSE(&r, { "REQUEST_METHOD", "HEAD" }, { "SCRIPT_NAME", "/run/a" });
+    ok(r.status == 405 && r.allow && strcmp(r.allow, "GET, POST") == 0, "run: HEAD is 405");
+    PARSE(&r, { "REQUEST_METHOD", "POST" }, { "SCRIPT_NAME", "/v1/chat/completions" });
+    ok(r.status == 200 && r.route == REQ_CHAT, "chat: POST /v1/chat/completions is REQ_CHAT");
+    PARSE(&r, { "REQUEST_METHOD", "GET" }, { "SCRIPT_NAME", "/v1/chat/completions" });
+    ok(r.status == 405 && strcmp(r.allow, "POST") == 0, "chat: GET is 405, Allow: POST");
+    PARSE(&r, { "REQUEST_METHOD", "POST" }, { "SCRIPT_NAME", "/v1/completions" });
+    ok(r.status == 404, "chat: .../completions alone is 404");
+
     return done_testing();
 }

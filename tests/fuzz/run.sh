@@ -37,12 +37,12 @@ for name in "$@"; do
     extra=""
     case $name in
     sse | req | frame)
-        srcs="$top/src/sse.c $top/src/req.c $top/src/frame.c $top/src/msgid.c $top/src/chan.c"
+        srcs="$top/src/sse.c $top/src/req.c $top/src/frame.c $top/src/msgid.c $top/src/chan.c $top/src/opt.c"
         libs=""
         ;;
     intake)
         srcs=""
-        for m in intake loop hub stream counter sub chan msgid pub auth fcgireq ctl admit route \
+        for m in intake loop hub stream counter sub chan msgid pub auth fcgireq ctl admit route opt oai proc run \
                  resp req sse sched stats theap frame peer log; do
             srcs="$srcs $top/src/$m.c"
         done

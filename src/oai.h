@@ -1,0 +1,45 @@
+/* oai.h -- the OpenAI chat-completions wire format: the request read, chunks and answers written (pure, jansson) */
+#ifndef FCGI_SSE_OAI_H
+#define FCGI_SSE_OAI_H
+
+#include <stddef.h>
+
+#define OAI_MODEL_MAX 255
+
+/* What every chunk of one reply repeats. */
+struct oai_reply {
+    char id[48];                    /* "chatcmpl-" and 24 hex digits */
+    long long created;              /* Unix seconds */
+    char model[OAI_MODEL_MAX + 1];  /* the request's "model" */
+};
+
+/* Reads a chat-completions request: a JSON object with a non-empty
+ * "messages" array, an optional string "model" (copied into model,
+ * OAI_MODEL_MAX + 1 bytes; "" when absent) and an optional boolean
+ * "stream" (*stream, default 0). 0, or -1 with *why a fixed sentence. */
+int oai_parse(const char *body, size_t len, char *model, int *stream, const char **why);
+
+/* Bytes of s[0, n) that end on a whole UTF-8 character: at most the 3
+ * last bytes, when they begin a character still arriving, are left. */
+size_t oai_utf8_whole(const char *s, size_t n);
+
+/* Replaces each byte of s[0, n) that is not part of well-formed UTF-8
+ * (or is NUL) with '?', in place, so that the text can go into JSON. */
+void oai_utf8_clean(char *s, size_t n);
+
+/* One SSE event "data: {chat.completion.chunk}\n\n", malloc'd (*len
+ * set): content text[0, n) (UTF-8, cleaned), "role":"assistant" when
+ * first, "finish_reason":finish (NULL: null; then text may be empty and
+ * the delta holds no content). NULL on ENOMEM. */
+char *oai_chunk(const struct oai_reply *r, const char *text, size_t n, int first,
+                const char *finish, size_t *len);
+
+/* The whole answer of a request with "stream": false: one
+ * chat.completion object (malloc'd JSON, *len set), or NULL. */
+char *oai_completion(const struct oai_reply *r, const char *text, size_t n, size_t *len);
+
+/* {"error":{"message":message,"type":type,"param":null,"code":null}},
+ * malloc'd (*len set), or NULL. */
+char *oai_error(const char *message, const char *type, size_t *len);
+
+#endif

@@ -1,0 +1,54 @@
+/* proc.h -- child programs: spawned in a process group of their own, watched by pidfd in the loop, always reaped */
+#ifndef FCGI_SSE_PROC_H
+#define FCGI_SSE_PROC_H
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include "loop.h"
+
+struct proc;
+
+/* Called once, when the program (the group's leader) has exited and was
+ * reaped: status is its exit code, or 128 + the signal that ended it.
+ * Whatever else was left in its process group was killed first. */
+typedef void (*proc_exit_fn)(void *arg, int status);
+
+/* Children run in loop l; SIGKILL follows SIGTERM after kill_after_ns;
+ * at most max at once. */
+void proc_setup(struct loop *l, long long kill_after_ns, unsigned long max);
+
+/* The default of --max-runs: 64 a CPU, bounded by what the open files
+ * (nofile, 6 a run: the stream, three pipes, the pidfd and spare) and the
+ * process limit (half of RLIMIT_NPROC) allow; at least 1. */
+unsigned long proc_default_max(unsigned long long nofile);
+
+/* 1 when max programs are running (or being killed). */
+int proc_full(void);
+unsigned long proc_running(void);
+
+/* Starts path (argv: just path) with envp, in a new process group, with
+ * every signal at its default and none blocked, fds 0, 1, 2 pipes and no
+ * other descriptor. fds[0] is set to our end of its stdin (write),
+ * fds[1] of its stdout, fds[2] of its stderr: non-blocking, close-on-exec,
+ * the caller's to close. on_exit(arg, status) is called from the loop.
+ * NULL with errno (the program could not be started: ENOENT, EACCES...). */
+struct proc *proc_start(const char *path, char *const envp[], int fds[3], proc_exit_fn on_exit,
+                        void *arg);
+
+pid_t proc_pid(const struct proc *p);
+
+/* Ends the run: SIGTERM to the group now, SIGKILL after kill_after;
+ * on_exit is still called. Repeating it is a no-op. */
+void proc_terminate(struct proc *p);
+
+/* The owner leaves (its client left): as proc_terminate, and on_exit is
+ * never called; p is reaped and freed by this module. */
+void proc_detach(struct proc *p);
+
+/* At shutdown: terminates every program, runs the loop until all are
+ * reaped or kill_after and 500 ms have passed (or *stop exceeds 1), then
+ * SIGKILLs and reaps (waitpid) whatever is left. Never leaves a child. */
+void proc_shutdown(const volatile sig_atomic_t *stop, const sigset_t *waitmask);
+
+#endif

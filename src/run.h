@@ -1,0 +1,48 @@
+/* run.h -- the program source: a child program's stdout as events (lines, or OpenAI chunks), its body on stdin */
+#ifndef FCGI_SSE_RUN_H
+#define FCGI_SSE_RUN_H
+
+#include <stddef.h>
+
+#include "req.h"
+#include "stream.h"
+
+struct run_params {
+    struct loop *loop;             /* where the pipes are watched */
+    long long heartbeat_ns;        /* a comment after this much silence; 0 = off */
+    long long timeout_ns;          /* --run-timeout: SIGTERM after this; 0 = off */
+    size_t max_line;               /* --max-line: a line longer is cut */
+    unsigned long *events;         /* counts events written (stats) */
+};
+
+/* 0, or -1 (the loop has no room for the hook that frees ended runs). */
+int run_setup(const struct run_params *p);
+/* Frees what ended runs left (after the hub is destroyed). */
+void run_teardown(void);
+
+/* The program's environment, from the request's params (call before
+ * stream_begin, which drops them): REQUEST_METHOD, QUERY_STRING,
+ * CONTENT_TYPE, CONTENT_LENGTH (body_len), REMOTE_USER, REMOTE_ADDR,
+ * REMOTE_PORT, SERVER_NAME, SERVER_PORT, SERVER_PROTOCOL, REQUEST_URI,
+ * SCRIPT_NAME, PATH_INFO, LAST_EVENT_ID, HTTP_ACCEPT, HTTP_ACCEPT_LANGUAGE,
+ * HTTP_USER_AGENT, HTTP_REFERER, RUN_NAME (name), and of our own
+ * environment only PATH, LANG and TZ. Never Authorization nor Cookie.
+ * One malloc'd block (free() it), NULL-terminated; NULL on ENOMEM. */
+char **run_env(req_param_fn get, void *ctx, const char *name, size_t body_len);
+
+enum run_mode {
+    RUN_LINES = 0,     /* .../run/NAME: each stdout line an event, then `event: exit` */
+    RUN_CHAT,          /* chat.completion.chunk events, then [DONE] */
+    RUN_CHAT_WHOLE     /* one chat.completion answer ("stream": false) */
+};
+
+/* Starts the program for a begun stream s (stream_begin; for RUN_LINES
+ * and RUN_CHAT its header block was flushed, for RUN_CHAT_WHOLE nothing
+ * was written yet) and makes it s's source. Takes env and *body (sets it
+ * to NULL) in every case. name labels the log lines; model is the
+ * request's (RUN_CHAT*). 0, or -1 with errno (nothing started; the
+ * caller ends s; for RUN_CHAT_WHOLE an answer was attempted first). */
+int run_start(struct stream *s, enum run_mode mode, const char *path, const char *name,
+              const char *model, char **env, char **body, size_t body_len, long long now);
+
+#endif

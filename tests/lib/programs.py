@@ -1,0 +1,113 @@
+"""programs.py -- support for the tests of --run and --openai: a lighttpd config that routes
+.../run/NAME and .../chat/completions, test programs written into the work directory, and
+what /proc says about a responder's children.
+
+Limits: Python 3.11 standard library only; Linux (/proc).
+"""
+
+import os
+import re
+import stat
+
+from harness import SRCDIR
+
+# The shipped demo.conf routes (stream|status); the tests extend its regex.
+ROUTES = r"(^|/)(stream|status|events|publish)$|(^|/)run/[^/]+$|/chat/completions$"
+
+
+def lighttpd_conf(wd):
+    """A copy of deploy/lighttpd/demo.conf in wd whose fastcgi match also takes
+    .../run/NAME and .../chat/completions; returns its path."""
+    with open(os.path.join(SRCDIR, "deploy", "lighttpd", "demo.conf")) as f:
+        conf = f.read()
+    conf, n = re.subn(r'\$HTTP\["url"\] =~ "[^"]*"', '$HTTP["url"] =~ "%s"' % ROUTES, conf, count=1)
+    if n != 1:
+        raise RuntimeError("demo.conf has no $HTTP[\"url\"] =~ match to extend")
+    path = wd.file("lighttpd-programs.conf")
+    with open(path, "w") as f:
+        f.write(conf)
+    return path
+
+
+def script(wd, name, text):
+    """Writes an executable script into wd; returns its absolute path."""
+    path = wd.file(name)
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, stat.S_IRWXU)
+    return path
+
+
+def _stat(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            s = f.read()
+    except OSError:
+        return None
+    rest = s[s.rindex(")") + 2:].split()
+    return rest[0], int(rest[1]), int(rest[2])   # state, ppid, pgrp
+
+
+def all_pids():
+    return [int(d) for d in os.listdir("/proc") if d.isdigit()]
+
+
+def children(pid):
+    """The pids whose parent is pid (zombies included)."""
+    out = []
+    for p in all_pids():
+        st = _stat(p)
+        if st and st[1] == pid:
+            out.append(p)
+    return out
+
+
+def zombies_of(pid):
+    return [p for p in children(pid) if (_stat(p) or ("?",))[0] == "Z"]
+
+
+def with_marker(marker):
+    """Pids of processes whose command line holds marker (the test programs carry
+    their work directory's path in their argv[0])."""
+    out = []
+    m = marker.encode()
+    for p in all_pids():
+        try:
+            with open("/proc/%d/cmdline" % p, "rb") as f:
+                if m in f.read():
+                    out.append(p)
+        except OSError:
+            pass
+    return out
+
+
+def running(path):
+    """Pids of processes with path as a whole argument (a script the kernel runs as
+    `/bin/sh PATH`), not merely inside one (the responder's `--run NAME=PATH`)."""
+    out = []
+    want = path.encode()
+    for p in all_pids():
+        try:
+            with open("/proc/%d/cmdline" % p, "rb") as f:
+                if want in f.read().split(b"\0"):
+                    out.append(p)
+        except OSError:
+            pass
+    return out
+
+
+def fds(pid):
+    try:
+        return sorted(os.listdir("/proc/%d/fd" % pid), key=int)
+    except OSError:
+        return []
+
+
+def fd_targets(pid):
+    out = []
+    for fd in fds(pid):
+        try:
+            out.append(os.readlink("/proc/%d/fd/%s" % (pid, fd)))
+        except OSError:
+            pass
+    return out

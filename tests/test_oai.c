@@ -1,0 +1,132 @@
+/* test_oai.c -- unit tests of oai: the chat request read, UTF-8 framing, chunks, answers and errors as JSON */
+#include "config.h"
+
+#include "oai.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tap.h"
+
+static int parse(const char *body, char *model, int *stream)
+{
+    const char *why = NULL;
+    int rc = oai_parse(body, strlen(body), model, stream, &why);
+    return rc == 0 || (why && *why) ? rc : -2;
+}
+
+/* Parses the JSON of "data: {...}\n\n" (or a bare object). */
+static json_t *load(const char *s, size_t n)
+{
+    if (n >= 6 && memcmp(s, "data: ", 6) == 0) {
+        s += 6;
+        n -= 6;
+    }
+    return json_loadb(s, n, 0, NULL);
+}
+
+int main(void)
+{
+    char model[OAI_MODEL_MAX + 1], text[16];
+    struct oai_reply r = { "chatcmpl-x", 1700000000, "m" };
+    int stream;
+    size_t len;
+    char *c;
+    json_t *j;
+
+    /* ---- requests */
+    ok(parse("{\"model\":\"gpt\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+             "\"stream\":true}", model, &stream) == 0 && strcmp(model, "gpt") == 0 && stream == 1,
+       "parse: model and stream: true");
+    ok(parse("{\"messages\":[{}]}", model, &stream) == 0 && model[0] == 0 && stream == 0,
+       "parse: no model, no stream: \"\" and 0");
+    ok(parse("{\"messages\":[{}],\"stream\":null}", model, &stream) == 0 && stream == 0,
+       "parse: stream null is false");
+    ok(parse("not json", model, &stream) == -1, "parse: not JSON: refused with a reason");
+    ok(parse("[1]", model, &stream) == -1, "parse: not an object: refused");
+    ok(parse("{\"model\":\"m\"}", model, &stream) == -1, "parse: no messages: refused");
+    ok(parse("{\"messages\":[]}", model, &stream) == -1, "parse: empty messages: refused");
+    ok(parse("{\"messages\":{}}", model, &stream) == -1, "parse: messages not an array: refused");
+    ok(parse("{\"messages\":[1],\"model\":3}", model, &stream) == -1, "parse: model not a string");
+    ok(parse("{\"messages\":[1],\"stream\":\"yes\"}", model, &stream) == -1,
+       "parse: stream not a boolean");
+    ok(parse("{\"messages\":[1],\"model\":\"a\\u0000b\"}", model, &stream) == -1,
+       "parse: a NUL in model is refused");
+    ok(parse("{\"messages\":[1],\"messages\":[2]}", model, &stream) == -1,
+       "parse: duplicate keys are refused");
+
+    /* ---- UTF-8 framing */
+    ok(oai_utf8_whole("abc", 3) == 3, "whole: ASCII");
+    ok(oai_utf8_whole("a\xc3", 2) == 1, "whole: a 2-byte lead at the end is held back");
+    ok(oai_utf8_whole("a\xe2\x9c", 3) == 1, "whole: 2 of 3 bytes held back");
+    ok(oai_utf8_whole("a\xf0\x9f\x98", 4) == 1, "whole: 3 of 4 bytes held back");
+    ok(oai_utf8_whole("a\xf0\x9f\x98\x80", 5) == 5, "whole: a complete 4-byte character");
+    ok(oai_utf8_whole("a\xe2\x9c\x93", 4) == 4, "whole: a complete 3-byte character");
+    ok(oai_utf8_whole("\x80\x80\x80\x80", 4) == 4, "whole: stray continuations are not held");
+    ok(oai_utf8_whole("", 0) == 0, "whole: empty");
+    memcpy(text, "a\xff\xc3\x28\xed\xa0\x80z", 9);
+    oai_utf8_clean(text, 8);
+    ok(memcmp(text, "a?" "?(?" "?" "?z", 8) == 0, "clean: invalid bytes, a bad sequence and a surrogate "
+                                          "become '?'");
+    memcpy(text, "\xc3\xa9\xe2\x9c\x93", 6);
+    oai_utf8_clean(text, 5);
+    ok(memcmp(text, "\xc3\xa9\xe2\x9c\x93", 5) == 0, "clean: valid text is untouched");
+
+    /* ---- chunks */
+    c = oai_chunk(&r, "he\"llo\n", 7, 1, NULL, &len);
+    ok(c && len > 8 && memcmp(c, "data: ", 6) == 0 && memcmp(c + len - 2, "\n\n", 2) == 0 &&
+           !memchr(c, '\n', len - 2), "chunk: one data: line, then a blank line");
+    j = c ? load(c, len) : NULL;
+    ok(j && strcmp(json_string_value(json_object_get(j, "object")), "chat.completion.chunk") == 0 &&
+           strcmp(json_string_value(json_object_get(j, "id")), "chatcmpl-x") == 0 &&
+           json_integer_value(json_object_get(j, "created")) == 1700000000 &&
+           strcmp(json_string_value(json_object_get(j, "model")), "m") == 0,
+       "chunk: object, id, created, model");
+    {
+        json_t *ch = json_array_get(json_object_get(j, "choices"), 0);
+        json_t *d = json_object_get(ch, "delta");
+        ok(ch && json_integer_value(json_object_get(ch, "index")) == 0 &&
+               json_is_null(json_object_get(ch, "finish_reason")) &&
+               strcmp(json_string_value(json_object_get(d, "role")), "assistant") == 0 &&
+               strcmp(json_string_value(json_object_get(d, "content")), "he\"llo\n") == 0,
+           "chunk: the first has role assistant, the content escaped, finish_reason null");
+    }
+    json_decref(j);
+    free(c);
+    c = oai_chunk(&r, "", 0, 0, "stop", &len);
+    j = c ? load(c, len) : NULL;
+    {
+        json_t *ch = json_array_get(json_object_get(j, "choices"), 0);
+        json_t *d = json_object_get(ch, "delta");
+        ok(ch && json_object_size(d) == 0 &&
+               strcmp(json_string_value(json_object_get(ch, "finish_reason")), "stop") == 0,
+           "chunk: the last has an empty delta and finish_reason stop");
+    }
+    json_decref(j);
+    free(c);
+    c = oai_completion(&r, "whole text", 10, &len);
+    j = c ? load(c, len) : NULL;
+    {
+        json_t *ch = json_array_get(json_object_get(j, "choices"), 0);
+        json_t *m = json_object_get(ch, "message");
+        ok(j && strcmp(json_string_value(json_object_get(j, "object")), "chat.completion") == 0 &&
+               strcmp(json_string_value(json_object_get(m, "content")), "whole text") == 0 &&
+               strcmp(json_string_value(json_object_get(m, "role")), "assistant") == 0 &&
+               strcmp(json_string_value(json_object_get(ch, "finish_reason")), "stop") == 0,
+           "completion: one chat.completion with the whole text");
+    }
+    json_decref(j);
+    free(c);
+    c = oai_error("it \"broke\"", "server_error", &len);
+    j = c ? load(c, len) : NULL;
+    {
+        json_t *e = json_object_get(j, "error");
+        ok(e && strcmp(json_string_value(json_object_get(e, "message")), "it \"broke\"") == 0 &&
+               strcmp(json_string_value(json_object_get(e, "type")), "server_error") == 0,
+           "error: {\"error\":{\"message\",\"type\"}}");
+    }
+    json_decref(j);
+    free(c);
+    return done_testing();
+}

@@ -1,0 +1,203 @@
+"""test_openai.py -- POST .../chat/completions through lighttpd with the official `openai`
+npm client (tests/browser/openai_client.mjs): streamed token by token, whole with
+"stream": false, a failing model program raising in the client; and the refusals
+(400 with an OpenAI error body, 403 without a key, 413 over --max-body).
+
+The model program is a test generator that writes words with short sleeps and logs when
+it wrote each; every chunk must reach the client within 100 ms of being written. Needs
+node and npm (tests/browser/package-lock.json: openai); skipped, never passed, without.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "lib"))
+sys.path.insert(0, os.path.join(HERE, "browser"))
+sys.dont_write_bytecode = True    # nothing written into the source tree
+from harness import (BUILDDIR, HttpStream, Tap, Workdir, start_lighttpd,  # noqa: E402
+                     start_spawned_responder, wait_for)
+from nodedeps import node_dir  # noqa: E402
+from programs import children, lighttpd_conf, script  # noqa: E402
+
+LATENCY = 0.100          # a chunk reaches the client within this of being written
+KEY = "k" * 40
+
+
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt("signal %d" % signum)
+
+
+signal.signal(signal.SIGTERM, _interrupted)
+signal.signal(signal.SIGHUP, _interrupted)
+t = Tap()
+ndir, why = node_dir(BUILDDIR)
+if ndir is None:
+    t.skip("the openai client against /chat/completions",
+           "%s (tests/browser needs node, npm and `npm ci`)" % why)
+    t.done()
+
+wd = Workdir("openai")
+WORDS = ["Hello", " w\u00f6rld", " \u2713", " from", " a", " generator", "."]
+GEN = r'''#!/usr/bin/python3
+# the model program of test_openai.py: behaves as the request's model says
+import json, os, sys, time
+req = json.load(sys.stdin)
+model = req.get("model", "")
+log = open(%(log)r, "a")
+def write(b):
+    log.write(json.dumps({"t": time.time(), "b": b.decode("utf-8", "replace")}) + "\n"); log.flush()
+    os.write(1, b)
+if model == "words":
+    for w in %(words)r:
+        write(w.encode())
+        time.sleep(0.2)
+elif model == "split":
+    s = "\u00e9\u2713\U0001F600".encode()
+    for i in range(len(s)):
+        write(s[i:i + 1])
+        time.sleep(0.05)
+elif model == "fail":
+    write(b"partial")
+    sys.stderr.write("the model broke\n")
+    sys.exit(3)
+elif model == "echo":
+    write(json.dumps(req["messages"]).encode())
+''' % {"log": wd.file("gen.jsonl"), "words": WORDS}
+
+
+def client(port, model, stream, key=KEY, timeout=30):
+    opt = {"baseURL": "http://127.0.0.1:%d/api/v1" % port, "apiKey": key, "model": model,
+           "stream": stream}
+    p = subprocess.run(["node", os.path.join(ndir, "openai_client.mjs"), json.dumps(opt)],
+                       cwd=ndir, capture_output=True, text=True, timeout=timeout)
+    out = [json.loads(x) for x in p.stdout.splitlines() if x.startswith("{")]
+    if not out:
+        t.diag("client stderr: " + p.stderr[-800:])
+    return out
+
+
+def gen_log():
+    try:
+        with open(wd.file("gen.jsonl")) as f:
+            lines = [json.loads(x) for x in f]
+    except OSError:
+        return []
+    os.unlink(wd.file("gen.jsonl"))
+    return lines
+
+
+def post(port, body, headers=None):
+    h = {"Content-Type": "application/json", "Content-Length": str(len(body))}
+    h.update(headers or {})
+    s = HttpStream(port, "/api/v1/chat/completions", h, method="POST")
+    s.sock.sendall(body)
+    s.read_to_end(10)
+    s.close()
+    return s.status, s.body()
+
+
+try:
+    gen = script(wd, "gen.py", GEN)
+    keys = wd.file("keys")
+    with open(keys, "w") as f:
+        f.write(KEY + "\n")
+    os.chmod(keys, 0o600)
+    resp, sock = start_spawned_responder(wd, ["--openai", gen, "--publish-key-file", keys,
+                                              "--max-body", "64k", "-k", "1"])
+    httpd, port = start_lighttpd(wd, sock, conf=lighttpd_conf(wd))
+
+    # --- streamed: each chunk as written
+    out = client(port, "words", True)
+    chunks = [o for o in out if "chunk" in o]
+    done = [o for o in out if o.get("done")]
+    written = gen_log()
+    text = "".join(WORDS)
+    t.ok(done and done[0]["text"] == text, "stream: the client gets the whole text", out[-1:])
+    pieces = [c for c in chunks if c["chunk"]]
+    t.eq([c["chunk"] for c in pieces], WORDS, "stream: one chunk per write, as written")
+    lat = [c["t"] / 1000 - w["t"] for c, w in zip(pieces, written)]
+    t.ok(len(lat) == len(WORDS) and max(lat) < LATENCY,
+         "stream: every chunk reaches the client within %d ms of being written" % (LATENCY * 1000),
+         ["%.1f ms" % (x * 1000) for x in lat])
+    t.ok(lat and lat[0] < LATENCY, "stream: the first chunk within 100 ms of being written",
+         lat[:1])
+    gaps = [b["t"] - a["t"] for a, b in zip(pieces, pieces[1:])]
+    t.ok(gaps and min(gaps) > 150, "stream: chunks arrive apart, not together (not buffered)",
+         ["%.0f" % g for g in gaps])
+    if done:
+        first, last = done[0]["first"], done[0]["last"]
+        t.ok(first["object"] == "chat.completion.chunk" and first["model"] == "words" and
+             first["id"].startswith("chatcmpl-") and
+             first["choices"][0]["delta"].get("role") == "assistant",
+             "stream: the first chunk: chat.completion.chunk, chatcmpl- id, the model, "
+             "role assistant", first)
+        t.ok(last["choices"][0]["finish_reason"] == "stop", "stream: the last chunk: "
+             "finish_reason stop", last)
+        t.ok(len({c["id"] for c in chunks}) == 1, "stream: one id for every chunk")
+    else:
+        t.ok(False, "stream: chunks' fields", out)
+
+    # --- a UTF-8 character written one byte at a time is never split
+    out = client(port, "split", True)
+    done = [o for o in out if o.get("done")]
+    t.ok(done and done[0]["text"] == "\u00e9\u2713\U0001F600" and
+         all("\ufffd" not in o.get("chunk", "") for o in out),
+         "stream: a character written byte by byte arrives whole", out)
+    gen_log()
+
+    # --- stream: false
+    out = client(port, "words", False)
+    t.ok(out and out[-1].get("done") and out[-1]["text"] == text and
+         out[-1]["object"] == "chat.completion" and out[-1]["finish"] == "stop" and
+         out[-1]["role"] == "assistant" and out[-1]["model"] == "words",
+         "whole: one chat.completion with the whole text", out)
+    gen_log()
+
+    # --- a failing model program: the client throws
+    out = client(port, "fail", True)
+    t.ok(out and "error" in out[-1] and "failed" in out[-1]["error"],
+         "stream: a program that exits non-zero makes the client throw", out)
+    out = client(port, "fail", False)
+    t.ok(out and "error" in out[-1] and out[-1]["status"] == 500,
+         "whole: a program that exits non-zero makes the client throw (500)", out)
+    t.ok(wait_for(lambda: "program openai[" in resp.log() and "the model broke" in resp.log(), 3),
+         "its stderr is in the log with its name and pid")
+    gen_log()
+
+    # --- the request reaches the program as sent (body on stdin)
+    out = client(port, "echo", True)
+    t.ok(out and out[-1].get("done") and
+         json.loads(out[-1]["text"]) == [{"role": "user", "content": "say something"}],
+         "the request's JSON body is the program's stdin", out[-1:])
+    gen_log()
+
+    # --- refusals
+    out = client(port, "words", True, key="wrong")
+    t.ok(out and out[-1].get("status") == 403, "a wrong key: 403, the client throws", out)
+    code, body = post(port, b"{not json", {"Authorization": "Bearer " + KEY})
+    err = json.loads(body or b"{}").get("error", {})
+    t.ok(code == 400 and err.get("type") == "invalid_request_error" and err.get("message"),
+         "invalid JSON: 400 with an OpenAI error body", (code, body))
+    code, body = post(port, b'{"model":"x"}', {"Authorization": "Bearer " + KEY})
+    t.ok(code == 400 and b"messages" in body, "no messages: 400 naming messages", (code, body))
+    big = json.dumps({"model": "x", "messages": [{"role": "user", "content": "x" * 70000}]})
+    code, body = post(port, big.encode(), {"Authorization": "Bearer " + KEY})
+    t.ok(code == 413, "a body over --max-body: 413", (code, body[:200]))
+    code, body = post(port, b'{"model":"x","messages":[]}', {"Authorization": "Bearer " + KEY})
+    t.ok(code == 400, "empty messages: 400", (code, body))
+    s = HttpStream(port, "/api/v1/chat/completions")
+    s.read_to_end(5)
+    t.ok(s.status == 405, "GET: 405", s.status)
+
+    t.ok(wait_for(lambda: not children(resp.pid), 5),
+         "no program left running or unreaped", children(resp.pid))
+except Exception as e:  # noqa: BLE001
+    t.ok(False, "test raised", repr(e))
+finally:
+    wd.cleanup()
+t.done()

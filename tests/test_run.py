@@ -1,0 +1,415 @@
+"""test_run.py -- --run NAME=PROGRAM through lighttpd: each line of a program's stdout an
+event as it is written, `event: exit` with its status, its CGI-like environment, its own
+process group, no inherited fd; back-pressure instead of buffering; heartbeats; the
+limits (--max-body, --max-runs, --run-timeout, --kill-after); hostile names and programs;
+clients that leave at random moments and a SIGTERM with programs running leave no process,
+no zombie and no fd behind.
+
+Sizes: FCGI_SSE_RUN_CHURN (default 200) runs abandoned; FCGI_SSE_RUN_TERM (default 50)
+programs running at the SIGTERM.
+"""
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "lib"))
+sys.path.insert(0, os.path.join(HERE, "browser"))
+sys.dont_write_bytecode = True
+from nodedeps import node_dir  # noqa: E402
+from harness import (BUILDDIR, CgiFcgi, HttpStream, Tap, Workdir, fcgi_get, gaps, pump,  # noqa: E402
+                     start_lighttpd, start_spawned_responder, wait_for)
+from programs import (children, fds, lighttpd_conf, running, script, with_marker,  # noqa: E402
+                      zombies_of)
+
+CHURN = int(os.environ.get("FCGI_SSE_RUN_CHURN", "200"))
+TERM_N = int(os.environ.get("FCGI_SSE_RUN_TERM", "50"))
+MARK = "987654"          # the sleeps of the test programs: found in /proc by it
+
+t = Tap()
+wd = Workdir("run")
+
+PROGRAMS = {
+    # its signal dispositions, as the kernel shows them (python would ignore SIGPIPE itself)
+    "sigs": "#!/bin/sh\nexec grep -E '^Sig(Blk|Ign)' /proc/self/status\n",
+    # lines written 200 ms apart
+    "lines": "#!/bin/sh\nfor i in 1 2 3 4 5; do echo \"line $i\"; sleep 0.2; done\nexit 7\n",
+    # its environment, its fds, its group, its signals, its stdin
+    "env": r'''#!/usr/bin/python3
+import json, os, sys
+fds = []
+for fd in os.listdir("/proc/self/fd"):
+    try:
+        target = os.readlink("/proc/self/fd/" + fd)
+    except OSError:
+        continue
+    if not target.startswith("/proc/"):
+        fds.append(int(fd))
+sig = {}
+for line in open("/proc/self/status"):
+    k, _, v = line.partition(":")
+    if k in ("SigBlk", "SigIgn"):
+        # SIGHUP, SIGINT, SIGPIPE, SIGTERM, SIGUSR1, SIGCHLD (python itself ignores others)
+        sig[k] = int(v.strip(), 16) & ((1 << 0) | (1 << 1) | (1 << 12) | (1 << 14) | (1 << 9) | (1 << 16))
+print(json.dumps({"env": dict(os.environ), "fds": sorted(fds), "pgid": os.getpgrp(),
+                  "pid": os.getpid(), "sig": sig, "stdin": sys.stdin.read(),
+                  "uid": os.getuid()}))
+''',
+    # as fast as it can: 1000-byte lines, counted in a file
+    "flood": "#!/usr/bin/python3\nimport os\nline = b'x' * 999 + b'\\n'\nn = 0\n"
+             "while True:\n    os.write(1, line)\n    n += 1\n    if n %% 64 == 0:\n"
+             "        open(%r, 'w').write(str(n))\n        os.replace(%r, %r)\n"
+             % (wd.file("flood.tmp"), wd.file("flood.tmp"), wd.file("flood.count")),
+    # silent for 2.5 s
+    "silent": "#!/bin/sh\nsleep 2.5\necho late\n",
+    # closes its stdout, keeps running, exits 5
+    "closer": "#!/bin/sh\nexec >&-\nsleep 1\nexit 5\n",
+    # forks a child that holds stdout and lives on
+    "forker": "#!/bin/sh\nsleep %s &\necho started\nwait\n" % MARK,
+    # exits at once, leaving a child that holds stdout
+    "leaver": "#!/bin/sh\nsleep %s &\necho bye\nexit 0\n" % MARK,
+    # ignores SIGTERM
+    "stubborn": "#!/bin/sh\ntrap '' TERM\necho up\nwhile :; do sleep 0.1; done\n",
+    # a line over --max-line, then a short one
+    "long": "#!/usr/bin/python3\nimport sys\nsys.stdout.write('y' * 5000 + '\\nshort\\n')\n",
+    # random pace, for the churn
+    "churn": "#!/bin/sh\necho a\nsleep 0.0$(($$ %% 9))\necho b\nsleep %s\n" % MARK,
+}
+
+
+def stream(port, name, query="", timeout=10, **kw):
+    return HttpStream(port, "/app/run/%s%s" % (name, query), timeout=timeout, **kw)
+
+
+def data(s):
+    return [e for e in s.events if e["data"] is not None]
+
+
+def leftovers(resp):
+    return [p for p in with_marker(MARK)] + children(resp.pid)
+
+
+try:
+    paths = {n: script(wd, n + ".prog", text) for n, text in PROGRAMS.items()}
+    args = ["-k", "1", "--max-body", "64k", "--max-line", "1k", "--max-runs", str(max(64, CHURN)),
+            "-b", "16384"]
+    for n, p in paths.items():
+        args += ["--run", "%s=%s" % (n, p)]
+    env = dict(os.environ, FCGI_SSE_SECRET="must-not-leak")
+    resp, sock = start_spawned_responder(wd, args, env=env)
+    httpd, port = start_lighttpd(wd, sock, conf=lighttpd_conf(wd))
+
+    # --- lines, unbuffered, then the exit status
+    s = stream(port, "lines")
+    s.read_to_end(10)
+    ev = data(s)
+    t.eq(s.status, 200, "lines: 200")
+    t.eq(s.header("Content-Type"), "text/event-stream; charset=utf-8", "lines: an event stream")
+    t.eq([e["data"] for e in ev[:5]], ["line %d" % i for i in range(1, 6)],
+         "lines: each line is an event")
+    t.eq([e["id"] for e in ev], [str(i) for i in range(6)], "lines: ids from 0")
+    t.ok(ev and ev[-1]["event"] == "exit" and ev[-1]["data"] == "7",
+         "lines: then event: exit with data: 7 (its status)", ev[-1:])
+    g = gaps(ev[:5])
+    t.ok(len(g) == 4 and min(g) > 0.12 and max(g) < 0.35,
+         "lines: arrive 200 ms apart through lighttpd (not buffered)", ["%.3f" % x for x in g])
+    t.ok(s.eof, "lines: the response ends after the exit event")
+    fd_base = len(fds(resp.pid))    # after a first request (the intake's memfd)
+
+    # --- the same in Chromium: an EventSource gets each line as it is written
+    ndir, why = node_dir(BUILDDIR)
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if ndir is None or not os.access(chromium, os.X_OK):
+        t.skip("chromium: an EventSource on /run/lines", why or "chromium not installed")
+    else:
+        p = subprocess.run(["node", os.path.join(ndir, "run_es.mjs"), wd.file("chromium"),
+                            "http://127.0.0.1:%d/" % port, "/app/run/lines", chromium],
+                           cwd=ndir, capture_output=True, text=True, timeout=90)
+        out = [json.loads(x) for x in p.stdout.splitlines() if x.startswith("{")]
+        r = out[-1] if out else {"error": p.stderr[-500:]}
+        msgs = r.get("messages", [])
+        g = [(b["t"] - a["t"]) / 1000 for a, b in zip(msgs, msgs[1:])]
+        t.ok(r.get("ok") and [m["data"] for m in msgs] == ["line %d" % i for i in range(1, 6)]
+             and [m["id"] for m in msgs] == [str(i) for i in range(5)] and r.get("exit") == "7"
+             and g and min(g) > 0.12,
+             "chromium: an EventSource gets each line 200 ms apart, then `exit` 7",
+             {k: r.get(k) for k in ("ok", "error", "exit")} | {"gaps": g})
+
+    # --- the environment, fds, group, signals, stdin
+    body = b"hello body"
+    s = HttpStream(port, "/app/run/env?a=1&b=%20x", {"Content-Length": str(len(body)),
+                                                     "Content-Type": "text/plain",
+                                                     "Last-Event-ID": "41",
+                                                     "Accept-Language": "fr",
+                                                     "Authorization": "Bearer secret"},
+                   method="POST")
+    s.sock.sendall(body)
+    s.read_to_end(10)
+    ev = data(s)
+    info = json.loads(ev[0]["data"]) if ev else {}
+    e = info.get("env", {})
+    t.ok(e.get("REQUEST_METHOD") == "POST" and e.get("QUERY_STRING") == "a=1&b=%20x" and
+         e.get("CONTENT_TYPE") == "text/plain" and e.get("CONTENT_LENGTH") == str(len(body)) and
+         e.get("LAST_EVENT_ID") == "41" and e.get("HTTP_ACCEPT_LANGUAGE") == "fr" and
+         e.get("REMOTE_ADDR") == "127.0.0.1" and e.get("RUN_NAME") == "env",
+         "env: the request's CGI-like variables", e)
+    t.ok("FCGI_SSE_SECRET" not in e and "HTTP_AUTHORIZATION" not in e and
+         set(e) - {"PATH", "LANG", "TZ"} <= {
+             "REQUEST_METHOD", "QUERY_STRING", "CONTENT_TYPE", "CONTENT_LENGTH", "REMOTE_USER",
+             "REMOTE_ADDR", "REMOTE_PORT", "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL",
+             "REQUEST_URI", "SCRIPT_NAME", "PATH_INFO", "LAST_EVENT_ID", "HTTP_ACCEPT",
+             "HTTP_ACCEPT_LANGUAGE", "HTTP_USER_AGENT", "HTTP_REFERER", "RUN_NAME",
+             "LC_CTYPE"},
+         "env: nothing of the responder's environment, no Authorization", sorted(e))
+    t.eq(info.get("stdin"), "hello body", "env: the body on stdin")
+    t.eq(info.get("fds"), [0, 1, 2], "env: no inherited fd beyond 0, 1, 2")
+    t.ok(info and info["pgid"] == info["pid"], "env: its own process group", info.get("pgid"))
+    s = stream(port, "sigs")
+    s.read_to_end(5)
+    sig = [e["data"].split() for e in data(s) if e["data"].startswith("Sig")]
+    # 32 and 33 are glibc's own (NPTL), which no program can change or use
+    t.ok(len(sig) == 2 and all(int(v, 16) & 0x7fffffff == 0 for _, v in sig),
+         "sigs: no signal (1 to 31) blocked or ignored in the program", sig)
+    t.ok(info and info["uid"] == os.getuid(), "env: the responder's user")
+
+    # --- back-pressure: a flooding program and a client that does not read
+    s = stream(port, "flood")
+    s.read_head(5)
+    rss0 = resp.rss_kb()
+
+    def count():
+        try:
+            with open(wd.file("flood.count")) as f:
+                return int(f.read() or 0)
+        except (OSError, ValueError):
+            return 0
+    time.sleep(1.0)
+    c1, rss1 = count(), resp.rss_kb()
+    time.sleep(1.0)
+    c2, rss2 = count(), resp.rss_kb()
+    # lighttpd buffers some of a response for a slow client: a few MB, then it stops
+    # reading the responder, whose send buffer fills, then the pipe, then the program blocks
+    t.ok(c1 == c2 and c2 < 20000, "flood: the program is paused while its client does not read "
+         "(%d lines written, none more in 1 s)" % c2, (c1, c2))
+    t.ok(rss2 - rss1 < 512, "flood: the responder holds no growing buffer while it is paused",
+         (rss0, rss1, rss2))
+    got = 0
+    deadline = time.monotonic() + 5
+    while got < 3000 and time.monotonic() < deadline:
+        s.read_once()
+        got = len(data(s))
+    t.ok(got >= 3000 and count() > c2, "flood: it runs again once the client reads", (got, count()))
+    s.close()
+
+    # --- heartbeats for a silent program
+    s = stream(port, "silent")
+    s.read_to_end(10)
+    t.ok(len(s.parser.comments) >= 1 and data(s) and data(s)[0]["data"] == "late",
+         "silent: heartbeats are sent for it, then its line", s.parser.comments)
+
+    # --- a line over --max-line is cut
+    s = stream(port, "long")
+    s.read_to_end(10)
+    ev = data(s)
+    t.ok(len(ev) == 3 and len(ev[0]["data"]) == 1024 and ev[1]["data"] == "short",
+         "long: a line over --max-line is cut to it, the next line follows",
+         [len(e["data"]) for e in ev])
+    t.ok("was cut" in resp.log(), "long: the cut is logged")
+
+    # --- hostile names
+    code = HttpStream(port, "/app/run/nope")
+    code.read_to_end(5)
+    t.eq(code.status, 404, "a NAME not configured: 404")
+    for script_name in ("/run/..", "/run/.", "/run/a/b", "/run/lines/x", "/run/", "/run/li%ne"):
+        c = fcgi_get(sock, script_name)
+        t.ok(c.headers() and c.headers()[0].startswith("Status: 404"),
+             "FastCGI SCRIPT_NAME %s: 404" % script_name, c.headers()[:1])
+    c = fcgi_get(sock, "/run/lines", method="HEAD")
+    t.ok(c.headers() and c.headers()[0].startswith("Status: 405"), "HEAD: 405", c.headers()[:1])
+    big = b"z" * (2 * 1024 * 1024)
+    s = HttpStream(port, "/app/run/env", {"Content-Length": str(len(big))}, method="POST")
+    try:
+        s.sock.sendall(big)
+    except OSError:
+        pass
+    s.read_to_end(10)
+    t.eq(s.status, 413, "a body over --max-body: 413")
+
+    # --- a program that closes stdout and runs on: the stream waits for its exit
+    s = stream(port, "closer")
+    t0 = time.monotonic()
+    s.read_to_end(10)
+    ev = data(s)
+    t.ok(ev and ev[-1]["event"] == "exit" and ev[-1]["data"] == "5" and
+         time.monotonic() - t0 > 0.8,
+         "closer: closing stdout does not end the run; its exit does (exit 5)", ev)
+
+    # --- leader exits, its child holds stdout: the run ends, the child is killed
+    s = stream(port, "leaver")
+    s.read_to_end(5)
+    ev = data(s)
+    t.ok(ev and ev[-1]["event"] == "exit" and ev[-1]["data"] == "0",
+         "leaver: the run ends when the program exits", ev)
+    t.ok(wait_for(lambda: not with_marker(MARK), 3), "leaver: what it left in its group is killed",
+         with_marker(MARK))
+
+    # --- forks a child holding stdout; the client leaves: the whole group goes
+    s = stream(port, "forker")
+    s.read_until(lambda s: data(s), 5)
+    t.ok(with_marker(MARK), "forker: its child runs")
+    s.close()
+    t.ok(wait_for(lambda: not with_marker(MARK) and not children(resp.pid), 5),
+         "forker: the client leaves: program and child are killed and reaped",
+         (with_marker(MARK), children(resp.pid)))
+
+    # --- stubborn (ignores SIGTERM): SIGKILL after --kill-after (5 s default here)
+    s = stream(port, "stubborn")
+    s.read_until(lambda s: data(s), 5)
+    s.close()
+    t0 = time.monotonic()
+    t.ok(wait_for(lambda: not children(resp.pid), 10) and time.monotonic() - t0 > 4,
+         "stubborn: SIGTERM ignored, SIGKILL after --kill-after", time.monotonic() - t0)
+
+    # --- clients that leave at random moments
+    rnd = random.Random(11)
+    base_children = len(children(resp.pid))
+    left = CHURN
+    while left:
+        batch = [stream(port, rnd.choice(["churn", "lines", "flood", "silent", "forker"]))
+                 for _ in range(min(20, left))]
+        left -= len(batch)
+        until = time.monotonic() + rnd.uniform(0.0, 0.4)
+        pump(batch, lambda: time.monotonic() >= until, 1)
+        for b in batch:
+            if rnd.random() < 0.5:
+                b.read_once() if not b.eof else None
+            b.close()
+    clean = wait_for(lambda: not leftovers(resp) and len(fds(resp.pid)) <= fd_base, 15, 0.1)
+    t.ok(clean, "churn: %d runs abandoned at random moments: no program, no zombie, no fd left"
+         % CHURN, (leftovers(resp), zombies_of(resp.pid), len(fds(resp.pid)), fd_base))
+    t.eq(base_children, 0, "churn: nothing was running before")
+
+    # --- --max-runs and --run-timeout, with a second responder
+    r2, sock2 = start_spawned_responder(wd, ["--run", "stubborn=" + paths["stubborn"],
+                                             "--run", "lines=" + paths["lines"], "--max-runs", "2",
+                                             "--run-timeout", "1", "--kill-after", "1"],
+                                        name="r2")
+    a = CgiFcgi(sock2, "/run/stubborn")
+    b = CgiFcgi(sock2, "/run/stubborn")
+    pump([a, b], lambda: a.events and b.events, 5)
+    c = fcgi_get(sock2, "/run/lines")
+    t.ok(c.headers() and c.headers()[0].startswith("Status: 503") and
+         any(h.startswith("Retry-After:") for h in c.headers()),
+         "--max-runs 2: a third is 503 with Retry-After", c.headers())
+    t0 = time.monotonic()
+    pump([a, b], lambda: a.eof and b.eof, 6)
+    took = time.monotonic() - t0
+    ev = [e for e in a.events if e["event"] == "exit"]
+    t.ok(ev and ev[0]["data"] == str(128 + signal.SIGKILL) and took < 3.5,
+         "--run-timeout 1 --kill-after 1: a stubborn run ends within ~2 s, status 137",
+         (ev, took))
+    a.close()
+    b.close()
+    t.ok(wait_for(lambda: not children(r2.pid), 3), "--max-runs: nothing left")
+
+    # --- SIGTERM with programs running
+    r3, sock3 = start_spawned_responder(wd, ["--run", "stubborn=" + paths["stubborn"],
+                                             "--run", "churn=" + paths["churn"],
+                                             "--kill-after", "2", "--max-runs", str(TERM_N + 10)],
+                                        name="r3")
+    cl = [CgiFcgi(sock3, "/run/%s" % ("stubborn" if i % 2 else "churn")) for i in range(TERM_N)]
+    pump(cl, lambda: all(c.events for c in cl), 30)
+    t.eq(sum(1 for c in cl if c.events), TERM_N, "SIGTERM: %d programs running" % TERM_N)
+    t0 = time.monotonic()
+    r3.signal(signal.SIGTERM)
+    code = r3.wait(10)
+    took = time.monotonic() - t0
+    t.ok(code == 0 and took <= 2 + 1, "SIGTERM: the responder exits within --kill-after + 1 s",
+         (code, "%.2f s" % took))
+    t.ok(wait_for(lambda: not with_marker(MARK) and not running(paths["stubborn"]) and
+                  not running(paths["churn"]), 3),
+         "SIGTERM: every program ended, none orphaned",
+         (with_marker(MARK), running(paths["stubborn"])))
+    for c in cl:
+        c.close()
+
+    # --- through nginx: the shipped server block with its /stream location taking
+    #     .../run/NAME too (fastcgi_buffering off, gzip off)
+    import nginx as ngx
+    if not ngx.nginx_binary():
+        t.skip("nginx: /run/NAME unbuffered, a client that leaves", "nginx not installed")
+    else:
+        with open(ngx.SITE_CONF) as f:
+            site = f.read()
+        site = site.replace("location ~ /stream$ {", "location ~ (/stream|/run/[^/]+)$ {", 1)
+        ngx.SITE_CONF = wd.file("nginx-site.conf")
+        with open(ngx.SITE_CONF, "w") as f:
+            f.write(site)
+        ngx.open_for_workers(wd.path)
+        r4, sock4 = ngx.start_responder_for_nginx(wd, ["--run", "lines=" + paths["lines"],
+                                                       "--run", "forker=" + paths["forker"]],
+                                                  name="r4")
+        nx = ngx.Nginx(wd, sock4, os.path.join(os.path.dirname(HERE), "html"))
+        s = HttpStream(nx.port, "/app/run/lines")
+        s.read_to_end(10)
+        ev = data(s)
+        g = gaps(ev[:5])
+        t.ok(len(ev) == 6 and ev[-1]["event"] == "exit" and len(g) == 4 and min(g) > 0.12,
+             "nginx: lines arrive 200 ms apart, then the exit event", (ev[-1:], g))
+        s = HttpStream(nx.port, "/app/run/forker")
+        s.read_until(lambda s: data(s), 5)
+        s.close()
+        t.ok(wait_for(lambda: not with_marker(MARK) and not children(r4.pid), 5),
+             "nginx: the client leaves: the program's group is killed and reaped",
+             (with_marker(MARK), children(r4.pid)))
+
+    # --- through Apache (mod_proxy_fcgi, the shipped snippet, and a LocationMatch for
+    #     run/NAME like its /stream one); the responder runs as nobody, as documented
+    import apache as apa
+    if not os.access(apa.APACHE2, os.X_OK) or apa.missing_modules(
+            apa.BASE_MODULES + apa.MODES["proxy_fcgi"][1]):
+        t.skip("apache: /run/NAME unbuffered, a client that leaves", "apache2 not installed")
+    else:
+        apa.open_workdir(wd)
+        for n in ("lines", "forker"):
+            os.chmod(paths[n], 0o755)
+        # Apache notices a client that left only when it next writes to it: -k 1 makes
+        # the responder write a heartbeat every second for a silent program
+        r5, sock5 = apa.start_socket_responder(wd, ["-k", "1", "--run", "lines=" + paths["lines"],
+                                                    "--run", "forker=" + paths["forker"]],
+                                               "r5", "FCGI_SSE_TEST_TAG=run")
+        extra = ('<LocationMatch "/run/[^/]+$">\n'
+                 '    SetHandler "proxy:unix:${FCGI_SSE_SOCKET}|fcgi://fcgi-sse/"\n'
+                 '    Require all granted\n'
+                 '    SetEnv no-gzip 1\n'
+                 '    <IfModule filter_module>\n        FilterChain !\n    </IfModule>\n'
+                 '</LocationMatch>\n')
+        ap = apa.Apache(wd, "apache", "proxy_fcgi",
+                        {"FCGI_SSE_HTML": apa.HTML, "FCGI_SSE_SOCKET": sock5}, extra=extra)
+        try:
+            s = HttpStream(ap.port, "/app/run/lines")
+            s.read_to_end(10)
+            ev = data(s)
+            g = gaps(ev[:5])
+            t.ok(len(ev) == 6 and ev[-1]["event"] == "exit" and len(g) == 4 and min(g) > 0.12,
+                 "apache: lines arrive 200 ms apart, then the exit event", (ev[-1:], g))
+            s = HttpStream(ap.port, "/app/run/forker")
+            s.read_until(lambda s: data(s), 5)
+            s.close()
+            t.ok(wait_for(lambda: not with_marker(MARK) and not children(r5.pid), 5),
+                 "apache: the client leaves: the program's group is killed and reaped",
+                 (with_marker(MARK), children(r5.pid)))
+        finally:
+            apa.stop_all([ap])
+except Exception as e:  # noqa: BLE001
+    import traceback
+    t.ok(False, "test raised", traceback.format_exc())
+finally:
+    wd.cleanup()
+t.done()
