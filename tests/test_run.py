@@ -347,7 +347,10 @@ try:
     else:
         with open(ngx.SITE_CONF) as f:
             site = f.read()
-        site = site.replace("location ~ /stream$ {", "location ~ (/stream|/run/[^/]+)$ {", 1)
+        site = site.replace("location ~ /(stream|events)$ {",
+                            "location ~ /(stream|events|run/[^/]+)$ {", 1)
+        if "run/[^/]+" not in site:
+            raise RuntimeError("the shipped nginx location changed: update this test")
         ngx.SITE_CONF = wd.file("nginx-site.conf")
         with open(ngx.SITE_CONF, "w") as f:
             f.write(site)
@@ -355,7 +358,8 @@ try:
         r4, sock4 = ngx.start_responder_for_nginx(wd, ["--run", "lines=" + paths["lines"],
                                                        "--run", "forker=" + paths["forker"]],
                                                   name="r4")
-        nx = ngx.Nginx(wd, sock4, os.path.join(os.path.dirname(HERE), "html"))
+        nx = ngx.Nginx(wd, sock4, os.path.join(os.path.dirname(HERE), "html"),
+                       site_conf=ngx.SITE_CONF)
         s = HttpStream(nx.port, "/app/run/lines")
         s.read_to_end(10)
         ev = data(s)
