@@ -17,6 +17,18 @@
  * (loopback only) binds client k to 127.0.0.(1 + (k + K) % N), K = --source-offset, so
  * connect() does not search a nearly full ephemeral port range (real clients come from
  * many addresses).
+ *
+ * Channel measurements: --expect A-B says the stream carries published messages whose
+ * data is "SEQ PUBLISH_US ..." (SEQ a sequence number, PUBLISH_US the publisher's
+ * CLOCK_REALTIME in microseconds when it sent it), and that every client must get
+ * exactly the messages A..B, in order. Each message's publish-to-delivery latency is
+ * recorded (msg_latency_ms_*); per client, messages missing from A..B are "lost",
+ * repeated ones "dups" (older than one received and already seen), "reordered" ones (older
+ * than one received but new: counted as received), ones outside A..B "extra", events of another
+ * type (event: reset, ...) "other". The run ends as soon as every answered client has
+ * B (marker "sse-load: complete" on stderr), or at -d after the measure start, or on
+ * SIGTERM (the report is still written). complete_all_ms is the time from the first
+ * connect() to the last client having B; complete_ms_* per client from its connect().
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -64,6 +76,14 @@ struct conn {
     int status;                  /* HTTP status of the answer, 0 before (or without) one */
     long long first_event_ns;    /* connect() to first event, 0 before it */
     long long head_ns;           /* connect() to the response head, 0 before it */
+    /* --expect */
+    int other_type;              /* the pending event has an event: other than message */
+    int has_seq;
+    long long pending_seq, pending_pub_us;
+    long long last_seq;          /* highest seq of A..B received, 0 before one */
+    unsigned long got;           /* distinct in-range messages received */
+    unsigned char *seen;         /* a bit per message of A..B received */
+    long long complete_ns;       /* connect() to message B, 0 before it */
 };
 
 struct samples {
@@ -87,6 +107,11 @@ static long long interval_ns = 1000000000LL;
 static struct samples interarrival, first_byte, first_event;
 static unsigned long n_first_events;
 static long long connect_loop_ns;  /* first to last connect() issued */
+static long long expect_from, expect_to;  /* --expect A-B; 0-0: off */
+static unsigned long long n_msgs, n_msg_dups, n_msg_reordered, n_msg_extra, n_other_events, n_bad_data;
+static unsigned long n_complete;
+static long long t_start_ns, t_last_complete_ns;
+static struct samples msg_latency, complete_t;
 
 static void on_signal(int sig)
 {
@@ -138,8 +163,64 @@ static double quantile(const struct samples *s, double q)
 }
 
 /* An event was dispatched on c at time t. */
+static long long realtime_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+/* A published message (--expect) was dispatched on c at time t. */
+static void on_message(struct conn *c, long long t)
+{
+    long long lat;
+    if (c->other_type) {
+        n_other_events++;
+        return;
+    }
+    if (!c->has_seq) {
+        n_bad_data++;
+        return;
+    }
+    n_msgs++;
+    lat = realtime_us() - c->pending_pub_us;
+    add_sample(&msg_latency, lat > 0 ? lat * 1000 : 0);
+    if (c->pending_seq < expect_from || c->pending_seq > expect_to) {
+        n_msg_extra++;
+        return;
+    }
+    {
+        /* one bit per message of A..B: a repeat is told from one that comes out of order
+         * (messages POSTed by several publishers may reach the server in either order) */
+        long long b = c->pending_seq - expect_from;
+        if (!c->seen) {
+            c->seen = calloc((size_t)(expect_to - expect_from + 8) / 8, 1);
+            if (!c->seen)
+                die("calloc");
+        }
+        if (c->seen[b / 8] & (1u << (b % 8))) {
+            n_msg_dups++;
+            return;
+        }
+        c->seen[b / 8] |= (unsigned char)(1u << (b % 8));
+        c->got++;
+        if (c->pending_seq < c->last_seq)
+            n_msg_reordered++;
+        else
+            c->last_seq = c->pending_seq;
+    }
+    if (c->got == (unsigned long)(expect_to - expect_from + 1) && !c->complete_ns) {
+        c->complete_ns = t - c->t_connect > 0 ? t - c->t_connect : 1;
+        add_sample(&complete_t, c->complete_ns);
+        n_complete++;
+        t_last_complete_ns = t;
+    }
+}
+
 static void on_event(struct conn *c, long long t)
 {
+    if (expect_to)
+        on_message(c, t);
     n_events++;
     if (!c->first_event_ns) {
         c->first_event_ns = t - c->t_connect > 0 ? t - c->t_connect : 1;
@@ -178,12 +259,36 @@ static void on_line(struct conn *c, long long t)
             on_event(c, t);
         c->has_data = 0;
         c->has_id = 0;
+        c->has_seq = 0;
+        c->other_type = 0;
         return;
     }
     if (l[0] == ':')
         return;
     if (n >= 5 && memcmp(l, "data:", 5) == 0) {
+        if (expect_to && !c->has_data) {
+            /* "SEQ PUBLISH_US": the first data line of the event */
+            size_t i = 5;
+            long long seq = 0, us = 0;
+            int ds = 0, du = 0;
+            if (i < n && l[i] == ' ')
+                i++;
+            for (; i < n && l[i] >= '0' && l[i] <= '9'; i++, ds++)
+                seq = seq * 10 + (l[i] - '0');
+            if (i < n && l[i] == ' ')
+                i++;
+            for (; i < n && l[i] >= '0' && l[i] <= '9'; i++, du++)
+                us = us * 10 + (l[i] - '0');
+            c->has_seq = ds > 0 && du > 0;
+            c->pending_seq = seq;
+            c->pending_pub_us = us;
+        }
         c->has_data = 1;
+    } else if (n >= 6 && memcmp(l, "event:", 6) == 0) {
+        size_t i = 6;
+        if (i < n && l[i] == ' ')
+            i++;
+        c->other_type = !(n - i == 7 && memcmp(l + i, "message", 7) == 0);
     } else if (n >= 3 && memcmp(l, "id:", 3) == 0) {
         size_t i = 3;
         unsigned long long v = 0;
@@ -282,6 +387,7 @@ static void close_conn(struct conn *c)
     free(c->head);
     c->head = NULL;
     c->state = C_DONE;
+    /* c->seen stays: the report counts it (freed with the process) */
 }
 
 /* Parses the response head once complete; returns bytes of body after it, or -1. */
@@ -461,7 +567,7 @@ static void usage(void)
     fprintf(stderr, "usage: sse-load [-n streams] [-r rate (0: all at once)] [-d seconds] "
                     "[-i interval_ms] [-H 'Name: value'] [-q] [--no-read] [--hold-after S] "
                     "[--wait-events] [--per-client FILE] [--start-at EPOCH_S] "
-                    "[--sources N [--source-offset K]] HOST PORT PATH\n");
+                    "[--sources N [--source-offset K]] [--expect A-B] HOST PORT PATH\n");
 }
 
 /* One line per client, in the order of their connect(): "STATUS FIRST_EVENT_US HEAD_US",
@@ -493,6 +599,8 @@ static double opt_num(const char *name, const char *v, double min, double max)
     return d;
 }
 
+static const struct conn *conns_g;
+
 static void report(unsigned long requested, double ramp_s, double measure_s)
 {
     qsort(interarrival.v, interarrival.len, sizeof *interarrival.v, cmp_u32);
@@ -523,6 +631,35 @@ static void report(unsigned long requested, double ramp_s, double measure_s)
     printf("late=%llu\n", n_late);
     printf("ramp_s=%.3f\n", ramp_s);
     printf("connect_loop_ms=%.3f\n", connect_loop_ns / 1e6);
+    if (expect_to) {
+        unsigned long long lost = 0, want = (unsigned long long)(expect_to - expect_from + 1);
+        unsigned long k, with_all = 0;
+        for (k = 0; k < requested; k++)
+            if (conns_g[k].status == 200) {
+                lost += want - conns_g[k].got;
+                with_all += conns_g[k].got == want;
+            }
+        qsort(msg_latency.v, msg_latency.len, sizeof *msg_latency.v, cmp_u32);
+        qsort(complete_t.v, complete_t.len, sizeof *complete_t.v, cmp_u32);
+        printf("msgs=%llu\n", n_msgs);
+        printf("msgs_expected_per_client=%llu\n", want);
+        printf("msgs_lost=%llu\n", lost);
+        printf("msgs_dups=%llu\n", n_msg_dups);
+        printf("msgs_reordered=%llu\n", n_msg_reordered);
+        printf("msgs_extra=%llu\n", n_msg_extra);
+        printf("other_events=%llu\n", n_other_events);
+        printf("bad_data=%llu\n", n_bad_data);
+        printf("clients_with_all=%lu\n", with_all);
+        printf("clients_complete=%lu\n", n_complete);
+        printf("msg_latency_ms_p50=%.3f\n", quantile(&msg_latency, 0.5));
+        printf("msg_latency_ms_p99=%.3f\n", quantile(&msg_latency, 0.99));
+        printf("msg_latency_ms_max=%.3f\n", quantile(&msg_latency, 1.0));
+        printf("complete_ms_p50=%.3f\n", quantile(&complete_t, 0.5));
+        printf("complete_ms_p99=%.3f\n", quantile(&complete_t, 0.99));
+        printf("complete_ms_max=%.3f\n", quantile(&complete_t, 1.0));
+        printf("complete_all_ms=%.3f\n",
+               t_last_complete_ns ? (t_last_complete_ns - t_start_ns) / 1e6 : -1.0);
+    }
     if (first_errno)
         fprintf(stderr, "sse-load: first connection error: %s\n", strerror(first_errno));
     if (n_line_errors)
@@ -541,6 +678,7 @@ int main(int argc, char **argv)
         { "start-at", required_argument, NULL, 'S' },
         { "sources", required_argument, NULL, 'O' },
         { "source-offset", required_argument, NULL, 'o' },
+        { "expect", required_argument, NULL, 'E' },
         { NULL, 0, NULL, 0 }
     };
     unsigned long streams = 100, opened = 0, k;
@@ -553,7 +691,7 @@ int main(int argc, char **argv)
     struct conn *conns;
     struct rlimit rl;
     struct sigaction sig = { .sa_handler = on_signal };
-    long long t0, t_ramp_end = 0, t_end = 0, t_progress;
+    long long t0, t_ramp_end = 0, t_end = 0, t_progress, t_next_check = 0;
     struct epoll_event evs[512];
 
     while ((c = getopt_long(argc, argv, "n:r:d:i:H:q", lo, NULL)) != -1) {
@@ -577,6 +715,13 @@ int main(int argc, char **argv)
         case 'S': start_at = opt_num("--start-at", optarg, 0, 1e11); break;
         case 'O': n_sources = (unsigned)opt_num("--sources", optarg, 1, 65536); break;
         case 'o': source_offset = (unsigned long)opt_num("--source-offset", optarg, 0, 1e6); break;
+        case 'E':
+            if (sscanf(optarg, "%lld-%lld", &expect_from, &expect_to) != 2 || expect_from < 1 ||
+                expect_to < expect_from) {
+                fprintf(stderr, "sse-load: --expect must be A-B, 1 <= A <= B\n");
+                return 2;
+            }
+            break;
         default: usage(); return 2;
         }
     }
@@ -623,6 +768,7 @@ int main(int argc, char **argv)
     conns = calloc(streams, sizeof *conns);
     if (!conns)
         die("calloc");
+    conns_g = conns;
     ep = epoll_create1(EPOLL_CLOEXEC);
     if (ep < 0)
         die("epoll_create1");
@@ -640,6 +786,7 @@ int main(int argc, char **argv)
         }
     }
     t0 = now_ns();
+    t_start_ns = t0;
     t_progress = t0 + 1000000000LL;
     while (!stop) {
         long long now = now_ns();
@@ -687,6 +834,20 @@ int main(int argc, char **argv)
         }
         if (t_end && now >= t_end)
             break;
+        if (expect_to && opened == streams && t_ramp_end && now >= t_next_check) {
+            /* every answered client has B (and none is still waiting for its head) */
+            unsigned long waiting = 0;
+            for (k = 0; k < streams && !waiting; k++)
+                if (conns[k].state == C_CONNECTING || conns[k].state == C_SENDING ||
+                    conns[k].state == C_HEAD ||
+                    (conns[k].state == C_BODY && !conns[k].complete_ns))
+                    waiting++;
+            if (!waiting) {
+                fprintf(stderr, "sse-load: complete\n");
+                break;
+            }
+            t_next_check = now + 10000000LL;  /* the scan is O(streams): every 10 ms */
+        }
         if (!quiet && now >= t_progress) {
             fprintf(stderr, "sse-load: t=%llds established=%lu refused=%lu failed=%lu events=%llu\n",
                     (now - t0) / 1000000000LL, n_established, n_refused, n_failed, n_events);
