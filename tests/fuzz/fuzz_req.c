@@ -104,6 +104,10 @@ static void known_errors(void)
                                      "QUERY_STRING", "channel=a", "HTTP_LAST_EVENT_ID", "41",
                                      NULL });
         learn((const char *const[]){ "REQUEST_METHOD", "GET", "SCRIPT_NAME", "/publish", NULL });
+        /* programs */
+        learn((const char *const[]){ "REQUEST_METHOD", "PUT", "SCRIPT_NAME", "/run/x", NULL });
+        learn((const char *const[]){ "REQUEST_METHOD", "GET", "SCRIPT_NAME", "/chat/completions",
+                                     NULL });
     }
 }
 
