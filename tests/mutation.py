@@ -127,6 +127,9 @@ def main():
     muts = [m for m in load(os.path.join(srcdir, "tests", "mutations.txt"))
             if a.only in m["name"]]
     tmp = tempfile.mkdtemp(prefix="fcgi-sse-mutation-")
+    # the tests start web servers whose workers (www-data, nobody) read the page and
+    # reach sockets inside the copy: mkdtemp's 0700 would shut them out
+    os.chmod(tmp, 0o755)
     top = os.path.join(tmp, "tree")
     build = os.path.join(top, "build")
     log = os.path.abspath("mutation.log")   # in the directory it runs from: kept
