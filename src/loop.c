@@ -103,7 +103,9 @@ int loop_timer_set(struct loop *l, struct loop_timer *t, long long due)
 {
     t->node.due = due;
     if (t->node.index != THEAP_NONE) {
-        theap_update(&l->timers, &t->node);
+        /* a subscriber's heartbeat is re-armed at the same time on every event */
+        if (l->timers.v[t->node.index].due != due)
+            theap_update(&l->timers, &t->node);
         return 0;
     }
     return theap_push(&l->timers, &t->node);

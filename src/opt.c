@@ -117,41 +117,15 @@ void opt_usage(const char *prog)
            prog, prog, prog);
 }
 
-/* A size: digits, then optionally k, M or G (KiB, MiB, GiB), in [min, max]. */
-static int size_arg(const char *arg, unsigned long long min, unsigned long long max,
-                    unsigned long long *out)
+/* Digits, then optionally one of `units` (each its multiplier in mult),
+ * in [min, max]. */
+static int scaled_arg(const char *arg, unsigned long long min, unsigned long long max,
+                      const char *units, const unsigned long long *mult,
+                      unsigned long long *out)
 {
     char num[24];
     size_t n = strlen(arg);
     unsigned long long v, mul = 1;
-
-    if (n && (arg[n - 1] == 'k' || arg[n - 1] == 'K'))
-        mul = 1ULL << 10;
-    else if (n && (arg[n - 1] == 'm' || arg[n - 1] == 'M'))
-        mul = 1ULL << 20;
-    else if (n && (arg[n - 1] == 'g' || arg[n - 1] == 'G'))
-        mul = 1ULL << 30;
-    if (mul > 1)
-        n--;
-    if (n == 0 || n >= sizeof num)
-        return -1;
-    memcpy(num, arg, n);
-    num[n] = '\0';
-    if (req_parse_uint(num, 0, max / mul, &v) < 0 || v * mul < min)
-        return -1;
-    *out = v * mul;
-    return 0;
-}
-
-/* A duration in seconds: digits, then optionally s, m, h or d. */
-static int seconds_arg(const char *arg, unsigned long long min, unsigned long long max,
-                       unsigned long *out)
-{
-    char num[24];
-    size_t n = strlen(arg);
-    unsigned long long v, mul = 1;
-    const char *units = "smhd";
-    static const unsigned long long mult[] = { 1, 60, 3600, 86400 };
     const char *u = n ? strchr(units, arg[n - 1]) : NULL;
 
     if (u && *u) {
@@ -164,7 +138,29 @@ static int seconds_arg(const char *arg, unsigned long long min, unsigned long lo
     num[n] = '\0';
     if (req_parse_uint(num, 0, max / mul, &v) < 0 || v * mul < min)
         return -1;
-    *out = (unsigned long)(v * mul);
+    *out = v * mul;
+    return 0;
+}
+
+/* A size: digits, then optionally k, M or G (KiB, MiB, GiB). */
+static int size_arg(const char *arg, unsigned long long min, unsigned long long max,
+                    unsigned long long *out)
+{
+    static const unsigned long long mult[] = { 1ULL << 10, 1ULL << 10, 1ULL << 20,
+                                               1ULL << 20, 1ULL << 30, 1ULL << 30 };
+    return scaled_arg(arg, min, max, "kKmMgG", mult, out);
+}
+
+/* A duration in seconds: digits, then optionally s, m, h or d. */
+static int seconds_arg(const char *arg, unsigned long long min, unsigned long long max,
+                       unsigned long *out)
+{
+    static const unsigned long long mult[] = { 1, 60, 3600, 86400 };
+    unsigned long long v;
+
+    if (scaled_arg(arg, min, max, "smhd", mult, &v) < 0)
+        return -1;
+    *out = (unsigned long)v;
     return 0;
 }
 

@@ -198,6 +198,18 @@ static void parse_query(struct req *r, const char *q, int *have_q_id,
 #define E_MSGID "Last-Event-ID must be an id of the form MS-SEQ (digits, a dash, digits)"
 #define E_Q_MSGID "lastEventId must be an id of the form MS-SEQ (digits, a dash, digits)"
 
+/* Keeps a parameter that may be given once, non-empty, within cap bytes
+ * (vl: its decoded length, or -1 when it did not decode); else 400 why. */
+static void keep_once(struct req *r, int *seen, const char *v, long vl, char *dst, size_t cap,
+                      const char *why)
+{
+    if (*seen || vl <= 0 || (size_t)vl >= cap)
+        fail(r, 400, why);
+    else
+        memcpy(dst, v, (size_t)vl + 1);
+    *seen = 1;
+}
+
 /* Reads the query of .../events and .../publish: channel= (repeated),
  * and lastEventId=, expires=, sig= or event=; others are ignored. */
 static void parse_chan_query(struct req *r, const char *q, int *have_q_id, struct msgid *q_id)
@@ -239,17 +251,11 @@ static void parse_chan_query(struct req *r, const char *q, int *have_q_id, struc
                     *have_q_id = v[0] != '\0';
                 seen_id = 1;
             } else if (strcmp(key, "expires") == 0 && r->route == REQ_EVENTS) {
-                if (seen_exp || vl < 0 || (size_t)vl >= sizeof r->expires || vl == 0)
-                    fail(r, 400, "expires must be given once, as Unix seconds");
-                else
-                    memcpy(r->expires, v, (size_t)vl + 1);
-                seen_exp = 1;
+                keep_once(r, &seen_exp, v, vl, r->expires, sizeof r->expires,
+                          "expires must be given once, as Unix seconds");
             } else if (strcmp(key, "sig") == 0 && r->route == REQ_EVENTS) {
-                if (seen_sig || vl < 0 || (size_t)vl >= sizeof r->sig || vl == 0)
-                    fail(r, 400, "sig must be given once, as a base64url signature");
-                else
-                    memcpy(r->sig, v, (size_t)vl + 1);
-                seen_sig = 1;
+                keep_once(r, &seen_sig, v, vl, r->sig, sizeof r->sig,
+                          "sig must be given once, as a base64url signature");
             } else if (strcmp(key, "event") == 0 && r->route == REQ_PUBLISH) {
                 if (seen_ev || vl < 0 || !chan_name_ok(v, CHAN_TYPE_MAX))
                     fail(r, 400, seen_ev ? "event given more than once" : E_EVENT);
