@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from harness import BUILDDIR, SRCDIR, Tap  # noqa: E402
+from harness import BUILDDIR, SANITIZED, SRCDIR, Tap  # noqa: E402
 
 t = Tap()
 missing = [x for x in ("node", "npm") if not shutil.which(x)]
@@ -63,12 +63,16 @@ def ratio_ok(name):
             want = num(setups[a], col) / den
             if num(r, rcol) is None or abs(num(r, rcol) - want) > 0.01 + 0.05 * want:
                 return False
-    return 0 < num(r, 3) < 1
+    # Under ASan every allocation carries redzones and freed memory waits in quarantine, so
+    # the responder's RSS per stream is 5 times its real figure (0.8-0.9 of node's at smoke
+    # scale, 0.17 without the sanitizers): there only the arithmetic is checked.
+    return 0 < num(r, 3) < (float("inf") if SANITIZED else 1)
 
 
 for name in pairs:
-    t.ok(ratio_ok(name), "ratio %s: RSS and CPU ratios are those of the rows, RSS below 1"
-         % name, (ratios.get(name), [setups.get(x) for x in pairs[name]]))
+    t.ok(ratio_ok(name), "ratio %s: RSS and CPU ratios are those of the rows%s"
+         % (name, "" if SANITIZED else ", RSS below 1"),
+         (ratios.get(name), [setups.get(x) for x in pairs[name]]))
 term = [line.split("|") for line in p.stdout.splitlines() if line.startswith("| 300 | 0 |")]
 t.ok(len(term) == 1, "SIGTERM with 300 streams open: exit status 0", term)
 t.ok("after every client left" in p.stdout, "after-leave figures printed")
