@@ -87,9 +87,18 @@ server slow to answer a publish also publishes less. The goals are judged on the
 above; the open-loop ones are reported beside. /proc/loadavg is recorded with each row. Needs nginx, libnginx-mod-nchan, lighttpd, spawn-fcgi, node,
 npm, a C compiler.
 
-Usage: bench/bench.py --channels [--streams 1000,8000] [--duration 20] [--resume 1000]
-       [--no-open-loop]
-       [--setups nchan,node,fcgi-nginx,fcgi-lighttpd] [--loader PATH] [--build DIR]
+--channels --redis: the same through Redis (issue 10), each setup with a redis-server of
+its own (no persistence): (e) nginx + nchan with nchan_redis_url and nchan_use_redis on;
+(d) fcgi-sse in memory behind lighttpd, as above, for the responders' CPU per event; (f) two
+fcgi-sse --redis behind one lighttpd (fastcgi.server with both sockets: subscribers and
+publishes spread over both). Goals: 0 lost and 10 msg/s for both, p99 of (f) <= 1.5 x (e),
+the two responders' CPU per delivered event <= 1.2 x (d)'s, and Redis's own CPU per message
+(/proc/PID/task/*/schedstat) flat from the smallest to the largest --streams. No open loop.
+
+Usage: bench/bench.py --channels [--redis] [--streams 1000,8000] [--duration 20]
+       [--resume 1000] [--no-open-loop]
+       [--setups nchan,node,fcgi-nginx,fcgi-lighttpd,nchan-redis,fcgi-redis]
+       [--loader PATH] [--build DIR]
        [--json FILE]
 """
 
@@ -878,9 +887,15 @@ CHAN_PUB_RATE = 10.0                    # messages per second
 CHAN_KEY = "bench-publish-key-0123456789abcdef"
 CHAN_ROUTE = "(^|/)(stream|status|events|publish)$"
 CHAN_SETUPS = ["nchan", "node", "fcgi-nginx", "fcgi-lighttpd"]
+# --channels --redis: the same, every setup with one Redis (the in-memory fcgi-lighttpd beside
+# them, for the responders' CPU per event).
+REDIS_SETUPS = ["nchan-redis", "fcgi-lighttpd", "fcgi-redis"]
+ALL_SETUPS = CHAN_SETUPS + ["nchan-redis", "fcgi-redis"]
 CHAN_LABEL = {"nchan": "nginx + nchan (2 workers)", "node": "Node/Express pub/sub",
               "fcgi-nginx": "fcgi-sse behind nginx (2 workers)",
-              "fcgi-lighttpd": "fcgi-sse behind lighttpd"}
+              "fcgi-lighttpd": "fcgi-sse behind lighttpd",
+              "nchan-redis": "nginx + nchan (2 workers) + Redis",
+              "fcgi-redis": "2 fcgi-sse behind lighttpd + Redis"}
 NCHAN_MODULE = "/usr/lib/nginx/modules/ngx_nchan_module.so"
 
 
@@ -894,6 +909,40 @@ def pss_kb(pid):
     except OSError:
         pass
     return 0
+
+
+def redis_start(stack):
+    """A redis-server of its own (no persistence: the benchmark measures delivery) on a free
+    loopback port; stack.measured gets its pid as "redis". Returns the port."""
+    port = free_port()
+    conf = os.path.join(stack.tmp, "redis.conf")
+    with open(conf, "w") as f:
+        f.write("bind 127.0.0.1\nport %d\ndir %s\nsave \"\"\nappendonly no\n"
+                "maxclients 1000\nlogfile %s/redis.log\n" % (port, stack.tmp, stack.tmp))
+    p = stack.start(["redis-server", conf], "redis-server")
+    if not wait_port(port, p):
+        raise RuntimeError("redis-server did not start (see %s)" % stack.tmp)
+    stack.measured["redis"] = [p.pid]
+    return port
+
+
+def cpu_ns(pids):
+    """CPU time of every thread of the given processes, in ns (/proc/PID/task/*/schedstat:
+    exact, where the ticks of /proc/PID/stat are 10 ms: Redis spends less than that per
+    message)."""
+    total = 0
+    for pid in pids:
+        try:
+            tasks = os.listdir("/proc/%d/task" % pid)
+        except OSError:
+            continue
+        for t in tasks:
+            try:
+                with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
+                    total += int(f.read().split()[0])
+            except (OSError, ValueError, IndexError):
+                pass
+    return total
 
 
 def nginx_http_conf(d, port, body, modules=()):
@@ -939,43 +988,57 @@ def chan_start(setup, stack, build, nm, port):
             raise RuntimeError("pubsub-node.js did not start (see %s)" % d)
         stack.measured = {"node": [p.pid]}
         return {}
-    if setup == "nchan":
+    if setup in ("nchan", "nchan-redis"):
+        stack.measured = {}
+        use = []
+        if setup == "nchan-redis":
+            use = ['    nchan_redis_url "redis://127.0.0.1:%d";' % redis_start(stack),
+                   "    nchan_use_redis on;"]
         conf = nginx_http_conf(d, port, [
             "location = /events {",
             "    nchan_subscriber eventsource;",
             "    nchan_channel_id $arg_channel;",
             "    nchan_subscriber_first_message newest;",
-            "    nchan_message_buffer_length 1000;",
+            "    nchan_message_buffer_length 1000;"] + use + [
             "}",
             "location = /publish {",
             "    nchan_publisher;",
             "    nchan_channel_id $arg_channel;",
-            "    nchan_message_buffer_length 1000;",
+            "    nchan_message_buffer_length 1000;"] + use + [
             "}"], [NCHAN_MODULE])
         ngx = stack.start(["nginx", "-p", d + "/", "-c", conf, "-g", "daemon off;"], "nginx")
         if not wait_port(port, ngx):
             raise RuntimeError("nginx + nchan did not start (see %s)" % d)
         time.sleep(0.3)
-        stack.measured = {"nginx": [ngx.pid] + nginx_workers(ngx.pid)}
+        stack.measured["nginx"] = [ngx.pid] + nginx_workers(ngx.pid)
         return {"Accept": "application/json"}
-    # fcgi-sse under spawn-fcgi, behind nginx or lighttpd
-    sock = os.path.join(d, "fcgi-sse.sock")
+    # fcgi-sse under spawn-fcgi (two, sharing one Redis, for fcgi-redis), behind nginx or
+    # lighttpd
+    stack.measured = {}
     keyfile = os.path.join(d, "publish.keys")
     with open(keyfile, "w") as f:
         f.write(CHAN_KEY + "\n")
+    extra = []
+    if setup == "fcgi-redis":
+        extra = ["--redis", "redis://127.0.0.1:%d" % redis_start(stack)]
     env = dict(os.environ, GLIBC_TUNABLES="glibc.malloc.tcache_count=0")
     group = ["-G", "www-data"] if os.geteuid() == 0 and setup == "fcgi-nginx" else []
-    resp = stack.start(["spawn-fcgi", "-n", "-s", sock, "-M", "0660"] + group + BURST_SPAWN +
-                       ["--", os.path.join(build, "fcgi-sse"), "--publish-key-file", keyfile],
-                       "fcgi-sse", env)
+    socks, resps = [], []
+    for i in range(2 if setup == "fcgi-redis" else 1):
+        sock = os.path.join(d, "fcgi-sse%s.sock" % (i or ""))
+        resps.append(stack.start(["spawn-fcgi", "-n", "-s", sock, "-M", "0660"] + group +
+                                 BURST_SPAWN + ["--", os.path.join(build, "fcgi-sse"),
+                                                "--publish-key-file", keyfile] + extra,
+                                 "fcgi-sse%s" % (i or ""), env))
+        socks.append(sock)
     deadline = time.monotonic() + 10
-    while not os.path.exists(sock) and time.monotonic() < deadline:
+    while not all(os.path.exists(x) for x in socks) and time.monotonic() < deadline:
         time.sleep(0.02)
     if setup == "fcgi-nginx":
         conf = nginx_http_conf(d, port, [
             "location ~ %s {" % CHAN_ROUTE,
             "    include fastcgi_params;",
-            "    fastcgi_pass unix:%s;" % sock,
+            "    fastcgi_pass unix:%s;" % socks[0],
             "    fastcgi_buffering off;",
             "    fastcgi_read_timeout 60s;",
             "    gzip off;",
@@ -998,8 +1061,8 @@ def chan_start(setup, stack, build, nm, port):
                 "server.max-fds = 20000",
                 "server.listen-backlog = 4096",
                 '$HTTP["url"] =~ "%s" {' % CHAN_ROUTE,
-                '    fastcgi.server = ( "/" => (( "socket" => "%s", '
-                '"check-local" => "disable" )) )' % sock,
+                '    fastcgi.server = ( "/" => ( %s ) )' % ", ".join(
+                    '( "socket" => "%s", "check-local" => "disable" )' % x for x in socks),
                 "}", ""]))
         web = stack.start(["lighttpd", "-D", "-f", conf], "lighttpd")
     if not wait_port(port, web):
@@ -1007,12 +1070,13 @@ def chan_start(setup, stack, build, nm, port):
     time.sleep(0.3)
     name = "nginx" if setup == "fcgi-nginx" else "lighttpd"
     pids = [web.pid] + (nginx_workers(web.pid) if name == "nginx" else [])
-    stack.measured = {"fcgi-sse": [resp.pid], name: pids}
+    stack.measured["fcgi-sse"] = [x.pid for x in resps]
+    stack.measured[name] = pids
     return {"Authorization": "Bearer " + CHAN_KEY}
 
 
 def chan_sample(stack):
-    """{group: (rss_kb, pss_kb, cpu_ticks)} summed over each group's processes."""
+    """{group: (rss_kb, pss_kb, cpu_ticks, cpu_ns)} summed over each group's processes."""
     out = {}
     for k, pids in stack.measured.items():
         rss = pss = ticks = 0
@@ -1022,7 +1086,7 @@ def chan_sample(stack):
             except OSError:
                 continue
             rss, ticks, pss = rss + r, ticks + t, pss + pss_kb(p)
-        out[k] = (rss, pss, ticks)
+        out[k] = (rss, pss, ticks, cpu_ns(pids))
     return out
 
 
@@ -1212,7 +1276,8 @@ def chan_run(setup, build, nm, loader, n, duration, tmp, resume, mode="closed"):
         for g in stack.measured:
             res["groups"][g] = {"rss_idle_kb": idle[g][0], "pss_idle_kb": idle[g][1],
                                 "rss_kb": s1[g][0], "pss_kb": s1[g][1],
-                                "cpu_ticks": s1[g][2] - s0[g][2]}
+                                "cpu_ticks": s1[g][2] - s0[g][2],
+                                "cpu_ns": s1[g][3] - s0[g][3]}
         res["load_after"] = loadavg()
         if resume:
             res["resume"] = chan_resume(setup, port, hdr, loader, resume)
@@ -1279,11 +1344,18 @@ def chan_rows(results, ns, add):
     add("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     rows = []
     for n in ns:
-        for setup in CHAN_SETUPS:
+        for setup in ALL_SETUPS:
             r = results.get(n, {}).get(setup)
             if not r:
                 continue
             views = {"nchan": [("nginx (master + 2 workers)", ["nginx"])],
+                     "nchan-redis": [("nginx (master + 2 workers)", ["nginx"]),
+                                     ("redis-server", ["redis"]),
+                                     ("both", ["nginx", "redis"])],
+                     "fcgi-redis": [("2 fcgi-sse only", ["fcgi-sse"]),
+                                    ("lighttpd only", ["lighttpd"]),
+                                    ("redis-server", ["redis"]),
+                                    ("all", ["fcgi-sse", "lighttpd", "redis"])],
                      "node": [("node", ["node"])],
                      "fcgi-nginx": [("fcgi-sse only", ["fcgi-sse"]),
                                     ("nginx only", ["nginx"]),
@@ -1407,7 +1479,7 @@ def chan_tables(results, ns, duration, opened=None):
         "client complete ms | goal met |")
     add("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for n in ns:
-        for setup in CHAN_SETUPS:
+        for setup in ALL_SETUPS:
             r = results.get(n, {}).get(setup, {}).get("resume")
             if not r:
                 continue
@@ -1429,17 +1501,85 @@ def chan_tables(results, ns, duration, opened=None):
                 f2(r.get("complete_ms_max", float("nan")), "%.0f"),
                 f2(r.get("complete_all_ms", float("nan")), "%.0f"),
                 "**yes**" if ok else "**NO**"))
-            if setup == "fcgi-nginx":
+            if setup in ("fcgi-nginx", "fcgi-redis"):
                 goals.append(("resume, " + CHAN_LABEL[setup], r.get("complete_all_ms"), 2000, ok))
     return out, goals
 
 
+def redis_us_per_msg(r):
+    """Redis's own CPU per published message, in us (schedstat: exact)."""
+    g = r["groups"].get("redis")
+    return g["cpu_ns"] / 1e3 / r["published"] if g and r.get("published") else float("nan")
+
+
+def redis_tables(results, ns):
+    """The goals of --channels --redis (issue 10): 0 lost for both, p99 through lighttpd + 2
+    responders <= 1.5 x nchan's with Redis, Redis's CPU per message flat from the smallest to
+    the largest N, the responders' CPU per delivered event <= 1.2 x the in-memory mode's."""
+    out, goals = [], []
+    add = out.append
+    add("Ratios with Redis (each setup with a Redis of its own; Redis's CPU from "
+        "/proc/PID/task/*/schedstat, exact):")
+    add("")
+    add("| subscribers | ratio | value | goal (at the largest count; in brackets: reported "
+        "beside) | met |")
+    add("| --- | --- | --- | --- | --- |")
+
+    def line(n, label, v, ok, goal, counted=True):
+        big = n == max(ns) and counted
+        add("| %d | %s | %s | %s | %s |" % (n, label, v, goal if big else "(%s)" % goal,
+                                            ("**yes**" if ok else "**NO**") if big
+                                            else ("yes" if ok else "no")))
+        if big:
+            goals.append((label, v, 0, ok))
+    for n in ns:
+        R = results.get(n, {})
+        nr, fr, fl = R.get("nchan-redis"), R.get("fcgi-redis"), R.get("fcgi-lighttpd")
+        for key, r in (("nchan-redis", nr), ("fcgi-redis", fr)):
+            if r:
+                ok = (r.get("msgs_lost", 1) == 0 and r.get("streams_established") == n and
+                      r["publish_rate"] >= 0.99 * CHAN_PUB_RATE)
+                line(n, "%s: 0 lost, %g msg/s" % (CHAN_LABEL[key], CHAN_PUB_RATE),
+                     "lost %d, %s msg/s" % (r.get("msgs_lost", -1), f2(r["publish_rate"])), ok,
+                     "0, %g" % CHAN_PUB_RATE)
+        if nr and fr:
+            v = (fr.get("msg_latency_ms_p99", float("nan")) /
+                 nr.get("msg_latency_ms_p99", float("nan")))
+            line(n, "p99 latency: lighttpd + 2 fcgi-sse + Redis / nchan + Redis", f2(v),
+                 v <= 1.5, "≤ 1.5")
+        if fr and fl:
+            v = chan_row(fr, ["fcgi-sse"])[0] / chan_row(fl, ["fcgi-sse"])[0]
+            line(n, "CPU/event: the 2 responders with Redis / 1 in memory", f2(v), v <= 1.2,
+                 "≤ 1.2")
+        for key, r in (("nchan-redis", nr), ("fcgi-redis", fr)):
+            if r:
+                add("| %d | Redis CPU per message, %s | %s µs | (info) | - |" % (
+                    n, CHAN_LABEL[key], f2(redis_us_per_msg(r), "%.1f")))
+    lo, hi = min(ns), max(ns)
+    if lo != hi:
+        for key in ("nchan-redis", "fcgi-redis"):
+            a, b = results.get(lo, {}).get(key), results.get(hi, {}).get(key)
+            if a and b:
+                v = redis_us_per_msg(b) / redis_us_per_msg(a)
+                # "does not grow": within the noise of a 200-message run (25 %)
+                line(hi, "Redis CPU per message at %d / at %d subscribers, %s"
+                     % (hi, lo, CHAN_LABEL[key]), f2(v), v <= 1.25, "≤ 1.25 (flat)",
+                     key == "fcgi-redis")
+    return out, goals
+
+
 def channels_main(a):
-    for tool in ("lighttpd", "spawn-fcgi", "nginx", "node", "npm"):
+    setups = [s for s in (a.setups or ",".join(REDIS_SETUPS if a.redis else CHAN_SETUPS))
+              .split(",") if s]
+    tools = ["lighttpd", "spawn-fcgi", "nginx"]
+    tools += ["node", "npm"] if "node" in setups else []
+    tools += ["redis-server"] if any("redis" in x for x in setups) else []
+    for tool in tools:
         if not shutil.which(tool):
             sys.exit("bench: %s is needed for --channels" % tool)
-    setups = [s for s in a.setups.split(",") if s]
-    if "nchan" in setups and not os.path.exists(NCHAN_MODULE):
+    if any(x not in ALL_SETUPS for x in setups):
+        sys.exit("bench: --setups: one of %s" % ",".join(ALL_SETUPS))
+    if any(x.startswith("nchan") for x in setups) and not os.path.exists(NCHAN_MODULE):
         sys.exit("bench: no %s (apt-get install libnginx-mod-nchan)" % NCHAN_MODULE)
     ns = [int(x) for x in a.streams.split(",")]
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -1472,7 +1612,7 @@ def channels_main(a):
                 results[n][setup] = r
                 time.sleep(1.0)
         opened = {}
-        if a.open_loop:
+        if a.open_loop and not a.redis:
             n = max(ns)
             opened[n] = {}
             for setup in setups:
@@ -1484,6 +1624,10 @@ def channels_main(a):
                 opened[n][setup] = r
                 time.sleep(1.0)
         tables, goals = chan_tables(results, ns, a.duration, opened)
+        if a.redis:
+            # the goals of issue 9 do not apply to this run's setups: only the Redis ones
+            more, goals = redis_tables(results, ns)
+            tables += [""] + more
         out = ["Machine: " + machine_burst() + "; node " + subprocess.run(
                    ["node", "--version"], capture_output=True, text=True).stdout.strip() +
                "; nchan: " + (subprocess.run(["dpkg-query", "-W", "-f", "${Version}",
@@ -1501,8 +1645,9 @@ def channels_main(a):
                "RSS (and PSS) = with every subscriber, minus after a 10-subscriber warm-up, over "
                "subscribers." % (int(a.duration * CHAN_PUB_RATE), CHAN_PUB_RATE), ""]
         out += tables
-        out += ["", "Goals (%s subscribers; through nginx; the rest reported beside): %d of %d "
-                "met." % ("{:,}".format(max(ns)), sum(1 for g in goals if g[3]), len(goals))]
+        out += ["", "Goals (%s subscribers; %s; the rest reported beside): %d of %d "
+                "met." % ("{:,}".format(max(ns)), "with Redis" if a.redis else "through nginx",
+                          sum(1 for g in goals if g[3]), len(goals))]
         print("\n".join(out))
         if a.json:
             with open(a.json, "w") as f:
@@ -1537,8 +1682,12 @@ def main():
     ap.add_argument("--loader", help="a built sse-load (default: build bench/sse-load.c)")
     ap.add_argument("--channels", action="store_true",
                     help="the channels benchmark (see the header) instead")
-    ap.add_argument("--setups", default=",".join(CHAN_SETUPS),
-                    help="--channels: which setups (%(default)s)")
+    ap.add_argument("--setups", default=None,
+                    help="--channels: which setups (%s; with --redis: %s)"
+                    % (",".join(CHAN_SETUPS), ",".join(REDIS_SETUPS)))
+    ap.add_argument("--redis", action="store_true",
+                    help="--channels through Redis: nchan with nchan_redis_url against 2 "
+                    "fcgi-sse --redis behind lighttpd (and 1 in memory beside)")
     ap.add_argument("--no-open-loop", dest="open_loop", action="store_false",
                     help="--channels: skip the open-loop runs (largest --streams only)")
     ap.add_argument("--resume", type=int, default=1000,
