@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.join(HERE, "browser"))
 sys.dont_write_bytecode = True
 from nodedeps import node_dir  # noqa: E402
 from harness import (BUILDDIR, CgiFcgi, HttpStream, Tap, Workdir, fcgi_get, gaps, pump,  # noqa: E402
-                     start_lighttpd, start_spawned_responder, wait_for)
+                     start_lighttpd, start_spawned_responder, status, wait_for)
 from programs import (children, fds, lighttpd_conf, running, script, with_marker,  # noqa: E402
                       zombies_of)
 
@@ -101,6 +101,13 @@ try:
             "-b", "16384"]
     for n, p in paths.items():
         args += ["--run", "%s=%s" % (n, p)]
+    # programs that cannot be started at request time: gone, and not executable
+    missing = wd.file("missing.prog")
+    noexec = wd.file("noexec.prog")
+    with open(noexec, "w") as f:
+        f.write("#!/bin/sh\necho never\n")
+    os.chmod(noexec, 0o644)
+    args += ["--run", "missing=" + missing, "--run", "noexec=" + noexec]
     env = dict(os.environ, FCGI_SSE_SECRET="must-not-leak")
     resp, sock = start_spawned_responder(wd, args, env=env)
     httpd, port = start_lighttpd(wd, sock, conf=lighttpd_conf(wd))
@@ -121,6 +128,31 @@ try:
          "lines: arrive 200 ms apart through lighttpd (not buffered)", ["%.3f" % x for x in g])
     t.ok(s.eof, "lines: the response ends after the exit event")
     fd_base = len(fds(resp.pid))    # after a first request (the intake's memfd)
+    st = status(sock)
+    t.ok(st.get("runs_started") == 1 and st.get("runs_running") == 0 and
+         st.get("run_events") == 6 and st.get("runs_failed") == 0 and
+         st.get("runs_refused") == 0,
+         "/status: runs_started 1, runs_running 0, run_events 6 (5 lines and the exit)",
+         {k: v for k, v in st.items() if "run" in k})
+
+    # --- a program that cannot be started (posix_spawn fails at request time): the
+    #     run ends at once with `event: exit` 127, as a shell reports; it is logged
+    for n in ("missing", "noexec"):
+        s = stream(port, n)
+        s.read_to_end(5)
+        ev = data(s)
+        t.ok(s.status == 200 and s.eof and len(ev) == 1 and ev[0]["event"] == "exit" and
+             ev[0]["data"] == "127" and ev[0]["id"] == "0",
+             "%s: a program that cannot be started ends with event: exit, data: 127" % n,
+             (s.status, ev))
+    t.ok(wait_for(lambda: "program missing (%s) could not be started: No such file" % missing
+                  in resp.log() and "program noexec (%s) could not be started: Permission "
+                  "denied" % noexec in resp.log(), 3),
+         "missing, noexec: logged with the name, path and reason")
+    st = status(sock)
+    t.ok(st.get("runs_failed") == 2 and st.get("runs_started") == 1,
+         "/status: runs_failed 2 (not counted as started)",
+         {k: v for k, v in st.items() if "run" in k})
 
     # --- the same in Chromium: an EventSource gets each line as it is written
     ndir, why = node_dir(BUILDDIR)
@@ -307,6 +339,11 @@ try:
     t.ok(c.headers() and c.headers()[0].startswith("Status: 503") and
          any(h.startswith("Retry-After:") for h in c.headers()),
          "--max-runs 2: a third is 503 with Retry-After", c.headers())
+    st = status(sock2)
+    t.ok(st.get("runs_running") == 2 and st.get("runs_started") == 2 and
+         st.get("runs_refused") == 1,
+         "/status: runs_running 2, runs_started 2, runs_refused 1 (the 503)",
+         {k: v for k, v in st.items() if "run" in k})
     t0 = time.monotonic()
     pump([a, b], lambda: a.eof and b.eof, 6)
     took = time.monotonic() - t0
