@@ -72,7 +72,7 @@ static enum ctl_result serve_program(const struct ctl *c, struct req *r, req_par
         if (!c->openai)
             return answered(resp_error(o, 404, "no model program: the responder has no "
                                                "--openai", 0, 0));
-        if (!pub_may(c, get, ctx, &why))
+        if (!pub_chat_may(c, get, ctx, &why))
             return oai_refuse(o, 403, why, "invalid_request_error", 0);
         if (too_big)
             return oai_refuse(o, 413, "the request is over the responder's --max-body",
