@@ -23,7 +23,7 @@ from harness import (BUILDDIR, FCGI_STDOUT, HttpStream, Tap, Workdir,  # noqa: E
                      fcgi_read_records, fcgi_request_bytes, start_lighttpd,
                      start_spawned_responder, wait_for)
 from nodedeps import node_dir  # noqa: E402
-from programs import children, lighttpd_conf, script  # noqa: E402
+from programs import children, script  # noqa: E402
 
 LATENCY = 0.100          # a chunk reaches the client within this of being written
 KEY = "k" * 40
@@ -124,7 +124,7 @@ try:
     os.chmod(keys, 0o600)
     resp, sock = start_spawned_responder(wd, ["--openai", gen, "--publish-key-file", keys,
                                               "--max-body", "64k", "-k", "1"])
-    httpd, port = start_lighttpd(wd, sock, conf=lighttpd_conf(wd))
+    httpd, port = start_lighttpd(wd, sock)   # the shipped demo.conf
 
     # --- streamed: each chunk as written
     out = client(port, "words", True)
@@ -245,6 +245,59 @@ try:
          out[:300])
     t.ok(wait_for(lambda: "program openai (%s) could not be started" % missing in r2.log(), 3),
          "the failed start is logged")
+
+    # --- through nginx and Apache (mod_proxy_fcgi), each with its shipped config as
+    #     shipped: .../chat/completions routed, unbuffered, the Bearer key passed on
+    def through(front, port):
+        out = client(port, "words", True)
+        pieces = [o for o in out if o.get("chunk")]
+        g = [b["t"] - a["t"] for a, b in zip(pieces, pieces[1:])]
+        t.ok(out and out[-1].get("done") and out[-1]["text"] == text and
+             [p["chunk"] for p in pieces] == WORDS and g and min(g) > 150,
+             "%s: the client gets the reply chunk by chunk as written (not buffered)" % front,
+             (out[-1:], ["%.0f" % x for x in g]))
+        out = client(port, "words", True, key="wrong")
+        t.ok(out and out[-1].get("status") == 403 and "chat needs" in out[-1].get("error", ""),
+             "%s: a wrong key: the responder's 403 reaches the client" % front, out[-1:])
+        gen_log()
+
+    import nginx as ngx
+    if not ngx.nginx_binary():
+        t.skip("nginx: chat/completions through the shipped config", "nginx not installed")
+    else:
+        ngx.open_for_workers(wd.path)
+        r3, sock3 = ngx.start_responder_for_nginx(wd, ["--openai", gen, "--publish-key-file",
+                                                       keys], name="r3")
+        nx = ngx.Nginx(wd, sock3, os.path.join(os.path.dirname(HERE), "html"))
+        through("nginx", nx.port)
+
+    import apache as apa
+    if not os.access(apa.APACHE2, os.X_OK) or apa.missing_modules(
+            apa.BASE_MODULES + apa.MODES["proxy_fcgi"][1]):
+        t.skip("apache: chat/completions through the shipped snippet", "apache2 not installed")
+    else:
+        # the responder runs as nobody, as the snippet documents: its key file is its own
+        apa.open_workdir(wd)
+        os.chmod(gen, 0o755)
+        with open(wd.file("gen.jsonl"), "w"):
+            pass
+        os.chmod(wd.file("gen.jsonl"), 0o666)
+        keys4 = wd.file("keys4")
+        with open(keys4, "w") as f:
+            f.write(KEY + "\n")
+        os.chmod(keys4, 0o600)
+        if os.geteuid() == 0:
+            import pwd
+            nobody = pwd.getpwnam("nobody")
+            os.chown(keys4, nobody.pw_uid, nobody.pw_gid)
+        r4, sock4 = apa.start_socket_responder(wd, ["--openai", gen, "--publish-key-file",
+                                                    keys4], "r4", "FCGI_SSE_TEST_TAG=openai")
+        ap = apa.Apache(wd, "apache", "proxy_fcgi",
+                        {"FCGI_SSE_HTML": apa.HTML, "FCGI_SSE_SOCKET": sock4})
+        try:
+            through("apache", ap.port)
+        finally:
+            apa.stop_all([ap])
 except Exception as e:  # noqa: BLE001
     t.ok(False, "test raised", repr(e))
 finally:

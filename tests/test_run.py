@@ -25,7 +25,7 @@ sys.dont_write_bytecode = True
 from nodedeps import node_dir  # noqa: E402
 from harness import (BUILDDIR, CgiFcgi, HttpStream, Tap, Workdir, fcgi_get, gaps, pump,  # noqa: E402
                      start_lighttpd, start_spawned_responder, status, wait_for)
-from programs import (children, fds, lighttpd_conf, running, script, with_marker,  # noqa: E402
+from programs import (children, fds, running, script, with_marker,  # noqa: E402
                       zombies_of)
 
 CHURN = int(os.environ.get("FCGI_SSE_RUN_CHURN", "200"))
@@ -110,7 +110,7 @@ try:
     args += ["--run", "missing=" + missing, "--run", "noexec=" + noexec]
     env = dict(os.environ, FCGI_SSE_SECRET="must-not-leak")
     resp, sock = start_spawned_responder(wd, args, env=env)
-    httpd, port = start_lighttpd(wd, sock, conf=lighttpd_conf(wd))
+    httpd, port = start_lighttpd(wd, sock)   # the shipped demo.conf
 
     # --- lines, unbuffered, then the exit status
     s = stream(port, "lines")
@@ -376,27 +376,17 @@ try:
     for c in cl:
         c.close()
 
-    # --- through nginx: the shipped server block with its /stream location taking
-    #     .../run/NAME too (fastcgi_buffering off, gzip off)
+    # --- through nginx: the shipped server block as shipped (its stream location takes
+    #     .../run/NAME: fastcgi_buffering off, gzip off)
     import nginx as ngx
     if not ngx.nginx_binary():
         t.skip("nginx: /run/NAME unbuffered, a client that leaves", "nginx not installed")
     else:
-        with open(ngx.SITE_CONF) as f:
-            site = f.read()
-        site = site.replace("location ~ /(stream|events)$ {",
-                            "location ~ /(stream|events|run/[^/]+)$ {", 1)
-        if "run/[^/]+" not in site:
-            raise RuntimeError("the shipped nginx location changed: update this test")
-        ngx.SITE_CONF = wd.file("nginx-site.conf")
-        with open(ngx.SITE_CONF, "w") as f:
-            f.write(site)
         ngx.open_for_workers(wd.path)
         r4, sock4 = ngx.start_responder_for_nginx(wd, ["--run", "lines=" + paths["lines"],
                                                        "--run", "forker=" + paths["forker"]],
                                                   name="r4")
-        nx = ngx.Nginx(wd, sock4, os.path.join(os.path.dirname(HERE), "html"),
-                       site_conf=ngx.SITE_CONF)
+        nx = ngx.Nginx(wd, sock4, os.path.join(os.path.dirname(HERE), "html"))
         s = HttpStream(nx.port, "/app/run/lines")
         s.read_to_end(10)
         ev = data(s)
@@ -410,8 +400,8 @@ try:
              "nginx: the client leaves: the program's group is killed and reaped",
              (with_marker(MARK), children(r4.pid)))
 
-    # --- through Apache (mod_proxy_fcgi, the shipped snippet, and a LocationMatch for
-    #     run/NAME like its /stream one); the responder runs as nobody, as documented
+    # --- through Apache (mod_proxy_fcgi, the shipped snippet as shipped: it routes
+    #     run/NAME as it does /stream); the responder runs as nobody, as documented
     import apache as apa
     if not os.access(apa.APACHE2, os.X_OK) or apa.missing_modules(
             apa.BASE_MODULES + apa.MODES["proxy_fcgi"][1]):
@@ -425,14 +415,8 @@ try:
         r5, sock5 = apa.start_socket_responder(wd, ["-k", "1", "--run", "lines=" + paths["lines"],
                                                     "--run", "forker=" + paths["forker"]],
                                                "r5", "FCGI_SSE_TEST_TAG=run")
-        extra = ('<LocationMatch "/run/[^/]+$">\n'
-                 '    SetHandler "proxy:unix:${FCGI_SSE_SOCKET}|fcgi://fcgi-sse/"\n'
-                 '    Require all granted\n'
-                 '    SetEnv no-gzip 1\n'
-                 '    <IfModule filter_module>\n        FilterChain !\n    </IfModule>\n'
-                 '</LocationMatch>\n')
         ap = apa.Apache(wd, "apache", "proxy_fcgi",
-                        {"FCGI_SSE_HTML": apa.HTML, "FCGI_SSE_SOCKET": sock5}, extra=extra)
+                        {"FCGI_SSE_HTML": apa.HTML, "FCGI_SSE_SOCKET": sock5})
         try:
             s = HttpStream(ap.port, "/app/run/lines")
             s.read_to_end(10)

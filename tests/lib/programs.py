@@ -1,32 +1,12 @@
-"""programs.py -- support for the tests of --run and --openai: a lighttpd config that routes
-.../run/NAME and .../chat/completions, test programs written into the work directory, and
-what /proc says about a responder's children.
+"""programs.py -- support for the tests of --run and --openai: test programs written into the
+work directory, and what /proc says about a responder's children. (The web servers run their
+shipped configs as shipped: each routes .../run/NAME and .../chat/completions itself.)
 
 Limits: Python 3.11 standard library only; Linux (/proc).
 """
 
 import os
-import re
 import stat
-
-from harness import SRCDIR
-
-# The shipped demo.conf routes (stream|status); the tests extend its regex.
-ROUTES = r"(^|/)(stream|status|events|publish)$|(^|/)run/[^/]+$|/chat/completions$"
-
-
-def lighttpd_conf(wd):
-    """A copy of deploy/lighttpd/demo.conf in wd whose fastcgi match also takes
-    .../run/NAME and .../chat/completions; returns its path."""
-    with open(os.path.join(SRCDIR, "deploy", "lighttpd", "demo.conf")) as f:
-        conf = f.read()
-    conf, n = re.subn(r'\$HTTP\["url"\] =~ "[^"]*"', '$HTTP["url"] =~ "%s"' % ROUTES, conf, count=1)
-    if n != 1:
-        raise RuntimeError("demo.conf has no $HTTP[\"url\"] =~ match to extend")
-    path = wd.file("lighttpd-programs.conf")
-    with open(path, "w") as f:
-        f.write(conf)
-    return path
 
 
 def script(wd, name, text):
