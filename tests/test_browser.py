@@ -286,9 +286,10 @@ try:
          "no failed request for the page or its assets")
     loaded = {x["url"].replace(base, "/") for x in log.get("responses", [])
               if "/stream" not in x["url"]}
-    t.ok({"/", "/app.js", "/style.css"} <= loaded <= {"/", "/app.js", "/style.css",
-                                                      "/favicon.svg"},
-         "the page loads /, app.js, style.css (and its icon), nothing else", sorted(loaded))
+    t.ok({"/", "/app.js", "/run.js", "/style.css"} <= loaded <=
+         {"/", "/app.js", "/run.js", "/style.css", "/favicon.svg"},
+         "the page loads /, app.js, run.js, style.css (and its icon), nothing else: no "
+         "program runs (run/demo) until its button is clicked (test_demo.py)", sorted(loaded))
 
     # the list keeps its height and scrolls: once it overflows, the newest line stays in view
     s, ok = wait_snap(lambda s: s["listOverflows"] and len(s["items"]) >= len(ns or []) + 2, 10)
