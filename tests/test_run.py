@@ -5,8 +5,8 @@ limits (--max-body, --max-runs, --run-timeout, --kill-after); hostile names and 
 clients that leave at random moments and a SIGTERM with programs running leave no process,
 no zombie and no fd behind.
 
-Sizes: FCGI_SSE_RUN_CHURN (default 200) runs abandoned; FCGI_SSE_RUN_TERM (default 50)
-programs running at the SIGTERM.
+Sizes (issue 11's "Must show"): FCGI_SSE_RUN_CHURN (default 1000) runs abandoned;
+FCGI_SSE_RUN_TERM (default 200) programs running at the SIGTERM.
 """
 
 import json
@@ -23,13 +23,14 @@ sys.path.insert(0, os.path.join(HERE, "lib"))
 sys.path.insert(0, os.path.join(HERE, "browser"))
 sys.dont_write_bytecode = True
 from nodedeps import node_dir  # noqa: E402
-from harness import (BUILDDIR, CgiFcgi, HttpStream, Tap, Workdir, fcgi_get, gaps, pump,  # noqa: E402
-                     start_lighttpd, start_spawned_responder, status, wait_for)
+from harness import (BUILDDIR, FCGI_BEGIN_REQUEST, FCGI_PARAMS, FCGI_STDIN,  # noqa: E402
+                     CgiFcgi, HttpStream, Tap, Workdir, fcgi_get, fcgi_nv, fcgi_record, gaps,
+                     pump, start_lighttpd, start_spawned_responder, status, wait_for)
 from programs import (children, fds, running, script, with_marker,  # noqa: E402
                       zombies_of)
 
-CHURN = int(os.environ.get("FCGI_SSE_RUN_CHURN", "200"))
-TERM_N = int(os.environ.get("FCGI_SSE_RUN_TERM", "50"))
+CHURN = int(os.environ.get("FCGI_SSE_RUN_CHURN", "1000"))
+TERM_N = int(os.environ.get("FCGI_SSE_RUN_TERM", "200"))
 MARK = "987654"          # the sleeps of the test programs: found in /proc by it
 
 t = Tap()
@@ -76,6 +77,8 @@ print(json.dumps({"env": dict(os.environ), "fds": sorted(fds), "pgid": os.getpgr
     "leaver": "#!/bin/sh\nsleep %s &\necho bye\nexit 0\n" % MARK,
     # ignores SIGTERM
     "stubborn": "#!/bin/sh\ntrap '' TERM\necho up\nwhile :; do sleep 0.1; done\n",
+    # ignores SIGTERM without a fork every 100 ms (200 of them at the SIGTERM)
+    "sleeper": "#!/bin/sh\ntrap '' TERM\necho up\nexec sleep %s\n" % MARK,
     # a line over --max-line, then a short one
     "long": "#!/usr/bin/python3\nimport sys\nsys.stdout.write('y' * 5000 + '\\nshort\\n')\n",
     # random pace, for the churn
@@ -273,6 +276,45 @@ try:
     s.read_to_end(10)
     t.eq(s.status, 413, "a body over --max-body: 413")
 
+    # --- a body that never ends (a part sent, then nothing), while a run goes on. Straight
+    #     over FastCGI: the responder drops it after its 5 s intake timeout, and the program
+    #     never starts. Through lighttpd: lighttpd holds a body until it is whole, so the
+    #     responder never sees it (lighttpd's own read timeout ends it).
+    import socket
+    import struct
+    before = status(sock)["runs_started"]
+    raw = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    raw.connect(sock)
+    params = b"".join(fcgi_nv(k.encode(), v.encode()) for k, v in {
+        "REQUEST_METHOD": "POST", "SCRIPT_NAME": "/run/env", "QUERY_STRING": "",
+        "CONTENT_LENGTH": "100000"}.items())
+    raw.sendall(fcgi_record(FCGI_BEGIN_REQUEST, struct.pack(">HB5x", 1, 0)) +
+                fcgi_record(FCGI_PARAMS, params) + fcgi_record(FCGI_PARAMS, b"") +
+                fcgi_record(FCGI_STDIN, b"b" * 1000))
+    t_raw = time.monotonic()
+    web = HttpStream(port, "/app/run/env", {"Content-Length": "100000"}, method="POST")
+    web.sock.sendall(b"b" * 1000)
+    s = stream(port, "lines")
+    s.read_to_end(10)
+    ev = data(s)
+    g = gaps(ev[:5])
+    t.ok(len(ev) == 6 and ev[-1]["data"] == "7" and len(g) == 4 and min(g) > 0.12 and
+         max(g) < 0.35, "a body that never ends: a run alongside is not disturbed",
+         (ev[-1:], ["%.3f" % x for x in g]))
+    raw.settimeout(8)
+    try:
+        got = raw.recv(65536)
+    except (socket.timeout, ConnectionResetError):
+        got = None
+    took = time.monotonic() - t_raw
+    t.ok(got == b"" and 4 < took < 7 and "no complete request in time" in resp.log(),
+         "a body that never ends (FastCGI): dropped after the 5 s intake timeout, logged",
+         (got, "%.1f s" % took))
+    t.eq(status(sock)["runs_started"], before + 1,
+         "a body that never ends: its program never starts (only the alongside run did)")
+    raw.close()
+    web.close()
+
     # --- a program that closes stdout and runs on: the stream waits for its exit
     s = stream(port, "closer")
     t0 = time.monotonic()
@@ -356,11 +398,11 @@ try:
     t.ok(wait_for(lambda: not children(r2.pid), 3), "--max-runs: nothing left")
 
     # --- SIGTERM with programs running
-    r3, sock3 = start_spawned_responder(wd, ["--run", "stubborn=" + paths["stubborn"],
+    r3, sock3 = start_spawned_responder(wd, ["--run", "sleeper=" + paths["sleeper"],
                                              "--run", "churn=" + paths["churn"],
                                              "--kill-after", "2", "--max-runs", str(TERM_N + 10)],
                                         name="r3")
-    cl = [CgiFcgi(sock3, "/run/%s" % ("stubborn" if i % 2 else "churn")) for i in range(TERM_N)]
+    cl = [CgiFcgi(sock3, "/run/%s" % ("sleeper" if i % 2 else "churn")) for i in range(TERM_N)]
     pump(cl, lambda: all(c.events for c in cl), 30)
     t.eq(sum(1 for c in cl if c.events), TERM_N, "SIGTERM: %d programs running" % TERM_N)
     t0 = time.monotonic()
@@ -369,10 +411,10 @@ try:
     took = time.monotonic() - t0
     t.ok(code == 0 and took <= 2 + 1, "SIGTERM: the responder exits within --kill-after + 1 s",
          (code, "%.2f s" % took))
-    t.ok(wait_for(lambda: not with_marker(MARK) and not running(paths["stubborn"]) and
+    t.ok(wait_for(lambda: not with_marker(MARK) and not running(paths["sleeper"]) and
                   not running(paths["churn"]), 3),
-         "SIGTERM: every program ended, none orphaned",
-         (with_marker(MARK), running(paths["stubborn"])))
+         "SIGTERM: every program ended (those ignoring SIGTERM too), none orphaned",
+         (with_marker(MARK), running(paths["sleeper"])))
     for c in cl:
         c.close()
 
