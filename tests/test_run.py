@@ -26,8 +26,8 @@ from nodedeps import node_dir  # noqa: E402
 from harness import (BUILDDIR, FCGI_BEGIN_REQUEST, FCGI_PARAMS, FCGI_STDIN,  # noqa: E402
                      CgiFcgi, HttpStream, Tap, Workdir, fcgi_get, fcgi_nv, fcgi_record, gaps,
                      pump, start_lighttpd, start_spawned_responder, status, wait_for)
-from programs import (children, fds, running, script, with_marker,  # noqa: E402
-                      zombies_of)
+from programs import (children, curl_n, curl_ok, fds, running, script,  # noqa: E402
+                      with_marker, zombies_of)
 
 CHURN = int(os.environ.get("FCGI_SSE_RUN_CHURN", "1000"))
 TERM_N = int(os.environ.get("FCGI_SSE_RUN_TERM", "200"))
@@ -156,6 +156,12 @@ try:
     t.ok(st.get("runs_failed") == 2 and st.get("runs_started") == 1,
          "/status: runs_failed 2 (not counted as started)",
          {k: v for k, v in st.items() if "run" in k})
+
+    # --- as a person watches it: curl -N
+    LINES5 = ["line %d" % i for i in range(1, 6)]
+    c = curl_n("http://127.0.0.1:%d/app/run/lines" % port)
+    t.ok(curl_ok(c, LINES5, "7"), "curl -N through lighttpd: each line as printed, 200 ms "
+         "apart, then event: exit 7", c)
 
     # --- the same in Chromium: an EventSource gets each line as it is written
     ndir, why = node_dir(BUILDDIR)
@@ -435,6 +441,9 @@ try:
         g = gaps(ev[:5])
         t.ok(len(ev) == 6 and ev[-1]["event"] == "exit" and len(g) == 4 and min(g) > 0.12,
              "nginx: lines arrive 200 ms apart, then the exit event", (ev[-1:], g))
+        c = curl_n("http://127.0.0.1:%d/app/run/lines" % nx.port)
+        t.ok(curl_ok(c, LINES5, "7"), "curl -N through nginx: each line as printed, 200 ms "
+             "apart, then event: exit 7", c)
         s = HttpStream(nx.port, "/app/run/forker")
         s.read_until(lambda s: data(s), 5)
         s.close()
@@ -466,6 +475,9 @@ try:
             g = gaps(ev[:5])
             t.ok(len(ev) == 6 and ev[-1]["event"] == "exit" and len(g) == 4 and min(g) > 0.12,
                  "apache: lines arrive 200 ms apart, then the exit event", (ev[-1:], g))
+            c = curl_n("http://127.0.0.1:%d/app/run/lines" % ap.port)
+            t.ok(curl_ok(c, LINES5, "7"), "curl -N through Apache (mod_proxy_fcgi): each line "
+                 "as printed, 200 ms apart, then event: exit 7", c)
             s = HttpStream(ap.port, "/app/run/forker")
             s.read_until(lambda s: data(s), 5)
             s.close()

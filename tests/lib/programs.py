@@ -7,6 +7,30 @@ Limits: Python 3.11 standard library only; Linux (/proc).
 
 import os
 import stat
+import subprocess
+import time
+
+
+def curl_n(url, timeout=15):
+    """`curl -N URL`, as a person would watch a stream: [(arrival time, line)] of what it
+    printed, each line stamped (time.monotonic()) when curl wrote it."""
+    p = subprocess.Popen(["curl", "-N", "-s", "--max-time", str(timeout), url],
+                         stdout=subprocess.PIPE)
+    out = []
+    for line in p.stdout:
+        out.append((time.monotonic(), line.decode("utf-8", "replace").rstrip("\r\n")))
+    p.wait()
+    return out
+
+
+def curl_ok(lines, want, status, spacing=0.12):
+    """True when curl's lines hold the data lines want, each at least spacing after the one
+    before (unbuffered), then `event: exit` with data status."""
+    data = [(t, x[6:]) for t, x in lines if x.startswith("data: ")]
+    g = [b[0] - a[0] for a, b in zip(data, data[1:len(want)])]
+    return ([d for _, d in data] == want + [status] and
+            ("", "event: exit") in [("", x) for _, x in lines] and
+            len(g) == len(want) - 1 and min(g) > spacing)
 
 
 def script(wd, name, text):
