@@ -342,7 +342,8 @@ try:
     # --- forks a child holding stdout; the client leaves: the whole group goes
     s = stream(port, "forker")
     s.read_until(lambda s: data(s), 5)
-    t.ok(with_marker(MARK), "forker: its child runs")
+    # (its child may not have exec'd sleep yet when "started" arrives: wait for it)
+    t.ok(wait_for(lambda: with_marker(MARK), 3), "forker: its child runs")
     s.close()
     t.ok(wait_for(lambda: not with_marker(MARK) and not children(resp.pid), 5),
          "forker: the client leaves: program and child are killed and reaped",
