@@ -17,7 +17,6 @@ The browser part is skipped (never passed) without /usr/bin/chromium or node/npm
 
 import os
 import signal
-import subprocess
 import sys
 import time
 
