@@ -72,7 +72,7 @@ static enum ctl_result serve_program(const struct ctl *c, struct req *r, req_par
         if (!c->openai)
             return answered(resp_error(o, 404, "no model program: the responder has no "
                                                "--openai", 0, 0));
-        if (!pub_may(c, get, ctx, &why))
+        if (!pub_chat_may(c, get, ctx, &why))
             return oai_refuse(o, 403, why, "invalid_request_error", 0);
         if (too_big)
             return oai_refuse(o, 413, "the request is over the responder's --max-body",
@@ -91,11 +91,13 @@ static enum ctl_result serve_program(const struct ctl *c, struct req *r, req_par
             return answered(resp_error(o, 413, "the body is over the responder's --max-body",
                                        0, 0));
     }
-    if (proc_full())
+    if (proc_full()) {
+        c->stats->runs_refused++;
         return chat ? oai_refuse(o, 503, "too many programs running: try again later",
                                  "server_error", after ? after : 1)
                     : answered(resp_error(o, 503, "too many programs running: try again later",
                                           after ? after : 1, 0));
+    }
     if (!admit_take(c->stats))
         return answered(route_refuse(o, c->retry_ms, 0));
     if ((!chat || r->chat_stream) && resp_stream_head(o, c->retry_ms, 0) < 0) {

@@ -305,8 +305,9 @@ int main(int argc, char **argv)
                                  : cfg.max_runs ? cfg.max_runs : proc_default_max(nofile);
         struct run_params rp = { loop, sched.heartbeat_ns,
                                  (long long)cfg.run_timeout_s * 1000000000LL, cfg.max_line,
-                                 &stats.events_sent };
+                                 &stats.run_events, &stats.runs_started, &stats.runs_failed };
         proc_setup(loop, (long long)cfg.kill_after_s * 1000000000LL, max_runs);
+        stats.runs_running = proc_running;
         if (run_setup(&rp) == 0)
             intake = intake_start(loop, &ic);
         if (cfg.nrun || cfg.openai)

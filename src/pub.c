@@ -51,13 +51,34 @@ int pub_text_ok(const char *str, size_t n)
     return 1;
 }
 
-int pub_may(const struct ctl *c, req_param_fn get, void *ctx, const char **why)
+/* The refusals of one route: off (neither --publish-key-file nor
+ * --publish-remote-user), key only, key or user, user only. */
+struct pub_why {
+    const char *off, *key, *key_or_user, *user;
+};
+
+static const struct pub_why publish_why = {
+    "publishing is off: the responder has neither --publish-key-file nor --publish-remote-user",
+    "publishing needs Authorization: Bearer KEY with a valid key",
+    "publishing needs Authorization: Bearer KEY or a user the web server authenticated",
+    "publishing needs a user the web server authenticated"
+};
+
+static const struct pub_why chat_why = {
+    "chat is off: the model program needs the responder's --publish-key-file or "
+    "--publish-remote-user",
+    "chat needs Authorization: Bearer KEY with a key of the responder's --publish-key-file",
+    "chat needs Authorization: Bearer KEY or a user the web server authenticated",
+    "chat needs a user the web server authenticated"
+};
+
+static int may(const struct ctl *c, req_param_fn get, void *ctx, const struct pub_why *w,
+               const char **why)
 {
     const char *user;
 
     if (!c->publish_keys && !c->publish_remote_user) {
-        *why = "publishing is off: the responder has neither --publish-key-file nor "
-               "--publish-remote-user";
+        *why = w->off;
         return 0;
     }
     if (c->publish_keys && auth_bearer_ok(c->publish_keys, get("HTTP_AUTHORIZATION", ctx)))
@@ -65,12 +86,18 @@ int pub_may(const struct ctl *c, req_param_fn get, void *ctx, const char **why)
     user = get("REMOTE_USER", ctx);
     if (c->publish_remote_user && user && *user)
         return 1;
-    *why = c->publish_keys ? (c->publish_remote_user
-                                  ? "publishing needs Authorization: Bearer KEY or a user "
-                                    "the web server authenticated"
-                                  : "publishing needs Authorization: Bearer KEY with a valid key")
-                           : "publishing needs a user the web server authenticated";
+    *why = c->publish_keys ? (c->publish_remote_user ? w->key_or_user : w->key) : w->user;
     return 0;
+}
+
+int pub_may(const struct ctl *c, req_param_fn get, void *ctx, const char **why)
+{
+    return may(c, get, ctx, &publish_why, why);
+}
+
+int pub_chat_may(const struct ctl *c, req_param_fn get, void *ctx, const char **why)
+{
+    return may(c, get, ctx, &chat_why, why);
 }
 
 int pub_serve(const struct ctl *c, const struct req *r, req_param_fn get, void *ctx,

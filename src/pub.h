@@ -10,10 +10,14 @@
  * surrogate, nothing past U+10FFFF) and without NUL. Pure. */
 int pub_text_ok(const char *s, size_t n);
 
-/* 1 when the request may publish (and run the --openai program): a
- * key of --publish-key-file in Authorization: Bearer, or with
- * --publish-remote-user the web server's REMOTE_USER; else 0 with *why. */
+/* 1 when the request may publish: a key of --publish-key-file in
+ * Authorization: Bearer, or with --publish-remote-user the web server's
+ * REMOTE_USER; else 0 with *why (one line, naming publishing). */
 int pub_may(const struct ctl *c, req_param_fn get, void *ctx, const char **why);
+
+/* The same check for .../chat/completions (a model costs money to run),
+ * with *why naming chat. */
+int pub_chat_may(const struct ctl *c, req_param_fn get, void *ctx, const char **why);
 
 /* Answers a POST .../publish that parsed (r->status 200): 403 unless a
  * key (Authorization: Bearer) or, with --publish-remote-user, the web

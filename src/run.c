@@ -44,6 +44,7 @@ struct run {
     size_t pend_len, pend_off;
     unsigned long long next_id;
     int exited, status, timed_out, ended, first_sent, too_long;
+    int not_started;              /* the program could not be started (status RUN_NOT_STARTED) */
     long long deadline;           /* --run-timeout, 0 = none */
     char *whole;                  /* RUN_CHAT_WHOLE: the reply so far */
     size_t whole_len;
@@ -283,6 +284,8 @@ static int make_end(struct run *u)
 
         if (u->too_long)
             snprintf(msg, sizeof msg, "the reply is over %u bytes", RUN_WHOLE_MAX);
+        else if (u->not_started)
+            snprintf(msg, sizeof msg, "the model program could not be started");
         else
             snprintf(msg, sizeof msg, "%s (status %d)",
                      u->timed_out ? "the model program ran out of time"
@@ -633,20 +636,28 @@ int run_start(struct stream *s, enum run_mode mode, const char *path, const char
         snprintf(u->reply.model, sizeof u->reply.model, "%s", model ? model : "");
     }
     u->proc = proc_start(path, env, fds, on_exit_cb, u);
+    free(env);
     if (!u->proc) {
+        /* Not an empty response: the run ends at once as a shell's command
+         * that cannot be run does, with status 127 (and, for chat, an error). */
         err = errno;
         if (log_allow(&warn_limit))
-            log_warn("program %s (%s) could not be started: %s", name, path, strerror(err));
-        free(env);
+            log_warn("program %s (%s) could not be started: %s: status %d", name, path,
+                     strerror(err), RUN_NOT_STARTED);
         free(*body);
         *body = NULL;
-        free(u->buf);
-        free(u->whole);
-        free(u);
-        errno = err;
-        return -1;
+        u->not_started = u->exited = 1;
+        u->status = RUN_NOT_STARTED;
+        if (params.failed)
+            (*params.failed)++;
+        s->src = &run_source;
+        s->src_state = u;
+        set_timer(s, u);
+        s->timer.node.due = now; /* the hub's timer makes the end (due) */
+        return 0;
     }
-    free(env);
+    if (params.started)
+        (*params.started)++;
     u->pid = (long)proc_pid(u->proc);
     u->body = *body;
     u->body_len = body_len;

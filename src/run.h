@@ -13,7 +13,13 @@ struct run_params {
     long long timeout_ns;          /* --run-timeout: SIGTERM after this; 0 = off */
     size_t max_line;               /* --max-line: a line longer is cut */
     unsigned long *events;         /* counts events written (stats) */
+    unsigned long *started;        /* counts programs started (stats), or NULL */
+    unsigned long *failed;         /* counts programs that could not be started, or NULL */
 };
+
+/* The exit status of a run whose program could not be started (posix_spawn
+ * failed: no such file, not executable, no fds...): a shell's 127. */
+#define RUN_NOT_STARTED 127
 
 /* 0, or -1 (the loop has no room for the hook that frees ended runs). */
 int run_setup(const struct run_params *p);
@@ -40,8 +46,11 @@ enum run_mode {
  * and RUN_CHAT its header block was flushed, for RUN_CHAT_WHOLE nothing
  * was written yet) and makes it s's source. Takes env and *body (sets it
  * to NULL) in every case. name labels the log lines; model is the
- * request's (RUN_CHAT*). 0, or -1 with errno (nothing started; the
- * caller ends s; for RUN_CHAT_WHOLE an answer was attempted first). */
+ * request's (RUN_CHAT*). A program that cannot be started still makes a
+ * run (logged): it ends at once with status RUN_NOT_STARTED (`event: exit`
+ * 127; for chat, the OpenAI error chunk or a 500 error JSON). 0, or -1
+ * with errno (ENOMEM, or the loop refused a pipe: nothing runs; the
+ * caller ends s). */
 int run_start(struct stream *s, enum run_mode mode, const char *path, const char *name,
               const char *model, char **env, char **body, size_t body_len, long long now);
 

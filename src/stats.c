@@ -16,6 +16,11 @@ void stats_read(const struct stats *s, struct stats_view *v, long long now_ms)
     v->max_streams = s->max_streams;
     v->uptime_s = now_ms > s->started_ms ? (unsigned long long)(now_ms - s->started_ms) / 1000 : 0;
     v->events_delivered = s->events_delivered;
+    v->runs_running = s->runs_running ? s->runs_running() : 0;
+    v->runs_started = s->runs_started;
+    v->runs_failed = s->runs_failed;
+    v->runs_refused = s->runs_refused;
+    v->run_events = s->run_events;
     if (s->engine) {
         struct chan_stats cs;
         chan_stats_read(s->engine, &cs);
@@ -35,10 +40,12 @@ int stats_json(const struct stats_view *v, char *buf, size_t cap)
                      "\"streams_dropped_slow\":%lu,\"streams_refused\":%lu,"
                      "\"uptime_s\":%llu,\"max_streams\":%lu,\"version\":\"%s\","
                      "\"channels\":%lu,\"messages_published\":%lu,\"events_delivered\":%lu,"
-                     "\"history_bytes\":%llu}\n",
+                     "\"history_bytes\":%llu,\"runs_running\":%lu,\"runs_started\":%lu,"
+                     "\"runs_failed\":%lu,\"runs_refused\":%lu,\"run_events\":%lu}\n",
                      v->streams_open, v->streams_total, v->events_sent,
                      v->streams_dropped_slow, v->streams_refused, v->uptime_s,
                      v->max_streams, PACKAGE_VERSION, v->channels, v->messages_published,
-                     v->events_delivered, v->history_bytes);
+                     v->events_delivered, v->history_bytes, v->runs_running, v->runs_started,
+                     v->runs_failed, v->runs_refused, v->run_events);
     return n < 0 || (size_t)n >= cap ? -1 : n;
 }

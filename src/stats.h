@@ -15,6 +15,11 @@ struct stats {
     unsigned long streams_dropped_slow;  /* dropped: send buffer full */
     unsigned long streams_refused;       /* 503: at --max-streams */
     unsigned long events_delivered;      /* channel messages written to subscribers */
+    unsigned long runs_started;          /* programs started (--run, --openai: run.c) */
+    unsigned long runs_failed;           /* could not be started: exit 127 (run.c) */
+    unsigned long runs_refused;          /* 503: at --max-runs (ctl.c) */
+    unsigned long run_events;            /* lines and chat chunks written (run.c) */
+    unsigned long (*runs_running)(void); /* programs alive now (proc.c), or NULL */
     const struct chan_engine *engine;    /* channels, or NULL */
     unsigned long max_streams;           /* set once at start */
     long long started_ms;                /* CLOCK_MONOTONIC at start */
@@ -27,6 +32,7 @@ struct stats_view {
     unsigned long long uptime_s;
     unsigned long channels, messages_published, events_delivered;
     unsigned long long history_bytes;
+    unsigned long runs_running, runs_started, runs_failed, runs_refused, run_events;
 };
 
 /* Copies the counters. */

@@ -13,7 +13,9 @@ responder under spawn-fcgi, which is restarted under the page twice.
   than the failed /stream connection while the responder is down;
 - a screenshot (900x700) at <builddir>/tests/artifacts/page.png, copied to
   tests/browser/screenshot.png only with FCGI_SSE_UPDATE_SCREENSHOT=1;
-- at 390x844 (a phone) the page has no horizontal scrolling.
+- at 390x844 (a phone) the page has no horizontal scrolling;
+- the program panel, with this responder that has no --run demo: a click gets one 404, the
+  panel says the program is not available and nothing retries (test_demo.py runs it for real).
 
 The responder runs with -i 300 -r 500. Skipped (never passed) when /usr/bin/chromium is
 absent (apt-get install chromium) or node, npm or `npm ci` of tests/browser/ is unavailable.
@@ -286,9 +288,24 @@ try:
          "no failed request for the page or its assets")
     loaded = {x["url"].replace(base, "/") for x in log.get("responses", [])
               if "/stream" not in x["url"]}
-    t.ok({"/", "/app.js", "/style.css"} <= loaded <= {"/", "/app.js", "/style.css",
-                                                      "/favicon.svg"},
-         "the page loads /, app.js, style.css (and its icon), nothing else", sorted(loaded))
+    t.ok({"/", "/app.js", "/run.js", "/style.css"} <= loaded <=
+         {"/", "/app.js", "/run.js", "/style.css", "/favicon.svg"},
+         "the page loads /, app.js, run.js, style.css (and its icon), nothing else: no "
+         "program runs (run/demo) until its button is clicked (test_demo.py)", sorted(loaded))
+
+    # --- the program panel where the responder has no --run demo (an installed page): one
+    #     request, 404, the panel says so, and nothing retries (a retry would be a new run)
+    r = page.ask({"cmd": "click", "selector": "#run-start"}, 10)
+    s, ok = wait_snap(lambda s: s["runState"] not in ("idle", "running"), 5)
+    t.ok(ok and s["runState"] == "unavailable" and
+         s["runText"] == "not available: the responder has no --run demo" and
+         not s["runLines"] and s["runButtonDisabled"] is False,
+         "program panel, no --run demo: says it is not available",
+         s and (s["runState"], s["runText"], s["runLines"]))
+    time.sleep(1.0)
+    runs = [x for x in (browser_log() or {}).get("responses", []) if "/run/demo" in x["url"]]
+    t.ok(len(runs) == 1 and runs[0]["status"] == 404,
+         "program panel, no --run demo: one request (404), no retry", runs)
 
     # the list keeps its height and scrolls: once it overflows, the newest line stays in view
     s, ok = wait_snap(lambda s: s["listOverflows"] and len(s["items"]) >= len(ns or []) + 2, 10)

@@ -18,6 +18,12 @@ machine allows without booting systemd (the compose stack runs for real in test_
   docker build would (same Debian 12 packages); what the later stages copy out of it exists;
   the runtime stage's packages provide every library the binary needs.
 
+- the web servers' shipped configs (lighttpd, nginx, Apache, Docker's), read as text: programs
+  (.../run/NAME, .../chat/completions) reach the responder as streams do (unbuffered, no
+  compression, never cached, a body allowed above --max-body, chat's Authorization passed
+  on), and not where one responder process is not guaranteed (mod_fcgid, CGI). Each is also
+  run for real by test_run.py and test_openai.py, as shipped.
+
 Every part is skipped (and counted as skipped) where its tool is missing.
 """
 
@@ -101,6 +107,55 @@ def expand(groups, names, seen=None):
     return out
 
 
+# Paths a program's route must take, under any prefix, and paths it must leave alone.
+PROGRAM_PATHS = ["/run/lines", "/app/run/build-report", "/fcgi-sse/run/x.y",
+                 "/chat/completions", "/api/v1/chat/completions"]
+NOT_PROGRAM_PATHS = ["/run", "/app/run/a/b", "/chat/completions/x", "/app/chat"]
+
+
+def read_deploy(*parts):
+    with open(os.path.join(DEPLOY, *parts)) as f:
+        return f.read()
+
+
+def uncommented(text):
+    return "\n".join(line for line in text.split("\n") if not line.lstrip().startswith("#"))
+
+
+def lighttpd_fastcgi_match(text):
+    """The regex of the $HTTP["url"] =~ block that holds fastcgi.server (and that block)."""
+    text = uncommented(text)
+    for m in re.finditer(r'\$HTTP\["url"\] =~ "([^"]*)" \{', text):
+        depth, i = 1, m.end()
+        while depth and i < len(text):
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            i += 1
+        block = text[m.end():i]
+        if "fastcgi.server" in block:
+            return m.group(1), block
+    return None, ""
+
+
+def nginx_locations(text):
+    """[(regex, body)] of the server block's `location ~ REGEX { ... }`, in order (nginx
+    tries regex locations in the order they appear)."""
+    text = uncommented(text)
+    out = []
+    for m in re.finditer(r"location ~ (\S+) \{", text):
+        out.append((m.group(1), text[m.end():text.index("}", m.end())]))
+    return out
+
+
+def nginx_location_for(locs, path):
+    return next(((rx, body) for rx, body in locs if re.search(rx, path)), (None, ""))
+
+
+def apache_blocks(text):
+    """[(regex, body)] of each <LocationMatch "REGEX"> ... </LocationMatch>."""
+    return re.findall(r'<LocationMatch "([^"]*)">(.*?)</LocationMatch>', uncommented(text),
+                      re.S)
+
+
 service = parse_unit(SERVICE_UNIT)
 socket_unit = parse_unit(SOCKET_UNIT)
 exec_start = shlex.split(unit_value(service, "Service", "ExecStart") or "")
@@ -108,6 +163,72 @@ unit_env = [e for v in unit_values(service, "Service", "Environment") for e in s
 fdname = unit_value(socket_unit, "Socket", "FileDescriptorName") or "fcgi-sse"
 
 try:
+    # ============================================================ web servers: program routes
+    for name in ("demo.conf", "fcgi-sse-debian.conf"):
+        rx, block = lighttpd_fastcgi_match(read_deploy("lighttpd", name))
+        took = [p for p in PROGRAM_PATHS if rx and re.search(rx, p)]
+        wrong = [p for p in NOT_PROGRAM_PATHS if rx and re.search(rx, p)]
+        t.ok(rx and took == PROGRAM_PATHS and not wrong,
+             "lighttpd %s: .../run/NAME and .../chat/completions go to the responder" % name,
+             (rx, took, wrong))
+        if name == "fcgi-sse-debian.conf":
+            t.ok("server.stream-response-body = 2" in block,
+                 "lighttpd %s: unbuffered (server.stream-response-body = 2) on those URLs" % name)
+    t.ok("server.stream-response-body = 2" in uncommented(read_deploy("lighttpd", "demo.conf")),
+         "lighttpd demo.conf: unbuffered (server.stream-response-body = 2)")
+    t.ok('include "/usr/share/fcgi-sse/deploy/lighttpd/demo.conf"' in
+         uncommented(read_deploy("docker", "lighttpd.conf")),
+         "docker lighttpd.conf: routes as the shipped demo.conf (includes it)")
+    for name in ("fcgi-sse.conf", "fcgi-sse-tls.conf"):
+        locs = nginx_locations(read_deploy("nginx", name))
+        bad = {}
+        for path in PROGRAM_PATHS:
+            rx, body = nginx_location_for(locs, path)
+            need = ["fastcgi_pass fcgi_sse;", "include fastcgi_params;",
+                    "fastcgi_buffering off;", "gzip off;", "fastcgi_no_cache 1;",
+                    "fastcgi_cache_bypass 1;"]
+            missing = [x for x in need if x not in body]
+            size = re.search(r"client_max_body_size (\d+)m;", body)
+            if not size or int(size.group(1)) < 2:
+                missing.append("client_max_body_size >= 2m (above --max-body, 1 MiB)")
+            if "deny all;" in body:
+                missing.append("no deny all (the responder decides: --run, keys)")
+            if rx is None or missing:
+                bad[path] = (rx, missing)
+        t.ok(not bad, "nginx %s: .../run/NAME and .../chat/completions reach the responder "
+             "unbuffered, uncompressed, uncached, with a body" % name, bad)
+        wrong = [p for p in NOT_PROGRAM_PATHS if nginx_location_for(locs, p)[0]]
+        t.ok(not wrong, "nginx %s: nothing else is taken for a program" % name, wrong)
+    blocks = apache_blocks(read_deploy("apache", "fcgi-sse-proxy-fcgi.conf"))
+    handler = [(rx, b) for rx, b in blocks if "SetHandler" in b and "proxy:unix:" in b]
+    bad = [p for p in PROGRAM_PATHS if not any(re.search(rx, p) for rx, _ in handler)]
+    t.ok(handler and not bad and all("SetEnv no-gzip 1" in b and "FilterChain !" in b
+                                     for _, b in handler),
+         "apache proxy-fcgi: .../run/NAME and .../chat/completions go to the responder "
+         "uncompressed, as the stream", bad)
+    t.ok(all(any(re.search(rx, p) and "CacheDisable on" in b for rx, b in blocks)
+             for p in PROGRAM_PATHS),
+         "apache proxy-fcgi: programs are never cached (CacheDisable)")
+    t.ok(any(re.search(rx, "/api/v1/chat/completions") and "CGIPassAuth On" in b
+             for rx, b in blocks),
+         "apache proxy-fcgi: chat's Authorization: Bearer reaches the responder (CGIPassAuth)")
+    t.ok(not any(re.search(rx, p) and "Require" in b and "all granted" not in b
+                 for rx, b in blocks for p in PROGRAM_PATHS),
+         "apache proxy-fcgi: programs are not local-only (the responder decides)")
+    dockerfile = uncommented(read_deploy("docker", "Dockerfile"))
+    t.ok("COPY deploy/apache/fcgi-sse-proxy-fcgi.conf " in dockerfile and
+         re.search(r"a2enconf .*fcgi-sse-proxy-fcgi", dockerfile),
+         "docker apache: enables the proxy-fcgi snippet as shipped (its program routes)")
+    for name in ("fcgi-sse-fcgid.conf", "fcgi-sse-cgi.conf"):
+        text = read_deploy("apache", name)
+        routed = [p for p in PROGRAM_PATHS
+                  if any(re.search(rx, p) for rx, _ in apache_blocks(text)) or
+                  any(re.search(rx, p) for rx in re.findall(r'ScriptAliasMatch "([^"]*)"',
+                                                              uncommented(text)))]
+        t.ok(not routed and "Programs (.../run/NAME, .../chat/completions) are not routed" in text,
+             "apache %s: programs are not routed (one responder must hold them), and it says "
+             "so" % name, routed)
+
     # ============================================================ systemd: the unit files
     t.eq(unit_value(socket_unit, "Socket", "ListenStream"), "/run/fcgi-sse/fcgi-sse.sock",
          "socket unit: ListenStream=/run/fcgi-sse/fcgi-sse.sock")
@@ -117,11 +238,15 @@ try:
     t.eq(exec_start[:1], ["/usr/bin/fcgi-sse"], "service: ExecStart=/usr/bin/fcgi-sse")
     t.ok(not any(a in ("-l", "--listen") or a.startswith("--listen=") for a in exec_start),
          "service: no --listen, the socket comes from systemd (LISTEN_FDS)", exec_start)
-    want = {"Restart": "always", "KillSignal": "SIGTERM", "TimeoutStopSec": "5",
+    want = {"Restart": "always", "KillSignal": "SIGTERM", "TimeoutStopSec": "7",
             "DynamicUser": "yes", "ProtectSystem": "strict", "ProtectHome": "yes",
             "PrivateTmp": "yes", "NoNewPrivileges": "yes", "MemoryDenyWriteExecute": "yes"}
     got = {k: unit_value(service, "Service", k) for k in want}
     t.eq(got, want, "service: restart, stop and hardening settings")
+    # programs get SIGKILL --kill-after (default 5 s) after SIGTERM, and the responder
+    # waits for them 500 ms more (proc_shutdown): systemd must not kill it before
+    t.ok(int(got["TimeoutStopSec"] or 0) >= 5 + 1,
+         "service: TimeoutStopSec above the default --kill-after (5 s) + 1 s")
     t.ok("@system-service" in unit_values(service, "Service", "SystemCallFilter"),
          "service: SystemCallFilter=@system-service")
     t.eq(unit_value(service, "Service", "RestrictAddressFamilies"), "AF_UNIX AF_INET AF_INET6",
@@ -207,7 +332,7 @@ try:
         took = time.monotonic() - t0
         t.ok(opened and ended and rc == 0 and took <= 2.5,
              "activation: SIGTERM (KillSignal) ends an open stream with END_REQUEST and exits 0 "
-             "in %.0f ms (TimeoutStopSec=5)" % (took * 1000), (opened, ended, rc))
+             "in %.0f ms (TimeoutStopSec=7)" % (took * 1000), (opened, ended, rc))
 
     # ============================================================ what the filters allow
     if not (have("strace") and have("systemd-socket-activate") and have("systemd-analyze")):
@@ -223,7 +348,17 @@ try:
                 "--fdname=" + fdname]
         for e in unit_env:
             argv += ["-E", e]
-        tp = wd.start(argv + [BINARY] + exec_start[1:] + ["-i", "100"], "traced")
+        # a typical program (--run): a shell script using coreutils, /proc and python3; it
+        # inherits the unit's filters (seccomp and all), so its calls are checked too
+        prog = wd.file("typical.sh")
+        with open(prog, "w") as f:
+            f.write("#!/bin/sh\necho \"start $(date +%s)\"\nhead -n1 /etc/os-release\n"
+                    "ls / >/dev/null\ngrep -c . /proc/self/status\nsleep 0.1\n"
+                    "python3 -c 'import json, subprocess; print(json.dumps({\"ok\": 1}))'\n"
+                    "echo done\n")
+        os.chmod(prog, 0o755)
+        tp = wd.start(argv + [BINARY] + exec_start[1:] + ["-i", "100", "--run", "sh=" + prog],
+                      "traced")
         wait_for(lambda: os.path.exists(sock), 5)
         # A day's work in a second: streams to their end, one left by its client, status,
         # HEAD, errors, then SIGTERM with a stream open.
@@ -235,6 +370,7 @@ try:
         fcgi_get(sock, "/stream", method="HEAD")
         fcgi_get(sock, "/stream", extra={"HTTP_LAST_EVENT_ID": "x"})
         fcgi_get(sock, "/nosuch")
+        ran = fcgi_get(sock, "/run/sh", timeout=10)
         junk = fcgi_raw(sock, send=False)
         junk.sendall(b"\x07\x07garbage")
         junk.close()
@@ -256,11 +392,39 @@ try:
         with open(trace) as f:
             lines = f.read().split("\n")
         started, used, families, wx, opened_w, opened = set(), {}, set(), [], [], set()
+        prog_used, prog_wx = {}, []     # the calls of the programs the responder ran
+        # First the process tree: who cloned whom, who exec'd what. The programs are the
+        # responder's descendants that exec'd something (its threads never do), and theirs.
+        kids, execs, progs = {}, {}, set()
+        for line in lines:
+            m = re.match(r"(\d+) +(?:<\.\.\. )?([a-z0-9_]+)(\(| resumed>)", line)
+            if not m:
+                continue
+            cm = re.search(r"= (\d+)$", line)
+            if m.group(2) in ("clone", "clone3", "fork", "vfork") and cm:
+                kids.setdefault(m.group(1), []).append(cm.group(1))
+            em = re.match(r"(\d+) +execve\(\"([^\"]+)\"", line)
+            if em:
+                execs.setdefault(em.group(1), []).append(os.path.realpath(em.group(2)))
+        responders = [p for p, e in execs.items() if os.path.realpath(BINARY) in e]
+        todo = [(k, False) for r in responders for k in kids.get(r, [])]
+        while todo:
+            p, inside = todo.pop()
+            inside = inside or p in execs
+            if inside:
+                progs.add(p)
+            todo += [(k, inside) for k in kids.get(p, [])]
         for line in lines:
             m = re.match(r"(\d+) +(?:<\.\.\. )?([a-z0-9_]+)(\(| resumed>)", line)
             if not m:
                 continue
             pid, name = m.group(1), m.group(2)
+            if pid in progs:
+                prog_used[name] = prog_used.get(name, 0) + 1
+                if name in ("mmap", "mprotect", "pkey_mprotect") and "PROT_EXEC" in line and \
+                        (name != "mmap" or "PROT_WRITE" in line):
+                    prog_wx.append(line)
+                continue
             if name == "execve" and pid not in started:
                 em = re.match(r"\d+ +execve\(\"([^\"]+)\"", line)
                 if em and os.path.realpath(em.group(1)) == os.path.realpath(BINARY) \
@@ -311,13 +475,25 @@ try:
         # Besides its libraries: what it reads to size itself (the listen backlog;
         # its cgroup's memory limit). Under ProcSubset=pid /proc/sys is hidden and
         # the backlog falls back to SOMAXCONN, the same 4096 as Backlog= in the unit.
+        # With programs (--run), the CPU count for --max-runs' default (glibc's
+        # sysconf; /sys stays readable under ProtectSystem=strict).
         libs = re.compile(r"^(/etc/ld\.so\.cache|(/usr)?/lib(64)?/.*\.so[.0-9]*|/dev/null"
                           r"|/proc/self/cgroup|/proc/sys/net/core/somaxconn"
+                          r"|/sys/devices/system/cpu/online"
                           r"|/sys/fs/cgroup/.*/memory\.max)$")
         t.ok(opened and all(libs.match(x) for x in opened),
              "ProcSubset=pid, ProtectProc, PrivateDevices, ProtectHome: it opens only its "
              "libraries and /dev/null", sorted(x for x in opened if not libs.match(x)))
         t.diag("system calls: " + " ".join(sorted(used)))
+        prog_outside = sorted(n for n in prog_used if n not in allowed)
+        t.ok(ran.events and ran.events[-1]["event"] == "exit" and
+             ran.events[-1]["data"] == "0" and "execve" in prog_used and not prog_outside,
+             "SystemCallFilter: a typical program (a shell script, coreutils, python3) run by "
+             "--run makes no call outside it (it inherits the filter: README)",
+             (ran.events[-1:], "outside: %s" % prog_outside))
+        t.ok(prog_used and not prog_wx, "MemoryDenyWriteExecute: the typical program maps no "
+             "writable+executable memory (a JIT would need the unit relaxed: README)",
+             "\n".join(prog_wx[:5]))
 
     # ============================================================ compose
     dc = shutil.which("docker-compose")

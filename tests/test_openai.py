@@ -19,10 +19,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
 sys.path.insert(0, os.path.join(HERE, "browser"))
 sys.dont_write_bytecode = True    # nothing written into the source tree
-from harness import (BUILDDIR, HttpStream, Tap, Workdir, start_lighttpd,  # noqa: E402
+from harness import (BUILDDIR, FCGI_STDOUT, HttpStream, Tap, Workdir,  # noqa: E402
+                     fcgi_read_records, fcgi_request_bytes, start_lighttpd,
                      start_spawned_responder, wait_for)
 from nodedeps import node_dir  # noqa: E402
-from programs import children, lighttpd_conf, script  # noqa: E402
+from programs import children, script  # noqa: E402
 
 LATENCY = 0.100          # a chunk reaches the client within this of being written
 KEY = "k" * 40
@@ -91,6 +92,20 @@ def gen_log():
     return lines
 
 
+def fcgi_post(sock, body, extra=None):
+    """POST .../chat/completions straight over FastCGI; returns the response's bytes."""
+    import socket
+    p = {"REQUEST_METHOD": "POST", "SCRIPT_NAME": "/v1/chat/completions", "QUERY_STRING": "",
+         "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(body))}
+    p.update(extra or {})
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.connect(sock)
+    c.sendall(fcgi_request_bytes(p, stdin=body))
+    recs, _ = fcgi_read_records(c, 10)
+    c.close()
+    return b"".join(content for rtype, content, _ in recs if rtype == FCGI_STDOUT)
+
+
 def post(port, body, headers=None):
     h = {"Content-Type": "application/json", "Content-Length": str(len(body))}
     h.update(headers or {})
@@ -109,7 +124,7 @@ try:
     os.chmod(keys, 0o600)
     resp, sock = start_spawned_responder(wd, ["--openai", gen, "--publish-key-file", keys,
                                               "--max-body", "64k", "-k", "1"])
-    httpd, port = start_lighttpd(wd, sock, conf=lighttpd_conf(wd))
+    httpd, port = start_lighttpd(wd, sock)   # the shipped demo.conf
 
     # --- streamed: each chunk as written
     out = client(port, "words", True)
@@ -179,6 +194,14 @@ try:
     # --- refusals
     out = client(port, "words", True, key="wrong")
     t.ok(out and out[-1].get("status") == 403, "a wrong key: 403, the client throws", out)
+    t.ok(out and "chat needs Authorization: Bearer KEY" in out[-1].get("error", "") and
+         "publish" not in out[-1]["error"].replace("--publish-key-file", ""),
+         "a wrong key: the client's error names chat, not publishing", out[-1:])
+    code, body = post(port, b'{"model":"x","messages":[{"role":"user","content":"x"}]}')
+    err = json.loads(body or b"{}").get("error", {})
+    t.ok(code == 403 and err.get("type") == "invalid_request_error" and
+         err.get("message", "").startswith("chat needs Authorization: Bearer KEY"),
+         "no key: 403 with an OpenAI error body of its own reason", (code, body))
     code, body = post(port, b"{not json", {"Authorization": "Bearer " + KEY})
     err = json.loads(body or b"{}").get("error", {})
     t.ok(code == 400 and err.get("type") == "invalid_request_error" and err.get("message"),
@@ -196,6 +219,85 @@ try:
 
     t.ok(wait_for(lambda: not children(resp.pid), 5),
          "no program left running or unreaped", children(resp.pid))
+
+    # --- a model program that cannot be started (gone at request time), and chat
+    #     authorised by the web server's user (--publish-remote-user)
+    missing = wd.file("missing-model")
+    r2, sock2 = start_spawned_responder(wd, ["--openai", missing, "--publish-remote-user"],
+                                        name="r2")
+    req = b'{"model":"m","messages":[{"role":"user","content":"x"}],"stream":%s}'
+    out = fcgi_post(sock2, req % b"true")
+    t.ok(out.startswith(b"Status: 403") and b"chat needs a user the web server authenticated"
+         in out, "--publish-remote-user, no REMOTE_USER: 403 naming chat", out[:300])
+    out = fcgi_post(sock2, req % b"true", {"REMOTE_USER": "alice"})
+    frames = [x[6:] for x in out.split(b"\n") if x.startswith(b"data: ")]
+    last = json.loads(frames[-1]) if frames else {}
+    t.ok(b"text/event-stream" in out and len(frames) == 1 and
+         last.get("error", {}).get("message") == "the model program could not be started" and
+         last["error"].get("type") == "server_error",
+         "stream: a model program that cannot be started: one error chunk (the client throws)",
+         out[-300:])
+    out = fcgi_post(sock2, req % b"false", {"REMOTE_USER": "alice"})
+    body = out.split(b"\r\n\r\n", 1)[-1]
+    t.ok(out.startswith(b"Status: 500") and json.loads(body or b"{}").get("error", {}).get(
+         "message") == "the model program could not be started",
+         "whole: a model program that cannot be started: 500 with an OpenAI error body",
+         out[:300])
+    t.ok(wait_for(lambda: "program openai (%s) could not be started" % missing in r2.log(), 3),
+         "the failed start is logged")
+
+    # --- through nginx and Apache (mod_proxy_fcgi), each with its shipped config as
+    #     shipped: .../chat/completions routed, unbuffered, the Bearer key passed on
+    def through(front, port):
+        out = client(port, "words", True)
+        pieces = [o for o in out if o.get("chunk")]
+        g = [b["t"] - a["t"] for a, b in zip(pieces, pieces[1:])]
+        t.ok(out and out[-1].get("done") and out[-1]["text"] == text and
+             [p["chunk"] for p in pieces] == WORDS and g and min(g) > 150,
+             "%s: the client gets the reply chunk by chunk as written (not buffered)" % front,
+             (out[-1:], ["%.0f" % x for x in g]))
+        out = client(port, "words", True, key="wrong")
+        t.ok(out and out[-1].get("status") == 403 and "chat needs" in out[-1].get("error", ""),
+             "%s: a wrong key: the responder's 403 reaches the client" % front, out[-1:])
+        gen_log()
+
+    import nginx as ngx
+    if not ngx.nginx_binary():
+        t.skip("nginx: chat/completions through the shipped config", "nginx not installed")
+    else:
+        ngx.open_for_workers(wd.path)
+        r3, sock3 = ngx.start_responder_for_nginx(wd, ["--openai", gen, "--publish-key-file",
+                                                       keys], name="r3")
+        nx = ngx.Nginx(wd, sock3, os.path.join(os.path.dirname(HERE), "html"))
+        through("nginx", nx.port)
+
+    import apache as apa
+    if not os.access(apa.APACHE2, os.X_OK) or apa.missing_modules(
+            apa.BASE_MODULES + apa.MODES["proxy_fcgi"][1]):
+        t.skip("apache: chat/completions through the shipped snippet", "apache2 not installed")
+    else:
+        # the responder runs as nobody, as the snippet documents: its key file is its own
+        apa.open_workdir(wd)
+        os.chmod(gen, 0o755)
+        with open(wd.file("gen.jsonl"), "w"):
+            pass
+        os.chmod(wd.file("gen.jsonl"), 0o666)
+        keys4 = wd.file("keys4")
+        with open(keys4, "w") as f:
+            f.write(KEY + "\n")
+        os.chmod(keys4, 0o600)
+        if os.geteuid() == 0:
+            import pwd
+            nobody = pwd.getpwnam("nobody")
+            os.chown(keys4, nobody.pw_uid, nobody.pw_gid)
+        r4, sock4 = apa.start_socket_responder(wd, ["--openai", gen, "--publish-key-file",
+                                                    keys4], "r4", "FCGI_SSE_TEST_TAG=openai")
+        ap = apa.Apache(wd, "apache", "proxy_fcgi",
+                        {"FCGI_SSE_HTML": apa.HTML, "FCGI_SSE_SOCKET": sock4})
+        try:
+            through("apache", ap.port)
+        finally:
+            apa.stop_all([ap])
 except Exception as e:  # noqa: BLE001
     t.ok(False, "test raised", repr(e))
 finally:

@@ -5,8 +5,8 @@ limits (--max-body, --max-runs, --run-timeout, --kill-after); hostile names and 
 clients that leave at random moments and a SIGTERM with programs running leave no process,
 no zombie and no fd behind.
 
-Sizes: FCGI_SSE_RUN_CHURN (default 200) runs abandoned; FCGI_SSE_RUN_TERM (default 50)
-programs running at the SIGTERM.
+Sizes (issue 11's "Must show"): FCGI_SSE_RUN_CHURN (default 1000) runs abandoned;
+FCGI_SSE_RUN_TERM (default 200) programs running at the SIGTERM.
 """
 
 import json
@@ -23,13 +23,14 @@ sys.path.insert(0, os.path.join(HERE, "lib"))
 sys.path.insert(0, os.path.join(HERE, "browser"))
 sys.dont_write_bytecode = True
 from nodedeps import node_dir  # noqa: E402
-from harness import (BUILDDIR, CgiFcgi, HttpStream, Tap, Workdir, fcgi_get, gaps, pump,  # noqa: E402
-                     start_lighttpd, start_spawned_responder, wait_for)
-from programs import (children, fds, lighttpd_conf, running, script, with_marker,  # noqa: E402
-                      zombies_of)
+from harness import (BUILDDIR, FCGI_BEGIN_REQUEST, FCGI_PARAMS, FCGI_STDIN,  # noqa: E402
+                     CgiFcgi, HttpStream, Tap, Workdir, fcgi_get, fcgi_nv, fcgi_record, gaps,
+                     pump, start_lighttpd, start_spawned_responder, status, wait_for)
+from programs import (children, curl_n, curl_ok, fds, running, script,  # noqa: E402
+                      with_marker, zombies_of)
 
-CHURN = int(os.environ.get("FCGI_SSE_RUN_CHURN", "200"))
-TERM_N = int(os.environ.get("FCGI_SSE_RUN_TERM", "50"))
+CHURN = int(os.environ.get("FCGI_SSE_RUN_CHURN", "1000"))
+TERM_N = int(os.environ.get("FCGI_SSE_RUN_TERM", "200"))
 MARK = "987654"          # the sleeps of the test programs: found in /proc by it
 
 t = Tap()
@@ -76,6 +77,8 @@ print(json.dumps({"env": dict(os.environ), "fds": sorted(fds), "pgid": os.getpgr
     "leaver": "#!/bin/sh\nsleep %s &\necho bye\nexit 0\n" % MARK,
     # ignores SIGTERM
     "stubborn": "#!/bin/sh\ntrap '' TERM\necho up\nwhile :; do sleep 0.1; done\n",
+    # ignores SIGTERM without a fork every 100 ms (200 of them at the SIGTERM)
+    "sleeper": "#!/bin/sh\ntrap '' TERM\necho up\nexec sleep %s\n" % MARK,
     # a line over --max-line, then a short one
     "long": "#!/usr/bin/python3\nimport sys\nsys.stdout.write('y' * 5000 + '\\nshort\\n')\n",
     # random pace, for the churn
@@ -101,9 +104,16 @@ try:
             "-b", "16384"]
     for n, p in paths.items():
         args += ["--run", "%s=%s" % (n, p)]
+    # programs that cannot be started at request time: gone, and not executable
+    missing = wd.file("missing.prog")
+    noexec = wd.file("noexec.prog")
+    with open(noexec, "w") as f:
+        f.write("#!/bin/sh\necho never\n")
+    os.chmod(noexec, 0o644)
+    args += ["--run", "missing=" + missing, "--run", "noexec=" + noexec]
     env = dict(os.environ, FCGI_SSE_SECRET="must-not-leak")
     resp, sock = start_spawned_responder(wd, args, env=env)
-    httpd, port = start_lighttpd(wd, sock, conf=lighttpd_conf(wd))
+    httpd, port = start_lighttpd(wd, sock)   # the shipped demo.conf
 
     # --- lines, unbuffered, then the exit status
     s = stream(port, "lines")
@@ -121,6 +131,37 @@ try:
          "lines: arrive 200 ms apart through lighttpd (not buffered)", ["%.3f" % x for x in g])
     t.ok(s.eof, "lines: the response ends after the exit event")
     fd_base = len(fds(resp.pid))    # after a first request (the intake's memfd)
+    st = status(sock)
+    t.ok(st.get("runs_started") == 1 and st.get("runs_running") == 0 and
+         st.get("run_events") == 6 and st.get("runs_failed") == 0 and
+         st.get("runs_refused") == 0,
+         "/status: runs_started 1, runs_running 0, run_events 6 (5 lines and the exit)",
+         {k: v for k, v in st.items() if "run" in k})
+
+    # --- a program that cannot be started (posix_spawn fails at request time): the
+    #     run ends at once with `event: exit` 127, as a shell reports; it is logged
+    for n in ("missing", "noexec"):
+        s = stream(port, n)
+        s.read_to_end(5)
+        ev = data(s)
+        t.ok(s.status == 200 and s.eof and len(ev) == 1 and ev[0]["event"] == "exit" and
+             ev[0]["data"] == "127" and ev[0]["id"] == "0",
+             "%s: a program that cannot be started ends with event: exit, data: 127" % n,
+             (s.status, ev))
+    t.ok(wait_for(lambda: "program missing (%s) could not be started: No such file" % missing
+                  in resp.log() and "program noexec (%s) could not be started: Permission "
+                  "denied" % noexec in resp.log(), 3),
+         "missing, noexec: logged with the name, path and reason")
+    st = status(sock)
+    t.ok(st.get("runs_failed") == 2 and st.get("runs_started") == 1,
+         "/status: runs_failed 2 (not counted as started)",
+         {k: v for k, v in st.items() if "run" in k})
+
+    # --- as a person watches it: curl -N
+    LINES5 = ["line %d" % i for i in range(1, 6)]
+    c = curl_n("http://127.0.0.1:%d/app/run/lines" % port)
+    t.ok(curl_ok(c, LINES5, "7"), "curl -N through lighttpd: each line as printed, 200 ms "
+         "apart, then event: exit 7", c)
 
     # --- the same in Chromium: an EventSource gets each line as it is written
     ndir, why = node_dir(BUILDDIR)
@@ -241,6 +282,45 @@ try:
     s.read_to_end(10)
     t.eq(s.status, 413, "a body over --max-body: 413")
 
+    # --- a body that never ends (a part sent, then nothing), while a run goes on. Straight
+    #     over FastCGI: the responder drops it after its 5 s intake timeout, and the program
+    #     never starts. Through lighttpd: lighttpd holds a body until it is whole, so the
+    #     responder never sees it (lighttpd's own read timeout ends it).
+    import socket
+    import struct
+    before = status(sock)["runs_started"]
+    raw = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    raw.connect(sock)
+    params = b"".join(fcgi_nv(k.encode(), v.encode()) for k, v in {
+        "REQUEST_METHOD": "POST", "SCRIPT_NAME": "/run/env", "QUERY_STRING": "",
+        "CONTENT_LENGTH": "100000"}.items())
+    raw.sendall(fcgi_record(FCGI_BEGIN_REQUEST, struct.pack(">HB5x", 1, 0)) +
+                fcgi_record(FCGI_PARAMS, params) + fcgi_record(FCGI_PARAMS, b"") +
+                fcgi_record(FCGI_STDIN, b"b" * 1000))
+    t_raw = time.monotonic()
+    web = HttpStream(port, "/app/run/env", {"Content-Length": "100000"}, method="POST")
+    web.sock.sendall(b"b" * 1000)
+    s = stream(port, "lines")
+    s.read_to_end(10)
+    ev = data(s)
+    g = gaps(ev[:5])
+    t.ok(len(ev) == 6 and ev[-1]["data"] == "7" and len(g) == 4 and min(g) > 0.12 and
+         max(g) < 0.35, "a body that never ends: a run alongside is not disturbed",
+         (ev[-1:], ["%.3f" % x for x in g]))
+    raw.settimeout(8)
+    try:
+        got = raw.recv(65536)
+    except (socket.timeout, ConnectionResetError):
+        got = None
+    took = time.monotonic() - t_raw
+    t.ok(got == b"" and 4 < took < 7 and "no complete request in time" in resp.log(),
+         "a body that never ends (FastCGI): dropped after the 5 s intake timeout, logged",
+         (got, "%.1f s" % took))
+    t.eq(status(sock)["runs_started"], before + 1,
+         "a body that never ends: its program never starts (only the alongside run did)")
+    raw.close()
+    web.close()
+
     # --- a program that closes stdout and runs on: the stream waits for its exit
     s = stream(port, "closer")
     t0 = time.monotonic()
@@ -262,7 +342,8 @@ try:
     # --- forks a child holding stdout; the client leaves: the whole group goes
     s = stream(port, "forker")
     s.read_until(lambda s: data(s), 5)
-    t.ok(with_marker(MARK), "forker: its child runs")
+    # (its child may not have exec'd sleep yet when "started" arrives: wait for it)
+    t.ok(wait_for(lambda: with_marker(MARK), 3), "forker: its child runs")
     s.close()
     t.ok(wait_for(lambda: not with_marker(MARK) and not children(resp.pid), 5),
          "forker: the client leaves: program and child are killed and reaped",
@@ -307,6 +388,11 @@ try:
     t.ok(c.headers() and c.headers()[0].startswith("Status: 503") and
          any(h.startswith("Retry-After:") for h in c.headers()),
          "--max-runs 2: a third is 503 with Retry-After", c.headers())
+    st = status(sock2)
+    t.ok(st.get("runs_running") == 2 and st.get("runs_started") == 2 and
+         st.get("runs_refused") == 1,
+         "/status: runs_running 2, runs_started 2, runs_refused 1 (the 503)",
+         {k: v for k, v in st.items() if "run" in k})
     t0 = time.monotonic()
     pump([a, b], lambda: a.eof and b.eof, 6)
     took = time.monotonic() - t0
@@ -319,11 +405,11 @@ try:
     t.ok(wait_for(lambda: not children(r2.pid), 3), "--max-runs: nothing left")
 
     # --- SIGTERM with programs running
-    r3, sock3 = start_spawned_responder(wd, ["--run", "stubborn=" + paths["stubborn"],
+    r3, sock3 = start_spawned_responder(wd, ["--run", "sleeper=" + paths["sleeper"],
                                              "--run", "churn=" + paths["churn"],
                                              "--kill-after", "2", "--max-runs", str(TERM_N + 10)],
                                         name="r3")
-    cl = [CgiFcgi(sock3, "/run/%s" % ("stubborn" if i % 2 else "churn")) for i in range(TERM_N)]
+    cl = [CgiFcgi(sock3, "/run/%s" % ("sleeper" if i % 2 else "churn")) for i in range(TERM_N)]
     pump(cl, lambda: all(c.events for c in cl), 30)
     t.eq(sum(1 for c in cl if c.events), TERM_N, "SIGTERM: %d programs running" % TERM_N)
     t0 = time.monotonic()
@@ -332,40 +418,33 @@ try:
     took = time.monotonic() - t0
     t.ok(code == 0 and took <= 2 + 1, "SIGTERM: the responder exits within --kill-after + 1 s",
          (code, "%.2f s" % took))
-    t.ok(wait_for(lambda: not with_marker(MARK) and not running(paths["stubborn"]) and
+    t.ok(wait_for(lambda: not with_marker(MARK) and not running(paths["sleeper"]) and
                   not running(paths["churn"]), 3),
-         "SIGTERM: every program ended, none orphaned",
-         (with_marker(MARK), running(paths["stubborn"])))
+         "SIGTERM: every program ended (those ignoring SIGTERM too), none orphaned",
+         (with_marker(MARK), running(paths["sleeper"])))
     for c in cl:
         c.close()
 
-    # --- through nginx: the shipped server block with its /stream location taking
-    #     .../run/NAME too (fastcgi_buffering off, gzip off)
+    # --- through nginx: the shipped server block as shipped (its stream location takes
+    #     .../run/NAME: fastcgi_buffering off, gzip off)
     import nginx as ngx
     if not ngx.nginx_binary():
         t.skip("nginx: /run/NAME unbuffered, a client that leaves", "nginx not installed")
     else:
-        with open(ngx.SITE_CONF) as f:
-            site = f.read()
-        site = site.replace("location ~ /(stream|events)$ {",
-                            "location ~ /(stream|events|run/[^/]+)$ {", 1)
-        if "run/[^/]+" not in site:
-            raise RuntimeError("the shipped nginx location changed: update this test")
-        ngx.SITE_CONF = wd.file("nginx-site.conf")
-        with open(ngx.SITE_CONF, "w") as f:
-            f.write(site)
         ngx.open_for_workers(wd.path)
         r4, sock4 = ngx.start_responder_for_nginx(wd, ["--run", "lines=" + paths["lines"],
                                                        "--run", "forker=" + paths["forker"]],
                                                   name="r4")
-        nx = ngx.Nginx(wd, sock4, os.path.join(os.path.dirname(HERE), "html"),
-                       site_conf=ngx.SITE_CONF)
+        nx = ngx.Nginx(wd, sock4, os.path.join(os.path.dirname(HERE), "html"))
         s = HttpStream(nx.port, "/app/run/lines")
         s.read_to_end(10)
         ev = data(s)
         g = gaps(ev[:5])
         t.ok(len(ev) == 6 and ev[-1]["event"] == "exit" and len(g) == 4 and min(g) > 0.12,
              "nginx: lines arrive 200 ms apart, then the exit event", (ev[-1:], g))
+        c = curl_n("http://127.0.0.1:%d/app/run/lines" % nx.port)
+        t.ok(curl_ok(c, LINES5, "7"), "curl -N through nginx: each line as printed, 200 ms "
+             "apart, then event: exit 7", c)
         s = HttpStream(nx.port, "/app/run/forker")
         s.read_until(lambda s: data(s), 5)
         s.close()
@@ -373,8 +452,8 @@ try:
              "nginx: the client leaves: the program's group is killed and reaped",
              (with_marker(MARK), children(r4.pid)))
 
-    # --- through Apache (mod_proxy_fcgi, the shipped snippet, and a LocationMatch for
-    #     run/NAME like its /stream one); the responder runs as nobody, as documented
+    # --- through Apache (mod_proxy_fcgi, the shipped snippet as shipped: it routes
+    #     run/NAME as it does /stream); the responder runs as nobody, as documented
     import apache as apa
     if not os.access(apa.APACHE2, os.X_OK) or apa.missing_modules(
             apa.BASE_MODULES + apa.MODES["proxy_fcgi"][1]):
@@ -388,14 +467,8 @@ try:
         r5, sock5 = apa.start_socket_responder(wd, ["-k", "1", "--run", "lines=" + paths["lines"],
                                                     "--run", "forker=" + paths["forker"]],
                                                "r5", "FCGI_SSE_TEST_TAG=run")
-        extra = ('<LocationMatch "/run/[^/]+$">\n'
-                 '    SetHandler "proxy:unix:${FCGI_SSE_SOCKET}|fcgi://fcgi-sse/"\n'
-                 '    Require all granted\n'
-                 '    SetEnv no-gzip 1\n'
-                 '    <IfModule filter_module>\n        FilterChain !\n    </IfModule>\n'
-                 '</LocationMatch>\n')
         ap = apa.Apache(wd, "apache", "proxy_fcgi",
-                        {"FCGI_SSE_HTML": apa.HTML, "FCGI_SSE_SOCKET": sock5}, extra=extra)
+                        {"FCGI_SSE_HTML": apa.HTML, "FCGI_SSE_SOCKET": sock5})
         try:
             s = HttpStream(ap.port, "/app/run/lines")
             s.read_to_end(10)
@@ -403,6 +476,9 @@ try:
             g = gaps(ev[:5])
             t.ok(len(ev) == 6 and ev[-1]["event"] == "exit" and len(g) == 4 and min(g) > 0.12,
                  "apache: lines arrive 200 ms apart, then the exit event", (ev[-1:], g))
+            c = curl_n("http://127.0.0.1:%d/app/run/lines" % ap.port)
+            t.ok(curl_ok(c, LINES5, "7"), "curl -N through Apache (mod_proxy_fcgi): each line "
+                 "as printed, 200 ms apart, then event: exit 7", c)
             s = HttpStream(ap.port, "/app/run/forker")
             s.read_until(lambda s: data(s), 5)
             s.close()

@@ -531,14 +531,22 @@ static void test_theap(void)
     free(nodes);
 }
 
+static unsigned long running_21(void)
+{
+    return 21;
+}
+
 static void test_stats(void)
 {
     static const char *const keys[] = { "streams_open", "streams_total", "events_sent",
                                         "streams_dropped_slow", "streams_refused", "uptime_s",
-                                        "max_streams", "version" };
+                                        "max_streams", "version", "runs_running",
+                                        "runs_started", "runs_failed", "runs_refused",
+                                        "run_events" };
+    enum { NKEYS = sizeof keys / sizeof keys[0] };
     struct stats_view v;
     struct stats st;
-    char json[512], want[64], *p;
+    char json[1024], want[64], *p;
     int n, m, all, k;
     size_t cap, i;
 
@@ -550,14 +558,20 @@ static void test_stats(void)
     v.streams_refused = 5;
     v.max_streams = 6;
     v.uptime_s = 7;
+    v.runs_running = 8;
+    v.runs_started = 9;
+    v.runs_failed = 10;
+    v.runs_refused = 11;
+    v.run_events = 12;
     n = stats_json(&v, json, sizeof json);
     ok(n > 0 && (size_t)n == strlen(json) && json[0] == '{' && n >= 2 && json[n - 2] == '}' &&
            json[n - 1] == '\n' && strchr(json, '\n') == json + n - 1,
        "stats_json: one object and one newline, length returned (%d)", n);
     {
         static const char *const vals[] = { "1", "2", "3", "4", "5", "7", "6",
-                                            "\"" PACKAGE_VERSION "\"" };
-        for (k = 0; k < 8; k++) {
+                                            "\"" PACKAGE_VERSION "\"", "8", "9", "10", "11",
+                                            "12" };
+        for (k = 0; k < NKEYS; k++) {
             snprintf(want, sizeof want, "\"%s\":%s", keys[k], vals[k]);
             p = n > 0 ? strstr(json, want) : NULL;
             ok(p != NULL && (p[strlen(want)] == ',' || p[strlen(want)] == '}'),
@@ -565,18 +579,24 @@ static void test_stats(void)
         }
     }
     all = 1;
-    for (k = 0; k < 8; k++) {
+    for (k = 0; k < NKEYS; k++) {
         char quoted[64];
         snprintf(quoted, sizeof quoted, "\"%s\"", keys[k]);
         p = strstr(json, quoted);
         if (!p || strstr(p + 1, quoted))
             all = 0;
     }
-    ok(all, "stats_json: each of the eight keys exactly once");
+    ok(all, "stats_json: each of the %d keys exactly once", (int)NKEYS);
 
-    v.streams_open = ULONG_MAX;
-    v.uptime_s = ULLONG_MAX;
+    v.streams_open = v.streams_total = v.events_sent = v.streams_dropped_slow = ULONG_MAX;
+    v.streams_refused = v.max_streams = v.channels = v.messages_published = ULONG_MAX;
+    v.events_delivered = v.runs_running = v.runs_started = v.runs_failed = ULONG_MAX;
+    v.runs_refused = v.run_events = ULONG_MAX;
+    v.uptime_s = v.history_bytes = ULLONG_MAX;
     m = stats_json(&v, json, sizeof json);
+    /* route.c renders /status into 1024 bytes */
+    ok(m > 0 && m < 1024, "stats_json: every counter at its largest fits /status's buffer (%d)",
+       m);
     snprintf(want, sizeof want, "\"streams_open\":%lu,", ULONG_MAX);
     ok(m > 0 && strstr(json, want) && strstr(json, "\"uptime_s\":18446744073709551615"),
        "stats_json: the largest values render in full");
@@ -603,11 +623,22 @@ static void test_stats(void)
     st.streams_refused = 15;
     st.max_streams = 16;
     st.started_ms = 5000;
+    st.runs_started = 17;
+    st.runs_failed = 18;
+    st.runs_refused = 19;
+    st.run_events = 20;
+    st.runs_running = running_21;
     stats_read(&st, &v, 5000 + 61000);
     ok(v.streams_open == 11 && v.streams_total == 12 && v.events_sent == 13 &&
            v.streams_dropped_slow == 14 && v.streams_refused == 15 && v.max_streams == 16 &&
            v.uptime_s == 61,
        "stats_read: copies the counters, uptime 61 s after 61000 ms");
+    ok(v.runs_started == 17 && v.runs_failed == 18 && v.runs_refused == 19 &&
+           v.run_events == 20 && v.runs_running == 21,
+       "stats_read: the program counters, runs_running from its function");
+    st.runs_running = NULL;
+    stats_read(&st, &v, 5000);
+    ok(v.runs_running == 0, "stats_read: no programs (no function): runs_running 0");
 }
 
 int main(void)

@@ -3,9 +3,12 @@
 # http://127.0.0.1:8080/ in the foreground. Ctrl-C stops both; nothing is left running.
 # Channels: a publish key made for this run only (in the run's private temp directory)
 # lets `curl` publish; the command to use, and the page, are printed at start.
+# Programs: run/demo runs deploy/lighttpd/demo-run.sh (--run demo=...), which the page's
+# program panel shows live.
 #
 # Environment: FCGI_SSE_PORT (default 8080); FCGI_SSE_NO_INSTALL=1 skips apt-get;
-# extra arguments go to fcgi-sse (e.g. --interval 250).
+# FCGI_SSE_BUILD: a configured build directory to use (default build/ of the tree, configured
+# on first use); extra arguments go to fcgi-sse (e.g. --interval 250).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -16,7 +19,7 @@ if [ "${FCGI_SSE_NO_INSTALL:-}" != 1 ]; then
 fi
 
 # Build in build/ (out of tree), once; `make` after that only rebuilds changes.
-build="$top/build"
+build=${FCGI_SSE_BUILD:-$top/build}
 if [ ! -f "$build/Makefile" ]; then
     (cd "$top" && autoreconf -fi)
     mkdir -p "$build"
@@ -51,7 +54,7 @@ keyfile="$state/publish.key"
 # leave (README, "Memory").
 GLIBC_TUNABLES=glibc.malloc.tcache_count=0 \
     spawn-fcgi -n -b 4096 -s "$sock" -M 0600 -- "$build/fcgi-sse" \
-        --publish-key-file "$keyfile" "$@" &
+        --publish-key-file "$keyfile" --run demo="$top/deploy/lighttpd/demo-run.sh" "$@" &
 pids+=($!)
 for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
 [ -S "$sock" ] || { echo "demo.sh: fcgi-sse did not start" >&2; exit 1; }
@@ -66,6 +69,8 @@ demo.sh: channels: open http://127.0.0.1:$port/channels.html, then publish to "n
   curl -H "Authorization: Bearer $key" --data-binary 'hello' 'http://127.0.0.1:$port/publish?channel=news'
 demo.sh: or straight to the responder's socket, without the web server:
   printf hello | $build/fcgi-sse publish --socket unix:$sock --key-file $keyfile news
+demo.sh: a program as a stream (the page's panel runs it too):
+  curl -N http://127.0.0.1:$port/run/demo
 demo.sh: Ctrl-C stops
 EOF
 # Whichever ends first ends the demo; the trap stops the other.

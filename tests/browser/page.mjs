@@ -10,6 +10,7 @@
 //   {"cmd": "log"}         console messages, page errors, CSP violations, /stream requests
 //   {"cmd": "viewport", "width": W, "height": H}  resize; replies with the page's widths
 //   {"cmd": "screenshot", "path": P}              a PNG of the viewport
+//   {"cmd": "click", "selector": S}               clicks the element (the program panel's button)
 //   {"cmd": "quit"}        closes the browser and exits 0
 // The process exits when stdin closes, so a test that dies takes the browser with it.
 // Times are Date.now() (ms since the epoch), in the page and here alike.
@@ -28,7 +29,7 @@ if (!userDataDir) {
 // the page's CSP): records what the page shows as it changes, so that no short-lived
 // state is missed between two polls, and every CSP violation.
 function pageProbe() {
-  const rec = { history: [], appended: [], reconnects: [], csp: [] };
+  const rec = { history: [], appended: [], reconnects: [], csp: [], runAppended: [], runHistory: [] };
   window.__probe = rec;
   document.addEventListener('securitypolicyviolation', (e) => {
     rec.csp.push({ t: Date.now(), directive: e.violatedDirective, blocked: e.blockedURI,
@@ -36,6 +37,7 @@ function pageProbe() {
   });
   let lastState = null;
   let lastReconnects = null;
+  let lastRun = null;
   const look = (muts) => {
     const now = Date.now();
     for (const m of muts || []) {
@@ -44,6 +46,16 @@ function pageProbe() {
           if (n.nodeName === 'LI') rec.appended.push([now, n.textContent]);
         }
       }
+      if (m.target && m.target.id === 'run-lines') {
+        for (const n of m.addedNodes) {
+          if (n.nodeName === 'LI') rec.runAppended.push([now, n.textContent]);
+        }
+      }
+    }
+    const rs = document.getElementById('run-state');
+    if (rs && rs.getAttribute('data-state') + ' ' + rs.textContent !== lastRun) {
+      lastRun = rs.getAttribute('data-state') + ' ' + rs.textContent;
+      rec.runHistory.push([now, rs.getAttribute('data-state'), rs.textContent]);
     }
     const st = document.getElementById('state');
     if (st && st.textContent !== lastState) {
@@ -66,7 +78,8 @@ function pageSnap() {
     const el = document.getElementById(id);
     return el ? el.textContent : null;
   };
-  const p = window.__probe || { history: [], appended: [], reconnects: [], csp: [] };
+  const p = window.__probe || { history: [], appended: [], reconnects: [], csp: [],
+    runAppended: [], runHistory: [] };
   return {
     t: Date.now(),
     state: text('state'),
@@ -79,6 +92,13 @@ function pageSnap() {
     appended: p.appended,
     reconnectsHistory: p.reconnects,
     csp: p.csp,
+    // the program panel: its state, its lines, and when each appeared
+    runState: document.getElementById('run-state')?.getAttribute('data-state') ?? null,
+    runText: text('run-state'),
+    runLines: Array.from(document.querySelectorAll('#run-lines li'), (li) => li.textContent),
+    runAppended: p.runAppended,
+    runHistory: p.runHistory,
+    runButtonDisabled: document.getElementById('run-start')?.disabled ?? null,
     // navigation start and DOMContentLoaded (the deferred app.js has just run and
     // created its EventSource), as Date.now() times
     navStart: Math.round(performance.timeOrigin),
@@ -168,6 +188,11 @@ async function handle(c) {
         requestAnimationFrame(() => res({ scrollWidth: document.documentElement.scrollWidth,
           innerWidth: window.innerWidth, bodyScrollWidth: document.body.scrollWidth })))));
       return { dims };
+    }
+    case 'click': {
+      const t = Date.now();
+      await page.click(c.selector, { timeout: 5000 });
+      return { t };
     }
     case 'screenshot':
       await page.screenshot({ path: c.path, fullPage: false });

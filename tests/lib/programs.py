@@ -1,32 +1,36 @@
-"""programs.py -- support for the tests of --run and --openai: a lighttpd config that routes
-.../run/NAME and .../chat/completions, test programs written into the work directory, and
-what /proc says about a responder's children.
+"""programs.py -- support for the tests of --run and --openai: test programs written into the
+work directory, and what /proc says about a responder's children. (The web servers run their
+shipped configs as shipped: each routes .../run/NAME and .../chat/completions itself.)
 
 Limits: Python 3.11 standard library only; Linux (/proc).
 """
 
 import os
-import re
 import stat
-
-from harness import SRCDIR
-
-# The shipped demo.conf routes (stream|status); the tests extend its regex.
-ROUTES = r"(^|/)(stream|status|events|publish)$|(^|/)run/[^/]+$|/chat/completions$"
+import subprocess
+import time
 
 
-def lighttpd_conf(wd):
-    """A copy of deploy/lighttpd/demo.conf in wd whose fastcgi match also takes
-    .../run/NAME and .../chat/completions; returns its path."""
-    with open(os.path.join(SRCDIR, "deploy", "lighttpd", "demo.conf")) as f:
-        conf = f.read()
-    conf, n = re.subn(r'\$HTTP\["url"\] =~ "[^"]*"', '$HTTP["url"] =~ "%s"' % ROUTES, conf, count=1)
-    if n != 1:
-        raise RuntimeError("demo.conf has no $HTTP[\"url\"] =~ match to extend")
-    path = wd.file("lighttpd-programs.conf")
-    with open(path, "w") as f:
-        f.write(conf)
-    return path
+def curl_n(url, timeout=15):
+    """`curl -N URL`, as a person would watch a stream: [(arrival time, line)] of what it
+    printed, each line stamped (time.monotonic()) when curl wrote it."""
+    p = subprocess.Popen(["curl", "-N", "-s", "--max-time", str(timeout), url],
+                         stdout=subprocess.PIPE)
+    out = []
+    for line in p.stdout:
+        out.append((time.monotonic(), line.decode("utf-8", "replace").rstrip("\r\n")))
+    p.wait()
+    return out
+
+
+def curl_ok(lines, want, status, spacing=0.12):
+    """True when curl's lines hold the data lines want, each at least spacing after the one
+    before (unbuffered), then `event: exit` with data status."""
+    data = [(t, x[6:]) for t, x in lines if x.startswith("data: ")]
+    g = [b[0] - a[0] for a, b in zip(data, data[1:len(want)])]
+    return ([d for _, d in data] == want + [status] and
+            ("", "event: exit") in [("", x) for _, x in lines] and
+            len(g) == len(want) - 1 and min(g) > spacing)
 
 
 def script(wd, name, text):

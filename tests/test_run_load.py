@@ -1,0 +1,101 @@
+"""test_run_load.py -- programs under load through lighttpd (issue 11, "Must show: Load"): 200
+runs at once (their clients arriving over the first second), each printing 100 lines at 10
+lines a second, every line delivered, and on time:
+the p99 of each line's lateness (its arrival at the client minus the moment the program
+printed it, which the program writes into the line) at most 50 ms (under ASan 750 ms, the
+harness's maximum lateness of any event there).
+
+The program is a bash script that takes its clock from $EPOCHREALTIME and sleeps with the
+`read -t` builtin, so that 200 of them cost no fork per line: what is measured is the
+responder and lighttpd, not the machine starting processes. Size: FCGI_SSE_RUN_LOAD
+(default 200) runs.
+"""
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+sys.dont_write_bytecode = True
+from harness import (MAX_LATE, SANITIZED, SLOW, HttpStream, Tap, Workdir,  # noqa: E402
+                     percentile, pump, start_lighttpd, start_spawned_responder, status,
+                     wait_for)
+from programs import children, script  # noqa: E402
+
+RUNS = int(os.environ.get("FCGI_SSE_RUN_LOAD", "200"))
+LINES = 100
+# The issue's bound is a claim about the real build. Under ASan (3x slower everywhere) the
+# bound is the harness's general maximum lateness of an event (MAX_LATE x SLOW): once, with
+# other jobs loading the 2 CPUs, the ASan build's p99 was 178 ms (27 ms on a rerun).
+LATE_P99 = 0.050 if not SANITIZED else MAX_LATE * SLOW
+
+# Line i is printed at start + i/10 s (a fixed schedule, no drift), as "WALLCLOCK i".
+PROGRAM = r'''#!/bin/bash
+exec 9<> <(:)                 # a pipe that never has data: read -t on it is a sleep
+t0=${EPOCHREALTIME/[.,]/}
+for ((i = 0; i < %d; i++)); do
+    left=$(( t0 + i * 100000 - ${EPOCHREALTIME/[.,]/} ))
+    if (( left > 0 )); then
+        read -t "$(printf '0.%%06d' "$left")" -u 9
+    fi
+    printf '%%s %%d\n' "${EPOCHREALTIME/,/.}" "$i"
+done
+''' % LINES
+
+t = Tap()
+wd = Workdir("run-load")
+try:
+    prog = script(wd, "paced.sh", PROGRAM)
+    resp, sock = start_spawned_responder(wd, ["--run", "paced=" + prog, "--max-runs",
+                                              str(RUNS + 16)])
+    httpd, port = start_lighttpd(wd, sock)
+    offset = time.time() - time.monotonic()     # the parser's times are monotonic
+    # The clients arrive over the first second (5 ms apart), read all along; then all
+    # RUNS run at once for the remaining 9 s. (Started in the same instant instead, the
+    # first second's lines are up to ~300 ms late on 2 CPUs: 200 bash processes starting
+    # at once; from the second second on, at most ~20 ms.)
+    clients = []
+    for i in range(RUNS):
+        clients.append(HttpStream(port, "/run/paced", timeout=30))
+        until = time.monotonic() + 0.005
+        pump(clients, lambda: time.monotonic() >= until, 1)
+    done = pump(clients, lambda: all(c.eof for c in clients), LINES / 10 + 30)
+    t.ok(done, "%d runs at once all end" % RUNS, sum(1 for c in clients if c.eof))
+    t.eq(sorted({c.status for c in clients}), [200], "every run: 200")
+    late, bad = [], []
+    for c in clients:
+        ev = [e for e in c.events if e["data"] is not None]
+        lines = [e for e in ev if e["event"] is None]
+        nums = [int(e["data"].split()[1]) for e in lines]
+        if nums != list(range(LINES)) or not ev or ev[-1]["event"] != "exit" or \
+                ev[-1]["data"] != "0":
+            bad.append((c.status, nums[:3], len(nums), ev[-1:]))
+            continue
+        late += [e["t"] + offset - float(e["data"].split()[0]) for e in lines]
+    t.ok(not bad, "every run: its %d lines in order, then event: exit 0 (%d runs x %d lines)"
+         % (LINES, RUNS, LINES), bad[:3])
+    p50, p99 = (percentile(late, 0.50), percentile(late, 0.99)) if late else (None, None)
+    worst = max(late) if late else None
+    if late:
+        t.diag("lateness of %d lines: p50 %.1f ms, p99 %.1f ms, max %.1f ms"
+               % (len(late), p50 * 1000, p99 * 1000, worst * 1000))
+    t.ok(late and len(late) == RUNS * LINES and p99 <= LATE_P99,
+         "through lighttpd: p99 lateness (printed -> at the client) at most %d ms"
+         % (LATE_P99 * 1000), late and "p99 %.1f ms" % (p99 * 1000))
+    t.ok(late and min(late) > -0.005, "no line arrives before it was printed (clocks agree)",
+         late and min(late))
+    st = status(sock)
+    t.ok(st["runs_started"] == RUNS and st["runs_refused"] == 0 and st["runs_failed"] == 0 and
+         st["run_events"] == RUNS * (LINES + 1),
+         "/status: %d runs started, none refused or failed, %d events" % (RUNS, RUNS * (LINES + 1)),
+         {k: v for k, v in st.items() if "run" in k})
+    for c in clients:
+        c.close()
+    t.ok(wait_for(lambda: not children(resp.pid) and status(sock)["runs_running"] == 0, 5),
+         "nothing left running", children(resp.pid))
+except Exception:  # noqa: BLE001
+    import traceback
+    t.ok(False, "test raised", traceback.format_exc())
+finally:
+    wd.cleanup()
+t.done()
