@@ -1658,6 +1658,107 @@ def channels_main(a):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# ---------------------------------------------------------------- --runs
+
+# Line SEQ (1..100) at start + (SEQ-1)/10 s on a fixed schedule, as "SEQ PRINT_US" (the
+# program's CLOCK_REALTIME in us when it printed the line: sse-load --expect's format).
+# bash builtins only (read -t on a pipe that never has data is the sleep), so that 200 of
+# them cost no fork per line.
+RUNS_PROGRAM = r'''#!/bin/bash
+exec 9<> <(:)
+t0=${EPOCHREALTIME/[.,]/}
+for ((i = 1; i <= %d; i++)); do
+    left=$(( t0 + (i - 1) * 100000 - ${EPOCHREALTIME/[.,]/} ))
+    if (( left > 0 )); then
+        read -t "$(printf '0.%%06d' "$left")" -u 9
+    fi
+    printf '%%d %%s\n' "$i" "${EPOCHREALTIME/[.,]/}"
+done
+'''
+
+
+def runs_main(a):
+    """--runs: issue 11's load figure, N programs at once through lighttpd."""
+    for tool in ("lighttpd", "spawn-fcgi", "bash"):
+        if not shutil.which(tool):
+            sys.exit("bench: %s is needed for --runs" % tool)
+    if not os.access(os.path.join(a.build, "fcgi-sse"), os.X_OK):
+        sys.exit("bench: no %s/fcgi-sse" % a.build)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    tmp = tempfile.mkdtemp(prefix="fcgi-sse-runs-")
+    os.chmod(tmp, 0o711)
+    rows = []
+    try:
+        loader = a.loader or build_loader(tmp)
+        prog = os.path.join(tmp, "paced.sh")
+        with open(prog, "w") as f:
+            f.write(RUNS_PROGRAM % a.run_lines)
+        os.chmod(prog, 0o755)
+        t0 = time.time()
+        for i in range(a.runs_repeat):
+            stack = Stack(tempfile.mkdtemp(prefix="runs-%d-" % i, dir=tmp))
+            port = free_port()
+            try:
+                start_fcgi_sse(stack, a.build, port, (), [
+                    "--run", "paced=" + prog, "--max-runs", str(a.runs + 16)])
+                pid = stack.measured["fcgi-sse"]
+                idle = proc_sample(pid)
+                load = loadavg()
+                log("runs: %d programs x %d lines at 10/s, clients over 1 s (load %s)"
+                    % (a.runs, a.run_lines, load))
+                p = subprocess.run([loader, "-q", "-n", str(a.runs), "-r", str(a.runs), "-d",
+                                    str(a.run_lines / 10 + 30), "--expect",
+                                    "1-%d" % a.run_lines, "127.0.0.1", str(port),
+                                    "/run/paced"], capture_output=True, text=True, timeout=300)
+                end = proc_sample(pid)
+                kv = {}
+                for line in p.stdout.split():
+                    if "=" in line:
+                        k, v = line.split("=", 1)
+                        kv[k] = float(v)
+                kv["load"] = load
+                kv["cpu_ms"] = (end[1] - idle[1]) * 1000 / TICK
+                kv["rss_kb"] = end[0]
+                rows.append(kv)
+            finally:
+                stack.stop()
+        out = ["Machine: " + machine_burst(),
+               "Run %s, %.1f min." % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t0)),
+                                      (time.time() - t0) / 60),
+               "Each row: a fresh fcgi-sse (spawn-fcgi, --run paced=a bash script) behind "
+               "lighttpd (demo.conf's settings); sse-load opens %d streams on /run/paced over "
+               "1 s; each program prints %d lines at 10/s on a fixed schedule, each line "
+               "\"SEQ PRINT_US\"; lateness = CLOCK_REALTIME at the client's read() minus "
+               "PRINT_US. CPU: the responder's, from before the first client to the end."
+               % (a.runs, a.run_lines), "",
+               "| run | load before | streams | lines delivered / expected | lost | dups / "
+               "reordered / extra | lateness p50 / p99 / max ms | responder CPU ms | goal: 0 "
+               "lost, p99 <= 50 ms |",
+               "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        met = 0
+        for i, r in enumerate(rows):
+            want = r.get("msgs_expected_per_client", 0) * r.get("streams_established", 0)
+            ok = (r.get("msgs_lost", 1) == 0 and r.get("streams_established") == a.runs and
+                  r.get("msgs", 0) == want and r.get("msg_latency_ms_p99", 1e9) <= 50)
+            met += ok
+            out.append("| %d | %s | %d | %d / %d | %d | %d / %d / %d | %s / %s / %s | %.0f | %s |"
+                       % (i + 1, r["load"], r.get("streams_established", 0), r.get("msgs", 0),
+                          want, r.get("msgs_lost", -1), r.get("msgs_dups", 0),
+                          r.get("msgs_reordered", 0), r.get("msgs_extra", 0),
+                          f2(r.get("msg_latency_ms_p50", float("nan")), "%.1f"),
+                          f2(r.get("msg_latency_ms_p99", float("nan")), "%.1f"),
+                          f2(r.get("msg_latency_ms_max", float("nan")), "%.1f"),
+                          r["cpu_ms"], "**yes**" if ok else "**NO**"))
+        out += ["", "Goal met in %d of %d runs." % (met, len(rows))]
+        print("\n".join(out))
+        if a.json:
+            with open(a.json, "w") as f:
+                json.dump(rows, f, indent=1)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--streams", default="1000,8000")
@@ -1692,7 +1793,14 @@ def main():
                     help="--channels: skip the open-loop runs (largest --streams only)")
     ap.add_argument("--resume", type=int, default=1000,
                     help="--channels: subscribers of the resume test (0: none)")
+    ap.add_argument("--runs", type=int, default=0,
+                    help="the programs benchmark with this many runs at once (200: issue 11)")
+    ap.add_argument("--run-lines", type=int, default=100)
+    ap.add_argument("--runs-repeat", type=int, default=3)
     a = ap.parse_args()
+    if a.runs:
+        runs_main(a)
+        return
     if a.channels:
         channels_main(a)
         return
