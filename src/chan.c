@@ -395,6 +395,13 @@ void chan_unsubscribe(struct chan_engine *e, struct chan_link *l)
     maybe_free(e, c);
 }
 
+unsigned long chan_subscribers(struct chan_engine *e, const char *name)
+{
+    struct chan *c = lookup(e, name, 0);
+
+    return c ? c->nsubs : 0;
+}
+
 struct msg *chan_next(const struct chan_link *l, struct msgid after)
 {
     const struct chan *c = l->chan;

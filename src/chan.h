@@ -99,6 +99,9 @@ int chan_subscribe(struct chan_engine *e, const char *name, struct chan_link *l)
 /* Removes l; a channel left with no subscriber and no history goes. */
 void chan_unsubscribe(struct chan_engine *e, struct chan_link *l);
 
+/* Subscribers of channel `name` here (0 when it does not exist). */
+unsigned long chan_subscribers(struct chan_engine *e, const char *name);
+
 /* The oldest retained message of l's channel with an id after `after`,
  * or NULL. */
 struct msg *chan_next(const struct chan_link *l, struct msgid after);

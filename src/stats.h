@@ -6,6 +6,16 @@
 
 struct chan_engine;
 
+/* The Redis connection of --redis (rbus.c keeps it current). */
+struct stats_redis {
+    int enabled;                         /* --redis was given */
+    int connected;                       /* both connections up, functions loaded */
+    unsigned long reconnects;            /* connections made after the first */
+    unsigned long channels_read;         /* channels the blocking read covers */
+    char where[160];                     /* host:port/db or unix:/path */
+    char last_error[160];                /* JSON-safe (no quote, backslash, control byte) */
+};
+
 /* Every counter is updated and read by the one thread that runs the
  * event loop (the responder has no other), so plain integers suffice. */
 struct stats {
@@ -16,6 +26,7 @@ struct stats {
     unsigned long streams_refused;       /* 503: at --max-streams */
     unsigned long events_delivered;      /* channel messages written to subscribers */
     const struct chan_engine *engine;    /* channels, or NULL */
+    struct stats_redis redis;
     unsigned long max_streams;           /* set once at start */
     long long started_ms;                /* CLOCK_MONOTONIC at start */
 };
@@ -27,6 +38,7 @@ struct stats_view {
     unsigned long long uptime_s;
     unsigned long channels, messages_published, events_delivered;
     unsigned long long history_bytes;
+    struct stats_redis redis;
 };
 
 /* Copies the counters. */
