@@ -1,0 +1,377 @@
+"""test_redis.py -- channels through Redis (--redis): several responders sharing one real
+redis-server, each behind its own lighttpd (the shipped deploy/lighttpd/demo.conf).
+
+- Publishing: POST .../publish on either responder answers the id Redis assigned;
+  redis-cli and Debian's python3-redis (/usr/bin/python3) publish with the same FCALL;
+  a message published anywhere reaches the subscribers of every responder, once, in order.
+- Ids: strictly increasing across channels, responders and publishers; the id a
+  subscriber sees is the one the publisher was answered.
+- Resume: a subscriber that leaves one responder and comes back on the other with its
+  Last-Event-ID gets exactly what it missed (more than one fetch's batch, merged across
+  its channels in id order), then live messages, nothing twice; `event: reset` with the
+  oldest id kept when Redis trimmed one it had not had, none when it had them all.
+- Faults: Redis down at start (the responder starts, /status says so, /publish is 503 with
+  Retry-After, subscribers get heartbeats, then all works once Redis is up); Redis
+  SIGKILLed and restarted (AOF, appendfsync always) while messages flow: every subscriber
+  on both responders ends with every acknowledged message, ids strictly increasing, no
+  id twice.
+
+Limits: loopback and unix sockets only (no second host); the publishers here retry a
+publish answered 503, so a message whose FCALL ran just as Redis died may arrive twice
+with two ids: the test allows that only for such retried messages.
+"""
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "lib"))
+sys.dont_write_bytecode = True    # nothing written into the source tree
+
+from harness import (BINARY, SRCDIR, HttpStream, Tap, Workdir, can_connect, free_port,  # noqa: E402
+                     pump, start_redis, status, wait_for)
+
+PY_SYSTEM = "/usr/bin/python3"   # Debian's python3-redis lives there
+
+
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt("signal %d" % signum)
+
+
+signal.signal(signal.SIGTERM, _interrupted)
+signal.signal(signal.SIGHUP, _interrupted)
+
+t = Tap()
+wd = Workdir("redis")
+KEY = "pub-redis-test"
+with open(wd.file("publish.keys"), "w") as f:
+    f.write(KEY + "\n")
+os.chmod(wd.file("publish.keys"), 0o600)
+
+
+def responder(name, redis_url, extra=()):
+    """fcgi-sse -l unix:... --redis URL, and a lighttpd (demo.conf) in front; returns
+    (proc, socket, port)."""
+    sock = wd.file(name + ".sock")
+    p = wd.start([BINARY, "-l", "unix:" + sock, "--redis", redis_url, "--publish-key-file",
+                  wd.file("publish.keys"), "-k", "1", "-r", "500"] + list(extra), name)
+    if not wait_for(lambda: can_connect(sock) or not p.alive(), 5) or not p.alive():
+        raise RuntimeError("fcgi-sse did not start:\n" + p.log())
+    state = wd.file(name + "-lighttpd")
+    os.makedirs(state, exist_ok=True)
+    port = free_port()
+    env = dict(os.environ, FCGI_SSE_PORT=str(port), FCGI_SSE_HTML=os.path.join(SRCDIR, "html"),
+               FCGI_SSE_SOCKET=sock, FCGI_SSE_STATE=state)
+    lp = wd.start(["lighttpd", "-D", "-f", os.path.join(SRCDIR, "deploy", "lighttpd", "demo.conf")],
+                  name + "-lighttpd", env=env)
+    if not wait_for(lambda: can_connect(("127.0.0.1", port)) or not lp.alive(), 10):
+        raise RuntimeError("lighttpd did not start:\n" + lp.log())
+    return p, sock, port
+
+
+def publish(port, channel, body, event=None):
+    """POST .../publish through lighttpd; (status, headers dict, json or None)."""
+    q = "/publish?channel=" + channel + ("&event=" + event if event else "")
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        c.request("POST", q, body=body.encode(), headers={"Authorization": "Bearer " + KEY})
+        r = c.getresponse()
+        b = r.read()
+        h = {k.lower(): v for k, v in r.getheaders()}
+    finally:
+        c.close()
+    j = None
+    if r.status == 200:
+        try:
+            j = json.loads(b)
+        except ValueError:
+            pass
+    return r.status, h, j
+
+
+def cli_publish(rsock, channel, body, history=1000, event=""):
+    """redis-cli FCALL fcgi_sse_publish; returns the id (str) or raises."""
+    r = subprocess.run(["redis-cli", "-s", rsock, "FCALL", "fcgi_sse_publish", "2", "fcgi-sse:last",
+                        "fcgi-sse:chan:" + channel, str(history), event, body],
+                       capture_output=True, timeout=10)
+    out = r.stdout.decode().strip()
+    if r.returncode != 0 or "-" not in out or out.startswith("ERR"):
+        raise RuntimeError("redis-cli: %r %r" % (out, r.stderr))
+    return out
+
+
+def py_publish(rsock, channel, bodies):
+    """Debian's python3-redis: the same FCALL for each body; returns the ids."""
+    prog = ("import json, sys, redis\n"
+            "r = redis.Redis(unix_socket_path=sys.argv[1])\n"
+            "ids = [r.fcall('fcgi_sse_publish', 2, 'fcgi-sse:last', 'fcgi-sse:chan:' + sys.argv[2],"
+            " 1000, '', b).decode() for b in json.loads(sys.argv[3])]\n"
+            "print(json.dumps(ids))\n")
+    r = subprocess.run([PY_SYSTEM, "-c", prog, rsock, channel, json.dumps(bodies)],
+                       capture_output=True, timeout=20)
+    if r.returncode != 0:
+        raise RuntimeError("python3-redis: %s" % r.stderr.decode()[-500:])
+    return json.loads(r.stdout)
+
+
+def idkey(s):
+    ms, seq = s.split("-")
+    return int(ms), int(seq)
+
+
+def increasing(ids):
+    return all(idkey(a) < idkey(b) for a, b in zip(ids, ids[1:]))
+
+
+def data_events(s):
+    return [(e["id"], e["event"] or "message", e["data"]) for e in s.events
+            if e["data"] is not None and (e["event"] or "message") != "reset"]
+
+
+def subscribe(port, chans, last=None):
+    q = "/events?" + "&".join("channel=" + c for c in chans)
+    s = HttpStream(port, q, headers={"Last-Event-ID": last} if last else None)
+    if not s.read_head(10) or s.status != 200:
+        raise RuntimeError("subscribe %s: %r" % (q, s.status))
+    return s
+
+
+def wait_events(streams, n, timeout=15):
+    return pump(streams, lambda: all(len(data_events(s)) >= n for s in streams), timeout)
+
+
+def redis_state(sock):
+    try:
+        return status(sock).get("redis", {})
+    except Exception:   # noqa: BLE001 -- not answering yet
+        return {}
+
+
+streams = []
+try:
+    redis, rsock = start_redis(wd)
+    url = "unix:" + rsock
+    a, asock, aport = responder("a", url)
+    b, bsock, bport = responder("b", url)
+    t.ok(wait_for(lambda: redis_state(asock).get("connected") and redis_state(bsock).get("connected"), 10),
+         "both responders connect to Redis (/status redis.connected)",
+         (redis_state(asock), a.log()[-800:]))
+    st = redis_state(asock)
+    t.ok(st.get("address") == url and st.get("reconnects") == 0,
+         "/status redis: its address, no reconnect yet", st)
+
+    # ------------------------------------------------------------ publish, cross-responder
+    code, h, j = publish(aport, "news", "marker")
+    t.ok(code == 200 and j and j.get("channel") == "news" and "-" in j.get("id", "")
+         and j.get("subscribers") == 0,
+         "POST /publish on A: 200 with the id Redis assigned", (code, j))
+    marker = j["id"]
+    sa = subscribe(aport, ["news"], marker)
+    sb = subscribe(bport, ["news"], marker)
+    streams += [sa, sb]
+    sent = []
+    for i, (port, who) in enumerate([(aport, "A"), (bport, "B"), (aport, "A"), (bport, "B")]):
+        code, _, j = publish(port, "news", "m%d from %s" % (i, who), event="note" if i % 2 else None)
+        sent.append((j["id"] if j else None, "note" if i % 2 else "message", "m%d from %s" % (i, who)))
+    ok_all = wait_events([sa, sb], len(sent))
+    t.ok(ok_all and data_events(sa) == sent,
+         "a subscriber on A gets every message published on A and on B, with the answered ids, once",
+         (data_events(sa), sent))
+    t.ok(data_events(sb) == sent,
+         "a subscriber on B gets the same, in the same order", (data_events(sb), sent))
+
+    # ------------------------------------------------------------ redis-cli and python3-redis
+    cid = cli_publish(rsock, "news", "from redis-cli")
+    pids = py_publish(rsock, "news", ["from python 1", "from python 2"])
+    sent += [(cid, "message", "from redis-cli"), (pids[0], "message", "from python 1"),
+             (pids[1], "message", "from python 2")]
+    wait_events([sa, sb], len(sent))
+    t.ok(data_events(sa) == sent and data_events(sb) == sent,
+         "redis-cli and python3-redis publish with FCALL fcgi_sse_publish: both responders deliver",
+         (data_events(sa)[-4:], sent[-4:]))
+    code, _, j = publish(aport, "news", "late")
+    sent.append((j["id"], "message", "late"))
+    t.ok(idkey(cid) < idkey(pids[0]) < idkey(j["id"]),
+         "ids of other publishers and of the responders interleave in one increasing order",
+         (cid, pids, j["id"]))
+
+    # ------------------------------------------------------------ ids across channels
+    sx = subscribe(aport, ["x", "y"], marker)
+    streams.append(sx)
+    xy = []
+    for i in range(12):
+        ch = "x" if i % 2 == 0 else "y"
+        if i % 3 == 0:
+            xid = cli_publish(rsock, ch, "%s%d" % (ch, i))
+        else:
+            code, _, j = publish(aport if i % 3 == 1 else bport, ch, "%s%d" % (ch, i))
+            xid = j["id"]
+        xy.append((xid, "message", "%s%d" % (ch, i)))
+    wait_events([sx], len(xy))
+    got = data_events(sx)
+    t.ok(got == xy and increasing([e[0] for e in got]),
+         "one connection on channels x and y: ids strictly increasing across channels, "
+         "responders and redis-cli, each once", (got, xy))
+
+    # ------------------------------------------------------------ resume on the other responder
+    sa.read_until(lambda s: len(data_events(s)) >= len(sent), 10)
+    sa.close()
+    streams.remove(sa)
+    last_seen = data_events(sa)[-1][0]
+    missed = []
+    for i in range(40):
+        ch = "news" if i % 2 else "x"
+        code, _, j = publish(aport if i % 2 else bport, ch, "missed %d" % i)
+        missed.append((j["id"], "message", "missed %d" % i))
+    news_missed = [m for m in missed if m[2].endswith(tuple("13579"))]
+    sr = subscribe(bport, ["news"], last_seen)
+    streams.append(sr)
+    wait_events([sr], len(news_missed))
+    t.ok(data_events(sr) == news_missed,
+         "back on the other responder with Last-Event-ID: exactly the %d missed messages of its "
+         "channel, in order" % len(news_missed), (data_events(sr)[:3], news_missed[:3]))
+    # x's messages of the section above came after last_seen too
+    missed = sorted([m for m in xy if m[2].startswith("x")] + missed, key=lambda m: idkey(m[0]))
+    both = subscribe(aport, ["news", "x"], last_seen)
+    streams.append(both)
+    wait_events([both], len(missed))
+    t.ok(data_events(both) == missed,
+         "on two channels: all %d missed, merged across them in id order (more than one "
+         "fetch's batch), nothing twice" % len(missed),
+         (len(data_events(both)), data_events(both)[:3], missed[:3]))
+    code, _, j = publish(bport, "news", "live after resume")
+    live = (j["id"], "message", "live after resume")
+    wait_events([sr], len(news_missed) + 1)
+    wait_events([both], len(missed) + 1)
+    t.ok(data_events(sr)[-1] == live and len(data_events(sr)) == len(news_missed) + 1
+         and data_events(both)[-1] == live and len(data_events(both)) == len(missed) + 1,
+         "then live: the next message follows the replay with no gap and no repeat",
+         (data_events(sr)[-2:], data_events(both)[-2:]))
+
+    # ------------------------------------------------------------ reset after trimming
+    tids = [cli_publish(rsock, "trim", "t%d" % i, history=3) for i in range(6)]
+    st_ = subscribe(bport, ["trim"], tids[0])
+    streams.append(st_)
+    st_.read_until(lambda s: len(data_events(s)) >= 3, 10)
+    resets = [e for e in st_.events if e["event"] == "reset"]
+    t.ok(len(resets) == 1 and resets[0]["data"] == tids[3]
+         and st_.events.index(resets[0]) < st_.events.index(
+             next(e for e in st_.events if e["data"] == "t3")),
+         "Last-Event-ID before what Redis trimmed: event: reset first, with the oldest id kept",
+         [(e["event"], e["data"]) for e in st_.events])
+    t.ok([e[2] for e in data_events(st_)] == ["t3", "t4", "t5"],
+         "then the messages Redis kept", data_events(st_))
+    st2 = subscribe(aport, ["trim"], tids[2])
+    streams.append(st2)
+    st2.read_until(lambda s: len(data_events(s)) >= 3, 10)
+    t.ok(not [e for e in st2.events if e["event"] == "reset"]
+         and [e[2] for e in data_events(st2)] == ["t3", "t4", "t5"],
+         "Last-Event-ID of the newest trimmed message: no reset (nothing missed), the rest",
+         [(e["event"], e["data"]) for e in st2.events])
+
+    # ------------------------------------------------------------ no Last-Event-ID: from now on
+    sn = subscribe(bport, ["fresh"])
+    streams.append(sn)
+    first = None
+    deadline = time.monotonic() + 10
+    k = 0
+    while time.monotonic() < deadline and not data_events(sn):
+        publish(aport, "fresh", "probe %d" % k)
+        k += 1
+        sn.read_until(lambda s: bool(data_events(s)), 0.2)
+    first = data_events(sn)[0] if data_events(sn) else None
+    more = [publish(aport, "fresh", "after %d" % i)[2]["id"] for i in range(5)]
+    wait_events([sn], 6)
+    t.ok(first is not None and [e[0] for e in data_events(sn)[1:]] == more
+         and first[2].startswith("probe"),
+         "without Last-Event-ID: live from some point on, then every message, in order",
+         (first, data_events(sn)[1:], more))
+
+    # ------------------------------------------------------------ Redis down at start
+    late_sock = os.path.join(wd.file("late"), "redis.sock")
+    c, csock, cport = responder("c", "unix:" + late_sock)
+    st = redis_state(csock)
+    t.ok(c.alive() and st.get("connected") is False and st.get("last_error"),
+         "Redis down at start: the responder runs, /status redis.connected false with the error",
+         st)
+    code, h, j = publish(cport, "late", "too early")
+    t.ok(code == 503 and h.get("retry-after"), "/publish: 503 with Retry-After", (code, h))
+    hb = subscribe(cport, ["late"])
+    streams.append(hb)
+    t.ok(hb.read_until(lambda s: s.body().count(b": heartbeat") >= 2, 5),
+         "a subscriber keeps its stream: heartbeats while Redis is down", hb.body()[-200:])
+    t.ok("redis unix:%s" % late_sock in c.log() and "reconnecting" in c.log(),
+         "the responder logs the failure and that it retries", c.log()[-500:])
+    late, _ = start_redis(wd, "late")
+    t.ok(wait_for(lambda: redis_state(csock).get("connected"), 10),
+         "once Redis is up, the responder connects (backoff)", redis_state(csock))
+    code, h, j = publish(cport, "late", "now")
+    t.ok(code == 200 and hb.read_until(lambda s: [e[2] for e in data_events(s)] == ["now"], 10),
+         "then publishing works and the waiting subscriber gets the message",
+         (code, data_events(hb)))
+
+    # ------------------------------------------------------------ Redis restarted mid-flow
+    flow = subscribe(aport, ["flow"], marker)
+    flowb = subscribe(bport, ["flow"], marker)
+    streams += [flow, flowb]
+    acked, retried, results = [], set(), {}
+    N = 120
+
+    def publisher():
+        for i in range(N):
+            body = "flow %d" % i
+            while True:
+                try:
+                    code, h, j = publish(aport if i % 2 else bport, "flow", body)
+                except OSError:
+                    code, j = None, None
+                if code == 200:
+                    acked.append((j["id"], "message", body))
+                    break
+                retried.add(body)
+                results.setdefault("503", 0)
+                results["503"] += 1
+                results.setdefault("retry-after", h.get("retry-after") if code == 503 else None)
+                time.sleep(0.05)
+            time.sleep(0.02)
+
+    pt = threading.Thread(target=publisher)
+    pt.start()
+    wait_events([flow, flowb], 30, 20)
+    redis.signal(signal.SIGKILL)
+    redis.wait(5)
+    down_seen = wait_for(lambda: redis_state(asock).get("connected") is False, 10)
+    time.sleep(0.3)
+    redis, _ = start_redis(wd)
+    pt.join(60)
+    t.ok(not pt.is_alive() and len(acked) == N,
+         "the publisher got all %d messages acknowledged, retrying the 503s of the outage" % N,
+         (len(acked), results))
+    t.ok(down_seen and results.get("503", 0) > 0 and results.get("retry-after"),
+         "while Redis was down: /status redis.connected false, /publish 503 with Retry-After",
+         (down_seen, results))
+    t.ok(wait_for(lambda: redis_state(asock).get("reconnects", 0) >= 1 and
+                  redis_state(asock).get("connected"), 10),
+         "A reconnected (/status reconnects >= 1)", redis_state(asock))
+    want_ids = [x[0] for x in acked]
+    for name, s in (("A", flow), ("B", flowb)):
+        pump([s], lambda: set(want_ids) <= {e[0] for e in data_events(s)}, 20)
+        got = data_events(s)
+        ids = [e[0] for e in got]
+        extra = [e for e in got if e[0] not in set(want_ids)]
+        t.ok(set(want_ids) <= set(ids) and increasing(ids) and len(ids) == len(set(ids))
+             and all(e[2] in retried for e in extra),
+             "subscriber on %s across the Redis restart: every acknowledged message, ids strictly "
+             "increasing, none twice (%d extra, all of retried publishes)" % (name, len(extra)),
+             (len(ids), len(want_ids), [x for x in want_ids if x not in set(ids)][:5], extra[:5]))
+finally:
+    for s in streams:
+        s.close()
+    wd.cleanup()
+t.done()
