@@ -912,6 +912,7 @@ static void test_given_ids(void)
     ok(m && msgid_cmp(m->id, mid(5000, 9)) == 0, "an id it assigns comes after them");
     chan_unsubscribe(e, &a1);
     chan_unsubscribe(e, &b1);
+    rec_clear(&rec);
     chan_engine_destroy(e);
 
     m = msg_create(mid(12, 3), NULL, "a\nb", 3);
