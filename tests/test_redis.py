@@ -10,6 +10,9 @@ redis-server, each behind its own lighttpd (the shipped deploy/lighttpd/demo.con
   Last-Event-ID gets exactly what it missed (more than one fetch's batch, merged across
   its channels in id order), then live messages, nothing twice; `event: reset` with the
   oldest id kept when Redis trimmed one it had not had, none when it had them all.
+- Balancing: 3 responders behind one lighttpd (three sockets in fastcgi.server), raw and
+  `eventsource` (npm) subscribers, 20 messages/s, one responder SIGKILLed: every
+  subscriber resumes on the others and ends with every message, once, in order.
 - Faults: Redis down at start (the responder starts, /status says so, /publish is 503 with
   Retry-After, subscribers get heartbeats, then all works once Redis is up); Redis
   SIGKILLed and restarted (AOF, appendfsync always) while messages flow: every subscriber
@@ -24,6 +27,7 @@ with two ids: the test allows that only for such retried messages.
 import http.client
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -34,8 +38,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
 sys.dont_write_bytecode = True    # nothing written into the source tree
 
-from harness import (BINARY, SRCDIR, HttpStream, Tap, Workdir, can_connect, free_port,  # noqa: E402
-                     pump, start_redis, status, wait_for)
+from harness import (BINARY, BUILDDIR, SRCDIR, HttpStream, Tap, Workdir, can_connect,  # noqa: E402
+                     free_port, pump, start_redis, status, wait_for)
+from nodedeps import NodeProc, node_dir  # noqa: E402
 
 PY_SYSTEM = "/usr/bin/python3"   # Debian's python3-redis lives there
 
@@ -153,7 +158,181 @@ def redis_state(sock):
         return {}
 
 
+class Resumer:
+    """A subscriber that reconnects as EventSource does: when its stream ends (or is not
+    a 200), a new request after a short wait, with the last id seen as Last-Event-ID.
+    Its events are those of every 200 stream, in arrival order."""
+
+    def __init__(self, port, chans, last):
+        self.port, self.q, self.last = port, "/events?" + "&".join("channel=" + c for c in chans), last
+        self.events, self.opens, self.s, self.reopen_at = [], 0, None, 0.0
+        self.open()
+
+    def open(self):
+        self.s = HttpStream(self.port, self.q, headers={"Last-Event-ID": self.last})
+        self.seen = 0
+        self.opens += 1
+
+    def poll(self, now):
+        if self.s is None:
+            if now >= self.reopen_at:
+                try:
+                    self.open()
+                except OSError:
+                    self.reopen_at = now + 0.3
+            return
+        if self.s.status == 200:
+            for e in self.s.events[self.seen:]:
+                if e["data"] is not None and e["event"] != "reset":
+                    self.events.append((e["id"], e["event"] or "message", e["data"]))
+                    self.last = e["id"]
+            self.seen = len(self.s.events)
+        if self.s.eof:
+            self.s.close()
+            self.s = None
+            self.reopen_at = now + 0.3
+
+    def close(self):
+        if self.s:
+            self.s.close()
+
+
+def run_resumers(rs, until, timeout):
+    deadline = time.monotonic() + timeout
+    while not until() and time.monotonic() < deadline:
+        live = [r.s for r in rs if r.s is not None and not r.s.eof]
+        if live:
+            rd, _, _ = select.select(live, [], [], 0.05)
+            for x in rd:
+                x.read_once()
+        else:
+            time.sleep(0.05)
+        now = time.monotonic()
+        for r in rs:
+            r.poll(now)
+    return until()
+
+
+def balance_test(url, rsock):
+    """3 responders behind one lighttpd (three sockets in fastcgi.server, round-robin),
+    subscribers of the npm eventsource client and raw ones, 20 messages/s, one responder
+    SIGKILLed mid-flow: every subscriber ends with every message, once, in order."""
+    ndir, nwhy = node_dir(BUILDDIR)
+    socks, procs = [], []
+    for name in ("r1", "r2", "r3"):
+        sock = wd.file(name + ".sock")
+        p = wd.start([BINARY, "-l", "unix:" + sock, "--redis", url, "--publish-key-file",
+                      wd.file("publish.keys"), "-k", "1", "-r", "300"], name)
+        if not wait_for(lambda: can_connect(sock) or not p.alive(), 5):
+            raise RuntimeError("fcgi-sse did not start:\n" + p.log())
+        socks.append(sock)
+        procs.append(p)
+    port = free_port()
+    state = wd.file("balance-lighttpd")
+    os.makedirs(state, exist_ok=True)
+    conf = wd.file("balance.conf")
+    hosts = ",\n".join('        ( "socket" => "%s", "check-local" => "disable" )' % x for x in socks)
+    with open(conf, "w") as f:
+        f.write('server.modules += ( "mod_fastcgi" )\n'
+                'server.bind = "127.0.0.1"\nserver.port = %d\nserver.document-root = "%s"\n'
+                'server.pid-file = "%s/lighttpd.pid"\nserver.errorlog = "/dev/stderr"\n'
+                'server.stream-response-body = 2\nserver.max-fds = 4096\n'
+                'fastcgi.balance = "round-robin"\n'
+                '$HTTP["url"] =~ "(^|/)(events|publish|status)$" {\n'
+                '    fastcgi.server = ( "/" => (\n%s\n    ) )\n}\n'
+                % (port, os.path.join(SRCDIR, "html"), state, hosts))
+    lp = wd.start(["lighttpd", "-D", "-f", conf], "balance-lighttpd")
+    if not wait_for(lambda: can_connect(("127.0.0.1", port)) or not lp.alive(), 10):
+        raise RuntimeError("lighttpd did not start:\n" + lp.log())
+    t.ok(all(wait_for(lambda x=x: redis_state(x).get("connected"), 10) for x in socks),
+         "3 responders connected to the one Redis")
+    code, _, j = publish(port, "load", "start")
+    start = j["id"]
+    raws = [Resumer(port, ["load"] if i % 3 else ["load", "other"], start) for i in range(45)]
+    node = None
+    if ndir:
+        node = NodeProc(["node", "channels.mjs"], wd.file("balance-node.log"), ndir)
+        nodes.append(node)
+        r = node.read_json(20)
+        if not r or not r.get("ready"):
+            raise RuntimeError("channels.mjs did not start: %r\n%s" % (r, node.log()))
+        for i in range(15):
+            node.ask({"cmd": "open", "name": "n%d" % i, "kind": "node", "lastEventId": start,
+                      "url": "http://127.0.0.1:%d/events?channel=load" % port, "reopenMs": 300})
+    else:
+        t.skip("eventsource npm subscribers across the SIGKILL", nwhy)
+    acked, retried, N, bodies = [], set(), 120, {}
+    killed = {}
+
+    def publisher():
+        for i in range(N):
+            body = "load %d" % i
+            while True:
+                try:
+                    code, h, j = publish(port, "load", body)
+                except OSError:
+                    code, j = None, None
+                if code == 200:
+                    acked.append(j["id"])
+                    bodies[j["id"]] = body
+                    break
+                retried.add(body)
+                time.sleep(0.05)
+            if i == N // 3:
+                procs[1].signal(signal.SIGKILL)
+                killed["at"] = len(acked)
+            time.sleep(0.05)
+
+    pt = threading.Thread(target=publisher)
+    pt.start()
+    run_resumers(raws, lambda: not pt.is_alive(), 60)
+    pt.join(5)
+    want = set(acked)
+
+    def complete(evs):
+        return want <= {e[0] for e in evs}
+
+    def node_events(i):
+        r = node.ask({"cmd": "get", "name": "n%d" % i, "kind": "node"}, 15) or {}
+        return [(e["id"], e["type"], e["data"]) for e in r.get("events", [])], r
+
+    run_resumers(raws, lambda: all(complete(r.events) for r in raws), 30)
+    t.ok(len(acked) == N and "at" in killed and not procs[1].alive()
+         and procs[0].alive() and procs[2].alive(),
+         "%d messages acknowledged at 20/s through the balancer; r2 SIGKILLed after %s"
+         % (N, killed.get("at")), (len(acked), killed))
+
+    def good(evs):
+        ids = [e[0] for e in evs]
+        extra = [e for e in evs if e[0] not in want]
+        return (complete(evs) and increasing(ids) and len(ids) == len(set(ids))
+                and all(e[2] in retried for e in extra)
+                and all(e[2] == bodies[e[0]] for e in evs if e[0] in want))
+
+    bad = [i for i, r in enumerate(raws) if not good(r.events)]
+    t.ok(not bad, "45 raw subscribers (15 of them on two channels) across the SIGKILL: every "
+         "message, ids strictly increasing, none twice", [(i, len(raws[i].events)) for i in bad[:5]])
+    t.ok(sum(r.opens > 1 for r in raws) >= 5,
+         "the subscribers of the killed responder resumed on the others (%d reconnected)"
+         % sum(r.opens > 1 for r in raws))
+    if node:
+        deadline = time.monotonic() + 30
+        results = []
+        while time.monotonic() < deadline:
+            results = [node_events(i) for i in range(15)]
+            if all(complete(evs) for evs, _ in results):
+                break
+            time.sleep(0.3)
+        nbad = [i for i, (evs, _) in enumerate(results) if not good(evs)]
+        t.ok(not nbad and len(results) == 15,
+             "15 eventsource (npm) subscribers across the SIGKILL: every message, in order, once",
+             [(i, len(results[i][0]), results[i][1].get("opens")) for i in nbad[:5]])
+    for r in raws:
+        r.close()
+
+
 streams = []
+nodes = []
 try:
     redis, rsock = start_redis(wd)
     url = "unix:" + rsock
@@ -370,8 +549,13 @@ try:
              "subscriber on %s across the Redis restart: every acknowledged message, ids strictly "
              "increasing, none twice (%d extra, all of retried publishes)" % (name, len(extra)),
              (len(ids), len(want_ids), [x for x in want_ids if x not in set(ids)][:5], extra[:5]))
+
+    # ------------------------------------------------------------ 3 responders, one SIGKILLed
+    balance_test(url, rsock)
 finally:
     for s in streams:
         s.close()
+    for n in nodes:
+        n.stop()
     wd.cleanup()
 t.done()
