@@ -50,6 +50,7 @@ struct rchan {
     unsigned refs;                 /* rbus_watch calls not yet undone; 0: to be freed */
     int known;                     /* pos is fixed */
     int asking;                    /* GET fcgi-sse:last in flight to fix it */
+    unsigned known_gen;            /* the bus's gen when pos was fixed */
     struct msgid pos;              /* the newest entry read (or the start): read after it */
     size_t keylen;
     char key[RBUS_KEY_MAX];        /* fcgi-sse:chan:NAME */
@@ -591,7 +592,23 @@ static void rbus_take(struct rbus *b, const redisReply *r)
             n++;
         }
     }
-    k = rmerge_order(v, n, full, last, ns);
+    /* A channel whose position was fixed after this read was sent is not in
+     * it, and may have entries after its position that come before some the
+     * read brought: those wait for the next read, which covers it (else a
+     * subscriber of both would get them out of order, and skip one). */
+    {
+        struct rchan *c;
+        struct msgid cap = { 0, 0 };
+        int capped = 0;
+        for (c = b->chans; c; c = c->next) {
+            if (c->refs && c->known && c->known_gen > b->read_gen &&
+                (!capped || msgid_cmp(c->pos, cap) < 0)) {
+                cap = c->pos;
+                capped = 1;
+            }
+        }
+        k = rmerge_order(v, n, full, last, ns, capped ? &cap : NULL);
+    }
     for (i = 0; i < k; i++) {
         struct rchan *c = sc[v[i].stream];
         struct msgid id;
@@ -775,7 +792,7 @@ static void on_pos(redisAsyncContext *ac, void *reply, void *priv)
         return; /* no longer wanted (or fixed already) */
     c->pos = pos;
     c->known = 1;
-    b->gen++;
+    c->known_gen = ++b->gen;
     rbus_interrupt(b);
 }
 
@@ -940,7 +957,7 @@ static int rbus_batch_of(struct rbus *b, struct rbus_fetch *f, const redisReply 
             n++;
         }
     }
-    k = rmerge_order(v, n, full, last, f->n);
+    k = rmerge_order(v, n, full, last, f->n, NULL);
     for (i = 0; i < f->n; i++)
         out->more |= full[i];
     out->v = calloc(k ? k : 1, sizeof *out->v);

@@ -11,7 +11,7 @@ static int by_id(const void *a, const void *b)
 }
 
 size_t rmerge_order(struct rmerge_item *v, size_t n, const int *full,
-                    const struct msgid *last, unsigned nstreams)
+                    const struct msgid *last, unsigned nstreams, const struct msgid *cap)
 {
     struct msgid bound = { 0, 0 };
     int bounded = 0;
@@ -20,6 +20,10 @@ size_t rmerge_order(struct rmerge_item *v, size_t n, const int *full,
 
     if (n > 1)
         qsort(v, n, sizeof *v, by_id);
+    if (cap) {
+        bound = *cap;
+        bounded = 1;
+    }
     for (i = 0; i < nstreams; i++) {
         if (full[i] && (!bounded || msgid_cmp(last[i], bound) < 0)) {
             bound = last[i];

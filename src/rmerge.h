@@ -19,9 +19,11 @@ struct rmerge_item {
  * older than what other streams returned. Orders v[0, n) by id and
  * returns how many come first that are safe to take in that order: all
  * of them when no stream is full, else those up to the smallest last id
- * among the full streams (`last[i]`: stream i's last id returned). The
- * rest must be read again. Ids are distinct across streams. */
+ * among the full streams (`last[i]`: stream i's last id returned), and
+ * up to *cap when cap is not NULL (a stream the read did not cover may
+ * hold entries after cap: those of the others after cap must wait for
+ * it). The rest must be read again. Ids are distinct across streams. */
 size_t rmerge_order(struct rmerge_item *v, size_t n, const int *full,
-                    const struct msgid *last, unsigned nstreams);
+                    const struct msgid *last, unsigned nstreams, const struct msgid *cap);
 
 #endif

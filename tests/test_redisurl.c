@@ -123,7 +123,7 @@ static void test_merge(void)
         last[0] = mid(9, 0);
         last[1] = mid(10, 0);
         last[2] = mid(4, 0);
-        k = rmerge_order(v, 7, full, last, 3);
+        k = rmerge_order(v, 7, full, last, 3, NULL);
         ids(v, k, got, sizeof got);
         ok(k == 7 && strcmp(got, "1-0 2-0 3-0 4-0 5-0 9-0 10-0") == 0,
            "no stream full: all, in id order across streams (%s)", got);
@@ -139,7 +139,7 @@ static void test_merge(void)
         };
         full[0] = 1;
         last[0] = mid(5, 0);
-        k = rmerge_order(v, 6, full, last, 3);
+        k = rmerge_order(v, 6, full, last, 3, NULL);
         ids(v, k, got, sizeof got);
         ok(k == 5 && strcmp(got, "1-0 2-0 3-0 4-0 5-0") == 0,
            "a full stream bounds the read at its last id (%s)", got);
@@ -151,7 +151,7 @@ static void test_merge(void)
                 { { 2, 0 }, 1, NULL }, { { 3, 0 }, 1, NULL },
                 { { 4, 0 }, 2, NULL },
             };
-            k = rmerge_order(w, 5, full, last, 3);
+            k = rmerge_order(w, 5, full, last, 3, NULL);
             ids(w, k, got, sizeof got);
             ok(k == 3 && strcmp(got, "1-0 2-0 3-0") == 0,
                "two full streams: the smaller of their last ids bounds it (%s)", got);
@@ -160,11 +160,28 @@ static void test_merge(void)
     {
         struct rmerge_item v[] = { { { 7, 2 }, 0, NULL }, { { 7, 1 }, 1, NULL } };
         full[0] = full[1] = full[2] = 0;
-        k = rmerge_order(v, 2, full, last, 2);
+        k = rmerge_order(v, 2, full, last, 2, NULL);
         ids(v, k, got, sizeof got);
         ok(k == 2 && strcmp(got, "7-1 7-2") == 0, "the sequence orders within a ms (%s)", got);
-        k = rmerge_order(v, 0, full, last, 2);
+        k = rmerge_order(v, 0, full, last, 2, NULL);
         ok(k == 0, "nothing read: nothing taken");
+    }
+    {
+        /* a channel added after the read was sent starts after 6-0: what the read
+         * brought after 6-0 may come after entries of it the read could not see */
+        struct rmerge_item v[] = { { { 5, 0 }, 0, NULL }, { { 9, 0 }, 1, NULL },
+                                   { { 6, 0 }, 1, NULL }, { { 7, 0 }, 0, NULL } };
+        struct msgid cap = { 6, 0 };
+        full[0] = full[1] = 0;
+        k = rmerge_order(v, 4, full, last, 2, &cap);
+        ids(v, k, got, sizeof got);
+        ok(k == 2 && strcmp(got, "5-0 6-0") == 0, "a cap bounds the read too (%s)", got);
+        full[1] = 1;
+        last[1] = mid(5, 5);
+        k = rmerge_order(v, 4, full, last, 2, &cap);
+        ids(v, k, got, sizeof got);
+        ok(k == 1 && strcmp(got, "5-0") == 0, "the smaller of a cap and a full stream wins (%s)",
+           got);
     }
 }
 
