@@ -232,9 +232,7 @@ static void on_setup(redisAsyncContext *ac, void *reply, void *priv)
     (void)priv;
 
     if (ac != b->cmd && ac != b->rd)
-        return;
-    if (ac == b->cmd && b->cmd_pending)
-        b->cmd_pending--;
+        return; /* not counted in cmd_pending: sent before the connection was whole */
     if (r && r->type == REDIS_REPLY_ERROR)
         rbus_down(b, "Redis refused the setup", r->str);
 }

@@ -472,6 +472,56 @@ try:
          "without Last-Event-ID: live from some point on, then every message, in order",
          (first, data_events(sn)[1:], more))
 
+    # ------------------------------------------------------------ ids when the clock is behind
+    ahead = "%d-7" % (int(time.time() * 1000) + 3600 * 1000)
+    subprocess.run(["redis-cli", "-s", rsock, "SET", "fcgi-sse:last", ahead], capture_output=True,
+                   check=True)
+    code, _, j = publish(aport, "clock", "behind")
+    cid2 = cli_publish(rsock, "clock", "behind too")
+    t.ok(code == 200 and j["id"] == ahead.split("-")[0] + "-8"
+         and cid2 == ahead.split("-")[0] + "-9",
+         "Redis's TIME behind the last id: the same ms, the sequence goes on (%s, %s after %s)"
+         % (j and j["id"], cid2, ahead))
+
+    # ------------------------------------------------------------ the publish command
+    r = subprocess.run([BINARY, "publish", "--socket", "unix:" + bsock, "--key-file",
+                        wd.file("publish.keys"), "clock"], input=b"by command",
+                       capture_output=True, timeout=10)
+    try:
+        cj = json.loads(r.stdout)
+    except ValueError:
+        cj = {}
+    t.ok(r.returncode == 0 and cj.get("channel") == "clock"
+         and idkey(cj.get("id", "0-0")) > idkey(cid2),
+         "fcgi-sse publish on a --redis responder: the id Redis assigned", (r.returncode, r.stdout,
+                                                                          r.stderr[-300:]))
+
+    # ------------------------------------------------------------ ACL user, password file, db, TCP
+    tcp = free_port()
+    authr, authsock = start_redis(wd, "auth", tcp_port=tcp)
+    subprocess.run(["redis-cli", "-s", authsock, "ACL", "SETUSER", "app", "on", ">s3cret", "allkeys",
+                    "allcommands"], capture_output=True, check=True)
+    with open(wd.file("redis.pass"), "w") as f:
+        f.write("s3cret\n")
+    os.chmod(wd.file("redis.pass"), 0o600)
+    d, dsock, dport = responder("d", "redis://app:@127.0.0.1:%d/2" % tcp,
+                                ["--redis-password-file", wd.file("redis.pass")])
+    t.ok(wait_for(lambda: redis_state(dsock).get("connected"), 10),
+         "redis://app:@127.0.0.1:PORT/2 with --redis-password-file: connected as an ACL user",
+         (redis_state(dsock), d.log()[-500:]))
+    code, _, j = publish(dport, "acl", "in db 2")
+    xlen = subprocess.run(["redis-cli", "-s", authsock, "-n", "2", "XLEN", "fcgi-sse:chan:acl"],
+                          capture_output=True).stdout.strip()
+    t.ok(code == 200 and xlen == b"1", "its messages go to database 2", (code, xlen))
+    e, esock, eport = responder("e", "redis://app:wrong@127.0.0.1:%d" % tcp)
+    t.ok(wait_for(lambda: "WRONGPASS" in redis_state(esock).get("last_error", ""), 10)
+         and not redis_state(esock).get("connected"),
+         "a wrong password: not connected, /status says why", redis_state(esock))
+    time.sleep(6.5)   # past the 5 s reply timeout: an idle link must not be taken for dead
+    st = redis_state(dsock)
+    t.ok(st.get("connected") and st.get("reconnects") == 0,
+         "idle for 6.5 s after AUTH and SELECT: still connected, no reconnect", st)
+
     # ------------------------------------------------------------ Redis down at start
     late_sock = os.path.join(wd.file("late"), "redis.sock")
     c, csock, cport = responder("c", "unix:" + late_sock)
