@@ -132,10 +132,10 @@ static void rbus_down(struct rbus *b, const char *why, const char *detail)
 {
     long long now = monotime_ns();
 
+    if (b->state == RBUS_DOWN)
+        return; /* the first cause is the one /status keeps */
     if (why)
         rbus_error(b, why, detail);
-    if (b->state == RBUS_DOWN)
-        return;
     if (log_allow(&b->warn))
         log_warn("redis %s: %s; reconnecting in %lld ms", b->st->where, b->st->last_error,
                  b->backoff_ns / 1000000);

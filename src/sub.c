@@ -230,7 +230,8 @@ static enum stream_status replay(struct stream *s, struct sub *u, long long now)
         if (u->partial || u->fetch)
             continue;
         if (refetch) {
-            if (start_fetch(u, &u->cursor, 0) < 0)
+            /* Redis may have trimmed it too: then a reset, mid-stream */
+            if (start_fetch(u, &u->cursor, 1) < 0)
                 return STREAM_SLOW;
             continue;
         }
