@@ -29,6 +29,7 @@ import json
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -38,8 +39,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
 sys.dont_write_bytecode = True    # nothing written into the source tree
 
-from harness import (BINARY, BUILDDIR, SRCDIR, HttpStream, Tap, Workdir, can_connect,  # noqa: E402
-                     free_port, pump, start_redis, status, wait_for)
+from harness import (BINARY, BUILDDIR, FCGI_STDOUT, SRCDIR, HttpStream, SseParser, Tap,  # noqa: E402
+                     Workdir, can_connect, fcgi_request_bytes, fcgi_split_records, free_port, pump,
+                     start_redis, status, wait_for)
 from nodedeps import NodeProc, node_dir  # noqa: E402
 
 PY_SYSTEM = "/usr/bin/python3"   # Debian's python3-redis lives there
@@ -521,6 +523,40 @@ try:
     st = redis_state(dsock)
     t.ok(st.get("connected") and st.get("reconnects") == 0,
          "idle for 6.5 s after AUTH and SELECT: still connected, no reconnect", st)
+
+    # ------------------------------------------------------------ behind by more than the local history
+    g, gsock, gport = responder("g", url, ["--history", "3", "-b", "16384"])
+    gmark = cli_publish(rsock, "slowc", "mark")
+    raw = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.connect(gsock)
+    raw.sendall(fcgi_request_bytes({"REQUEST_METHOD": "GET", "SCRIPT_NAME": "/events",
+                                    "QUERY_STRING": "channel=slowc", "HTTP_LAST_EVENT_ID": gmark}))
+    big = ["%02d " % i + "x" * 9000 for i in range(12)]
+    bids = [cli_publish(rsock, "slowc", m) for m in big]
+    t.ok(wait_for(lambda: status(gsock).get("messages_published", 0) >= 12, 10),
+         "the responder stored the 12 messages (9 KB each) while its subscriber did not read",
+         status(gsock))
+    parser = SseParser()
+    evs = []
+
+    buf = b""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and len([e for e in evs if e["data"]]) < 12:
+        raw.settimeout(0.5)
+        try:
+            chunk = raw.recv(65536)
+        except socket.timeout:
+            continue
+        if not chunk:
+            break
+        recs, buf = fcgi_split_records(buf + chunk)
+        evs += parser.feed(b"".join(c for ty, _, c in recs if ty == FCGI_STDOUT), 0)
+    raw.close()
+    gotd = [(e["id"], e["data"]) for e in evs if e["data"] is not None]
+    t.ok(gotd == list(zip(bids, big)) and not [e for e in evs if e["event"] == "reset"],
+         "a subscriber behind by more than the local --history 3: the rest comes from Redis, "
+         "all 12 in order, no reset, not dropped", ([x[0] for x in gotd], bids))
 
     # ------------------------------------------------------------ Redis down at start
     late_sock = os.path.join(wd.file("late"), "redis.sock")
