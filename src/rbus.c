@@ -26,9 +26,12 @@ static const char rbus_lua[] =
 #define RBUS_KEY_PREFIX "fcgi-sse:chan:"
 #define RBUS_KEY_MAX (sizeof RBUS_KEY_PREFIX + CHAN_NAME_MAX)
 /* The blocking read: at most this long (a watchdog sees a dead link
- * within it plus RBUS_REPLY_NS), at most this many entries a stream. */
+ * within it plus RBUS_REPLY_NS); its reply at most about RBUS_READ_BYTES
+ * (entries of --max-message over all its channels), and at most
+ * RBUS_READ_COUNT entries a stream. */
 #define RBUS_BLOCK_MS 5000
 #define RBUS_READ_COUNT 256
+#define RBUS_READ_BYTES (16 * 1024 * 1024)
 /* A reply (or a connection) later than this: the link is taken for dead. */
 #define RBUS_REPLY_NS (5 * 1000000000LL)
 #define RBUS_CONNECT_NS (2 * 1000000000LL)
@@ -93,6 +96,7 @@ struct rbus {
     unsigned long nchans, nreaped;
     unsigned gen, read_gen;        /* bumped when a channel's pos is fixed / of the read */
     int reading, in_read;
+    unsigned long read_count;      /* COUNT of the read in flight */
     unsigned long pub_pending;
     struct rbus_fetch *fq_head, *fq_tail;
     unsigned slots;
@@ -545,6 +549,14 @@ static void rbus_reap(struct rbus *b)
 }
 
 /* Stores and fans out what one XREAD brought, in id order (rmerge). */
+/* Entries a stream in one blocking read over n channels. */
+static unsigned long rbus_read_count(const struct rbus *b, unsigned long n)
+{
+    unsigned long c = RBUS_READ_BYTES / ((b->cfg.max_message + 256) * (n ? n : 1));
+
+    return c < 1 ? 1 : c > RBUS_READ_COUNT ? RBUS_READ_COUNT : c;
+}
+
 static void rbus_take(struct rbus *b, const redisReply *r)
 {
     size_t total = 0, i, j, k, n = 0;
@@ -576,7 +588,7 @@ static void rbus_take(struct rbus *b, const redisReply *r)
             continue;
         sc[i] = rbus_find(b, s->element[0]->str, s->element[0]->len);
         es = s->element[1];
-        full[i] = es->elements >= RBUS_READ_COUNT;
+        full[i] = es->elements >= b->read_count;
         for (j = 0; j < es->elements; j++) {
             struct msgid id;
             const redisReply *e = es->element[j];
@@ -685,7 +697,8 @@ static void rbus_read_next(struct rbus *b)
         rbus_down(b, "out of memory for the blocking read", NULL);
         goto out;
     }
-    snprintf(count, sizeof count, "%d", RBUS_READ_COUNT);
+    b->read_count = rbus_read_count(b, n);
+    snprintf(count, sizeof count, "%lu", b->read_count);
     snprintf(block, sizeof block, "%d", RBUS_BLOCK_MS);
     argv[0] = "XREAD";
     argv[1] = "COUNT";

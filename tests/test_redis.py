@@ -127,6 +127,22 @@ def py_publish(rsock, channel, bodies):
     return json.loads(r.stdout)
 
 
+def py_burst(rsock, pairs):
+    """python3-redis: one MULTI/EXEC of FCALLs, (channel, body) each, so that a blocking
+    read wakes to all of them at once; returns the ids."""
+    prog = ("import json, sys, redis\n"
+            "r = redis.Redis(unix_socket_path=sys.argv[1])\n"
+            "p = r.pipeline(transaction=True)\n"
+            "for ch, b in json.loads(sys.argv[2]):\n"
+            "    p.fcall('fcgi_sse_publish', 2, 'fcgi-sse:last', 'fcgi-sse:chan:' + ch, 1000, '', b)\n"
+            "print(json.dumps([x.decode() for x in p.execute()]))\n")
+    r = subprocess.run([PY_SYSTEM, "-c", prog, rsock, json.dumps(pairs)], capture_output=True,
+                       timeout=20)
+    if r.returncode != 0:
+        raise RuntimeError("python3-redis: %s" % r.stderr.decode()[-500:])
+    return json.loads(r.stdout)
+
+
 def idkey(s):
     ms, seq = s.split("-")
     return int(ms), int(seq)
@@ -523,6 +539,21 @@ try:
     st = redis_state(dsock)
     t.ok(st.get("connected") and st.get("reconnects") == 0,
          "idle for 6.5 s after AUTH and SELECT: still connected, no reconnect", st)
+
+    # ------------------------------------------------------------ a read bounded per stream
+    # --max-message 8M: the blocking read asks 1 entry a stream (its reply stays near 16 MiB)
+    hresp, hsock, hport = responder("h", url, ["--max-message", "8M"])
+    hmark = cli_publish(rsock, "p", "mark")
+    hs = subscribe(hport, ["p", "q"], hmark)
+    streams.append(hs)
+    probe = cli_publish(rsock, "q", "probe")
+    hs.read_until(lambda s: [e[0] for e in data_events(s)] == [probe], 10)
+    pairs = [("p" if i % 3 else "q", "burst %d" % i) for i in range(20)]
+    hids = py_burst(rsock, pairs)
+    hs.read_until(lambda s: len(data_events(s)) >= 21, 15)
+    t.ok(data_events(hs)[1:] == [(x, "message", b) for x, (_, b) in zip(hids, pairs)],
+         "20 messages on two channels at once (MULTI/EXEC), read 1 a stream per read: merged "
+         "in id order, none skipped, none twice", (data_events(hs)[:4], hids[:3]))
 
     # ------------------------------------------------------------ behind by more than the local history
     g, gsock, gport = responder("g", url, ["--history", "3", "-b", "16384"])
