@@ -48,6 +48,18 @@ local function publish(keys, args)
       seq = tonumber(lseq) + 1
     end
   end
+  -- never at or before the channel's newest entry (XADD would refuse it): the same rule
+  -- again, should fcgi-sse:last have been lost (deleted, or an older copy restored)
+  local top = redis.call('XREVRANGE', keys[2], '+', '-', 'COUNT', 1)
+  if top[1] then
+    local tms, tseq = string.match(top[1][1], '^(%d+)-(%d+)$')
+    tms = tonumber(tms)
+    tseq = tonumber(tseq)
+    if ms < tms or (ms == tms and seq <= tseq) then
+      ms = tms
+      seq = tseq + 1
+    end
+  end
   local id = string.format('%.0f-%.0f', ms, seq)
   redis.call('XADD', keys[2], id, 'type', args[2], 'data', args[3])
   redis.call('SET', keys[1], id)

@@ -501,6 +501,16 @@ try:
          "Redis's TIME behind the last id: the same ms, the sequence goes on (%s, %s after %s)"
          % (j and j["id"], cid2, ahead))
 
+    subprocess.run(["redis-cli", "-s", rsock, "SET", "fcgi-sse:last", "1-0"], capture_output=True,
+                   check=True)
+    code, _, j = publish(aport, "clock", "last id lost")
+    t.ok(code == 200 and idkey(j["id"]) == (idkey(cid2)[0], idkey(cid2)[1] + 1),
+         "fcgi-sse:last lost (set back): the id still comes after the channel's newest entry",
+         (code, j, cid2))
+    cid2 = j["id"] if j else cid2
+    subprocess.run(["redis-cli", "-s", rsock, "SET", "fcgi-sse:last", cid2], capture_output=True,
+                   check=True)
+
     # ------------------------------------------------------------ the publish command
     r = subprocess.run([BINARY, "publish", "--socket", "unix:" + bsock, "--key-file",
                         wd.file("publish.keys"), "clock"], input=b"by command",
