@@ -13,6 +13,8 @@ redis-server, each behind its own lighttpd (the shipped deploy/lighttpd/demo.con
 - Balancing: 3 responders behind one lighttpd (three sockets in fastcgi.server), raw and
   `eventsource` (npm) subscribers, 20 messages/s, one responder SIGKILLed: every
   subscriber resumes on the others and ends with every message, once, in order.
+- A second "host": a responder in a network namespace of its own reaches Redis over a veth
+  pair (a real network hop); delivery and resume across it.
 - Faults: Redis down at start (the responder starts, /status says so, /publish is 503 with
   Retry-After, subscribers get heartbeats, then all works once Redis is up); Redis
   SIGKILLed and restarted (AOF, appendfsync always) while messages flow: every subscriber
@@ -62,11 +64,12 @@ with open(wd.file("publish.keys"), "w") as f:
 os.chmod(wd.file("publish.keys"), 0o600)
 
 
-def responder(name, redis_url, extra=()):
-    """fcgi-sse -l unix:... --redis URL, and a lighttpd (demo.conf) in front; returns
-    (proc, socket, port)."""
+def responder(name, redis_url, extra=(), netns=None):
+    """fcgi-sse -l unix:... --redis URL (in network namespace netns when given), and a
+    lighttpd (demo.conf) in front; returns (proc, socket, port)."""
     sock = wd.file(name + ".sock")
-    p = wd.start([BINARY, "-l", "unix:" + sock, "--redis", redis_url, "--publish-key-file",
+    pre = ["ip", "netns", "exec", netns] if netns else []
+    p = wd.start(pre + [BINARY, "-l", "unix:" + sock, "--redis", redis_url, "--publish-key-file",
                   wd.file("publish.keys"), "-k", "1", "-r", "500"] + list(extra), name)
     if not wait_for(lambda: can_connect(sock) or not p.alive(), 5) or not p.alive():
         raise RuntimeError("fcgi-sse did not start:\n" + p.log())
@@ -229,6 +232,86 @@ def run_resumers(rs, until, timeout):
         for r in rs:
             r.poll(now)
     return until()
+
+
+def netns_test():
+    """A second "host": a responder in a network namespace of its own, reaching Redis over
+    a veth pair (addresses chosen here, inside the namespace this test made), behind a
+    lighttpd on this side (its unix socket is a file, shared)."""
+    ns = "fcgi-sse-redis-%d" % os.getpid()
+    host_if, ns_if = "fsr%d" % (os.getpid() % 100000), "fsrn%d" % (os.getpid() % 100000)
+    net = "10.%d.%d" % (100 + os.getpid() % 100, (os.getpid() // 100) % 250)
+    made = []
+
+    def ip(*args, netns=None):
+        argv = (["ip", "netns", "exec", netns] if netns else []) + ["ip"] + list(args)
+        r = subprocess.run(argv, capture_output=True, timeout=10)
+        if r.returncode != 0:
+            raise RuntimeError("%s: %s" % (" ".join(argv), r.stderr.decode().strip()))
+
+    try:
+        ip("netns", "add", ns)
+        made.append("ns")
+        ip("link", "add", host_if, "type", "veth", "peer", "name", ns_if, "netns", ns)
+        made.append("link")
+        ip("addr", "add", net + ".1/30", "dev", host_if)
+        ip("link", "set", host_if, "up")
+        ip("addr", "add", net + ".2/30", "dev", ns_if, netns=ns)
+        ip("link", "set", ns_if, "up", netns=ns)
+        ip("link", "set", "lo", "up", netns=ns)
+    except (RuntimeError, OSError) as e:
+        for what in reversed(made):
+            subprocess.run(["ip", "link", "del", host_if] if what == "link"
+                           else ["ip", "netns", "del", ns], capture_output=True)
+        t.skip("a responder in its own network namespace", "cannot make one here: %s" % e)
+        return
+    try:
+        port = free_port()
+        nr, nsock = start_redis(wd, "net", tcp_port=port, bind="127.0.0.1 %s.1" % net)
+        # off loopback, Redis wants passwords (protected mode): an ACL user, and the
+        # default user's own
+        subprocess.run(["redis-cli", "-s", nsock, "ACL", "SETUSER", "hop", "on", ">hop-pw",
+                        "allkeys", "allcommands"], capture_output=True, check=True)
+        subprocess.run(["redis-cli", "-s", nsock, "ACL", "SETUSER", "default", "resetpass",
+                        ">default-pw"], capture_output=True, check=True)
+        x, xsock, xport = responder("x", "redis://hop:hop-pw@127.0.0.1:%d" % port)
+        y, ysock, yport = responder("y", "redis://hop:hop-pw@%s.1:%d" % (net, port), netns=ns)
+        t.ok(wait_for(lambda: redis_state(ysock).get("connected"), 10)
+             and redis_state(xsock).get("connected"),
+             "a responder in network namespace %s reaches Redis at %s.1 over a veth pair"
+             % (ns, net), (redis_state(ysock), y.log()[-300:]))
+        clients = subprocess.run(["redis-cli", "-s", nsock, "--user", "hop", "--pass", "hop-pw",
+                                  "--no-auth-warning", "CLIENT", "LIST"], capture_output=True,
+                                 timeout=10).stdout.decode()
+        t.ok(clients.count("addr=%s.2:" % net) == 2,
+             "Redis sees its two connections from %s.2 (the namespace's end of the link)" % net,
+             clients)
+        code, _, j = publish(xport, "hop", "mark")
+        if code != 200:
+            raise RuntimeError("publish on x: %r" % code)
+        sy = subscribe(yport, ["hop"], j["id"])
+        sx = subscribe(xport, ["hop"], j["id"])
+        streams.extend([sx, sy])
+        sent = []
+        for i in range(10):
+            code, _, j = publish(yport if i % 2 else xport, "hop", "hop %d" % i)
+            sent.append((j["id"] if j else None, "message", "hop %d" % i))
+        wait_events([sx, sy], 10)
+        t.ok(data_events(sy) == sent and data_events(sx) == sent,
+             "across the link: both responders' subscribers get what either published, in order",
+             (data_events(sy), sent))
+        sy.close()
+        more = [publish(xport, "hop", "while away %d" % i)[2]["id"] for i in range(5)]
+        sy2 = subscribe(yport, ["hop"], sent[-1][0])
+        streams.append(sy2)
+        wait_events([sy2], 5)
+        t.ok([e[0] for e in data_events(sy2)] == more,
+             "resume over the link: exactly the 5 missed", (data_events(sy2), more))
+        for p in (y, x):
+            p.stop(5)
+    finally:
+        subprocess.run(["ip", "link", "del", host_if], capture_output=True)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
 def balance_test(url, rsock):
@@ -676,6 +759,9 @@ try:
              "subscriber on %s across the Redis restart: every acknowledged message, ids strictly "
              "increasing, none twice (%d extra, all of retried publishes)" % (name, len(extra)),
              (len(ids), len(want_ids), [x for x in want_ids if x not in set(ids)][:5], extra[:5]))
+
+    # ------------------------------------------------------------ a second "host"
+    netns_test()
 
     # ------------------------------------------------------------ 3 responders, one SIGKILLed
     balance_test(url, rsock)
