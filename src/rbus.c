@@ -252,7 +252,7 @@ static void on_loaded(redisAsyncContext *ac, void *reply, void *priv)
     b->cmd_pending--;
     b->cmd_progress = monotime_ns();
     if (!r || r->type == REDIS_REPLY_ERROR) {
-        rbus_down(b, "FUNCTION LOAD", r ? r->str : "no reply");
+        rbus_down(b, "FUNCTION LOAD", r ? r->str : ac->errstr[0] ? ac->errstr : "no reply");
         return;
     }
     b->cmd_ready = 1;
@@ -268,7 +268,8 @@ static void on_client_id(redisAsyncContext *ac, void *reply, void *priv)
     if (ac != b->rd)
         return;
     if (!r || r->type != REDIS_REPLY_INTEGER) {
-        rbus_down(b, "CLIENT ID", r && r->type == REDIS_REPLY_ERROR ? r->str : "no id");
+        rbus_down(b, "CLIENT ID", r && r->type == REDIS_REPLY_ERROR ? r->str
+                                  : !r && ac->errstr[0] ? ac->errstr : "no id");
         return;
     }
     b->rd_id = r->integer;
@@ -412,6 +413,10 @@ static void on_published(redisAsyncContext *ac, void *reply, void *priv)
     }
     if (r && r->type == REDIS_REPLY_ERROR && log_allow(&b->warn))
         log_warn("redis: publishing on %s: %s", p->channel, r->str);
+    /* someone ran FUNCTION FLUSH (or loaded another library): a new
+     * connection loads them again */
+    if (r && r->type == REDIS_REPLY_ERROR && ac == b->cmd && strstr(r->str, "Function not found"))
+        rbus_down(b, "the functions are gone from Redis", r->str);
     rbus_pub_finish(p, NULL, r ? "Redis refused the message: try again later"
                                : "Redis is unreachable: try again later");
 }

@@ -594,6 +594,16 @@ try:
     subprocess.run(["redis-cli", "-s", rsock, "SET", "fcgi-sse:last", cid2], capture_output=True,
                    check=True)
 
+    # ------------------------------------------------------------ functions flushed
+    subprocess.run(["redis-cli", "-s", rsock, "FUNCTION", "FLUSH"], capture_output=True, check=True)
+    code, h, _ = publish(aport, "clock", "after a flush")
+    t.ok(code == 503 and h.get("retry-after"), "FUNCTION FLUSH: the next publish gets 503 with "
+         "Retry-After", (code, h))
+    t.ok(wait_for(lambda: publish(aport, "clock", "reloaded")[0] == 200, 10),
+         "then the responder reconnects, loads the functions again, and publishing works",
+         redis_state(asock))
+    cid2 = cli_publish(rsock, "clock", "by cli after reload")
+
     # ------------------------------------------------------------ the publish command
     r = subprocess.run([BINARY, "publish", "--socket", "unix:" + bsock, "--key-file",
                         wd.file("publish.keys"), "clock"], input=b"by command",
