@@ -45,6 +45,7 @@ from harness import (BINARY, BUILDDIR, FCGI_STDOUT, SRCDIR, HttpStream, SseParse
                      Workdir, can_connect, fcgi_request_bytes, fcgi_split_records, free_port, pump,
                      start_redis, status, wait_for)
 from nodedeps import NodeProc, node_dir  # noqa: E402
+import nginx as ngx  # noqa: E402
 
 PY_SYSTEM = "/usr/bin/python3"   # Debian's python3-redis lives there
 
@@ -312,6 +313,57 @@ def netns_test():
     finally:
         subprocess.run(["ip", "link", "del", host_if], capture_output=True)
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def nginx_test(url):
+    """The shipped nginx server block with two responders in its upstream (the line it
+    shows in a comment): subscribers resume on the other when one is SIGKILLed."""
+    if not ngx.nginx_binary():
+        t.skip("two responders behind the shipped nginx upstream", "nginx is not installed")
+        return
+    ngx.open_for_workers(wd.path)
+    html = ngx.copy_page(wd)
+    socks, procs = [], []
+    for name in ("n1", "n2"):
+        p, sock = ngx.start_responder_for_nginx(
+            wd, ["--redis", url, "--publish-key-file", wd.file("publish.keys"), "-k", "1",
+                 "-r", "300"], name=name)
+        socks.append(sock)
+        procs.append(p)
+    web = ngx.Nginx(wd, socks[0], html, name="nginx-redis",
+                    subs={ngx.UPSTREAM: "server unix:%s;\n    server unix:%s;" % tuple(socks)})
+    code, _, j = publish(web.port, "ng", "mark")
+    t.ok(code == 200, "nginx with two responders in its upstream: publish 200", code)
+    raws = [Resumer(web.port, ["ng"], j["id"]) for _ in range(6)]
+    acked, bodies, retried = [], {}, set()
+    for i in range(30):
+        if i == 10:
+            procs[0].signal(signal.SIGKILL)
+        body = "ng %d" % i
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            code, _, j = publish(web.port, "ng", body)
+            if code == 200:
+                acked.append(j["id"])
+                bodies[j["id"]] = body
+                break
+            retried.add(body)
+            run_resumers(raws, lambda: False, 0.1)
+        run_resumers(raws, lambda: False, 0.05)
+    want = set(acked)
+    run_resumers(raws, lambda: all(want <= {e[0] for e in r.events} for r in raws), 20)
+    bad = [i for i, r in enumerate(raws)
+           if not (want <= {e[0] for e in r.events} and increasing([e[0] for e in r.events])
+                   and all(e[2] == bodies.get(e[0], e[2]) for e in r.events)
+                   and all(e[0] in want or e[2] in retried for e in r.events))]
+    t.ok(len(acked) == 30 and not bad and sum(r.opens > 1 for r in raws) >= 1,
+         "6 subscribers through nginx, n1 SIGKILLed after 10 of 30 messages: those on it resume "
+         "on n2, every subscriber ends with every message, in order, once (%d reconnected)"
+         % sum(r.opens > 1 for r in raws),
+         (len(acked), [(i, len(raws[i].events)) for i in bad[:4]]))
+    for r in raws:
+        r.close()
+    web.proc.stop(5)
 
 
 def balance_test(url, rsock):
@@ -772,6 +824,9 @@ try:
 
     # ------------------------------------------------------------ a second "host"
     netns_test()
+
+    # ------------------------------------------------------------ nginx, two responders
+    nginx_test(url)
 
     # ------------------------------------------------------------ 3 responders, one SIGKILLed
     balance_test(url, rsock)
