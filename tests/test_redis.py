@@ -29,6 +29,7 @@ with two ids: the test allows that only for such retried messages.
 import http.client
 import json
 import os
+import pwd
 import select
 import signal
 import socket
@@ -46,6 +47,7 @@ from harness import (BINARY, BUILDDIR, FCGI_STDOUT, SRCDIR, HttpStream, SseParse
                      start_redis, status, wait_for)
 from nodedeps import NodeProc, node_dir  # noqa: E402
 import nginx as ngx  # noqa: E402
+import apache as ap  # noqa: E402
 
 PY_SYSTEM = "/usr/bin/python3"   # Debian's python3-redis lives there
 
@@ -364,6 +366,73 @@ def nginx_test(url):
     for r in raws:
         r.close()
     web.proc.stop(5)
+
+
+def apache_test(tcp, password):
+    """The shipped Apache snippets: fcgi-sse-proxy-fcgi.conf, then fcgi-sse-balancer.conf
+    with two responders (as nobody, as the snippet documents; Redis over TCP)."""
+    missing = ap.missing_modules(["proxy", "proxy_fcgi", "proxy_balancer", "lbmethod_byrequests",
+                                  "slotmem_shm"]) if os.path.exists(ap.APACHE2) else ["apache2"]
+    if missing:
+        t.skip("two responders behind Apache's balancer", "not installed: %s" % missing)
+        return
+    ap.open_workdir(wd)
+    keys = wd.file("publish-nobody.keys")
+    with open(keys, "w") as f:
+        f.write(KEY + "\n")
+    os.chmod(keys, 0o600)
+    os.chown(keys, pwd.getpwnam("nobody").pw_uid, -1)
+    tag = "FCGI_SSE_REDIS_TEST=%s/ap" % wd.path
+    url = "redis://app:%s@127.0.0.1:%d/2" % (password, tcp)
+    procs, socks = [], []
+    for name in ("ap1", "ap2"):
+        p, sock = ap.start_socket_responder(wd, ["--redis", url, "--publish-key-file", keys,
+                                                 "-k", "1", "-r", "300"], name, tag)
+        procs.append(p)
+        socks.append(sock)
+    defines = {"FCGI_SSE_HTML": ap.HTML, "FCGI_SSE_SOCKET": socks[0],
+               "FCGI_SSE_SOCKET_2": socks[1]}
+    extra = "\n".join("LoadModule %s_module %s" % (m, ap.module_path(m))
+                      for m in ("proxy_balancer", "lbmethod_byrequests", "slotmem_shm"))
+    extra += "\nInclude %s\n" % os.path.join(SRCDIR, "deploy", "apache", "fcgi-sse-balancer.conf")
+    a = ap.Apache(wd, "ap-balancer", "proxy_fcgi", defines, extra=extra)
+    try:
+        t.ok(all(wait_for(lambda x=x: redis_state(x).get("connected"), 10) for x in socks),
+             "two responders (as nobody) connected to Redis over TCP")
+        code, _, j = publish(a.port, "apb", "mark")
+        t.ok(code == 200, "Apache with the shipped balancer snippet: publish 200", code)
+        raws = [Resumer(a.port, ["apb"], j["id"] if j else None) for _ in range(6)]
+        acked, bodies, retried = [], {}, set()
+        for i in range(30):
+            if i == 10:
+                procs[0].signal(signal.SIGKILL)
+            body = "apb %d" % i
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                code, _, j = publish(a.port, "apb", body)
+                if code == 200:
+                    acked.append(j["id"])
+                    bodies[j["id"]] = body
+                    break
+                retried.add(body)
+                run_resumers(raws, lambda: False, 0.1)
+            run_resumers(raws, lambda: False, 0.05)
+        want = set(acked)
+        run_resumers(raws, lambda: all(want <= {e[0] for e in r.events} for r in raws), 20)
+        bad = [i for i, r in enumerate(raws)
+               if not (want <= {e[0] for e in r.events} and increasing([e[0] for e in r.events])
+                       and all(e[2] == bodies.get(e[0], e[2]) for e in r.events)
+                       and all(e[0] in want or e[2] in retried for e in r.events))]
+        t.ok(len(acked) == 30 and not bad and sum(r.opens > 1 for r in raws) >= 1,
+             "6 subscribers through Apache's balancer, ap1 SIGKILLed after 10 of 30 messages: "
+             "those on it resume on ap2, every subscriber ends with every message, in order, "
+             "once (%d reconnected)" % sum(r.opens > 1 for r in raws),
+             (len(acked), [(i, len(raws[i].events), raws[i].opens) for i in bad[:4]],
+              a.errors()[-600:]))
+        for r in raws:
+            r.close()
+    finally:
+        ap.stop_all([a])
 
 
 def balance_test(url, rsock):
@@ -824,6 +893,9 @@ try:
 
     # ------------------------------------------------------------ a second "host"
     netns_test()
+
+    # ------------------------------------------------------------ Apache, two responders
+    apache_test(tcp, "s3cret")
 
     # ------------------------------------------------------------ nginx, two responders
     nginx_test(url)
