@@ -56,6 +56,7 @@ int cgi_serve(const struct opt_config *cfg, const volatile sig_atomic_t *stop,
     case CTL_SUBSCRIBE: /* cannot be: no channels in CGI mode (404) */
     case CTL_RUN:       /* nor programs (404) */
     case CTL_CHAT:
+    case CTL_PUBLISH:   /* nor a publisher */
         return 0;
     case CTL_GONE:
         return 0; /* the client is gone already */

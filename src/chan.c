@@ -5,6 +5,7 @@
 #include "sse.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@ struct chan {
     struct msg **ring;             /* history, oldest at head */
     size_t head, count, cap;
     struct msgid dropped;          /* newest id dropped from the history */
+    struct msgid last;             /* newest id stored: the next must be after it */
     struct chan_link *subs;        /* subscribers */
     unsigned long nsubs;
     size_t namelen;
@@ -235,54 +237,76 @@ static size_t wire_size(size_t idlen, const char *type, const char *data, size_t
     return 4 + idlen + 1 + (type ? 7 + strlen(type) + 1 : 0) + len + lines * 7 + 1;
 }
 
-struct msg *chan_store(struct chan_engine *e, const char *name, const char *type,
-                       const char *data, size_t len, unsigned long long now_ms,
-                       unsigned long *subscribers)
+struct msg *msg_create(struct msgid id, const char *type, const char *data, size_t len)
 {
     char idstr[MSGID_STR_MAX];
     struct sse_event ev;
-    struct chan *c;
     struct msg *m;
     size_t cap;
     ssize_t n;
 
+    msgid_format(idstr, id);
+    cap = wire_size(strlen(idstr), type, data, len);
+    m = malloc(sizeof *m + cap);
+    if (!m)
+        return NULL;
+    memset(m, 0, offsetof(struct msg, wire));
+    ev.id = idstr;
+    ev.event = type;
+    ev.data = data;
+    ev.data_len = len;
+    n = sse_encode(m->wire, cap, &ev);
+    if (n < 0) {
+        free(m);
+        errno = EINVAL;
+        return NULL;
+    }
+    m->id = id;
+    m->len = (size_t)n;
+    m->refs = 1;
+    return m;
+}
+
+struct msg *chan_store_id(struct chan_engine *e, const char *name, const char *type,
+                          const char *data, size_t len, const struct msgid *given,
+                          unsigned long long now_ms, unsigned long *subscribers)
+{
+    struct chan *c;
+    struct msg *m;
+    struct msgid id;
+
     *subscribers = 0;
     chan_expire(e, now_ms);
-    c = lookup(e, name, 1);
-    if (!c)
+    c = lookup(e, name, given ? 0 : 1);
+    if (!c) {
+        errno = given ? ENOENT : ENOMEM;
         return NULL;
+    }
+    if (given && msgid_cmp(*given, c->last) <= 0) {
+        errno = EEXIST; /* had it, or something after it: storing it would repeat or reorder */
+        return NULL;
+    }
     if (ring_room(e, c) < 0) {
+        maybe_free(e, c);
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (given) {
+        id = *given;
+    } else {
+        struct msgid next_id = e->last;
+        id = msgid_next(&next_id, now_ms);
+    }
+    m = msg_create(id, type, data, len);
+    if (!m) {
         maybe_free(e, c);
         return NULL;
     }
-    {
-        struct msgid next_id = e->last;
-        struct msgid id = msgid_next(&next_id, now_ms);
-        msgid_format(idstr, id);
-        cap = wire_size(strlen(idstr), type, data, len);
-        m = malloc(sizeof *m + cap);
-        if (!m) {
-            maybe_free(e, c);
-            return NULL;
-        }
-        ev.id = idstr;
-        ev.event = type;
-        ev.data = data;
-        ev.data_len = len;
-        n = sse_encode(m->wire, cap, &ev);
-        if (n < 0) {
-            free(m);
-            maybe_free(e, c);
-            errno = EINVAL;
-            return NULL;
-        }
+    if (msgid_cmp(id, e->last) > 0)
         e->last = id;
-        m->id = id;
-    }
-    m->len = (size_t)n;
+    c->last = id;
     m->chan = c;
     m->t_ms = now_ms;
-    m->refs = 1;
     m->newer = NULL;
     m->older = e->newest;
     if (e->newest)
@@ -304,6 +328,13 @@ struct msg *chan_store(struct chan_engine *e, const char *name, const char *type
     }
     *subscribers = c->nsubs;
     return m;
+}
+
+struct msg *chan_store(struct chan_engine *e, const char *name, const char *type,
+                       const char *data, size_t len, unsigned long long now_ms,
+                       unsigned long *subscribers)
+{
+    return chan_store_id(e, name, type, data, len, NULL, now_ms, subscribers);
 }
 
 void chan_fanout(struct chan_engine *e, struct msg *m)
@@ -362,6 +393,13 @@ void chan_unsubscribe(struct chan_engine *e, struct chan_link *l)
     l->chan = NULL;
     l->prev = l->next = NULL;
     maybe_free(e, c);
+}
+
+unsigned long chan_subscribers(struct chan_engine *e, const char *name)
+{
+    struct chan *c = lookup(e, name, 0);
+
+    return c ? c->nsubs : 0;
 }
 
 struct msg *chan_next(const struct chan_link *l, struct msgid after)

@@ -22,7 +22,8 @@ struct msg {
     struct msgid id;
     struct chan *chan;
     unsigned long long t_ms;       /* wall time of publication (--history-ttl) */
-    struct msg *older, *newer;     /* every retained message, in id order */
+    struct msg *older, *newer;     /* every retained message, in the order stored
+                                      (id order when the engine assigns the ids) */
     unsigned refs;                 /* the history's and each writer's */
     size_t len;                    /* bytes of wire */
     char wire[];                   /* the event, as sent */
@@ -71,6 +72,19 @@ struct msg *chan_store(struct chan_engine *e, const char *name, const char *type
                        const char *data, size_t len, unsigned long long now_ms,
                        unsigned long *subscribers);
 
+/* chan_store with an id assigned elsewhere (Redis): `id`, which must be
+ * after every id channel `name` stored so far (else NULL with EEXIST:
+ * a repeat, or an entry out of order), on a channel that exists (has
+ * subscribers or history; else NULL with ENOENT). id NULL: as chan_store.
+ * NULL with ENOMEM when out of memory. */
+struct msg *chan_store_id(struct chan_engine *e, const char *name, const char *type,
+                          const char *data, size_t len, const struct msgid *id,
+                          unsigned long long now_ms, unsigned long *subscribers);
+
+/* A message outside any engine (a replay fetched from Redis): the event
+ * encoded once, refs 1, chan NULL. NULL on ENOMEM. */
+struct msg *msg_create(struct msgid id, const char *type, const char *data, size_t len);
+
 /* Calls deliver for each subscriber of m's channel. */
 void chan_fanout(struct chan_engine *e, struct msg *m);
 
@@ -84,6 +98,9 @@ struct msg *chan_publish(struct chan_engine *e, const char *name, const char *ty
 int chan_subscribe(struct chan_engine *e, const char *name, struct chan_link *l);
 /* Removes l; a channel left with no subscriber and no history goes. */
 void chan_unsubscribe(struct chan_engine *e, struct chan_link *l);
+
+/* Subscribers of channel `name` here (0 when it does not exist). */
+unsigned long chan_subscribers(struct chan_engine *e, const char *name);
 
 /* The oldest retained message of l's channel with an id after `after`,
  * or NULL. */

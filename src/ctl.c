@@ -120,6 +120,10 @@ enum ctl_result ctl_serve(const struct ctl *c, req_param_fn get, void *ctx, cons
     if ((r->route == REQ_EVENTS || r->route == REQ_PUBLISH) && !c->engine && r->status == 200)
         return answered(resp_error(o, 404, "channels need fcgi-sse as a FastCGI responder: "
                                            "one process holds them", 0, r->head));
+    if (r->route == REQ_PUBLISH && r->status == 200 && c->publisher) {
+        rc = pub_check(c, get, ctx, body, body_len, over_message, o);
+        return rc == 1 ? CTL_PUBLISH : answered(rc);
+    }
     if (r->route == REQ_PUBLISH && r->status == 200)
         return answered(pub_serve(c, r, get, ctx, body, body_len, over_message, o));
     if ((r->route == REQ_RUN || r->route == REQ_CHAT) && r->status == 200)

@@ -11,11 +11,25 @@
 #include "resp.h"
 #include "stats.h"
 
+struct stream;
+
+/* Publishing where the id is assigned elsewhere (Redis): the answer
+ * waits for it. publish takes s, a request whose checks passed and
+ * whose answer is due (its params still readable), and answers it
+ * (pub_answer, or an error) and frees it once the id is known or the
+ * publish failed; the body is copied if kept. */
+struct ctl_publisher {
+    void (*publish)(void *ctx, struct stream *s, const char *channel, const char *type,
+                    const char *body, size_t len);
+    void *ctx;
+};
+
 /* What the controller needs of the process. */
 struct ctl {
     unsigned long retry_ms;              /* --retry: the retry: line, and Retry-After on 503 */
     struct stats *stats;                 /* /status, and the stream slots (admit.c) */
     struct chan_engine *engine;          /* channels; NULL where there are none (CGI) */
+    const struct ctl_publisher *publisher; /* NULL: the engine assigns ids (in memory) */
     const struct auth_keys *publish_keys;   /* --publish-key-file, or NULL */
     int publish_remote_user;             /* --publish-remote-user */
     const struct auth_keys *subscribe_keys; /* --subscribe-key-file, or NULL */
@@ -36,6 +50,8 @@ enum ctl_result {
                           starts r->run_path (r->run_name) with the body on its stdin */
     CTL_CHAT,          /* the --openai program for a chat completion: slot taken; the
                           header block flushed when r->chat_stream, else nothing written */
+    CTL_PUBLISH,       /* a publish that passed its checks, for c->publisher: the caller
+                          hands it the request (r->chans[0], r->event, the body) */
     CTL_GONE           /* the answer could not be written: the peer is gone */
 };
 

@@ -242,6 +242,12 @@ static void serve(struct conn *c, int too_big)
     case CTL_GONE:
         stream_end(s, 0);
         break;
+    case CTL_PUBLISH:
+        /* the publisher answers and frees s when the id comes back */
+        cfg->ctl.publisher->publish(cfg->ctl.publisher->ctx, s, r.chans[0],
+                                    r.event[0] ? r.event : NULL, body ? body : "", body_len);
+        free(body);
+        return;
     case CTL_STREAM:
     case CTL_SUBSCRIBE:
     case CTL_RUN:

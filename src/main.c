@@ -16,6 +16,8 @@
 #include "opt.h"
 #include "peer.h"
 #include "proc.h"
+#include "rbus.h"
+#include "redisurl.h"
 #include "run.h"
 #include "stats.h"
 #include "sub.h"
@@ -125,6 +127,42 @@ static unsigned long stream_limit(const struct opt_config *cfg, rlim_t nofile)
     return n;
 }
 
+/* The --redis address, with the password of --redis-password-file (its
+ * first line) when given. 0, or -1 (logged). */
+static int redis_config(const struct opt_config *cfg, struct rbus_config *rc)
+{
+    char err[256], line[sizeof rc->url.password + 2];
+    FILE *f;
+    size_t n;
+
+    if (redisurl_parse(cfg->redis, &rc->url, err, sizeof err) < 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    rc->history = cfg->history;
+    rc->max_message = cfg->max_message;
+    if (!cfg->redis_password_file)
+        return 0;
+    f = fopen(cfg->redis_password_file, "re");
+    if (!f) {
+        log_errno(cfg->redis_password_file, errno);
+        return -1;
+    }
+    if (!fgets(line, sizeof line, f))
+        line[0] = '\0';
+    fclose(f);
+    n = strcspn(line, "\r\n");
+    line[n] = '\0';
+    if (n == 0 || n >= sizeof rc->url.password) {
+        log_error("--redis-password-file %s: the first line must hold the password (1 to %zu "
+                  "bytes)", cfg->redis_password_file, sizeof rc->url.password - 1);
+        return -1;
+    }
+    memcpy(rc->url.password, line, n + 1);
+    explicit_bzero(line, sizeof line);
+    return 0;
+}
+
 /* Loads --publish-key-file and --subscribe-key-file. 0, or -1 (logged). */
 static int load_keys(const struct opt_config *cfg, struct auth_keys **pub, struct auth_keys **sub)
 {
@@ -162,6 +200,9 @@ int main(int argc, char **argv)
     static struct loop *loop; /* static: reachable at an early exit */
     static struct hub *hub;
     static struct intake *intake;
+    static struct rbus *bus;
+    static struct rbus_config redis_cfg;
+    struct sub_params sp;
     sigset_t waitmask;
     struct sigaction ign;
     char err[256], where[128];
@@ -267,7 +308,9 @@ int main(int argc, char **argv)
     {
         struct chan_limits lim = { cfg.history, (unsigned long long)cfg.history_ttl_s * 1000ULL,
                                    (size_t)cfg.history_bytes };
-        struct sub_params sp = { NULL, sched.heartbeat_ns, &stats.events_delivered };
+        memset(&sp, 0, sizeof sp);
+        sp.heartbeat_ns = sched.heartbeat_ns;
+        sp.delivered = &stats.events_delivered;
         engine = chan_engine_create(&lim, wallclock_ms(), sub_deliver, NULL);
         sp.engine = engine;
         sub_setup(&sp);
@@ -295,7 +338,25 @@ int main(int argc, char **argv)
     ic.timeout_ns = INTAKE_TIMEOUT_NS;
     ic.mem_max = INTAKE_MEM_MAX;
 
+    if (cfg.redis && redis_config(&cfg, &redis_cfg) < 0) {
+        status = 1;
+        goto out;
+    }
     loop = engine ? loop_create() : NULL;
+    if (loop && cfg.redis) {
+        bus = rbus_create(loop, &redis_cfg, engine, &stats);
+        explicit_bzero(redis_cfg.url.password, sizeof redis_cfg.url.password);
+        if (!bus) {
+            log_errno("setting up Redis", errno);
+            status = 1;
+            goto out;
+        }
+        sp.bus = bus;
+        sub_setup(&sp);
+        ic.ctl.publisher = rbus_publisher(bus);
+        log_info("channels through Redis at %s: ids, history and resume from its streams",
+                 stats.redis.where);
+    }
     if (loop)
         hub = hub_create(loop, &stats);
     ic.hub = hub;
@@ -361,6 +422,7 @@ out:
     hub_destroy(hub);
     proc_shutdown(&stop_requested, &waitmask);
     run_teardown();
+    rbus_destroy(bus); /* after the hub: subscriptions let go of it first */
     loop_destroy(loop);
     chan_engine_destroy(engine);
     auth_keys_free(publish_keys);

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "opt.h"
+#include "redisurl.h"
 #include "req.h"
 
 #include <getopt.h>
@@ -13,7 +14,7 @@ enum {
     OPT_SOCKET_MODE = 256, OPT_SOCKET_GROUP, OPT_MAX_MEMORY, OPT_HISTORY, OPT_HISTORY_TTL,
     OPT_HISTORY_BYTES, OPT_MAX_MESSAGE, OPT_PUBLISH_KEY_FILE, OPT_PUBLISH_REMOTE_USER,
     OPT_SUBSCRIBE_KEY_FILE, OPT_RUN_PROGRAM, OPT_MAX_BODY, OPT_MAX_LINE, OPT_KILL_AFTER,
-    OPT_RUN_TIMEOUT, OPT_MAX_RUNS, OPT_OPENAI
+    OPT_RUN_TIMEOUT, OPT_MAX_RUNS, OPT_OPENAI, OPT_REDIS, OPT_REDIS_PASSWORD_FILE
 };
 
 static const struct option long_options[] = {
@@ -40,6 +41,8 @@ static const struct option long_options[] = {
     { "run-timeout", required_argument, NULL, OPT_RUN_TIMEOUT },
     { "max-runs", required_argument, NULL, OPT_MAX_RUNS },
     { "openai", required_argument, NULL, OPT_OPENAI },
+    { "redis", required_argument, NULL, OPT_REDIS },
+    { "redis-password-file", required_argument, NULL, OPT_REDIS_PASSWORD_FILE },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 }
@@ -89,6 +92,10 @@ void opt_usage(const char *prog)
            "      --publish-remote-user  may publish: a user the web server authenticated\n"
            "                          (REMOTE_USER); without these two, no one may\n"
            "      --subscribe-key-file FILE  keys that sign private: subscriptions\n"
+           "      --redis URL         channels in Redis, shared by every responder using it:\n"
+           "                          redis://[user:password@]host[:port][/db] or\n"
+           "                          unix:/path (ids, history and resume from Redis)\n"
+           "      --redis-password-file FILE  Redis's password: the first line of FILE\n"
            "\n"
            "Programs (GET or POST .../run/NAME; POST .../chat/completions):\n"
            "      --run NAME=PROGRAM  PROGRAM (an absolute path) runs for .../run/NAME;\n"
@@ -401,6 +408,20 @@ enum opt_result opt_parse(struct opt_config *cfg, int argc, char **argv,
                 return OPT_ERROR;
             }
             break;
+        case OPT_REDIS: {
+            struct redisurl u;
+            if (redisurl_parse(optarg, &u, err, errlen) < 0)
+                return OPT_ERROR;
+            cfg->redis = optarg;
+            break;
+        }
+        case OPT_REDIS_PASSWORD_FILE:
+            if (optarg[0] == '\0') {
+                snprintf(err, errlen, "--redis-password-file: empty path");
+                return OPT_ERROR;
+            }
+            cfg->redis_password_file = optarg;
+            break;
         case OPT_MAX_RUNS:
             if (number(optarg, 1, 100000, &cfg->max_runs) < 0) {
                 snprintf(err, errlen, "--max-runs: must be a number from 1 to 100000");
@@ -426,6 +447,10 @@ enum opt_result opt_parse(struct opt_config *cfg, int argc, char **argv,
     }
     if (optind < argc) {
         snprintf(err, errlen, "unexpected argument '%.64s' (see --help)", argv[optind]);
+        return OPT_ERROR;
+    }
+    if (cfg->redis_password_file && !cfg->redis) {
+        snprintf(err, errlen, "--redis-password-file: only with --redis");
         return OPT_ERROR;
     }
     return OPT_RUN;

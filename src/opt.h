@@ -44,6 +44,10 @@ struct opt_config {
     unsigned long run_timeout_s;   /* --run-timeout: a run's total time; 0 = off */
     unsigned long max_runs;        /* --max-runs: 0 = derived from the machine */
     const char *openai;            /* --openai PROGRAM, or NULL */
+
+    /* channels through Redis (rbus.c) */
+    const char *redis;             /* --redis URL (checked by redisurl_parse), or NULL */
+    const char *redis_password_file; /* --redis-password-file, or NULL */
 };
 
 enum opt_result {

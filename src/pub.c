@@ -100,16 +100,10 @@ int pub_chat_may(const struct ctl *c, req_param_fn get, void *ctx, const char **
     return may(c, get, ctx, &chat_why, why);
 }
 
-int pub_serve(const struct ctl *c, const struct req *r, req_param_fn get, void *ctx,
-              const char *body, size_t len, int too_big, const struct resp_sink *o)
+int pub_check(const struct ctl *c, req_param_fn get, void *ctx, const char *body, size_t len,
+              int too_big, const struct resp_sink *o)
 {
-    char id[MSGID_STR_MAX];
     const char *why = NULL;
-    unsigned long subscribers = 0;
-    struct msg *m;
-    json_t *j;
-    char *text;
-    int rc;
 
     if (!pub_may(c, get, ctx, &why))
         return resp_error(o, 403, why, 0, 0);
@@ -117,20 +111,44 @@ int pub_serve(const struct ctl *c, const struct req *r, req_param_fn get, void *
         return resp_error(o, 413, "the message is over the responder's --max-message", 0, 0);
     if (!pub_text_ok(body ? body : "", len))
         return resp_error(o, 400, "the message must be UTF-8 text without NUL bytes", 0, 0);
+    return 1;
+}
+
+int pub_answer(const struct resp_sink *o, struct msgid mid, const char *channel,
+               unsigned long subscribers)
+{
+    char id[MSGID_STR_MAX];
+    json_t *j;
+    char *text;
+    int rc;
+
+    msgid_format(id, mid);
+    j = json_pack("{s:s, s:s, s:I}", "id", id, "channel", channel, "subscribers",
+                  (json_int_t)subscribers);
+    text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    rc = text ? resp_json(o, text, strlen(text), 0)
+              : resp_error(o, 500, "the answer could not be made", 0, 0);
+    free(text);
+    return rc;
+}
+
+int pub_serve(const struct ctl *c, const struct req *r, req_param_fn get, void *ctx,
+              const char *body, size_t len, int too_big, const struct resp_sink *o)
+{
+    unsigned long subscribers = 0;
+    struct msg *m;
+    int rc = pub_check(c, get, ctx, body, len, too_big, o);
+
+    if (rc != 1)
+        return rc;
     m = chan_store(c->engine, r->chans[0], r->event[0] ? r->event : NULL, body ? body : "",
                    len, wallclock_ms(), &subscribers);
     if (!m)
         return resp_error(o, 503, "out of memory for the message: try again later", 1, 0);
-    msgid_format(id, m->id);
-    j = json_pack("{s:s, s:s, s:I}", "id", id, "channel", r->chans[0], "subscribers",
-                  (json_int_t)subscribers);
-    text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
     /* The publisher has its answer before the fan-out: writing to 8,000
      * subscribers takes tens of ms it need not wait for. */
-    rc = text ? resp_json(o, text, strlen(text), 0)
-              : resp_error(o, 500, "the answer could not be made", 0, 0);
-    free(text);
+    rc = pub_answer(o, m->id, r->chans[0], subscribers);
     if (o->end)
         o->end(o->ctx);
     chan_fanout(c->engine, m);

@@ -19,6 +19,17 @@ int pub_may(const struct ctl *c, req_param_fn get, void *ctx, const char **why);
  * with *why naming chat. */
 int pub_chat_may(const struct ctl *c, req_param_fn get, void *ctx, const char **why);
 
+/* The checks of a publish, in the order pub_serve makes them: 1 when the
+ * message may be published; else the refusal was written (403, 413,
+ * 400) and the result of writing it is returned (0, or -1). */
+int pub_check(const struct ctl *c, req_param_fn get, void *ctx, const char *body, size_t len,
+              int too_big, const struct resp_sink *o);
+
+/* The answer to a publish: 200 with {"id":..,"channel":..,"subscribers":N}.
+ * 0, or -1 when it could not be written. */
+int pub_answer(const struct resp_sink *o, struct msgid id, const char *channel,
+               unsigned long subscribers);
+
 /* Answers a POST .../publish that parsed (r->status 200): 403 unless a
  * key (Authorization: Bearer) or, with --publish-remote-user, the web
  * server's REMOTE_USER allows it; 413 over --max-message; 400 for a

@@ -12,7 +12,7 @@ int route_answer(const struct req *r, const struct resp_sink *o, struct stats *s
                                 r->head);
     if (r->route == REQ_STATUS) {
         struct stats_view v = { 0 };
-        char json[1024];
+        char json[STATS_JSON_MAX];
         int n;
         if (st)
             stats_read(st, &v, monotime_ms());

@@ -6,6 +6,16 @@
 
 struct chan_engine;
 
+/* The Redis connection of --redis (rbus.c keeps it current). */
+struct stats_redis {
+    int enabled;                         /* --redis was given */
+    int connected;                       /* both connections up, functions loaded */
+    unsigned long reconnects;            /* connections made after the first */
+    unsigned long channels_read;         /* channels the blocking read covers */
+    char where[160];                     /* host:port/db or unix:/path */
+    char last_error[160];                /* JSON-safe (no quote, backslash, control byte) */
+};
+
 /* Every counter is updated and read by the one thread that runs the
  * event loop (the responder has no other), so plain integers suffice. */
 struct stats {
@@ -21,6 +31,7 @@ struct stats {
     unsigned long run_events;            /* lines and chat chunks written (run.c) */
     unsigned long (*runs_running)(void); /* programs alive now (proc.c), or NULL */
     const struct chan_engine *engine;    /* channels, or NULL */
+    struct stats_redis redis;
     unsigned long max_streams;           /* set once at start */
     long long started_ms;                /* CLOCK_MONOTONIC at start */
 };
@@ -33,7 +44,12 @@ struct stats_view {
     unsigned long channels, messages_published, events_delivered;
     unsigned long long history_bytes;
     unsigned long runs_running, runs_started, runs_failed, runs_refused, run_events;
+    struct stats_redis redis;
 };
+
+/* Room for /status at its largest: every counter at its maximum, and the
+ * Redis part with where and last_error full (tests/test_sched.c checks). */
+#define STATS_JSON_MAX 2048
 
 /* Copies the counters. */
 void stats_read(const struct stats *s, struct stats_view *v, long long now_ms);

@@ -4,6 +4,7 @@
 #include "sub.h"
 #include "hub.h"
 #include "monotime.h"
+#include "rbus.h"
 #include "sse.h"
 
 #include <stdlib.h>
@@ -24,6 +25,14 @@ struct sub {
     int replaying;                 /* the history may hold messages after cursor */
     int reset_pending;             /* `event: reset` still to be written */
     struct msgid reset_id;
+    /* with --redis: the replay comes from Redis first, in bounded batches */
+    char (*names)[CHAN_NAME_MAX + 1]; /* the channels, as rbus knows them */
+    unsigned watched;              /* rbus_watch calls to undo */
+    struct rbus_fetch *fetch;      /* a fetch in flight, or its batch being written */
+    int fetching;                  /* waiting for Redis */
+    int failed;                    /* Redis refused a fetch: end the stream (it resumes) */
+    struct rbus_batch batch;       /* what the fetch brought, written from bi */
+    size_t bi;
 };
 
 static struct sub_params params;
@@ -73,8 +82,66 @@ static struct msg *next_msg(struct sub *u, struct msgid after, int *gap)
     return best;
 }
 
+static void on_fetched(void *arg, struct rbus_fetch *f, struct rbus_batch *b);
+
+/* Asks Redis for what follows `after` (NULL: only where "now" is). 0, or -1. */
+static int start_fetch(struct sub *u, const struct msgid *after, int check_reset)
+{
+    u->fetch = rbus_fetch(params.bus, (const char(*)[CHAN_NAME_MAX + 1])u->names, u->n, after,
+                          check_reset, on_fetched, u);
+    u->fetching = u->fetch != NULL;
+    return u->fetch ? 0 : -1;
+}
+
+/* The first message of the batch after `after` (those up to it dropped), or NULL. */
+static struct msg *batch_peek(struct sub *u, struct msgid after)
+{
+    while (u->bi < u->batch.n) {
+        struct msg *m = u->batch.v[u->bi];
+        if (msgid_cmp(m->id, after) > 0)
+            return m;
+        msg_unref(m);
+        u->batch.v[u->bi++] = NULL;
+    }
+    return NULL;
+}
+
+/* The batch's head was taken (copied, or referenced as the partial). */
+static void batch_pop(struct sub *u)
+{
+    msg_unref(u->batch.v[u->bi]);
+    u->batch.v[u->bi++] = NULL;
+}
+
+static void batch_free(struct sub *u)
+{
+    while (u->bi < u->batch.n)
+        batch_pop(u);
+    free(u->batch.v);
+    memset(&u->batch, 0, sizeof u->batch);
+    u->bi = 0;
+}
+
+/* A batch was written whole: the subscriber has everything up to its
+ * cursor. Fetches the next one, or (0 with no fetch left) goes on from
+ * the local history. 0, or -1 (ENOMEM). */
+static int end_batch(struct sub *u)
+{
+    int more = u->batch.more;
+
+    if (msgid_cmp(u->batch.cursor, u->cursor) > 0)
+        u->cursor = u->batch.cursor;
+    batch_free(u);
+    rbus_fetch_release(u->fetch);
+    u->fetch = NULL;
+    return more ? start_fetch(u, &u->cursor, 0) : 0;
+}
+
 /* Writes from the history what the send buffer can take, in pieces of
- * whole messages (a large one in parts), until caught up or full. */
+ * whole messages (a large one in parts), until caught up or full. With
+ * --redis, the history is first what Redis returns for the cursor (in
+ * batches), then the local one (what the blocking read stored since),
+ * and a gap in the local one is fetched from Redis. */
 static enum stream_status replay(struct stream *s, struct sub *u, long long now)
 {
     char buf[STREAM_PIECE];
@@ -84,8 +151,16 @@ static enum stream_status replay(struct stream *s, struct sub *u, long long now)
         size_t len = 0;
         struct msgid upto = u->cursor;
         unsigned long count = 0;
-        long room = stream_room(s);
+        long room;
+        int refetch = 0;
 
+        if (u->failed)
+            return STREAM_DONE; /* it reconnects, and resumes */
+        if (u->fetching) {
+            s->want_out = 0; /* waiting for Redis: heartbeats go on */
+            return STREAM_OPEN;
+        }
+        room = stream_room(s);
         if (room < STREAM_PIECE) {
             s->want_out = 1;
             return STREAM_OPEN;
@@ -106,13 +181,23 @@ static enum stream_status replay(struct stream *s, struct sub *u, long long now)
             (*params.delivered)++;
             continue;
         }
+        if (u->fetch && u->bi >= u->batch.n) {
+            if (end_batch(u) < 0)
+                return STREAM_SLOW; /* out of memory: it resumes later */
+            continue;
+        }
         /* gather whole messages into one piece */
         for (;;) {
-            int gap;
-            struct msg *m = next_msg(u, upto, &gap);
+            int gap = 0;
+            struct msg *m = u->fetch ? batch_peek(u, upto) : next_msg(u, upto, &gap);
 
-            if (gap)
+            if (gap) {
+                if (params.bus) {
+                    refetch = 1; /* the local history lost one: Redis has it */
+                    break;
+                }
                 return STREAM_SLOW; /* it missed one: it resumes and gets a reset */
+            }
             if (!m)
                 break;
             if (m->len > STREAM_PIECE) {
@@ -121,6 +206,8 @@ static enum stream_status replay(struct stream *s, struct sub *u, long long now)
                 msg_ref(m);
                 u->partial = m;
                 u->partial_off = 0;
+                if (u->fetch)
+                    batch_pop(u);
                 break;
             }
             if (len + m->len > sizeof buf)
@@ -129,6 +216,8 @@ static enum stream_status replay(struct stream *s, struct sub *u, long long now)
             len += m->len;
             upto = m->id;
             count++;
+            if (u->fetch)
+                batch_pop(u);
         }
         if (len) {
             st = stream_send(s, buf, len, now);
@@ -138,8 +227,14 @@ static enum stream_status replay(struct stream *s, struct sub *u, long long now)
             *params.delivered += count;
             continue;
         }
-        if (u->partial)
+        if (u->partial || u->fetch)
             continue;
+        if (refetch) {
+            /* Redis may have trimmed it too: then a reset, mid-stream */
+            if (start_fetch(u, &u->cursor, 1) < 0)
+                return STREAM_SLOW;
+            continue;
+        }
         u->replaying = 0;
         s->want_out = 0;
         return STREAM_OPEN;
@@ -178,12 +273,43 @@ static void release(struct stream *s)
         return;
     for (i = 0; i < u->n; i++)
         chan_unsubscribe(params.engine, &u->links[i]);
+    for (i = 0; i < u->watched; i++)
+        rbus_unwatch(params.bus, u->names[i]);
+    batch_free(u);
+    rbus_fetch_release(u->fetch);
+    free(u->names);
     msg_unref(u->partial);
     free(u);
     s->src_state = NULL;
 }
 
 static const struct source sub_source = { "subscription", run, run, release };
+
+/* What Redis returned for a fetch: written as the connection allows. */
+static void on_fetched(void *arg, struct rbus_fetch *f, struct rbus_batch *b)
+{
+    struct sub *u = arg;
+    struct stream *s = u->s;
+    enum stream_status st;
+    (void)f;
+
+    u->fetching = 0;
+    if (b->failed) {
+        u->failed = 1;
+    } else {
+        u->batch = *b;
+        u->bi = 0;
+        if (b->reset && !u->reset_pending) {
+            u->reset_pending = 1;
+            u->reset_id = b->reset_id;
+        }
+    }
+    if (s->dead)
+        return;
+    st = run(s, monotime_ns());
+    if (s->owner)
+        hub_update(s, st);
+}
 
 void sub_deliver(struct chan_link *l, struct msg *m, void *ctx)
 {
@@ -232,6 +358,25 @@ int sub_start(struct stream *s, const char (*names)[CHAN_NAME_MAX + 1], unsigned
         if (chan_subscribe(params.engine, names[i], &u->links[i]) < 0)
             return -1; /* release() undoes the rest */
         u->n++;
+    }
+    if (params.bus) {
+        /* watched first: the fetch then covers all that the read does not */
+        u->names = malloc(n * sizeof *u->names);
+        if (!u->names)
+            return -1;
+        for (i = 0; i < n; i++) {
+            memcpy(u->names[i], names[i], sizeof u->names[i]);
+            if (rbus_watch(params.bus, names[i]) < 0)
+                return -1;
+            u->watched++;
+        }
+        u->replaying = 1;
+        if (last)
+            u->cursor = *last;
+        if (start_fetch(u, last, last != NULL) < 0)
+            return -1;
+        s->timer.node.due = params.heartbeat_ns ? now + params.heartbeat_ns : 0;
+        return 0;
     }
     if (!last) {
         u->cursor = chan_last_id(params.engine);

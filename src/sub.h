@@ -5,12 +5,15 @@
 #include "chan.h"
 #include "stream.h"
 
+struct rbus;
+
 /* What every subscription shares; set once at start. The engine must
  * have been created with sub_deliver as its deliver function. */
 struct sub_params {
     struct chan_engine *engine;
     long long heartbeat_ns;        /* a comment after this much silence; 0 = off */
     unsigned long *delivered;      /* events written to subscribers (/status) */
+    struct rbus *bus;              /* --redis: history and resume from Redis; NULL: in memory */
 };
 void sub_setup(const struct sub_params *p);
 
@@ -26,7 +29,10 @@ void sub_deliver(struct chan_link *l, struct msg *m, void *ctx);
  * written first, in id order, exactly once, then live ones; when
  * messages after it were dropped (or lost in a restart), `event: reset`
  * with the oldest id still retained comes first. Without one, only
- * messages published from now on. 0, or -1 (ENOMEM). */
+ * messages published from now on. 0, or -1 (ENOMEM).
+ * With a bus (--redis), the same, from Redis's streams: the replay is
+ * fetched from Redis in bounded batches, then what the blocking read
+ * stored since; `event: reset` when Redis trimmed an entry after the id. */
 int sub_start(struct stream *s, const char (*names)[CHAN_NAME_MAX + 1], unsigned n,
               const struct msgid *last, long long now);
 

@@ -8,6 +8,7 @@
 #include "msgid.h"
 #include "pub.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -868,6 +869,59 @@ static void test_refs(void)
     msg_unref(m2);
 }
 
+/* Ids assigned elsewhere (Redis): taken as given, never twice, never out of order. */
+static void test_given_ids(void)
+{
+    struct recorder rec = { 0 };
+    struct chan_engine *e = chan_engine_create(&big, 1000, record, &rec);
+    struct chan_link a1 = { 0 }, b1 = { 0 };
+    struct msgid id = mid(5000, 7), got[8];
+    struct msg *m;
+    unsigned long subs = 9;
+    int tag[2];
+
+    a1.sub = &tag[0];
+    b1.sub = &tag[1];
+    m = chan_store_id(e, "a", NULL, "x", 1, &id, 1000, &subs);
+    ok(!m && errno == ENOENT && subs == 0, "a given id on a channel nobody has: ENOENT");
+    ok(chan_subscribe(e, "a", &a1) == 0 && chan_subscribe(e, "b", &b1) == 0, "subscribe a, b");
+    m = chan_store_id(e, "a", "t", "x", 1, &id, 1000, &subs);
+    ok(m && msgid_cmp(m->id, id) == 0 && subs == 1, "stored with the given id 5000-7");
+    ok(m && m->len == strlen("id: 5000-7\nevent: t\ndata: x\n\n") &&
+           memcmp(m->wire, "id: 5000-7\nevent: t\ndata: x\n\n", m->len) == 0,
+       "encoded with the given id");
+    chan_fanout(e, m);
+    ok(rec.n == 1 && rec_has(&rec, &a1, m) == 1, "fanned out to a's subscriber");
+    m = chan_store_id(e, "a", NULL, "x", 1, &id, 1000, &subs);
+    ok(!m && errno == EEXIST, "the same id again: EEXIST, not stored twice");
+    id = mid(5000, 6);
+    m = chan_store_id(e, "a", NULL, "x", 1, &id, 1000, &subs);
+    ok(!m && errno == EEXIST, "an older id on the same channel: EEXIST");
+    m = chan_store_id(e, "b", NULL, "y", 1, &id, 1000, &subs);
+    ok(m != NULL, "an older id on another channel: stored (ids come per channel in order)");
+    id = mid(4000, 0); /* before the engine's boot clock: Redis's time, not ours */
+    m = chan_store_id(e, "a", NULL, "x", 1, &id, 1000, &subs);
+    ok(!m && errno == EEXIST, "still nothing at or before a's newest");
+    id = mid(5000, 8);
+    m = chan_store_id(e, "a", NULL, "z", 1, &id, 1000, &subs);
+    ok(m != NULL && retained(&a1, got, 8) == 2 && msgid_cmp(got[0], mid(5000, 7)) == 0 &&
+           msgid_cmp(got[1], mid(5000, 8)) == 0,
+       "a's history: 5000-7, 5000-8 (chan_next in id order)");
+    ok(msgid_cmp(chan_last_id(e), mid(5000, 8)) == 0, "the engine's last id follows the given ones");
+    m = chan_store(e, "a", NULL, "w", 1, 1000, &subs);
+    ok(m && msgid_cmp(m->id, mid(5000, 9)) == 0, "an id it assigns comes after them");
+    chan_unsubscribe(e, &a1);
+    chan_unsubscribe(e, &b1);
+    rec_clear(&rec);
+    chan_engine_destroy(e);
+
+    m = msg_create(mid(12, 3), NULL, "a\nb", 3);
+    ok(m && m->refs == 1 && !m->chan && m->len == strlen("id: 12-3\ndata: a\ndata: b\n\n") &&
+           memcmp(m->wire, "id: 12-3\ndata: a\ndata: b\n\n", m->len) == 0,
+       "msg_create: one event outside any engine");
+    msg_unref(m);
+}
+
 int main(void)
 {
     test_msgid();
@@ -879,5 +933,6 @@ int main(void)
     test_ttl_and_free();
     test_subscribers();
     test_refs();
+    test_given_ids();
     return done_testing();
 }

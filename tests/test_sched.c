@@ -546,7 +546,7 @@ static void test_stats(void)
     enum { NKEYS = sizeof keys / sizeof keys[0] };
     struct stats_view v;
     struct stats st;
-    char json[1024], want[64], *p;
+    char json[STATS_JSON_MAX], want[64], *p;
     int n, m, all, k;
     size_t cap, i;
 
@@ -593,10 +593,15 @@ static void test_stats(void)
     v.events_delivered = v.runs_running = v.runs_started = v.runs_failed = ULONG_MAX;
     v.runs_refused = v.run_events = ULONG_MAX;
     v.uptime_s = v.history_bytes = ULLONG_MAX;
+    v.redis.enabled = v.redis.connected = 1;
+    v.redis.reconnects = v.redis.channels_read = ULONG_MAX;
+    memset(v.redis.where, 'w', sizeof v.redis.where - 1);
+    memset(v.redis.last_error, 'e', sizeof v.redis.last_error - 1);
     m = stats_json(&v, json, sizeof json);
-    /* route.c renders /status into 1024 bytes */
-    ok(m > 0 && m < 1024, "stats_json: every counter at its largest fits /status's buffer (%d)",
-       m);
+    /* route.c renders /status into STATS_JSON_MAX bytes */
+    ok(m > 0 && m < STATS_JSON_MAX && strstr(json, "\"last_error\":\"eee"),
+       "stats_json: every counter at its largest, and the Redis part full, fits /status's "
+       "buffer (%d)", m);
     snprintf(want, sizeof want, "\"streams_open\":%lu,", ULONG_MAX);
     ok(m > 0 && strstr(json, want) && strstr(json, "\"uptime_s\":18446744073709551615"),
        "stats_json: the largest values render in full");

@@ -11,7 +11,10 @@
 //   {"cmd": "open", "name": N, "kind": "node"|"browser", "url": U, "types": [T...],
 //    "lastEventId": ID}   a new EventSource on U, listening for "message" and each type T;
 //        lastEventId (node only): sent as a Last-Event-ID header on the first request
-//        (EventSource itself sends it on its own reconnects)
+//        (EventSource itself sends it on its own reconnects); reopenMs (node only): when the
+//        EventSource ends up CLOSED (an error status such as 502/503 while a responder is
+//        gone), a new one is opened after reopenMs with the last id seen as Last-Event-ID
+//        (what the demo page does); "reopens" counts them
 //   {"cmd": "get", "name": N}   {"events": [{"type", "id", "data", "t"}], "opens", "errors",
 //        "state"} of subscriber N, across its reconnects
 //   {"cmd": "close", "name": N}  closes it
@@ -32,27 +35,43 @@ let context = null;
 let page = null;
 
 function openNode(c) {
-  const rec = { events: [], opens: 0, errors: 0, es: null };
-  const first = c.lastEventId ?? null;
-  let used = false;
-  const fetchWithId = (u, init) => {
-    const headers = { ...(init && init.headers) };
-    if (!used && first !== null &&
-        !Object.keys(headers).some((k) => k.toLowerCase() === 'last-event-id')) {
-      headers['Last-Event-ID'] = first;
-    }
-    used = true;
-    return fetch(u, { ...init, headers });
-  };
-  const es = new EventSource(c.url, { fetch: fetchWithId });
-  rec.es = es;
-  es.addEventListener('open', () => { rec.opens += 1; });
-  es.addEventListener('error', () => { rec.errors += 1; });
-  for (const type of ['message', ...(c.types || [])]) {
-    es.addEventListener(type, (ev) => {
-      rec.events.push({ type, id: ev.lastEventId, data: ev.data, t: Date.now() });
+  const rec = { events: [], opens: 0, errors: 0, reopens: 0, es: null, closed: false };
+  let last = c.lastEventId ?? null;
+  const connect = () => {
+    const first = last;
+    let used = false;
+    const fetchWithId = (u, init) => {
+      const headers = { ...(init && init.headers) };
+      if (!used && first !== null &&
+          !Object.keys(headers).some((k) => k.toLowerCase() === 'last-event-id')) {
+        headers['Last-Event-ID'] = first;
+      }
+      used = true;
+      return fetch(u, { ...init, headers });
+    };
+    const es = new EventSource(c.url, { fetch: fetchWithId });
+    rec.es = es;
+    es.addEventListener('open', () => { rec.opens += 1; });
+    es.addEventListener('error', () => {
+      rec.errors += 1;
+      if (c.reopenMs !== undefined && es.readyState === EventSource.CLOSED && !rec.closed &&
+          es === rec.es) {
+        setTimeout(() => {
+          if (rec.closed) return;
+          rec.reopens += 1;
+          connect();
+        }, c.reopenMs);
+      }
     });
-  }
+    for (const type of ['message', ...(c.types || [])]) {
+      es.addEventListener(type, (ev) => {
+        if (es !== rec.es) return;
+        last = ev.lastEventId || last;
+        rec.events.push({ type, id: ev.lastEventId, data: ev.data, t: Date.now() });
+      });
+    }
+  };
+  connect();
   nodeSubs.set(c.name, rec);
   return {};
 }
@@ -113,12 +132,14 @@ async function handle(c) {
       }
       const rec = nodeSubs.get(c.name);
       if (!rec) throw new Error('no such subscriber: ' + c.name);
-      return { events: rec.events, opens: rec.opens, errors: rec.errors, state: rec.es.readyState };
+      return { events: rec.events, opens: rec.opens, errors: rec.errors, reopens: rec.reopens,
+        state: rec.es.readyState };
     }
     case 'close':
       if (c.kind === 'browser') {
         await page.evaluate(pageClose, c.name);
       } else if (nodeSubs.has(c.name)) {
+        nodeSubs.get(c.name).closed = true;
         nodeSubs.get(c.name).es.close();
       }
       return {};
@@ -132,7 +153,10 @@ async function handle(c) {
 }
 
 async function quit() {
-  for (const rec of nodeSubs.values()) rec.es.close();
+  for (const rec of nodeSubs.values()) {
+    rec.closed = true;
+    rec.es.close();
+  }
   if (context) {
     try {
       await context.close();

@@ -29,6 +29,11 @@ else
 fi
 fcgi_flags=$(pkg-config --cflags --libs fcgi 2>/dev/null) || fcgi_flags=-lfcgi
 [ -n "$fcgi_flags" ] || fcgi_flags=-lfcgi
+hiredis_flags=$(pkg-config --cflags --libs hiredis 2>/dev/null) || hiredis_flags=-lhiredis
+[ -n "$hiredis_flags" ] || hiredis_flags=-lhiredis
+# The Redis functions as a C string, as Makefile.am makes src/fcgi-sse-lua.h (rbus.c has it).
+mkdir -p "$inc/src"
+sed -e 's/^/"/' -e 's/$/\\n"/' "$top/src/fcgi-sse.lua" > "$inc/src/fcgi-sse-lua.h"
 
 pass=0
 fail=0
@@ -37,16 +42,17 @@ for name in "$@"; do
     extra=""
     case $name in
     sse | req | frame)
-        srcs="$top/src/sse.c $top/src/req.c $top/src/frame.c $top/src/msgid.c $top/src/chan.c $top/src/opt.c"
+        srcs="$top/src/sse.c $top/src/req.c $top/src/frame.c $top/src/msgid.c $top/src/chan.c $top/src/opt.c $top/src/redisurl.c"
         libs=""
         ;;
     intake)
         srcs=""
         for m in intake loop hub stream counter sub chan msgid pub auth fcgireq ctl admit route opt oai proc run \
-                 resp req sse sched stats theap frame peer log; do
+                 resp req sse sched stats theap frame peer log \
+                 rbus rbus_pub rbus_read rbus_fetch redisloop redisurl rmerge; do
             srcs="$srcs $top/src/$m.c"
         done
-        libs="$fcgi_flags -ljansson -lcrypto"
+        libs="$fcgi_flags $hiredis_flags -ljansson -lcrypto"
         # the harness writes each input into a socket buffer: keep inputs well within one
         extra="-max_len=16384"
         ;;

@@ -280,6 +280,28 @@ def start_lighttpd(wd, sock, html=None, conf=None, port=None):
     return p, port
 
 
+def start_redis(wd, name="redis", tcp_port=None, bind="127.0.0.1"):
+    """A redis-server of its own (Debian's), config and data in wd/NAME: a unix socket
+    there (and 127.0.0.1:tcp_port when given), AOF with appendfsync always (every
+    acknowledged write survives a SIGKILL), no RDB snapshots. Started again with the
+    same name, it reloads its AOF. bind: the addresses of tcp_port. Returns (proc, socket
+    path) once it answers."""
+    d = wd.file(name)
+    os.makedirs(d, exist_ok=True)
+    sock = os.path.join(d, "redis.sock")
+    conf = os.path.join(d, "redis.conf")
+    with open(conf, "w") as f:
+        f.write("port %d\nbind %s\nunixsocket %s\nunixsocketperm 700\ndir %s\n"
+                "save \"\"\nappendonly yes\nappendfsync always\ndaemonize no\n"
+                "logfile \"\"\n" % (tcp_port or 0, bind, sock, d))
+    p = wd.start(["redis-server", conf], name)
+    ok = wait_for(lambda: not p.alive() or subprocess.run(
+        ["redis-cli", "-s", sock, "ping"], capture_output=True).stdout.strip() == b"PONG", 10)
+    if not ok or not p.alive():
+        raise RuntimeError("redis-server did not start:\n" + p.log())
+    return p, sock
+
+
 # ---------------------------------------------------------------- SSE parsing
 
 class SseParser:

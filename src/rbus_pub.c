@@ -1,0 +1,120 @@
+/* rbus_pub.c -- channels through Redis: a publish is one FCALL, answered with the id Redis assigned */
+#include "config.h"
+
+#include "rbus_int.h"
+#include "fcgireq.h"
+#include "monotime.h"
+#include "pub.h"
+#include "stream.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A publish waiting for its id. */
+struct rpub {
+    struct rbus *b;
+    struct stream *s;
+    char channel[CHAN_NAME_MAX + 1];
+};
+
+static int rp_write(void *ctx, const char *buf, size_t len)
+{
+    return fcgireq_write(ctx, buf, len);
+}
+
+static int rp_flush(void *ctx)
+{
+    return fcgireq_flush(ctx);
+}
+
+/* Answers a waiting publish with its id (id non-NULL) or a 503, and frees it. */
+static void rbus_pub_finish(struct rpub *p, const struct msgid *id, const char *why)
+{
+    struct resp_sink o = { rp_write, rp_flush, &p->s->req, NULL };
+
+    if (id)
+        (void)pub_answer(&o, *id, p->channel, chan_subscribers(p->b->engine, p->channel));
+    else
+        (void)resp_error(&o, 503, why, 1, 0);
+    stream_end(p->s, 1);
+    stream_destroy(p->s);
+    p->b->pub_pending--;
+    free(p);
+}
+
+static void on_published(redisAsyncContext *ac, void *reply, void *priv)
+{
+    struct rpub *p = priv;
+    struct rbus *b = p->b;
+    redisReply *r = reply;
+    struct msgid id;
+
+    if (ac == b->cmd) {
+        b->cmd_pending--;
+        b->cmd_progress = monotime_ns();
+    }
+    if (r && r->type == REDIS_REPLY_STRING && msgid_parse(r->str, &id) == 0) {
+        rbus_pub_finish(p, &id, NULL);
+        return;
+    }
+    if (r && r->type == REDIS_REPLY_ERROR && log_allow(&b->warn))
+        log_warn("redis: publishing on %s: %s", p->channel, r->str);
+    /* someone ran FUNCTION FLUSH (or loaded another library): a new
+     * connection loads them again */
+    if (r && r->type == REDIS_REPLY_ERROR && ac == b->cmd && strstr(r->str, "Function not found"))
+        rbus_down(b, "the functions are gone from Redis", r->str);
+    rbus_pub_finish(p, NULL, r ? "Redis refused the message: try again later"
+                               : "Redis is unreachable: try again later");
+}
+
+void rbus_publish(void *ctx, struct stream *s, const char *channel, const char *type,
+                         const char *body, size_t len)
+{
+    struct rbus *b = ctx;
+    struct rpub *p = malloc(sizeof *p);
+    char key[RBUS_KEY_MAX], history[24];
+    const char *argv[8];
+    size_t lens[8];
+
+    if (!p) {
+        struct resp_sink o = { rp_write, rp_flush, &s->req, NULL };
+        (void)resp_error(&o, 503, "out of memory for the message: try again later", 1, 0);
+        stream_end(s, 1);
+        stream_destroy(s);
+        return;
+    }
+    p->b = b;
+    p->s = s;
+    snprintf(p->channel, sizeof p->channel, "%s", channel);
+    b->pub_pending++;
+    if (b->state != RBUS_UP) {
+        rbus_pub_finish(p, NULL, "Redis is unreachable: try again later");
+        return;
+    }
+    if (b->pub_pending > RBUS_PUB_MAX) {
+        rbus_pub_finish(p, NULL, "too many messages waiting for Redis: try again later");
+        return;
+    }
+    snprintf(key, sizeof key, RBUS_KEY_PREFIX "%s", channel);
+    snprintf(history, sizeof history, "%lu", b->cfg.history);
+    argv[0] = "FCALL";
+    argv[1] = "fcgi_sse_publish";
+    argv[2] = "2";
+    argv[3] = RBUS_KEY_LAST;
+    argv[4] = key;
+    argv[5] = history;
+    argv[6] = type ? type : "";
+    argv[7] = body;
+    for (int i = 0; i < 7; i++)
+        lens[i] = strlen(argv[i]);
+    lens[7] = len;
+    if (rbus_cmd(b, on_published, p, 8, argv, lens) < 0)
+        rbus_pub_finish(p, NULL, "Redis is unreachable: try again later");
+}
+
+const struct ctl_publisher *rbus_publisher(struct rbus *b)
+{
+    return &b->publisher;
+}
+
