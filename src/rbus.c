@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 /* The functions (src/fcgi-sse.lua), one C string per line. */
 static const char rbus_lua[] =
@@ -60,16 +61,33 @@ void rbus_down(struct rbus *b, const char *why, const char *detail)
         b->backoff_ns = RBUS_BACKOFF_MAX_NS;
 }
 
+/* Nothing still queued on a connection given up on may reach Redis later:
+ * on a link gone silent the kernel would go on retransmitting a closed
+ * socket's unacknowledged FCALL, and a publish answered 503 would be
+ * stored once the link is back, after messages published since. An
+ * abortive close (SO_LINGER 0: RST, the send queue dropped) ends that. */
+static void rbus_abort(redisAsyncContext *ac)
+{
+    struct linger lg = { 1, 0 };
+
+    if (ac->c.fd >= 0 && setsockopt(ac->c.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) < 0)
+        log_errno("redis: SO_LINGER on a connection given up on", errno);
+}
+
 void rbus_free_contexts(struct rbus *b)
 {
     redisAsyncContext *cmd = b->cmd, *rd = b->rd;
 
     /* cleared first: the callbacks hiredis now calls see stale contexts */
     b->cmd = b->rd = NULL;
-    if (cmd)
+    if (cmd) {
+        rbus_abort(cmd);
         redisAsyncFree(cmd);
-    if (rd)
+    }
+    if (rd) {
+        rbus_abort(rd);
         redisAsyncFree(rd);
+    }
 }
 
 static void on_teardown(struct loop *l, struct loop_timer *t)

@@ -511,6 +511,14 @@ try:
             raise RuntimeError("publish on A during the cut: %r" % code)
         during.append((ch, (j["id"], "message", "%s %d" % (tag, i))))
 
+    # A publish on B before B has noticed: its FCALL goes into the dead link, and B answers
+    # 503 once the link is given up on. It must never be stored afterwards (when the link
+    # is back, a closed socket's retransmissions would carry it): the checks below want
+    # exactly the messages published on A.
+    unnoticed = []
+    th = threading.Thread(target=lambda: unnoticed.append(
+        B.publish("news", "on B, the cut not yet noticed")), daemon=True)
+    th.start()
     for i in range(6):
         publish_on_a("cut, before B noticed", i)
     down = pumping(watched, lambda: B.redis().get("connected") is False, 25 * SLOW)
@@ -521,6 +529,10 @@ try:
          "(after %.1f s)" % (VETH_NS, t_down - t_cut), st)
     t.ok(A.redis().get("connected") and A.redis().get("reconnects") == 0,
          "A, outside, still connected, no reconnect", A.redis())
+    th.join(20 * SLOW)
+    t.ok(unnoticed and unnoticed[0][0] == 503,
+         "a publish on B sent before B noticed the cut: 503 once B gives the link up",
+         unnoticed)
     t0 = time.monotonic()
     code, h, j = B.publish("news", "on B while cut")
     t.ok(code == 503 and h.get("retry-after") and time.monotonic() - t0 < 3 * SLOW,
