@@ -217,6 +217,11 @@ static int ring_room(struct chan_engine *e, struct chan *c)
     return 0;
 }
 
+unsigned long long chan_next_expiry(const struct chan_engine *e)
+{
+    return e->oldest ? e->oldest->t_ms + e->lim.ttl_ms + 1 : 0;
+}
+
 void chan_expire(struct chan_engine *e, unsigned long long now_ms)
 {
     while (e->oldest && e->oldest->t_ms + e->lim.ttl_ms < now_ms) {

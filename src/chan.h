@@ -123,6 +123,10 @@ struct msgid chan_last_id(const struct chan_engine *e);
 /* Drops what --history-ttl expired at now_ms. */
 void chan_expire(struct chan_engine *e, unsigned long long now_ms);
 
+/* The wall-clock ms at which chan_expire next drops something (the oldest
+ * retained message's), or 0 with no message. */
+unsigned long long chan_next_expiry(const struct chan_engine *e);
+
 void msg_ref(struct msg *m);
 void msg_unref(struct msg *m);
 

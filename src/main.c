@@ -7,6 +7,7 @@
 #include "chan.h"
 #include "cmd.h"
 #include "counter.h"
+#include "expire.h"
 #include "hub.h"
 #include "intake.h"
 #include "log.h"
@@ -369,7 +370,7 @@ int main(int argc, char **argv)
                                  &stats.run_events, &stats.runs_started, &stats.runs_failed };
         proc_setup(loop, (long long)cfg.kill_after_s * 1000000000LL, max_runs);
         stats.runs_running = proc_running;
-        if (run_setup(&rp) == 0)
+        if (run_setup(&rp) == 0 && expire_start(loop, engine, (unsigned long long)cfg.history_ttl_s * 1000ULL) == 0)
             intake = intake_start(loop, &ic);
         if (cfg.nrun || cfg.openai)
             log_info("programs: %u configured%s; max runs %lu%s, bodies up to %lu bytes, lines "
@@ -420,6 +421,8 @@ int main(int argc, char **argv)
 out:
     intake_destroy(intake);
     hub_destroy(hub);
+    if (loop)
+        expire_stop(loop);
     proc_shutdown(&stop_requested, &waitmask);
     run_teardown();
     rbus_destroy(bus); /* after the hub: subscriptions let go of it first */

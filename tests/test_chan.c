@@ -718,11 +718,15 @@ static void test_ttl_and_free(void)
     held = pub(e, "t2", NULL, "two", 1500, NULL);
     msg_ref(held);
     ok(nchannels(e) == 2, "two channels with history (got %lu)", nchannels(e));
+    ok(chan_next_expiry(e) == 2001, "chan_next_expiry: the oldest's, at age ttl + 1 ms (got %llu)",
+       chan_next_expiry(e));
     chan_expire(e, 2000);
     ok(nchannels(e) == 2, "chan_expire at age = ttl (1000 ms): nothing dropped");
     chan_expire(e, 2001);
     ok(nchannels(e) == 1, "chan_expire at age 1001 ms: t1's message dropped, t1 freed (got %lu)",
        nchannels(e));
+    ok(chan_next_expiry(e) == 2501, "chan_next_expiry: then t2's (got %llu)",
+       chan_next_expiry(e));
     chan_subscribe(e, "t2", &l2);
     n = retained(&l2, got, 8);
     ok(n == 1 && msgid_cmp(got[0], held->id) == 0, "t2's younger message kept");
@@ -737,6 +741,7 @@ static void test_ttl_and_free(void)
     chan_expire(e, 2501);
     ok(chan_next(&l2, mid(0, 0)) == NULL && nchannels(e) == 1,
        "t2's message expired; t2 stays while subscribed");
+    ok(chan_next_expiry(e) == 0, "chan_next_expiry: 0 with no message left");
     ok(held->refs >= 1 && wire_has(held, "data: two\n"),
        "a message referenced by a writer survives its drop from history");
     msg_unref(held);

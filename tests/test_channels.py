@@ -737,6 +737,30 @@ def check_restart():
          "messages live, their ids greater than the old ones", (got, last))
 
 
+def check_ttl():
+    """--history-ttl on a timer: channels nobody publishes to or subscribes to any more lose
+    their expired history (memory back, /status says so) without waiting for a publish."""
+    tresp, tsock = start_spawned_responder(
+        wd, ["--publish-remote-user", "--history-ttl", "2"], name="ttl")
+    codes = []
+    for ch, body in (("old", b"one"), ("old", b"two"), ("older", b"three")):
+        st, _ = fcgi_request(tsock, {"REQUEST_METHOD": "POST", "SCRIPT_NAME": "/publish",
+                                     "QUERY_STRING": "channel=" + ch, "REMOTE_USER": "alice",
+                                     "CONTENT_LENGTH": str(len(body))}, stdin=body)
+        codes.append(st)
+    j = status(tsock)
+    t.ok(codes == [200] * 3 and j.get("channels") == 2 and j.get("history_bytes", 0) > 0,
+         "--history-ttl 2: 3 messages kept on 2 channels", (codes, j))
+    t0 = time.monotonic()
+    gone = wait_for(lambda: status(tsock).get("history_bytes") == 0 and
+                    status(tsock).get("channels") == 0, 15)
+    took = time.monotonic() - t0
+    t.ok(gone and took >= 1.0, "--history-ttl 2: expired, they are dropped on their own (after "
+         "%.1f s, with no publish or subscribe): history_bytes 0, channels 0" % took,
+         status(tsock))
+    t.eq(tresp.stop(), 0, "the --history-ttl responder exits 0")
+
+
 def check_slow(rsock, lport, nd):
     """A subscriber that never reads is dropped; the readers get everything promptly."""
     auth = basic("alice", "wonderland")
@@ -905,6 +929,7 @@ try:
     check_private()
     check_command()
     check_status()
+    check_ttl()
     check_restart()
     rresp, rsock, lport = start_auth_stack()
     check_remote_user(rsock, lport)

@@ -1,0 +1,18 @@
+/* expire.h -- channel history past --history-ttl dropped on a timer, without waiting for the next publish or subscribe */
+#ifndef FCGI_SSE_EXPIRE_H
+#define FCGI_SSE_EXPIRE_H
+
+struct loop;
+struct chan_engine;
+
+/* Starts dropping e's messages once older than ttl_ms (e's --history-ttl):
+ * a timer at the oldest message's expiry (with no message, one TTL ahead:
+ * no message stored meanwhile can expire before it). Their memory goes
+ * back, and /status's history_bytes and channels say so, even on a channel
+ * nobody publishes to any more. 0, or -1 (ENOMEM). One per process. */
+int expire_start(struct loop *l, struct chan_engine *e, unsigned long long ttl_ms);
+
+/* Takes the timer out of the loop. */
+void expire_stop(struct loop *l);
+
+#endif
