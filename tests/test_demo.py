@@ -85,7 +85,13 @@ try:
                FCGI_SSE_BUILD=BUILDDIR)
     # its own session: SIGINT reaches demo.sh alone, as Ctrl-C reaches it in a terminal
     # (it puts each child in a process group of its own and stops them itself)
-    demo = wd.start(["bash", DEMO], "demo", env=env, preexec_fn=os.setsid)
+    # and SIGINT at its default, as in a terminal: started in the background by a
+    # non-interactive shell (CI's runner, nohup ... &), this test inherits SIGINT ignored,
+    # and bash cannot trap a signal ignored when it starts.
+    def new_session():
+        os.setsid()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+    demo = wd.start(["bash", DEMO], "demo", env=env, preexec_fn=new_session)
     up = wait_for(lambda: can_connect(("127.0.0.1", port)) or not demo.alive(), 60)
     t.ok(up and demo.alive(), "demo.sh starts lighttpd and the responder", demo.log()[-2000:])
     if not (up and demo.alive()):
