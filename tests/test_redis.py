@@ -334,8 +334,13 @@ def nginx_test(url):
         procs.append(p)
     web = ngx.Nginx(wd, socks[0], html, name="nginx-redis",
                     subs={ngx.UPSTREAM: "server unix:%s;\n    server unix:%s;" % tuple(socks)})
+    # a responder answers 503 until its link to Redis is up (slower to come under ASan)
+    t.ok(all(wait_for(lambda x=x: redis_state(x).get("connected"), 10) for x in socks),
+         "nginx: both responders connected to Redis")
     code, _, j = publish(web.port, "ng", "mark")
-    t.ok(code == 200, "nginx with two responders in its upstream: publish 200", code)
+    t.ok(code == 200 and j, "nginx with two responders in its upstream: publish 200", code)
+    if not j:
+        return
     raws = [Resumer(web.port, ["ng"], j["id"]) for _ in range(6)]
     acked, bodies, retried = [], {}, set()
     for i in range(30):
