@@ -593,7 +593,8 @@ def balance_test(url, rsock, rproc, tag, kill_redis=False, rname=None):
     def publisher():
         for i in range(N):
             body = "load %d" % i
-            while True:
+            deadline = time.monotonic() + 30   # then give up: fewer than N acknowledged
+            while time.monotonic() < deadline:
                 try:
                     code, h, j = publish(port, "load", body)
                 except OSError:
@@ -605,16 +606,18 @@ def balance_test(url, rsock, rproc, tag, kill_redis=False, rname=None):
                 retried.add(body)
                 fault[code] = fault.get(code, 0) + 1
                 time.sleep(0.05)
+            else:
+                return
             if i == N // 3:
                 fault["at"] = len(acked)
                 if kill_redis:
-                    fault["thread"] = threading.Thread(target=restart_redis)
+                    fault["thread"] = threading.Thread(target=restart_redis, daemon=True)
                     fault["thread"].start()
                 else:
                     procs[1].signal(signal.SIGKILL)
             time.sleep(0.05)
 
-    pt = threading.Thread(target=publisher)
+    pt = threading.Thread(target=publisher, daemon=True)   # a failing test still exits
     pt.start()
     run_resumers(raws, lambda: not pt.is_alive(), 120)
     pt.join(5)
