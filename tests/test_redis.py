@@ -360,6 +360,8 @@ def nginx_test(url):
         procs.append(p)
     web = ngx.Nginx(wd, socks[0], html, name="nginx-redis",
                     subs={ngx.UPSTREAM: "server unix:%s;\n    server unix:%s;" % tuple(socks)})
+    # connected first (under ASan a responder may not be yet: the publish would be a 503)
+    wait_for(lambda: all(redis_state(x).get("connected") for x in socks), 10)
     code, _, j = publish(web.port, "ng", "mark")
     t.ok(code == 200, "nginx with two responders in its upstream: publish 200", code)
     raws = [Resumer(web.port, ["ng"], j["id"]) for _ in range(6)]
