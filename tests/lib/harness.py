@@ -359,16 +359,20 @@ class SseParser:
 
 def pump(clients, until, timeout):
     """Reads every client (HttpStream or CgiFcgi) as data arrives, all at once,
-    until until() is true, every client hit EOF, or timeout. Returns until()."""
+    until until() is true, every client hit EOF, or timeout. Returns until().
+    poll(), not select(): a test holding thousands of sockets has descriptors past
+    select()'s FD_SETSIZE (1024)."""
     deadline = time.monotonic() + timeout
     while not until():
-        live = [c for c in clients if not c.eof]
+        live = {c.fileno(): c for c in clients if not c.eof}
         left = deadline - time.monotonic()
         if not live or left <= 0:
             break
-        r, _, _ = select.select(live, [], [], left)
-        for c in r:
-            c.read_once()
+        poller = select.poll()
+        for fd in live:
+            poller.register(fd, select.POLLIN)
+        for fd, _ in poller.poll(max(1, int(left * 1000))):
+            live[fd].read_once()
     return until()
 
 

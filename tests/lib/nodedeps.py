@@ -120,8 +120,9 @@ class NodeProc:
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
-            r, _, _ = select.select([self.p.stdout], [], [], left)
-            if r:
+            poller = select.poll()   # not select(): the test may hold > 1024 descriptors
+            poller.register(self.p.stdout.fileno(), select.POLLIN)
+            if poller.poll(max(1, int(left * 1000))):
                 try:
                     b = os.read(self.p.stdout.fileno(), 65536)
                 except BlockingIOError:
