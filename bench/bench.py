@@ -885,6 +885,7 @@ def machine_burst():
 
 CHAN_PUB_RATE = 10.0                    # messages per second
 CHAN_KEY = "bench-publish-key-0123456789abcdef"
+LIGHTTPD_WORKERS = 0                    # --lighttpd-workers: server.max-worker (0: one process)
 CHAN_ROUTE = "(^|/)(stream|status|events|publish)$"
 CHAN_SETUPS = ["nchan", "node", "fcgi-nginx", "fcgi-lighttpd"]
 # --channels --redis: the same, every setup with one Redis (the in-memory fcgi-lighttpd beside
@@ -1060,6 +1061,7 @@ def chan_start(setup, stack, build, nm, port):
                 "server.max-connections = 8192",
                 "server.max-fds = 20000",
                 "server.listen-backlog = 4096",
+                "server.max-worker = %d" % LIGHTTPD_WORKERS,
                 '$HTTP["url"] =~ "%s" {' % CHAN_ROUTE,
                 '    fastcgi.server = ( "/" => ( %s ) )' % ", ".join(
                     '( "socket" => "%s", "check-local" => "disable" )' % x for x in socks),
@@ -1069,7 +1071,8 @@ def chan_start(setup, stack, build, nm, port):
         raise RuntimeError("%s did not start (see %s)" % (setup, d))
     time.sleep(0.3)
     name = "nginx" if setup == "fcgi-nginx" else "lighttpd"
-    pids = [web.pid] + (nginx_workers(web.pid) if name == "nginx" else [])
+    # nginx's workers, and lighttpd's with server.max-worker: the master's children
+    pids = [web.pid] + (nginx_workers(web.pid) if name == "nginx" or LIGHTTPD_WORKERS else [])
     stack.measured["fcgi-sse"] = [x.pid for x in resps]
     stack.measured[name] = pids
     return {"Authorization": "Bearer " + CHAN_KEY}
@@ -1569,6 +1572,8 @@ def redis_tables(results, ns):
 
 
 def channels_main(a):
+    global LIGHTTPD_WORKERS
+    LIGHTTPD_WORKERS = a.lighttpd_workers
     setups = [s for s in (a.setups or ",".join(REDIS_SETUPS if a.redis else CHAN_SETUPS))
               .split(",") if s]
     tools = ["lighttpd", "spawn-fcgi", "nginx"]
@@ -1786,6 +1791,8 @@ def main():
     ap.add_argument("--setups", default=None,
                     help="--channels: which setups (%s; with --redis: %s)"
                     % (",".join(CHAN_SETUPS), ",".join(REDIS_SETUPS)))
+    ap.add_argument("--lighttpd-workers", type=int, default=0,
+                    help="--channels: lighttpd's server.max-worker (0: one process, as shipped)")
     ap.add_argument("--redis", action="store_true",
                     help="--channels through Redis: nchan with nchan_redis_url against 2 "
                     "fcgi-sse --redis behind lighttpd (and 1 in memory beside)")
