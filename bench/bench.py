@@ -95,7 +95,7 @@ publishes spread over both). Goals: 0 lost and 10 msg/s for both, p99 of (f) <= 
 the two responders' CPU per delivered event <= 1.2 x (d)'s, and Redis's own CPU per message
 (/proc/PID/task/*/schedstat) flat from the smallest to the largest --streams. No open loop.
 
-Usage: bench/bench.py --channels [--redis] [--streams 1000,8000] [--duration 20]
+Usage: bench/bench.py --channels [--redis] [--lighttpd-workers N] [--streams 1000,8000] [--duration 20]
        [--resume 1000] [--no-open-loop]
        [--setups nchan,node,fcgi-nginx,fcgi-lighttpd,nchan-redis,fcgi-redis]
        [--loader PATH] [--build DIR]
