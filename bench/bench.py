@@ -853,12 +853,17 @@ def burst_main(a):
                 s.get("nginx_rss_kb", 0),
                 (s.get("nginx_rss_kb", 0) - r["nginx_rss_idle_kb"]) / n if n > 0 else float("nan"),
                 " + ".join(str(x) for x in s.get("nginx_fds", []))))
-        print("\n".join(out))
-        if a.json:
-            with open(a.json, "w") as f:
-                json.dump(results, f, indent=1)
+        report(a, out, results)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def report(a, lines, raw):
+    """Prints a mode's tables (stdout), and with --json writes its raw results."""
+    print("\n".join(lines))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(raw, f, indent=1, default=str)
 
 
 def machine_burst():
@@ -1345,7 +1350,6 @@ def chan_rows(results, ns, add):
         "latency p50 / p99 / max ms | CPU µs per delivered event | RSS KB per subscriber "
         "(PSS) | publish POST p99 ms |")
     add("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    rows = []
     for n in ns:
         for setup in ALL_SETUPS:
             r = results.get(n, {}).get(setup)
@@ -1653,12 +1657,8 @@ def channels_main(a):
         out += ["", "Goals (%s subscribers; %s; the rest reported beside): %d of %d "
                 "met." % ("{:,}".format(max(ns)), "with Redis" if a.redis else "through nginx",
                           sum(1 for g in goals if g[3]), len(goals))]
-        print("\n".join(out))
-        if a.json:
-            with open(a.json, "w") as f:
-                json.dump({"closed": {str(k): v for k, v in results.items()},
-                           "open": {str(k): v for k, v in opened.items()}}, f, indent=1,
-                          default=str)
+        report(a, out, {"closed": {str(k): v for k, v in results.items()},
+                        "open": {str(k): v for k, v in opened.items()}})
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -1756,10 +1756,7 @@ def runs_main(a):
                           f2(r.get("msg_latency_ms_max", float("nan")), "%.1f"),
                           r["cpu_ms"], "**yes**" if ok else "**NO**"))
         out += ["", "Goal met in %d of %d runs." % (met, len(rows))]
-        print("\n".join(out))
-        if a.json:
-            with open(a.json, "w") as f:
-                json.dump(rows, f, indent=1)
+        report(a, out, rows)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -1848,13 +1845,10 @@ def main():
                 "seed-lighttpd": scenario("seed-lighttpd", lambda st, p: start_seed(st, nm, p, True),
                                           loader, n, a.rate, a.duration, tmp),
             }
-        print("Machine: " + machine())
-        print("Each setup: %s streams opened at %d/s, then %.0f s measured; events every 1 s.\n"
-              % (a.streams, a.rate, a.duration))
-        print(table(results, streams_list))
-        if a.json:
-            with open(a.json, "w") as f:
-                json.dump(results, f, indent=1)
+        report(a, ["Machine: " + machine(),
+                   "Each setup: %s streams opened at %d/s, then %.0f s measured; events every "
+                   "1 s.\n" % (a.streams, a.rate, a.duration),
+                   table(results, streams_list)], results)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -22,8 +22,6 @@ static int arm(struct loop *l)
     unsigned long long now = wallclock_ms(), next = chan_next_expiry(engine);
     unsigned long long wait_ms = !next ? ttl_ms : next > now ? next - now : 1;
 
-    if (wait_ms < 1)
-        wait_ms = 1;
     return loop_timer_set(l, &timer, monotime_ns() + (long long)wait_ms * 1000000LL);
 }
 

@@ -5,7 +5,8 @@
 struct loop;
 struct chan_engine;
 
-/* Starts dropping e's messages once older than ttl_ms (e's --history-ttl):
+/* Starts dropping e's messages once older than ttl_ms (e's --history-ttl,
+ * at least 1 s):
  * a timer at the oldest message's expiry (with no message, one TTL ahead:
  * no message stored meanwhile can expire before it). Their memory goes
  * back, and /status's history_bytes and channels say so, even on a channel

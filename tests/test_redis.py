@@ -343,6 +343,38 @@ def netns_test():
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
+def kill_one_under_publishes(port, channel, first_id, victim, n=30, kill_at=10):
+    """Six subscribers of channel (Resumers, from first_id) behind a web server with two
+    responders; n messages published through it, victim SIGKILLed before message kill_at,
+    a publish refused meanwhile retried for up to 10 s. Returns (the acknowledged ids, the
+    indexes of the subscribers that do not end with every acknowledged message, bodies
+    intact, ids increasing (so none twice), nothing else but retried bodies, the
+    Resumers)."""
+    raws = [Resumer(port, [channel], first_id) for _ in range(6)]
+    acked, bodies, retried = [], {}, set()
+    for i in range(n):
+        if i == kill_at:
+            victim.signal(signal.SIGKILL)
+        body = "%s %d" % (channel, i)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            code, _, j = publish(port, channel, body)
+            if code == 200:
+                acked.append(j["id"])
+                bodies[j["id"]] = body
+                break
+            retried.add(body)
+            run_resumers(raws, lambda: False, 0.1)
+        run_resumers(raws, lambda: False, 0.05)
+    want = set(acked)
+    run_resumers(raws, lambda: all(want <= {e[0] for e in r.events} for r in raws), 20)
+    bad = [i for i, r in enumerate(raws)
+           if not (want <= {e[0] for e in r.events} and increasing([e[0] for e in r.events])
+                   and all(e[2] == bodies.get(e[0], e[2]) for e in r.events)
+                   and all(e[0] in want or e[2] in retried for e in r.events))]
+    return acked, bad, raws
+
+
 def nginx_test(url):
     """The shipped nginx server block with two responders in its upstream (the line it
     shows in a comment): subscribers resume on the other when one is SIGKILLed."""
@@ -367,28 +399,7 @@ def nginx_test(url):
     t.ok(code == 200 and j, "nginx with two responders in its upstream: publish 200", code)
     if not j:
         return
-    raws = [Resumer(web.port, ["ng"], j["id"]) for _ in range(6)]
-    acked, bodies, retried = [], {}, set()
-    for i in range(30):
-        if i == 10:
-            procs[0].signal(signal.SIGKILL)
-        body = "ng %d" % i
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            code, _, j = publish(web.port, "ng", body)
-            if code == 200:
-                acked.append(j["id"])
-                bodies[j["id"]] = body
-                break
-            retried.add(body)
-            run_resumers(raws, lambda: False, 0.1)
-        run_resumers(raws, lambda: False, 0.05)
-    want = set(acked)
-    run_resumers(raws, lambda: all(want <= {e[0] for e in r.events} for r in raws), 20)
-    bad = [i for i, r in enumerate(raws)
-           if not (want <= {e[0] for e in r.events} and increasing([e[0] for e in r.events])
-                   and all(e[2] == bodies.get(e[0], e[2]) for e in r.events)
-                   and all(e[0] in want or e[2] in retried for e in r.events))]
+    acked, bad, raws = kill_one_under_publishes(web.port, "ng", j["id"], procs[0])
     t.ok(len(acked) == 30 and not bad and sum(r.opens > 1 for r in raws) >= 1,
          "6 subscribers through nginx, n1 SIGKILLed after 10 of 30 messages: those on it resume "
          "on n2, every subscriber ends with every message, in order, once (%d reconnected)"
@@ -432,28 +443,8 @@ def apache_test(tcp, password):
              "two responders (as nobody) connected to Redis over TCP")
         code, _, j = publish(a.port, "apb", "mark")
         t.ok(code == 200, "Apache with the shipped balancer snippet: publish 200", code)
-        raws = [Resumer(a.port, ["apb"], j["id"] if j else None) for _ in range(6)]
-        acked, bodies, retried = [], {}, set()
-        for i in range(30):
-            if i == 10:
-                procs[0].signal(signal.SIGKILL)
-            body = "apb %d" % i
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                code, _, j = publish(a.port, "apb", body)
-                if code == 200:
-                    acked.append(j["id"])
-                    bodies[j["id"]] = body
-                    break
-                retried.add(body)
-                run_resumers(raws, lambda: False, 0.1)
-            run_resumers(raws, lambda: False, 0.05)
-        want = set(acked)
-        run_resumers(raws, lambda: all(want <= {e[0] for e in r.events} for r in raws), 20)
-        bad = [i for i, r in enumerate(raws)
-               if not (want <= {e[0] for e in r.events} and increasing([e[0] for e in r.events])
-                       and all(e[2] == bodies.get(e[0], e[2]) for e in r.events)
-                       and all(e[0] in want or e[2] in retried for e in r.events))]
+        acked, bad, raws = kill_one_under_publishes(a.port, "apb", j["id"] if j else None,
+                                                    procs[0])
         t.ok(len(acked) == 30 and not bad and sum(r.opens > 1 for r in raws) >= 1,
              "6 subscribers through Apache's balancer, ap1 SIGKILLed after 10 of 30 messages: "
              "those on it resume on ap2, every subscriber ends with every message, in order, "

@@ -98,6 +98,27 @@ def leftovers(resp):
     return [p for p in with_marker(MARK)] + children(resp.pid)
 
 
+def through_front(tag, name, port, resp_pid):
+    """/app/run/lines and /app/run/forker through a front server on port (the responder
+    resp_pid behind it, configured with both): lines 200 ms apart then the exit event, the
+    same with curl -N, and a client that leaves gets its program's group killed and reaped."""
+    s = HttpStream(port, "/app/run/lines")
+    s.read_to_end(10)
+    ev = data(s)
+    g = gaps(ev[:5])
+    t.ok(len(ev) == 6 and ev[-1]["event"] == "exit" and len(g) == 4 and min(g) > 0.12,
+         "%s: lines arrive 200 ms apart, then the exit event" % tag, (ev[-1:], g))
+    c = curl_n("http://127.0.0.1:%d/app/run/lines" % port)
+    t.ok(curl_ok(c, LINES5, "7"), "curl -N through %s: each line as printed, 200 ms apart, "
+         "then event: exit 7" % name, c)
+    s = HttpStream(port, "/app/run/forker")
+    s.read_until(lambda s: data(s), 5)
+    s.close()
+    t.ok(wait_for(lambda: not with_marker(MARK) and not children(resp_pid), 5),
+         "%s: the client leaves: the program's group is killed and reaped" % tag,
+         (with_marker(MARK), children(resp_pid)))
+
+
 try:
     paths = {n: script(wd, n + ".prog", text) for n, text in PROGRAMS.items()}
     args = ["-k", "1", "--max-body", "64k", "--max-line", "1k", "--max-runs", str(max(64, CHURN)),
@@ -436,21 +457,7 @@ try:
                                                        "--run", "forker=" + paths["forker"]],
                                                   name="r4")
         nx = ngx.Nginx(wd, sock4, os.path.join(os.path.dirname(HERE), "html"))
-        s = HttpStream(nx.port, "/app/run/lines")
-        s.read_to_end(10)
-        ev = data(s)
-        g = gaps(ev[:5])
-        t.ok(len(ev) == 6 and ev[-1]["event"] == "exit" and len(g) == 4 and min(g) > 0.12,
-             "nginx: lines arrive 200 ms apart, then the exit event", (ev[-1:], g))
-        c = curl_n("http://127.0.0.1:%d/app/run/lines" % nx.port)
-        t.ok(curl_ok(c, LINES5, "7"), "curl -N through nginx: each line as printed, 200 ms "
-             "apart, then event: exit 7", c)
-        s = HttpStream(nx.port, "/app/run/forker")
-        s.read_until(lambda s: data(s), 5)
-        s.close()
-        t.ok(wait_for(lambda: not with_marker(MARK) and not children(r4.pid), 5),
-             "nginx: the client leaves: the program's group is killed and reaped",
-             (with_marker(MARK), children(r4.pid)))
+        through_front("nginx", "nginx", nx.port, r4.pid)
 
     # --- through Apache (mod_proxy_fcgi, the shipped snippet as shipped: it routes
     #     run/NAME as it does /stream); the responder runs as nobody, as documented
@@ -470,21 +477,7 @@ try:
         ap = apa.Apache(wd, "apache", "proxy_fcgi",
                         {"FCGI_SSE_HTML": apa.HTML, "FCGI_SSE_SOCKET": sock5})
         try:
-            s = HttpStream(ap.port, "/app/run/lines")
-            s.read_to_end(10)
-            ev = data(s)
-            g = gaps(ev[:5])
-            t.ok(len(ev) == 6 and ev[-1]["event"] == "exit" and len(g) == 4 and min(g) > 0.12,
-                 "apache: lines arrive 200 ms apart, then the exit event", (ev[-1:], g))
-            c = curl_n("http://127.0.0.1:%d/app/run/lines" % ap.port)
-            t.ok(curl_ok(c, LINES5, "7"), "curl -N through Apache (mod_proxy_fcgi): each line "
-                 "as printed, 200 ms apart, then event: exit 7", c)
-            s = HttpStream(ap.port, "/app/run/forker")
-            s.read_until(lambda s: data(s), 5)
-            s.close()
-            t.ok(wait_for(lambda: not with_marker(MARK) and not children(r5.pid), 5),
-                 "apache: the client leaves: the program's group is killed and reaped",
-                 (with_marker(MARK), children(r5.pid)))
+            through_front("apache", "Apache (mod_proxy_fcgi)", ap.port, r5.pid)
         finally:
             apa.stop_all([ap])
 except Exception as e:  # noqa: BLE001
