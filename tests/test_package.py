@@ -93,7 +93,8 @@ def readme_commands():
     def find(word):
         hits = [x for x in lines if word in x]
         return hits[0].split("  #")[0].strip() if hits else None
-    return {"build": find("dpkg-buildpackage"), "install": find("apt install"),
+    return {"deps": find("apt-get install"), "build": find("dpkg-buildpackage"),
+            "install": find("apt install"),
             "apache": find("a2enconf"), "lighttpd": find("lighty-enable-mod")}
 
 
@@ -158,8 +159,8 @@ def build_deb(cmd):
     if r.returncode != 0 or len(debs) != 1:
         return None, blog, "", False, took
     lr = dock.run(["lintian", "--display-info", "--pedantic", debs[0]], timeout=600)
-    lint = "$ lintian --display-info --pedantic %s\n%s%s" % (os.path.basename(debs[0]),
-                                                             lr.stdout, lr.stderr)
+    lint = "$ lintian --display-info --pedantic %s\n%s%sexit %d\n" % (
+        os.path.basename(debs[0]), lr.stdout, lr.stderr, lr.returncode)
     tmp = cache + ".tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
@@ -208,6 +209,16 @@ try:
     if not all(cmds.values()):
         raise SystemExit
 
+    # The build-dependencies README installs are those debian/control names.
+    with open(os.path.join(SRCDIR, "debian", "control")) as f:
+        control = f.read()
+    bd = re.search(r"^Build-Depends:(.*?)^\S", control, re.S | re.M).group(1)
+    need = {re.sub(r"\s*\(.*", "", x).strip() for x in bd.split(",") if x.strip()}
+    need = {"debhelper" if x == "debhelper-compat" else x for x in need}
+    have = set(cmds["deps"].split()[2:])
+    t.eq(sorted(need - have), [], "README's `%s` has every Build-Depends of debian/control"
+         % cmds["deps"])
+
     # ------------------------------------------------------------ build and lintian
     deb, blog, lint, cached, took = build_deb(cmds["build"])
     show("dpkg-buildpackage%s" % (" (cached: the sources are unchanged)" if cached else ""),
@@ -222,6 +233,8 @@ try:
     errors = [tag for lvl, tag in tags if lvl == "E"]
     warnings = sorted({tag for lvl, tag in tags if lvl == "W"})
     t.eq(errors, [], "lintian: no error")
+    # lintian exits 0 unless it found an error or could not run (a crash lists no tag).
+    t.ok(lint.rstrip().endswith("\nexit 0"), "lintian ran and exited 0", lint[-300:])
     with open(os.path.join(SRCDIR, "README.md")) as f:
         readme = f.read()
     t.ok(all(w in readme for w in warnings),
