@@ -1,6 +1,6 @@
 """test_intake.py -- the intake under attack: regression tests for the attacks of the intake
 issue (one record aborts the process, the params bound bypassed, a permanent leak per
-record, a few peers stopping all intake, a burst of 2,000 clients, and smaller ones).
+record, a few peers stopping all intake, a burst of 4,000 clients, and smaller ones).
 
 Every attack here worked against the intake of 2026-11 (libfcgi reading the request on
 an accept thread after a MSG_PEEK pre-check); each check states what a correct intake
@@ -10,11 +10,11 @@ responder's RSS must come back within 10% of where it was once the attackers are
 
 Helpers run in their own processes so that the test process's own work (and the GIL)
 cannot blur the timings: this file run with --watch (the watched streams), --attack
-(peers that hold intake connections, reconnecting whenever closed) or --burst (2,000
+(peers that hold intake connections, reconnecting whenever closed) or --burst (4,000
 HTTP clients at once, epoll).
 
 Environment:
-  FCGI_SSE_INTAKE_HOLD_S  duration of the hold of attack 4 (default 20; 60 for a long run)
+  FCGI_SSE_INTAKE_HOLD_S  duration of the hold of attack 4 (default 60, as the issue asks)
   FCGI_SSE_SANITIZED=1    looser timing bounds (ASan/UBSan build)
 """
 
@@ -43,7 +43,7 @@ INTERVAL_MS = 100
 SANITIZED = os.environ.get("FCGI_SSE_SANITIZED") == "1"
 GAP_MAX = 0.25 if SANITIZED else 0.15          # watched streams: max inter-arrival
 PROBE_MAX = 0.5 if SANITIZED else 0.2          # attack 4: connect -> header block
-HOLD_S = float(os.environ.get("FCGI_SSE_INTAKE_HOLD_S", "20"))
+HOLD_S = float(os.environ.get("FCGI_SSE_INTAKE_HOLD_S", "60"))
 CLOSE_WAIT = 2.0 if SANITIZED else 1.0         # "closed at once": within this
 # ASan's quarantine keeps freed memory resident: RSS says nothing there (LeakSanitizer
 # reports leaks at exit instead)
@@ -675,9 +675,9 @@ try:
     # A few peers stop all intake: each holds a connection half-sent, trickled (a byte
     # every 2 s), in libfcgi's lingering close (a byte every 1.5 s after a 404), or
     # never reading the answers to FCGI_GET_VALUES. 4 peers (as many as the accept
-    # threads of 2026-11) for the first half of the hold, 8 for the second. Each
-    # reconnects whenever it is closed. Meanwhile a new stream every 0.5 s must get
-    # its header block within 200 ms.
+    # threads of 2026-11) hold for the whole hold (60 s), 4 more join for its second
+    # half. Each reconnects whenever it is closed. Meanwhile a new stream every 0.5 s
+    # must get its header block within 200 ms.
     S = session()
     kinds = "half,trickle,linger,noread"
     lat = probe(S.sock)
@@ -716,9 +716,9 @@ try:
         bad = [fmt_ms(p) for p in ps if p is None or p > PROBE_MAX]
         worst = max((p if p is not None else float("inf")) for p in ps) if ps else None
         t.ok(len(ps) >= 5 and not bad,
-             "attack 4: %d peers holding intake connections for %.0f s: every new stream's "
-             "header within %.0f ms (%d probes, worst %s ms)"
-             % (n, half, PROBE_MAX * 1000, len(ps),
+             "attack 4: %d peers holding intake connections (the first 4 for %.0f s, "
+             "measured here over %.0f s): every new stream's header within %.0f ms (%d "
+             "probes, worst %s ms)" % (n, HOLD_S, half, PROBE_MAX * 1000, len(ps),
                 "none" if worst is None or worst == float("inf") else "%.0f" % (worst * 1000)),
              "late or never (ms): %s" % bad[:20])
     t.ok(S.alive(), "attack 4: ... and the process survives")
@@ -895,16 +895,29 @@ try:
     t.ok(max0 is not None and max1 is not None and max1 < max0,
          "7: with --max-memory 64 the logged max streams is lower than without (%s < %s)"
          % (max1, max0))
+    # Both options are bounds: the lower one holds, whichever it is.
+    code2, line2, max2 = start_line(["--max-memory", "64", "--max-streams", "100000"], "mem-ms")
+    code3, line3, max3 = start_line(["--max-memory", "64", "--max-streams", "5"], "ms-mem")
+    t.ok(code2 == 0 and max1 is not None and max2 == max1,
+         "7: --max-memory 64 with --max-streams 100000: the memory's figure holds (%s)" % max2,
+         line2)
+    t.ok(code3 == 0 and max3 == 5,
+         "7: --max-memory 64 with --max-streams 5: 5 holds (%s)" % max3, line3)
 
     # ============================================================ attack 5: a burst
-    # 2,000 HTTP clients at the same instant through lighttpd; the responder under
-    # spawn-fcgi with a backlog of 4096 (its default, 1024, would refuse some at the
-    # kernel). Every client must get a 200 and its first event (1 s after the header):
-    # p99 of connect -> first event <= interval + 1.5 s.
-    BURST = 2000
+    # 4,000 HTTP clients at the same instant through lighttpd, the responder under
+    # spawn-fcgi with its default backlog (1024), the setting of the storm as found: the
+    # intake must take the connections as fast as they come, every pending one per
+    # wake-up. The old intake (four threads, one connection each at a time, f3b327f^)
+    # failed here in every try: 1,738 and 1,902 of 4,000 got a stream, lighttpd answered
+    # the others 500. (The shipped commands also raise the backlog to 4096; the 8,000 and
+    # 16,000-client figures are the benchmark's, bench.py --burst.) Every client must get
+    # a 200 and its first event (1 s after the header): p99 of connect -> first event
+    # <= interval + 1.5 s.
+    BURST = 4000
     rsock = wd.file("burst.sock")
     rp, rsock = start_spawned_responder(wd, ["-i", "1000", "-k", "0"], name="burst",
-                                        sock=rsock, backlog=4096, env=ENV)
+                                        sock=rsock, env=ENV)
     lp, port = start_lighttpd(wd, rsock)
     r = subprocess.run([sys.executable, SELF, "--burst", str(port), str(BURST), "20"],
                        capture_output=True, text=True, timeout=60)
@@ -917,8 +930,9 @@ try:
            "first event p50 %.0f ms, p99 %.0f ms, max %.0f ms"
            % (BURST, res.get("connect_loop_s", 0), res["statuses"], res["failures"],
               p50 * 1000, p99 * 1000, pct(res["lat"], 1.0) * 1000))
-    t.eq(res["events"], BURST, "attack 5: 2,000 clients at once through lighttpd: every one "
-         "gets a 200 stream and its first event")
+    t.eq((res["events"], res["statuses"]), (BURST, {"200": BURST}),
+         "attack 5: 4,000 clients at once through lighttpd, spawn-fcgi's default backlog "
+         "(1024): every one gets a 200 stream and its first event")
     t.ok(p99 <= 2.5, "attack 5: ... p99 from connect to the first event <= 2.5 s (interval "
          "1 s + 1.5 s): p50 %.0f ms, p99 %.0f ms" % (p50 * 1000, p99 * 1000))
     t.ok(rp.alive() and lp.alive(), "attack 5: ... responder and lighttpd survive")
