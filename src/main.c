@@ -106,8 +106,9 @@ static rlim_t raise_nofile(rlim_t *hard)
     return rl.rlim_cur;
 }
 
-/* Streams the process can hold: --max-streams, else what open files and
- * memory allow. Logs how the figure was reached. */
+/* Streams the process can hold: the lower of what open files and memory
+ * allow; --max-streams replaces that, except that an explicit --max-memory
+ * still caps it (both options are bounds). Logs how the figure was reached. */
 static unsigned long stream_limit(const struct opt_config *cfg, rlim_t nofile)
 {
     unsigned long long cost = admit_stream_cost(cfg->max_backlog);
@@ -116,13 +117,22 @@ static unsigned long stream_limit(const struct opt_config *cfg, rlim_t nofile)
                                     : admit_memory_budget();
     unsigned long by_fd = admit_default_max(nofile, FD_RESERVE, ~0ULL, 1);
     unsigned long by_mem = budget ? admit_default_max(~0ULL, 0, budget, cost) : by_fd;
-    unsigned long n = cfg->max_streams ? cfg->max_streams : (by_fd < by_mem ? by_fd : by_mem);
+    unsigned long n = by_fd < by_mem ? by_fd : by_mem;
+    const char *why = "";
 
+    if (cfg->max_streams) {
+        n = cfg->max_streams;
+        why = " (--max-streams)";
+        if (cfg->max_memory_mb && by_mem < n) {
+            n = by_mem;
+            why = " (--max-memory, below --max-streams)";
+        }
+    }
     log_info("max streams %lu%s: open files allow %lu, %llu MB of memory%s allow %lu "
-             "at %llu KB a stream at most", n, cfg->max_streams ? " (--max-streams)" : "",
+             "at %llu KB a stream at most", n, why,
              by_fd, budget >> 20, cfg->max_memory_mb ? " (--max-memory)" : "", by_mem,
              cost / 1024);
-    if (cfg->max_streams && cfg->max_streams > by_fd)
+    if (cfg->max_streams && n > by_fd)
         log_warn("--max-streams %lu is above what %lu open files allow: expect 503s earlier",
                  cfg->max_streams, (unsigned long)nofile);
     return n;
