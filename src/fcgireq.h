@@ -11,8 +11,9 @@
  * here" (ipcFd, keepConnection), relying on their meaning in libfcgi
  * 2.4: with ipcFd set and keepConnection on, FCGX_Accept_r reads the
  * next request from ipcFd instead of accepting, and every later write
- * goes to whatever ipcFd then holds. configure checks that layout and
- * that behaviour against the installed library (FCGI_SSE_LIBFCGI_OK). */
+ * goes to whatever ipcFd then holds. configure runs a program that relies
+ * on exactly that against the installed library ("whether libfcgi reads a
+ * request from FCGX_Request.ipcFd"), and refuses to build if it fails. */
 
 /* Lets libfcgi parse one request that frame.c found complete and sane:
  * `feed` is a file (a memfd) holding exactly those bytes, positioned at

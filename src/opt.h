@@ -13,7 +13,7 @@
 int opt_run_name_ok(const char *name, size_t len);
 
 struct opt_config {
-    const char *listen;            /* -l ADDR, or NULL: socket on fd 0 (or CGI) */
+    const char *listen;            /* -l ADDR, or NULL: systemd's socket, else fd 0, else CGI */
     unsigned socket_mode;          /* --socket-mode, for unix:/path */
     const char *socket_group;      /* --socket-group: group of the unix socket, or NULL */
     unsigned long interval_ms;     /* -i: time between events */
