@@ -631,8 +631,10 @@ def check_status():
          "/status has channels, messages_published, events_delivered, history_bytes", j)
     t.eq(j.get("messages_published"), published["main"],
          "messages_published counts every accepted message (%d)" % published["main"])
+    # check_clients (node's subscribers) makes one of the channels; without node it is
+    # skipped (and CI refuses that skip), and this check does not fail a second time.
     t.ok(j.get("events_delivered", 0) >= 18 and
-         0 < j.get("history_bytes", 0) <= 64 << 20 and j.get("channels", 0) >= 8,
+         0 < j.get("history_bytes", 0) <= 64 << 20 and j.get("channels", 0) >= (8 if ndir else 7),
          "events_delivered, history_bytes and channels are plausible", j)
 
 
