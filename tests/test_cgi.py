@@ -139,8 +139,8 @@ t.ok(head is not None and 2 <= len(events) <= 4,
 lsock = os.path.join(tempfile.mkdtemp(prefix="fcgi-sse-cgi-"), "x~")
 for word in ("-lunix:" + lsock, "-lunix:" + lsock.replace("~", "\\~")):
     env3 = dict(env, QUERY_STRING=word.replace("\\", ""), FCGI_SSE_OPTIONS="")
-    r = subprocess.run([BINARY, word], env=dict(env3, QUERY_STRING="limit=1"),
-                       stdin=subprocess.DEVNULL, capture_output=True, timeout=10)
+    r = run_binary([word], env=dict(env3, QUERY_STRING="limit=1"), stdin=subprocess.DEVNULL,
+                   timeout=10)
     t.ok(r.returncode == 0 and b"Status: 200 OK" in r.stdout and b"data: Count: [0]" in r.stdout
          and not os.path.exists(lsock),
          "CGI: argv %r is ignored: the request is served, no listener" % word, r)
