@@ -41,8 +41,10 @@ from harness import (BINARY, FCGI_END_REQUEST, FCGI_STDOUT, SLOW, SRCDIR, Tap,  
                      Workdir, can_connect, fcgi_get, fcgi_raw, fcgi_read_records, free_port, status,
                      wait_for)
 import nginx as ngx  # noqa: E402
-from deployfiles import (apt_packages, docker_copy, parse_compose_config,  # noqa: E402
-                         parse_dockerfile, parse_unit, unit_value, unit_values)
+from deployfiles import (apache_blocks, apt_packages, docker_copy,  # noqa: E402
+                         lighttpd_fastcgi_match, nginx_location_for, nginx_locations,
+                         parse_compose_config, parse_dockerfile, parse_unit, uncommented,
+                         unit_value, unit_values)
 
 DEPLOY = os.path.join(SRCDIR, "deploy")
 COMPOSE = os.path.join(DEPLOY, "docker", "compose.yaml")
@@ -116,44 +118,6 @@ NOT_PROGRAM_PATHS = ["/run", "/app/run/a/b", "/chat/completions/x", "/app/chat"]
 def read_deploy(*parts):
     with open(os.path.join(DEPLOY, *parts)) as f:
         return f.read()
-
-
-def uncommented(text):
-    return "\n".join(line for line in text.split("\n") if not line.lstrip().startswith("#"))
-
-
-def lighttpd_fastcgi_match(text):
-    """The regex of the $HTTP["url"] =~ block that holds fastcgi.server (and that block)."""
-    text = uncommented(text)
-    for m in re.finditer(r'\$HTTP\["url"\] =~ "([^"]*)" \{', text):
-        depth, i = 1, m.end()
-        while depth and i < len(text):
-            depth += {"{": 1, "}": -1}.get(text[i], 0)
-            i += 1
-        block = text[m.end():i]
-        if "fastcgi.server" in block:
-            return m.group(1), block
-    return None, ""
-
-
-def nginx_locations(text):
-    """[(regex, body)] of the server block's `location ~ REGEX { ... }`, in order (nginx
-    tries regex locations in the order they appear)."""
-    text = uncommented(text)
-    out = []
-    for m in re.finditer(r"location ~ (\S+) \{", text):
-        out.append((m.group(1), text[m.end():text.index("}", m.end())]))
-    return out
-
-
-def nginx_location_for(locs, path):
-    return next(((rx, body) for rx, body in locs if re.search(rx, path)), (None, ""))
-
-
-def apache_blocks(text):
-    """[(regex, body)] of each <LocationMatch "REGEX"> ... </LocationMatch>."""
-    return re.findall(r'<LocationMatch "([^"]*)">(.*?)</LocationMatch>', uncommented(text),
-                      re.S)
 
 
 service = parse_unit(SERVICE_UNIT)
