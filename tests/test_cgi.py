@@ -106,7 +106,7 @@ ended(p, 0, "CGI: stdout closed by the web server")
 p = cgi()
 read_stream(p, 1, 3)
 p.send_signal(signal.SIGTERM)
-ended(p, 0, "CGI: SIGTERM ends the response", timeout=2)
+ended(p, 0, "CGI: SIGTERM ends the response", timeout=2 * SLOW)
 
 # A query without '=' reaches a CGI program as arguments (RFC 3875 4.4): "?-i+1" must
 # not set the interval to 1 ms. As CGI no option comes from argv; FCGI_SSE_OPTIONS
@@ -118,7 +118,7 @@ p = subprocess.Popen([BINARY, "-i", "1"], env=env, stdin=subprocess.DEVNULL,
                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 head, events, _ = read_stream(p, 100, 1.0)
 p.send_signal(signal.SIGTERM)
-ended(p, 0, "CGI: query words as arguments, SIGTERM", timeout=2)
+ended(p, 0, "CGI: query words as arguments, SIGTERM", timeout=2 * SLOW)
 t.ok(head is not None and 2 <= len(events) <= 4,
      "CGI: query words passed as arguments are not options (%d events in 1 s at 300 ms)"
      % len(events))
@@ -130,7 +130,7 @@ p = subprocess.Popen([BINARY, word], env=env2, stdin=subprocess.DEVNULL,
                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 head, events, _ = read_stream(p, 100, 1.0)
 p.send_signal(signal.SIGTERM)
-ended(p, 0, "CGI: query words as arguments, SIGTERM", timeout=2)
+ended(p, 0, "CGI: query words as arguments, SIGTERM", timeout=2 * SLOW)
 t.ok(head is not None and 2 <= len(events) <= 4,
      "CGI: a long query word is not an option either (%d events in 1 s)" % len(events))
 
@@ -139,8 +139,8 @@ t.ok(head is not None and 2 <= len(events) <= 4,
 lsock = os.path.join(tempfile.mkdtemp(prefix="fcgi-sse-cgi-"), "x~")
 for word in ("-lunix:" + lsock, "-lunix:" + lsock.replace("~", "\\~")):
     env3 = dict(env, QUERY_STRING=word.replace("\\", ""), FCGI_SSE_OPTIONS="")
-    r = subprocess.run([BINARY, word], env=dict(env3, QUERY_STRING="limit=1"),
-                       stdin=subprocess.DEVNULL, capture_output=True, timeout=10)
+    r = run_binary([word], env=dict(env3, QUERY_STRING="limit=1"), stdin=subprocess.DEVNULL,
+                   timeout=10)
     t.ok(r.returncode == 0 and b"Status: 200 OK" in r.stdout and b"data: Count: [0]" in r.stdout
          and not os.path.exists(lsock),
          "CGI: argv %r is ignored: the request is served, no listener" % word, r)

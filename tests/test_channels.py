@@ -37,7 +37,6 @@ import re
 import secrets
 import select
 import signal
-import subprocess
 import sys
 import time
 import urllib.parse
@@ -47,9 +46,10 @@ sys.path.insert(0, os.path.join(HERE, "lib"))
 sys.path.insert(0, os.path.join(HERE, "browser"))
 sys.dont_write_bytecode = True    # nothing written into the source tree
 
-from harness import (BINARY, BUILDDIR, SRCDIR, HttpStream, Tap, Workdir, can_connect,  # noqa: E402
+from harness import (BUILDDIR, SRCDIR, HttpStream, Tap, Workdir, can_connect,  # noqa: E402
                      fcgi_raw, fcgi_read_records, fcgi_request_bytes, free_port, http_get,
-                     start_lighttpd, start_spawned_responder, status, wait_for, FCGI_STDOUT)
+                     run_binary, start_lighttpd, start_spawned_responder, status, wait_for,
+                     FCGI_STDOUT)
 from nginx import get_from  # noqa: E402
 from nodedeps import NodeProc, node_dir  # noqa: E402
 
@@ -277,10 +277,10 @@ def publish_round(tag, n, chans=("news", "sport", "weather"), via_command=False)
         ev = "note" if i % 3 == 1 else None
         msg = "%s %d on %s\nsecond line" % (tag, i, ch)
         if via_command:
-            argv = [BINARY, "publish", "--socket", "unix:" + sock, "--key-file", pk, ch]
+            argv = ["publish", "--socket", "unix:" + sock, "--key-file", pk, ch]
             if ev:
                 argv += ["--event", ev]
-            r = subprocess.run(argv, input=msg.encode(), capture_output=True, timeout=20)
+            r = run_binary(argv, input=msg.encode(), timeout=20)
             try:
                 j = json.loads(r.stdout)
             except ValueError:
@@ -542,8 +542,8 @@ def hmac_sig(key, expires, names):
 
 
 def check_private():
-    r = subprocess.run([BINARY, "sign", "--key-file", sk, "--expires", "600",
-                        "private:b", "news"], capture_output=True, text=True, timeout=10)
+    r = run_binary(["sign", "--key-file", sk, "--expires", "600", "private:b", "news"],
+                   text=True, timeout=10)
     q = r.stdout.strip()
     qs = urllib.parse.parse_qs(q)
     exp = int(qs.get("expires", ["0"])[0])
@@ -596,15 +596,13 @@ def check_private():
 
 
 def check_command():
-    r = subprocess.run([BINARY, "publish", "--socket", "unix:" + sock, "news"],
-                       input=b"no key", capture_output=True, timeout=20)
-    t.ok(r.returncode != 0 and b"403" in r.stderr,
-         "fcgi-sse publish without --key-file: fails, says 403: %r" % r.stderr[:120], r)
+    r = run_binary(["publish", "--socket", "unix:" + sock, "news"], input=b"no key", timeout=20)
+    t.ok(r.returncode == 1 and b"403" in r.stderr,
+         "fcgi-sse publish without --key-file: exit 1, says 403: %r" % r.stderr[:120], r)
     s = HttpStream(port, "/events?channel=cmd")
     s.read_head()
-    r = subprocess.run([BINARY, "publish", "--socket", "unix:" + sock, "--key-file", pk,
-                        "cmd", "--event", "note"], input=b"from stdin\r\nline two",
-                       capture_output=True, timeout=20)
+    r = run_binary(["publish", "--socket", "unix:" + sock, "--key-file", pk, "cmd",
+                    "--event", "note"], input=b"from stdin\r\nline two", timeout=20)
     try:
         j = json.loads(r.stdout)
     except ValueError:

@@ -11,20 +11,21 @@ import hmac
 import json
 import os
 import re
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from harness import BINARY, Tap, Workdir, start_responder  # noqa: E402
+from harness import Tap, Workdir, run_binary, start_responder  # noqa: E402
 
 t = Tap()
 wd = Workdir("cmd")
 
 
 def run(args, stdin=b"", timeout=20):
-    """Runs fcgi-sse ARGS; returns (exit status, stdout, stderr) as text."""
-    p = subprocess.run([BINARY] + list(args), input=stdin, capture_output=True, timeout=timeout)
+    """Runs fcgi-sse ARGS (harness.run_binary: under ASan its stderr is scanned for
+    sanitizer reports); returns (exit status, stdout, stderr) as text. Each caller checks
+    the exit status."""
+    p = run_binary(args, input=stdin, timeout=timeout)
     return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
 
 

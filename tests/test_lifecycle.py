@@ -17,16 +17,16 @@ from harness import (BINARY, FCGI_ABORT_REQUEST, FCGI_END_REQUEST, FCGI_STDOUT, 
 t = Tap()
 wd = Workdir("lifecycle")
 try:
-    # --- a client that leaves frees its stream within 1 s (not at its next tick:
-    #     the interval is 10 s here)
+    # --- a client that leaves frees its stream within 1 s, x SLOW under ASan (not at its
+    #     next tick: the interval is 10 s here)
     resp, sock = start_responder(wd, ["-i", "10000", "-k", "0"], name="slowtick")
     c = CgiFcgi(sock, "/stream")
     c.read_until(lambda c: c.head is not None, 3)
     t.ok(wait_for(lambda: status(sock)["streams_open"] == 1, 2), "disconnect: stream open")
     c.close()
     t0 = time.monotonic()
-    freed = wait_for(lambda: status(sock)["streams_open"] == 0, 1.0)
-    t.ok(freed, "disconnect (FastCGI peer closes): freed within 1 s",
+    freed = wait_for(lambda: status(sock)["streams_open"] == 0, 1.0 * SLOW)
+    t.ok(freed, "disconnect (FastCGI peer closes): freed within %g s" % (1.0 * SLOW),
          "%.3f s" % (time.monotonic() - t0))
 
     # lighttpd 1.4 notices that its client left only when it next writes to it (it does
@@ -40,8 +40,9 @@ try:
          "disconnect through lighttpd: stream open")
     s.close()
     t0 = time.monotonic()
-    freed = wait_for(lambda: status(ssock)["streams_open"] == 0, 1.0)
-    t.ok(freed, "disconnect through lighttpd: freed within one interval (500 ms) + 0.5 s",
+    freed = wait_for(lambda: status(ssock)["streams_open"] == 0, 0.5 + 0.5 * SLOW)
+    t.ok(freed, "disconnect through lighttpd: freed within one interval (500 ms) + %g s"
+         % (0.5 * SLOW),
          "%.3f s" % (time.monotonic() - t0))
     # an abort request from the web server ends the stream too
     raw = fcgi_raw(ssock)

@@ -24,7 +24,8 @@ from statistics import median
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from harness import (DUE_TOL, MAX_LATE, SLOW, SRCDIR, HttpStream, Tap, Workdir,  # noqa: E402
-                     due_ok, fcgi_get, gaps, http_get, percentile, pump, status, wait_for)
+                     describe_gaps, due_ok, fcgi_get, gaps, http_get, percentile, pump, status,
+                     timing_ok, wait_for)
 import harness  # noqa: E402
 import nginx as ngx  # noqa: E402
 
@@ -110,20 +111,20 @@ try:
          "forwarded)", (direct.headers(), s.headers))
     t.diag("stream headers through nginx: %s" % s.headers)
     t.ok(s.t_head is not None and s.t_head - s.t_start <= 0.2 * SLOW,
-         "stream: header block within 200 ms", s.t_head and s.t_head - s.t_start)
+         "stream: header block within %d ms" % (200 * SLOW), s.t_head and s.t_head - s.t_start)
     t.ok(s.body_pieces and s.body_pieces[0][1].startswith(b"retry: 3000")
          and s.body_pieces[0][0] - s.t_start <= 0.2 * SLOW,
          "stream: retry line arrives at once, not with the first event", s.body_pieces[:1])
     t.eq(s.counts()[:8], list(range(8)), "stream: ids 0..7 consecutive")
     offs = due_offsets(s)
     t.ok(len(offs) >= 8 and due_ok(offs),
-         "stream: events within 100 ms of their due time (p99; worst under %d ms)"
-         % ((DUE_TOL + MAX_LATE * SLOW) * 1000),
+         "stream: events within %d ms of their due time (p99; worst under %d ms)"
+         % (DUE_TOL * SLOW * 1000, (DUE_TOL + MAX_LATE * SLOW) * 1000),
          ["%+.3f" % x for x in offs])
     g = gaps(s.events)
-    t.ok(len(g) >= 7 and abs(median(g) - INTERVAL) <= TOL / 2,
-         "stream: median inter-arrival 200 ms +-5% (fastcgi_buffering off: not buffered)",
-         ["%.3f" % x for x in g])
+    t.ok(len(g) >= 7 and timing_ok(g, INTERVAL),
+         "stream: inter-arrival on time (fastcgi_buffering off: not buffered): %s"
+         % describe_gaps(g, INTERVAL), ["%.3f" % x for x in g])
     t.ok(one_by_one(s), "stream: each event arrives on its own, none batched")
 
     # --- prefixes, resume, limit
@@ -147,8 +148,9 @@ try:
     t0 = time.monotonic()
     code, hdrs, body = http_get(port, "/stream", method="HEAD")
     t.ok(code == 200 and hdrs.get("content-type", "").startswith("text/event-stream")
-         and body == b"" and time.monotonic() - t0 < 1,
-         "HEAD: 200, event-stream headers only, at once", (code, hdrs, body))
+         and body == b"" and time.monotonic() - t0 < 1 * SLOW,
+         "HEAD: 200, event-stream headers only, at once (< %g s, not held open)" % SLOW,
+         (code, hdrs, body))
     code, hdrs, body = http_get(port, "/stream", method="POST",
                                 headers={"Content-Length": "0"})
     t.ok(code == 405 and hdrs.get("allow") == "GET, HEAD" and body.count(b"\n") == 1,
@@ -185,15 +187,15 @@ try:
          [c.counts() for c in clients if c.counts() != list(range(10))][:5])
     offs = [x for c in clients for x in due_offsets(c)]
     worst = max((abs(x) for x in offs), default=1e9)
-    t.ok(offs and due_ok(offs), "%d streams: events within 100 ms of due (p99 %.1f ms, worst "
-         "%.1f ms)" % (CLIENTS, (percentile([abs(x) for x in offs], 0.99) or 0) * 1000,
-                       worst * 1000))
+    t.ok(offs and due_ok(offs), "%d streams: events within %d ms of due (p99 %.1f ms, worst "
+         "%.1f ms)" % (CLIENTS, DUE_TOL * SLOW * 1000,
+                       (percentile([abs(x) for x in offs], 0.99) or 0) * 1000, worst * 1000))
     allg = sorted(x for c in clients for x in gaps(c.events))
     p50 = median(allg) if allg else 1e9
     p99 = allg[int(len(allg) * 0.99)] if allg else 1e9
-    t.ok(allg and abs(p50 - INTERVAL) <= TOL / 2 and abs(p99 - INTERVAL) <= 2 * TOL * SLOW,
-         "%d streams: inter-arrival p50 %.1f ms (200 +-5%%), p99 %.1f ms (200 +-20%%)"
-         % (CLIENTS, p50 * 1000, p99 * 1000))
+    t.ok(allg and abs(p50 - INTERVAL) <= TOL and abs(p99 - INTERVAL) <= 2 * TOL * SLOW,
+         "%d streams: inter-arrival p50 %.1f ms (200 +-10%%), p99 %.1f ms (200 +-%d%%)"
+         % (CLIENTS, p50 * 1000, p99 * 1000, 20 * SLOW))
     t.ok(wait_for(lambda: status(sock)["streams_open"] == 0, 2)
          and status(sock)["streams_total"] - before == CLIENTS,
          "%d streams: all counted and all closed" % CLIENTS, status(sock))
@@ -252,10 +254,10 @@ try:
     opened = wait_for(lambda: status(sock_q)["streams_open"] == 1, 2)
     t_close = time.monotonic()
     s.close()
-    freed = wait_for(lambda: status(sock_q)["streams_open"] == 0, 1.0)
+    freed = wait_for(lambda: status(sock_q)["streams_open"] == 0, 1.0 * SLOW)
     took = time.monotonic() - t_close
     t.ok(opened and freed, "disconnect: client gone -> responder's streams_open 1 -> 0 within "
-         "1 s (%.0f ms), with no write to notice it" % (took * 1000))
+         "%g s (%.0f ms), with no write to notice it (interval 10 s)" % (SLOW, took * 1000))
 
     t_open = time.monotonic()
     alive = HttpStream(hb.port, "/stream")

@@ -49,7 +49,7 @@ sys.dont_write_bytecode = True    # nothing written into the source tree
 
 from harness import (BINARY, BUILDDIR, FCGI_STDOUT, SRCDIR, HttpStream, SseParser, Tap,  # noqa: E402
                      Workdir, can_connect, fcgi_request_bytes, fcgi_split_records, free_port, pump,
-                     start_redis, status, wait_for)
+                     run_binary, start_redis, status, wait_for)
 from nodedeps import NodeProc, node_dir  # noqa: E402
 import nginx as ngx  # noqa: E402
 import apache as ap  # noqa: E402
@@ -867,9 +867,8 @@ try:
     cid2 = cli_publish(rsock, "clock", "by cli after reload")
 
     # ------------------------------------------------------------ the publish command
-    r = subprocess.run([BINARY, "publish", "--socket", "unix:" + bsock, "--key-file",
-                        wd.file("publish.keys"), "clock"], input=b"by command",
-                       capture_output=True, timeout=10)
+    r = run_binary(["publish", "--socket", "unix:" + bsock, "--key-file",
+                    wd.file("publish.keys"), "clock"], input=b"by command", timeout=10)
     try:
         cj = json.loads(r.stdout)
     except ValueError:

@@ -1,6 +1,7 @@
 """deployfiles.py -- parsers of the deploy files for the tests: systemd units, the output
 of `docker-compose config`, Dockerfiles (stages, apt-get install lists, COPY applied to a
-directory).
+directory), the web servers' snippets (lighttpd's fastcgi.server block, nginx's regex
+locations, Apache's LocationMatch blocks).
 
 Limits: Python 3.11 standard library only; each parser reads just the subset of its format
 that deploy/ uses (no YAML library: the normalised output of docker-compose config).
@@ -157,3 +158,41 @@ def docker_copy(ctx, workdir, args, root):
             else:
                 os.makedirs(os.path.dirname(target), exist_ok=True)
                 shutil.copy2(sp, target)
+
+
+def uncommented(text):
+    return "\n".join(line for line in text.split("\n") if not line.lstrip().startswith("#"))
+
+
+def lighttpd_fastcgi_match(text):
+    """The regex of the $HTTP["url"] =~ block that holds fastcgi.server (and that block)."""
+    text = uncommented(text)
+    for m in re.finditer(r'\$HTTP\["url"\] =~ "([^"]*)" \{', text):
+        depth, i = 1, m.end()
+        while depth and i < len(text):
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            i += 1
+        block = text[m.end():i]
+        if "fastcgi.server" in block:
+            return m.group(1), block
+    return None, ""
+
+
+def nginx_locations(text):
+    """[(regex, body)] of the server block's `location ~ REGEX { ... }`, in order (nginx
+    tries regex locations in the order they appear)."""
+    text = uncommented(text)
+    out = []
+    for m in re.finditer(r"location ~ (\S+) \{", text):
+        out.append((m.group(1), text[m.end():text.index("}", m.end())]))
+    return out
+
+
+def nginx_location_for(locs, path):
+    return next(((rx, body) for rx, body in locs if re.search(rx, path)), (None, ""))
+
+
+def apache_blocks(text):
+    """[(regex, body)] of each <LocationMatch "REGEX"> ... </LocationMatch>."""
+    return re.findall(r'<LocationMatch "([^"]*)">(.*?)</LocationMatch>', uncommented(text),
+                      re.S)
