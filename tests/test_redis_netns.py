@@ -486,6 +486,25 @@ try:
     t.ok(data_events(sr) == missed + [live],
          "then live: the next message follows the replay, nothing twice", data_events(sr)[-3:])
 
+    # ------------------------------------------------------------ a quiet cut
+    # Nothing is asked of B while its link is down (no publish on B), so no command waits
+    # for a reply: only the blocking read's watchdog can tell that the link is dead (the
+    # read got no reply within its block time and a margin), and B must still notice.
+    # (Its log says why; /status's last_error may already name a failed reconnect.)
+    WATCHDOG = "the blocking read got no reply"
+    logged = B.proc.log().count(WATCHDOG)
+    ip("link", "set", VETH_NS, "down", ns=NS)
+    t_q = time.monotonic()
+    seen = pumping([sr], lambda: B.redis().get("connected") is False and
+                   B.proc.log().count(WATCHDOG) > logged, 25 * SLOW)
+    t.ok(seen, "a quiet cut (nothing published on B): B notices it by the blocking read's "
+         "watchdog: /status disconnected, the log says \"%s\" (after %.1f s)"
+         % (WATCHDOG, time.monotonic() - t_q), (B.redis(), B.proc.log()[-600:]))
+    ip("link", "set", VETH_NS, "up", ns=NS)
+    up = wait_for(lambda: B.redis().get("connected"), 20 * SLOW, step=0.2)
+    t.ok(up and not sr.eof, "... and reconnects once the link is back, its subscriber "
+         "still streaming", (B.redis(), sr.eof))
+
     # ------------------------------------------------------------ the link cut
     # Two subscribers on B (one also on a second channel), one on A, all current.
     before = data_events(sr)[-1][0]
