@@ -761,14 +761,22 @@ def burst_table(title, runs, target_p99_ms=None):
     return lines
 
 
-def burst_main(a):
-    for tool in ("lighttpd", "spawn-fcgi", "nginx"):
+def prepare(a, mode, tools=(), binary=True):
+    """What every mode needs first: TOOLS on PATH and a built responder (or exit naming
+    what is missing), the soft open-files limit raised to the hard one. Returns the hard
+    limit."""
+    for tool in tools:
         if not shutil.which(tool):
-            sys.exit("bench: %s is needed for --burst" % tool)
-    if not os.access(os.path.join(a.build, "fcgi-sse"), os.X_OK):
+            sys.exit("bench: %s is needed for %s" % (tool, mode))
+    if binary and not os.access(os.path.join(a.build, "fcgi-sse"), os.X_OK):
         sys.exit("bench: no %s/fcgi-sse" % a.build)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+def burst_main(a):
+    hard = prepare(a, "--burst", ("lighttpd", "spawn-fcgi", "nginx"))
     per_proc = -(-a.burst_nginx // a.burst_clients)
     if hard < max(a.burst_lighttpd, per_proc) + 100:
         sys.exit("bench: %d clients in one sse-load need more than the %d open files allowed"
@@ -1583,16 +1591,12 @@ def channels_main(a):
     tools = ["lighttpd", "spawn-fcgi", "nginx"]
     tools += ["node", "npm"] if "node" in setups else []
     tools += ["redis-server"] if any("redis" in x for x in setups) else []
-    for tool in tools:
-        if not shutil.which(tool):
-            sys.exit("bench: %s is needed for --channels" % tool)
     if any(x not in ALL_SETUPS for x in setups):
         sys.exit("bench: --setups: one of %s" % ",".join(ALL_SETUPS))
+    hard = prepare(a, "--channels", tools, binary=any(x.startswith("fcgi") for x in setups))
     if any(x.startswith("nchan") for x in setups) and not os.path.exists(NCHAN_MODULE):
         sys.exit("bench: no %s (apt-get install libnginx-mod-nchan)" % NCHAN_MODULE)
     ns = [int(x) for x in a.streams.split(",")]
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if hard < max(ns) * 2 + 100:
         sys.exit("bench: %d subscribers through lighttpd need %d open files; the limit is %d"
                  % (max(ns), max(ns) * 2 + 100, hard))
@@ -1684,13 +1688,7 @@ done
 
 def runs_main(a):
     """--runs: issue 11's load figure, N programs at once through lighttpd."""
-    for tool in ("lighttpd", "spawn-fcgi", "bash"):
-        if not shutil.which(tool):
-            sys.exit("bench: %s is needed for --runs" % tool)
-    if not os.access(os.path.join(a.build, "fcgi-sse"), os.X_OK):
-        sys.exit("bench: no %s/fcgi-sse" % a.build)
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    prepare(a, "--runs", ("lighttpd", "spawn-fcgi", "bash"))
     tmp = tempfile.mkdtemp(prefix="fcgi-sse-runs-")
     os.chmod(tmp, 0o711)
     rows = []
@@ -1815,8 +1813,7 @@ def main():
         a.streams, a.duration = "300", 5
     streams_list = [int(x) for x in a.streams.split(",")]
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    hard = prepare(a, "the benchmark", binary=False)
     need = max(streams_list) * 2 + 100
     if hard < need:
         sys.exit("bench: %d streams through lighttpd need %d open files; the limit is %d"
