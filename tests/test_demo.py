@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.join(HERE, "lib"))
 sys.dont_write_bytecode = True    # nothing written into the source tree
 from harness import (BUILDDIR, SRCDIR, HttpStream, Tap, Workdir, can_connect,  # noqa: E402
                      free_port, gaps, http_get, wait_for)
-from nodedeps import NodeProc, node_dir  # noqa: E402
+from nodedeps import node_dir, start_page  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 DEMO = os.path.join(SRCDIR, "deploy", "lighttpd", "demo.sh")
@@ -33,12 +33,8 @@ LINES = ["fetch: done", "configure: done", "compile: done", "test: done", "packa
          "finished"]
 
 
-def _interrupted(signum, frame):
-    raise KeyboardInterrupt("signal %d" % signum)
-
-
-signal.signal(signal.SIGTERM, _interrupted)
-signal.signal(signal.SIGHUP, _interrupted)
+from harness import cleanup_on_signals  # noqa: E402
+cleanup_on_signals()
 t = Tap()
 wd = Workdir("demo")
 demo = None
@@ -96,8 +92,10 @@ try:
     t.ok(up and demo.alive(), "demo.sh starts lighttpd and the responder", demo.log()[-2000:])
     if not (up and demo.alive()):
         raise SystemExit
-    t.ok("curl -N http://127.0.0.1:%d/run/demo" % port in demo.log(),
-         "demo.sh prints the program's URL")
+    # demo.sh prints its URLs after starting lighttpd, so maybe after the port answers.
+    url = "curl -N http://127.0.0.1:%d/run/demo" % port
+    t.ok(wait_for(lambda: url in demo.log(), 10), "demo.sh prints the program's URL",
+         demo.log()[-2000:])
     code, _, body = http_get(port, "/")
     t.ok(code == 200 and b'id="run-start"' in body and b"run.js" in body,
          "the page has the program panel", (code, body[:200]))
@@ -127,9 +125,7 @@ try:
         t.skip("the program panel in headless Chromium",
                why or "%s is not installed (apt-get install chromium)" % CHROMIUM)
     else:
-        page = NodeProc(["node", "page.mjs", wd.file("chromium-profile"), CHROMIUM],
-                        wd.file("page.log"), cwd=ndir, quit_cmd={"cmd": "quit"})
-        ready = page.read_json(30)
+        page, ready = start_page(ndir, wd, CHROMIUM)
         if not t.ok(ready and ready.get("ready"), "headless Chromium starts (playwright-core)",
                     (ready, page.log()[-3000:])):
             raise SystemExit
