@@ -34,7 +34,7 @@ sys.path.insert(0, os.path.join(HERE, "lib"))
 sys.dont_write_bytecode = True    # nothing written into the source tree
 from harness import (BUILDDIR, SRCDIR, Tap, Workdir, start_lighttpd,  # noqa: E402
                      start_spawned_responder, wait_for)
-from nodedeps import NodeProc, node_dir  # noqa: E402
+from nodedeps import node_dir, start_page  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 INTERVAL = 0.3
@@ -45,13 +45,8 @@ COUNT = re.compile(r"^Count: \[(\d+)\]$")
 
 
 
-def _interrupted(signum, frame):
-    raise KeyboardInterrupt("signal %d" % signum)
-
-
-# A test runner that stops this test (SIGTERM, SIGHUP) still gets every process cleaned up.
-signal.signal(signal.SIGTERM, _interrupted)
-signal.signal(signal.SIGHUP, _interrupted)
+from harness import cleanup_on_signals  # noqa: E402
+cleanup_on_signals()
 t = Tap()
 if not os.path.exists(CHROMIUM):
     t.skip("the demo page in headless Chromium", "%s is not installed (apt-get install chromium)"
@@ -168,9 +163,7 @@ try:
     httpd, port = start_lighttpd(wd, sock)
     base = "http://127.0.0.1:%d/" % port
 
-    page = NodeProc(["node", "page.mjs", wd.file("chromium-profile"), CHROMIUM],
-                    wd.file("page.log"), cwd=ndir, quit_cmd={"cmd": "quit"})
-    ready = page.read_json(30)
+    page, ready = start_page(ndir, wd, CHROMIUM)
     if not t.ok(ready and ready.get("ready"), "headless Chromium starts (playwright-core)",
                 (ready, page.log()[-3000:])):
         raise SystemExit

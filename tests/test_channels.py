@@ -58,12 +58,8 @@ DEMO_CONF = os.path.join(SRCDIR, "deploy", "lighttpd", "demo.conf")
 HISTORY = 5
 
 
-def _interrupted(signum, frame):
-    raise KeyboardInterrupt("signal %d" % signum)
-
-
-signal.signal(signal.SIGTERM, _interrupted)
-signal.signal(signal.SIGHUP, _interrupted)
+from harness import cleanup_on_signals  # noqa: E402
+cleanup_on_signals()
 
 t = Tap()
 wd = Workdir("channels")

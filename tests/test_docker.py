@@ -33,7 +33,6 @@ FCGI_SSE_SANITIZED=1: it builds its own binaries, so it runs in the first pass o
 import json
 import os
 import re
-import signal
 import sys
 import time
 
@@ -53,12 +52,8 @@ KEY_FILE = "/var/lib/fcgi-sse/publish.key"    # compose.yaml's header, the image
 MESSAGE = "hello from docker-compose\nsecond line: <b>&amp;</b> data: id: 9"
 
 
-def _interrupted(signum, frame):
-    raise KeyboardInterrupt("signal %d" % signum)
-
-
-signal.signal(signal.SIGTERM, _interrupted)
-signal.signal(signal.SIGHUP, _interrupted)
+from harness import cleanup_on_signals  # noqa: E402
+cleanup_on_signals()
 t = Tap()
 why = dock.skip_reason(("docker", "dockerd", "docker-compose", "debootstrap"))
 if why:

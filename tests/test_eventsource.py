@@ -30,13 +30,8 @@ REOPEN_MS = 500          # clients.mjs: a CLOSED EventSource is replaced after t
 
 
 
-def _interrupted(signum, frame):
-    raise KeyboardInterrupt("signal %d" % signum)
-
-
-# A test runner that stops this test (SIGTERM, SIGHUP) still gets every process cleaned up.
-signal.signal(signal.SIGTERM, _interrupted)
-signal.signal(signal.SIGHUP, _interrupted)
+from harness import cleanup_on_signals  # noqa: E402
+cleanup_on_signals()
 t = Tap()
 ndir, why = node_dir(BUILDDIR)
 if ndir is None:

@@ -10,7 +10,6 @@ node and npm (tests/browser/package-lock.json: openai); skipped, never passed, w
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -29,12 +28,8 @@ LATENCY = 0.100          # a chunk reaches the client within this of being writt
 KEY = "k" * 40
 
 
-def _interrupted(signum, frame):
-    raise KeyboardInterrupt("signal %d" % signum)
-
-
-signal.signal(signal.SIGTERM, _interrupted)
-signal.signal(signal.SIGHUP, _interrupted)
+from harness import cleanup_on_signals  # noqa: E402
+cleanup_on_signals()
 t = Tap()
 ndir, why = node_dir(BUILDDIR)
 if ndir is None:

@@ -32,7 +32,6 @@ import hashlib
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -63,12 +62,8 @@ CMD ["/lib/systemd/systemd"]
 """
 
 
-def _interrupted(signum, frame):
-    raise KeyboardInterrupt("signal %d" % signum)
-
-
-signal.signal(signal.SIGTERM, _interrupted)
-signal.signal(signal.SIGHUP, _interrupted)
+from harness import cleanup_on_signals  # noqa: E402
+cleanup_on_signals()
 t = Tap()
 why = dock.skip_reason(("docker", "dockerd", "debootstrap", "dpkg-buildpackage", "lintian",
                         "dh"))

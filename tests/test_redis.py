@@ -57,12 +57,8 @@ import apache as ap  # noqa: E402
 PY_SYSTEM = "/usr/bin/python3"   # Debian's python3-redis lives there
 
 
-def _interrupted(signum, frame):
-    raise KeyboardInterrupt("signal %d" % signum)
-
-
-signal.signal(signal.SIGTERM, _interrupted)
-signal.signal(signal.SIGHUP, _interrupted)
+from harness import cleanup_on_signals  # noqa: E402
+cleanup_on_signals()
 
 t = Tap()
 # 3,000 streams held here (the balancing test): every descriptor the hard limit allows

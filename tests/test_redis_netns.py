@@ -37,7 +37,6 @@ import ipaddress
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -51,12 +50,8 @@ from harness import (BINARY, SLOW, SRCDIR, HttpStream, Tap, Workdir, can_connect
                      pump, wait_for)
 
 
-def _interrupted(signum, frame):
-    raise KeyboardInterrupt("signal %d" % signum)
-
-
-signal.signal(signal.SIGTERM, _interrupted)
-signal.signal(signal.SIGHUP, _interrupted)
+from harness import cleanup_on_signals  # noqa: E402
+cleanup_on_signals()
 
 t = Tap()
 

@@ -28,6 +28,17 @@ SANITIZED = os.environ.get("FCGI_SSE_SANITIZED") == "1"
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 
 
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt("signal %d" % signum)
+
+
+def cleanup_on_signals():
+    """A test runner that stops the test (SIGTERM, SIGHUP) raises KeyboardInterrupt in it,
+    so that its finally: blocks still stop every process it started."""
+    signal.signal(signal.SIGTERM, _interrupted)
+    signal.signal(signal.SIGHUP, _interrupted)
+
+
 def sanitizer_report(text):
     """The lines of text that are sanitizer reports (empty when none)."""
     if isinstance(text, bytes):

@@ -183,6 +183,15 @@ class NodeProc:
         return self.p.returncode
 
 
+def start_page(ndir, wd, chromium, timeout=30):
+    """Headless Chromium driven by page.mjs (playwright-core), its profile and log in wd.
+    Returns (the NodeProc, its first JSON line: {"ready": true} once Chromium runs, or
+    None); the caller checks it."""
+    page = NodeProc(["node", "page.mjs", wd.file("chromium-profile"), chromium],
+                    wd.file("page.log"), cwd=ndir, quit_cmd={"cmd": "quit"})
+    return page, page.read_json(timeout)
+
+
 def _group_alive(pgid):
     try:
         os.killpg(pgid, 0)
