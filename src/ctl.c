@@ -137,9 +137,11 @@ enum ctl_result ctl_serve(const struct ctl *c, req_param_fn get, void *ctx, cons
         return answered(resp_error(o, 413, "a stream request carries no body", 0, 0));
     if (!admit_take(c->stats))
         return answered(route_refuse(o, c->retry_ms, 0));
+    if (r->route == REQ_EVENTS)
+        return CTL_SUBSCRIBE; /* its header block once it has started (sub_start) */
     if (resp_stream_head(o, c->retry_ms, 0) < 0) {
         admit_give(c->stats);
         return CTL_GONE;
     }
-    return r->route == REQ_EVENTS ? CTL_SUBSCRIBE : CTL_STREAM;
+    return CTL_STREAM;
 }

@@ -45,7 +45,8 @@ enum ctl_result {
     CTL_STREAM,        /* a counter stream: a slot is taken, its header block and retry:
                           line are flushed: the caller runs the stream (r->first_id,
                           r->limit) and calls admit_give when it ends */
-    CTL_SUBSCRIBE,     /* the same for a subscription to r->chans (r->last) */
+    CTL_SUBSCRIBE,     /* a subscription to r->chans (r->last): a slot is taken, nothing
+                          written: sub_start writes the header block once subscribed */
     CTL_RUN,           /* a program's stream: slot taken, header block flushed; the caller
                           starts r->run_path (r->run_name) with the body on its stdin */
     CTL_CHAT,          /* the --openai program for a chat completion: slot taken; the

@@ -102,21 +102,6 @@ static const char *param(const char *name, void *ctx)
     return fcgireq_param(ctx, name);
 }
 
-static int sink_write(void *ctx, const char *buf, size_t len)
-{
-    return fcgireq_write(ctx, buf, len);
-}
-
-static int sink_flush(void *ctx)
-{
-    return fcgireq_flush(ctx);
-}
-
-static void sink_end(void *ctx)
-{
-    fcgireq_end(ctx, 1);
-}
-
 /* Puts the checked records of a request, without padding, into the memfd
  * for libfcgi. */
 static int feed(struct intake *in, const unsigned char *buf, size_t n)
@@ -178,8 +163,12 @@ static int run_stream(struct intake *in, struct stream *s, enum ctl_result kind,
     } else if (kind == CTL_STREAM) {
         counter_start(s, r->first_id, r->limit, now);
     } else if (sub_start(s, r->chans, r->nchan, r->have_last ? &r->last : NULL, now) < 0) {
-        if (log_allow(&in->warn))
-            log_errno("subscribing", ENOMEM);
+        unsigned after = (unsigned)((in->cfg.ctl.retry_ms + 999) / 1000);
+        if (errno == ENOSPC)
+            (void)resp_error(o, 503, "too many channels: the responder's --max-channels is "
+                                     "reached", after ? after : 1, 0);
+        else if (errno != EPIPE && log_allow(&in->warn))
+            log_errno("subscribing", errno);
         return -1;
     }
     return hub_add(in->cfg.hub, s);
@@ -230,10 +219,7 @@ static void serve(struct conn *c, int too_big)
     }
     conn_free(c, 1); /* the connection is s's now */
 
-    o.write = sink_write;
-    o.flush = sink_flush;
-    o.ctx = &s->req;
-    o.end = sink_end;
+    stream_sink(s, &o);
     res = ctl_serve(&cfg->ctl, param, &s->req, body, body_len, too_big, &o, &r);
     switch (res) {
     case CTL_ANSWERED:

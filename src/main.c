@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <fcgiapp.h>
 #include <malloc.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -221,6 +222,12 @@ int main(int argc, char **argv)
     rlim_t nofile, nofile_hard;
     int cgi, fd = -1, rc, status = 0;
 
+    /* libcrypto is used for digests, HMAC and the channels' SipHash: nothing an
+     * openssl.cnf should change, and the service's sandbox need not read one */
+    if (OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) != 1) {
+        fprintf(stderr, "%s: OPENSSL_init_crypto failed\n", argv[0]);
+        return 1;
+    }
     rc = cmd_main(argc, argv);
     if (rc >= 0)
         return rc; /* a command: sign, publish */
@@ -318,13 +325,13 @@ int main(int argc, char **argv)
     counter_setup(&sched, &stats.events_sent);
     {
         struct chan_limits lim = { cfg.history, (unsigned long long)cfg.history_ttl_s * 1000ULL,
-                                   (size_t)cfg.history_bytes };
+                                   (size_t)cfg.history_bytes, cfg.max_channels };
         memset(&sp, 0, sizeof sp);
         sp.heartbeat_ns = sched.heartbeat_ns;
         sp.delivered = &stats.events_delivered;
+        sp.retry_ms = cfg.retry_ms;
         engine = chan_engine_create(&lim, wallclock_ms(), sub_deliver, NULL);
         sp.engine = engine;
-        sub_setup(&sp);
         stats.engine = engine;
     }
 
@@ -363,11 +370,12 @@ int main(int argc, char **argv)
             goto out;
         }
         sp.bus = bus;
-        sub_setup(&sp);
         ic.ctl.publisher = rbus_publisher(bus);
         log_info("channels through Redis at %s: ids, history and resume from its streams",
                  stats.redis.where);
     }
+    if (engine)
+        sub_setup(&sp);
     if (loop)
         hub = hub_create(loop, &stats);
     ic.hub = hub;
@@ -402,9 +410,9 @@ int main(int argc, char **argv)
              PACKAGE_NAME, PACKAGE_VERSION, where, cfg.interval_ms, cfg.retry_ms,
              cfg.heartbeat_s, stats.max_streams, (unsigned long)nofile,
              (unsigned long)nofile_hard, cfg.max_backlog, lsn_backlog());
-    log_info("channels: history %lu messages, %lu s, %llu bytes in all; messages up to %lu "
-             "bytes; publishing %s; private channels %s", cfg.history, cfg.history_ttl_s,
-             cfg.history_bytes, cfg.max_message,
+    log_info("channels: at most %lu; history %lu messages, %lu s, %llu bytes in all; messages "
+             "up to %lu bytes; publishing %s; private channels %s", cfg.max_channels, cfg.history,
+             cfg.history_ttl_s, cfg.history_bytes, cfg.max_message,
              publish_keys ? (cfg.publish_remote_user ? "by key or REMOTE_USER" : "by key")
                           : (cfg.publish_remote_user ? "by REMOTE_USER" : "off"),
              subscribe_keys ? "by signed URL" : "off");

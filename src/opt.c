@@ -14,7 +14,7 @@ enum {
     OPT_SOCKET_MODE = 256, OPT_SOCKET_GROUP, OPT_MAX_MEMORY, OPT_HISTORY, OPT_HISTORY_TTL,
     OPT_HISTORY_BYTES, OPT_MAX_MESSAGE, OPT_PUBLISH_KEY_FILE, OPT_PUBLISH_REMOTE_USER,
     OPT_SUBSCRIBE_KEY_FILE, OPT_RUN_PROGRAM, OPT_MAX_BODY, OPT_MAX_LINE, OPT_KILL_AFTER,
-    OPT_RUN_TIMEOUT, OPT_MAX_RUNS, OPT_OPENAI, OPT_REDIS, OPT_REDIS_PASSWORD_FILE
+    OPT_RUN_TIMEOUT, OPT_MAX_RUNS, OPT_OPENAI, OPT_REDIS, OPT_REDIS_PASSWORD_FILE, OPT_MAX_CHANNELS
 };
 
 static const struct option long_options[] = {
@@ -31,6 +31,7 @@ static const struct option long_options[] = {
     { "history-ttl", required_argument, NULL, OPT_HISTORY_TTL },
     { "history-bytes", required_argument, NULL, OPT_HISTORY_BYTES },
     { "max-message", required_argument, NULL, OPT_MAX_MESSAGE },
+    { "max-channels", required_argument, NULL, OPT_MAX_CHANNELS },
     { "publish-key-file", required_argument, NULL, OPT_PUBLISH_KEY_FILE },
     { "publish-remote-user", no_argument, NULL, OPT_PUBLISH_REMOTE_USER },
     { "subscribe-key-file", required_argument, NULL, OPT_SUBSCRIBE_KEY_FILE },
@@ -87,6 +88,9 @@ void opt_usage(const char *prog)
            "                          G), 64k..1T (default 64M); oldest dropped first\n"
            "      --max-message B     a published message at most, bytes (or with k, M),\n"
            "                          1..16M (default 64k); more gets 413\n"
+           "      --max-channels N    channels at most, 1..10000000 (default 100000); a\n"
+           "                          subscribe or publish that would make one more\n"
+           "                          gets 503\n"
            "      --publish-key-file FILE  may publish: Authorization: Bearer KEY with\n"
            "                          KEY a line of FILE\n"
            "      --publish-remote-user  may publish: a user the web server authenticated\n"
@@ -247,6 +251,7 @@ enum opt_result opt_parse(struct opt_config *cfg, int argc, char **argv,
     cfg->history_ttl_s = 3600;
     cfg->history_bytes = 64ULL << 20;
     cfg->max_message = 64 * 1024;
+    cfg->max_channels = 100000;
     cfg->max_body = 1024 * 1024;
     cfg->max_line = 64 * 1024;
     cfg->kill_after_s = 5;
@@ -338,6 +343,13 @@ enum opt_result opt_parse(struct opt_config *cfg, int argc, char **argv,
             if (size_arg(optarg, 64ULL << 10, 1ULL << 40, &cfg->history_bytes) < 0) {
                 snprintf(err, errlen, "--history-bytes: must be bytes (or with k, M, G) "
                                       "from 64k to 1024G");
+                return OPT_ERROR;
+            }
+            break;
+        case OPT_MAX_CHANNELS:
+            if (number(optarg, 1, 10000000, &cfg->max_channels) < 0) {
+                snprintf(err, errlen, "--max-channels: must be a number of channels from 1 to "
+                                      "10000000");
                 return OPT_ERROR;
             }
             break;

@@ -28,6 +28,7 @@ struct opt_config {
     unsigned long history_ttl_s;   /* --history-ttl: none older */
     unsigned long long history_bytes; /* --history-bytes: all channels' history */
     unsigned long max_message;     /* --max-message: a published message at most */
+    unsigned long max_channels;    /* --max-channels: channels that may exist at once */
     const char *publish_key_file;  /* --publish-key-file, or NULL */
     int publish_remote_user;       /* --publish-remote-user */
     const char *subscribe_key_file; /* --subscribe-key-file, or NULL */

@@ -4,6 +4,7 @@
 #include "pub.h"
 #include "monotime.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,7 +146,10 @@ int pub_serve(const struct ctl *c, const struct req *r, req_param_fn get, void *
     m = chan_store(c->engine, r->chans[0], r->event[0] ? r->event : NULL, body ? body : "",
                    len, wallclock_ms(), &subscribers);
     if (!m)
-        return resp_error(o, 503, "out of memory for the message: try again later", 1, 0);
+        return resp_error(o, 503, errno == ENOSPC ? "too many channels: the responder's "
+                                                    "--max-channels is reached"
+                                                  : "out of memory for the message: try again "
+                                                    "later", 1, 0);
     /* The publisher has its answer before the fan-out: writing to 8,000
      * subscribers takes tens of ms it need not wait for. */
     rc = pub_answer(o, m->id, r->chans[0], subscribers);

@@ -5,6 +5,7 @@
 #include "monotime.h"
 #include "pub.h"
 #include "redisloop.h"
+#include "req.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -74,7 +75,7 @@ static void rbus_abort(redisAsyncContext *ac)
         log_errno("redis: SO_LINGER on a connection given up on", errno);
 }
 
-void rbus_free_contexts(struct rbus *b)
+static void rbus_free_contexts(struct rbus *b)
 {
     redisAsyncContext *cmd = b->cmd, *rd = b->rd;
 
@@ -131,8 +132,6 @@ static void on_connect(const redisAsyncContext *ac, int status)
 /* The connection is whole: both handshakes answered. */
 static void rbus_ready(struct rbus *b)
 {
-    struct rchan *c;
-
     if (!b->cmd_ready || !b->rd_ready || b->state != RBUS_CONNECTING)
         return;
     b->state = RBUS_UP;
@@ -143,12 +142,8 @@ static void rbus_ready(struct rbus *b)
     log_info("redis %s: connected%s", b->st->where, b->connected_once ? " again" : "");
     b->connected_once = 1;
     b->cmd_progress = monotime_ns();
-    /* positions first (a fetch must run after its channels' positions are fixed) */
-    for (c = b->chans; c; c = c->next)
-        if (c->refs && !c->known && !c->asking)
-            rbus_ask_pos(b, c);
+    rbus_read_next(b); /* first, where the read starts, if not known yet */
     rbus_fetch_pump(b);
-    rbus_read_next(b);
 }
 
 /* AUTH, SELECT: an error ends the attempt. */
@@ -170,10 +165,8 @@ static void on_loaded(redisAsyncContext *ac, void *reply, void *priv)
     redisReply *r = reply;
     (void)priv;
 
-    if (ac != b->cmd)
+    if (!rbus_cmd_done(b, ac))
         return;
-    b->cmd_pending--;
-    b->cmd_progress = monotime_ns();
     if (!r || r->type == REDIS_REPLY_ERROR) {
         rbus_down(b, "FUNCTION LOAD", r ? r->str : ac->errstr[0] ? ac->errstr : "no reply");
         return;
@@ -182,7 +175,7 @@ static void on_loaded(redisAsyncContext *ac, void *reply, void *priv)
     rbus_ready(b);
 }
 
-static void on_client_id(redisAsyncContext *ac, void *reply, void *priv)
+static void on_pong(redisAsyncContext *ac, void *reply, void *priv)
 {
     struct rbus *b = ac->data;
     redisReply *r = reply;
@@ -190,25 +183,38 @@ static void on_client_id(redisAsyncContext *ac, void *reply, void *priv)
 
     if (ac != b->rd)
         return;
-    if (!r || r->type != REDIS_REPLY_INTEGER) {
-        rbus_down(b, "CLIENT ID", r && r->type == REDIS_REPLY_ERROR ? r->str
-                                  : !r && ac->errstr[0] ? ac->errstr : "no id");
+    if (!r || r->type == REDIS_REPLY_ERROR) {
+        rbus_down(b, "PING", r ? r->str : ac->errstr[0] ? ac->errstr : "no reply");
         return;
     }
-    b->rd_id = r->integer;
     b->rd_ready = 1;
     rbus_ready(b);
 }
 
 /* Sends a command on cmd, counted for the watchdog. 0, or -1. */
 int rbus_cmd(struct rbus *b, redisCallbackFn *fn, void *priv, int argc, const char **argv,
-                    const size_t *lens)
+             const size_t *lens)
 {
     if (!b->cmd || redisAsyncCommandArgv(b->cmd, fn, priv, argc, argv, lens) != REDIS_OK)
         return -1;
     if (b->cmd_pending++ == 0)
         b->cmd_progress = monotime_ns();
     return 0;
+}
+
+int rbus_cmd_done(struct rbus *b, const redisAsyncContext *ac)
+{
+    if (ac != b->cmd)
+        return 0; /* a connection let go of: its commands are not counted any more */
+    b->cmd_pending--;
+    b->cmd_progress = monotime_ns();
+    return 1;
+}
+
+void rbus_saw(struct rbus *b, struct msgid id)
+{
+    if (msgid_cmp(id, b->known) > 0)
+        b->known = id;
 }
 
 /* AUTH and SELECT, first on a new connection. */
@@ -270,7 +276,7 @@ static void on_retry(struct loop *l, struct loop_timer *t)
     b->rd = b->cmd ? rbus_open(b) : NULL;
     b->cmd_pending = 0;
     if (!b->cmd || !b->rd || rbus_cmd(b, on_loaded, NULL, 4, argv, lens) < 0 ||
-        redisAsyncCommand(b->rd, on_client_id, NULL, "CLIENT ID") != REDIS_OK) {
+        redisAsyncCommand(b->rd, on_pong, NULL, "PING") != REDIS_OK) {
         rbus_down(b, NULL, NULL);
         return;
     }
@@ -294,23 +300,17 @@ static void on_watchdog(struct loop *l, struct loop_timer *t)
 
 /* ---------------------------------------------------------------- entries */
 
-/* The fields of a stream entry [id, [field, value, ...]] as
- * fcgi_sse_publish writes them: *id, *type (NULL for none), data[0,
- * *len). 1 when it is such a message; 0 when its id parses but the rest
- * does not (a bad type, data that is not UTF-8 text or is over
- * --max-message: logged, skipped); -1 when not even the id parses. */
-int rbus_fields(struct rbus *b, const redisReply *e, struct msgid *id, const char **type,
-                       const char **data, size_t *len)
+int rbus_fields(struct rbus *b, const char *id, const redisReply *f, const char **type,
+                const char **data, size_t *len, const char **name, unsigned long long *n)
 {
-    const redisReply *f;
     size_t i;
 
     *type = *data = NULL;
     *len = 0;
-    if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
-        e->element[0]->type != REDIS_REPLY_STRING || msgid_parse(e->element[0]->str, id) < 0)
-        return -1;
-    f = e->element[1];
+    if (name) {
+        *name = NULL;
+        *n = 0;
+    }
     for (i = 0; f->type == REDIS_REPLY_ARRAY && i + 1 < f->elements; i += 2) {
         const redisReply *k = f->element[i], *v = f->element[i + 1];
         if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
@@ -320,27 +320,21 @@ int rbus_fields(struct rbus *b, const redisReply *e, struct msgid *id, const cha
         } else if (strcmp(k->str, "data") == 0) {
             *data = v->str;
             *len = v->len;
+        } else if (name && strcmp(k->str, "c") == 0) {
+            *name = v->str;
+        } else if (name && strcmp(k->str, "n") == 0) {
+            unsigned long long x;
+            *n = req_parse_uint(v->str, 1, ~0ULL, &x) == 0 ? x : 0;
         }
     }
     if (!*data || (*type && !chan_name_ok(*type, CHAN_TYPE_MAX)) || *len > b->cfg.max_message ||
-        !pub_text_ok(*data, *len)) {
+        !pub_text_ok(*data, *len) || (name && (!*name || !chan_name_ok(*name, CHAN_NAME_MAX)))) {
         if (log_allow(&b->warn))
             log_warn("redis: entry %s skipped: not a message fcgi_sse_publish makes (type, "
-                     "UTF-8 text, --max-message)", e->element[0]->str);
+                     "UTF-8 text, --max-message)", id);
         return 0;
     }
     return 1;
-}
-
-/* The message of an entry (rbus_fields), or NULL (skipped, or ENOMEM). */
-struct msg *rbus_entry(struct rbus *b, const redisReply *e, struct msgid *id, int *bad)
-{
-    const char *type, *data;
-    size_t len;
-    int rc = rbus_fields(b, e, id, &type, &data, &len);
-
-    *bad = rc < 0;
-    return rc == 1 ? msg_create(*id, type, data, len) : NULL;
 }
 
 /* ---------------------------------------------------------------- lifetime */
@@ -366,7 +360,6 @@ struct rbus *rbus_create(struct loop *l, const struct rbus_config *cfg, struct c
     loop_timer_init(&b->retry, on_retry);
     loop_timer_init(&b->watchdog, on_watchdog);
     loop_timer_init(&b->teardown, on_teardown);
-    loop_timer_init(&b->unblock, rbus_on_unblock);
     if (loop_timer_set(l, &b->retry, monotime_ns()) < 0 ||
         loop_timer_set(l, &b->watchdog, monotime_ns() + 1000000000LL) < 0) {
         loop_timer_cancel(l, &b->retry);
@@ -376,33 +369,23 @@ struct rbus *rbus_create(struct loop *l, const struct rbus_config *cfg, struct c
     return b;
 }
 
+int rbus_position(const struct rbus *b, struct msgid *out)
+{
+    if (!b->have_pos)
+        return -1;
+    *out = b->known;
+    return 0;
+}
+
 void rbus_destroy(struct rbus *b)
 {
-    struct rchan *c, *next;
-
     if (!b)
         return;
     loop_timer_cancel(b->loop, &b->retry);
     loop_timer_cancel(b->loop, &b->watchdog);
     loop_timer_cancel(b->loop, &b->teardown);
-    loop_timer_cancel(b->loop, &b->unblock);
     b->state = RBUS_DOWN;
-    rbus_free_contexts(b); /* publishes in flight: 503; fetches: queued */
-    while (b->fq_head) {
-        struct rbus_fetch *f = b->fq_head;
-        b->fq_head = f->next;
-        f->queued = 0;
-        if (f->slot)
-            b->slots--;
-        f->slot = 0;
-        if (!f->arg)
-            free(f);
-        else
-            f->b = NULL; /* the subscription still holds it: released with the hub */
-    }
-    for (c = b->chans; c; c = next) {
-        next = c->next;
-        free(c);
-    }
+    rbus_free_contexts(b); /* publishes in flight: 503; fetches in flight: queued again */
+    rbus_fetch_drop(b);
     free(b);
 }

@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include "rbus_int.h"
-#include "fcgireq.h"
 #include "monotime.h"
 #include "pub.h"
 #include "stream.h"
@@ -15,24 +14,17 @@
 struct rpub {
     struct rbus *b;
     struct stream *s;
+    size_t len;                    /* of the message, counted in pub_bytes */
     char channel[CHAN_NAME_MAX + 1];
 };
-
-static int rp_write(void *ctx, const char *buf, size_t len)
-{
-    return fcgireq_write(ctx, buf, len);
-}
-
-static int rp_flush(void *ctx)
-{
-    return fcgireq_flush(ctx);
-}
 
 /* Answers a waiting publish with its id (id non-NULL) or a 503, and frees it. */
 static void rbus_pub_finish(struct rpub *p, const struct msgid *id, const char *why)
 {
-    struct resp_sink o = { rp_write, rp_flush, &p->s->req, NULL };
+    struct resp_sink o;
 
+    stream_sink(p->s, &o);
+    o.end = NULL; /* ended below */
     if (id)
         (void)pub_answer(&o, *id, p->channel, chan_subscribers(p->b->engine, p->channel));
     else
@@ -40,6 +32,9 @@ static void rbus_pub_finish(struct rpub *p, const struct msgid *id, const char *
     stream_end(p->s, 1);
     stream_destroy(p->s);
     p->b->pub_pending--;
+    p->b->pub_bytes -= p->len;
+    p->b->st->pending_publishes = p->b->pub_pending;
+    p->b->st->pending_bytes = p->b->pub_bytes;
     free(p);
 }
 
@@ -50,11 +45,9 @@ static void on_published(redisAsyncContext *ac, void *reply, void *priv)
     redisReply *r = reply;
     struct msgid id;
 
-    if (ac == b->cmd) {
-        b->cmd_pending--;
-        b->cmd_progress = monotime_ns();
-    }
+    (void)rbus_cmd_done(b, ac);
     if (r && r->type == REDIS_REPLY_STRING && msgid_parse(r->str, &id) == 0) {
+        rbus_saw(b, id);
         rbus_pub_finish(p, &id, NULL);
         return;
     }
@@ -78,7 +71,8 @@ void rbus_publish(void *ctx, struct stream *s, const char *channel, const char *
     size_t lens[8];
 
     if (!p) {
-        struct resp_sink o = { rp_write, rp_flush, &s->req, NULL };
+        struct resp_sink o;
+        stream_sink(s, &o);
         (void)resp_error(&o, 503, "out of memory for the message: try again later", 1, 0);
         stream_end(s, 1);
         stream_destroy(s);
@@ -86,13 +80,17 @@ void rbus_publish(void *ctx, struct stream *s, const char *channel, const char *
     }
     p->b = b;
     p->s = s;
+    p->len = len;
     snprintf(p->channel, sizeof p->channel, "%s", channel);
     b->pub_pending++;
+    b->pub_bytes += len;
+    b->st->pending_publishes = b->pub_pending;
+    b->st->pending_bytes = b->pub_bytes;
     if (b->state != RBUS_UP) {
         rbus_pub_finish(p, NULL, "Redis is unreachable: try again later");
         return;
     }
-    if (b->pub_pending > RBUS_PUB_MAX) {
+    if (b->pub_pending > RBUS_PUB_MAX || b->pub_bytes > RBUS_PUB_BYTES) {
         rbus_pub_finish(p, NULL, "too many messages waiting for Redis: try again later");
         return;
     }

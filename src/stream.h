@@ -5,6 +5,7 @@
 #include <fcgiapp.h>
 
 #include "loop.h"
+#include "resp.h"
 #include "sched.h"
 
 struct stream;
@@ -69,6 +70,11 @@ long stream_room(const struct stream *s);
 
 /* The largest piece stream_send writes in one record (libfcgi's 8 KB writer). */
 #define STREAM_PIECE 8000
+
+/* A sink (resp.h) that writes to s's response: for the header block or
+ * an error before the stream's events, and for a publish's answer. Its
+ * end (for answers whose work goes on after them) ends the response. */
+void stream_sink(struct stream *s, struct resp_sink *o);
 
 /* Ends the response and closes the connection (fcgireq_end). */
 void stream_end(struct stream *s, int clean);

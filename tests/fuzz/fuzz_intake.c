@@ -91,8 +91,8 @@ static void setup(void)
         /* the counter's schedule, and channels that anyone the web server
          * authenticated may publish to (REMOTE_USER): every route is reachable */
         struct sched_params sp = { 1000000000LL, 15000000000LL, 0 };
-        struct chan_limits lim = { 16, 3600000ULL, 1u << 20 };
-        struct sub_params up = { NULL, sp.heartbeat_ns, &stats.events_delivered };
+        struct chan_limits lim = { 16, 3600000ULL, 1u << 20, 64 };
+        struct sub_params up = { NULL, sp.heartbeat_ns, &stats.events_delivered, NULL, 3000 };
         sp.grid_ns = sched_grid(sp.interval_ns);
         counter_setup(&sp, &stats.events_sent);
         engine = chan_engine_create(&lim, wallclock_ms(), sub_deliver, NULL);
