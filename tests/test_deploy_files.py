@@ -163,6 +163,15 @@ try:
              "unbuffered, uncompressed, uncached, with a body" % name, bad)
         wrong = [p for p in NOT_PROGRAM_PATHS if nginx_location_for(locs, p)[0]]
         t.ok(not wrong, "nginx %s: nothing else is taken for a program" % name, wrong)
+        # finding 2 of issue 18: nginx fills $remote_user from any Basic header, checked
+        # or not, and fastcgi_params passes it: without auth_basic or auth_request, a
+        # location must pass REMOTE_USER empty, after the include (the last value counts)
+        open_user = [rx for rx, body in locs if "include fastcgi_params;" in body and
+                     not re.search(r"^\s*auth_(basic|request) ", body, re.M) and
+                     not re.search(r'include fastcgi_params;[^}]*?^\s*fastcgi_param '
+                                   r'REMOTE_USER "";', body, re.M | re.S)]
+        t.ok(locs and not open_user, "finding 2: nginx %s: every location without auth_basic "
+             "passes REMOTE_USER empty after `include fastcgi_params;`" % name, open_user)
     blocks = apache_blocks(read_deploy("apache", "fcgi-sse-proxy-fcgi.conf"))
     handler = [(rx, b) for rx, b in blocks if "SetHandler" in b and "proxy:unix:" in b]
     bad = [p for p in PROGRAM_PATHS if not any(re.search(rx, p) for rx, _ in handler)]
