@@ -188,7 +188,7 @@ static int load_keys(const struct opt_config *cfg, struct auth_keys **pub, struc
         *out[i] = NULL;
         if (!paths[i])
             continue;
-        *out[i] = auth_keys_load(paths[i], err, sizeof err, &warned);
+        *out[i] = auth_keys_load(paths[i], 1, err, sizeof err, &warned);
         if (!*out[i]) {
             log_error("%s %s: %s", opts[i], paths[i], err);
             return -1;
