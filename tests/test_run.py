@@ -12,6 +12,7 @@ FCGI_SSE_RUN_TERM (default 200) programs running at the SIGTERM.
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -83,6 +84,9 @@ print(json.dumps({"env": dict(os.environ), "fds": sorted(fds), "pgid": os.getpgr
     "long": "#!/usr/bin/python3\nimport sys\nsys.stdout.write('y' * 5000 + '\\nshort\\n')\n",
     # random pace, for the churn
     "churn": "#!/bin/sh\necho a\nsleep 0.0$(($$ %% 9))\necho b\nsleep %s\n" % MARK,
+    # writes to stderr what would forge log lines: CR, ESC sequences, BEL, DEL, a C1 CSI
+    "forger": "#!/bin/sh\nprintf 'ok\\rfcgi-sse[1]: error: forged\\033[2K\\033[1A\\007\\177\\302\\233x\\n' >&2\n"
+              "echo done\n",
 }
 
 
@@ -369,6 +373,23 @@ try:
     t.ok(wait_for(lambda: not with_marker(MARK) and not children(resp.pid), 5),
          "forker: the client leaves: program and child are killed and reaped",
          (with_marker(MARK), children(resp.pid)))
+
+    # --- finding 9 of issue 18: a program's stderr cannot forge log lines: control
+    #     bytes are logged as \xNN
+    s = stream(port, "forger")
+    s.read_to_end(5)
+
+    def raw_log():
+        with open(resp.log_path, "rb") as f:
+            return f.read()
+    want = (rb"warning: program forger\[\d+\]: ok\\x0dfcgi-sse\[1\]: error: forged"
+            rb"\\x1b\[2K\\x1b\[1A\\x07\\x7f\\xc2\\x9bx\n")
+    t.ok(wait_for(lambda: re.search(want, raw_log()), 3),
+         "finding 9: forger: its stderr line is logged with CR, ESC, BEL, DEL and a C1 CSI as "
+         "\\xNN", raw_log()[-300:])
+    t.ok(not re.search(rb"[\r\x1b\x07\x7f]|\xc2[\x80-\x9f]", raw_log()),
+         "finding 9: the responder's log holds no CR, ESC, BEL, DEL or C1 byte",
+         re.findall(rb".{0,40}[\r\x1b].{0,40}", raw_log())[:3])
 
     # --- stubborn (ignores SIGTERM): SIGKILL after --kill-after (5 s default here)
     s = stream(port, "stubborn")
