@@ -451,8 +451,11 @@ try:
         # its cgroup's memory limit). Under ProcSubset=pid /proc/sys is hidden and
         # the backlog falls back to SOMAXCONN, the same 4096 as Backlog= in the unit.
         # With programs (--run), the CPU count for --max-runs' default (glibc's
-        # sysconf; /sys stays readable under ProtectSystem=strict).
+        # sysconf; /sys stays readable under ProtectSystem=strict), and its own children
+        # (what a program left behind, adopted: proc.c reads /proc/self/task/*/children,
+        # its own process, which ProcSubset=pid and ProtectProc keep).
         libs = re.compile(r"^(/etc/ld\.so\.cache|(/usr)?/lib(64)?/.*\.so[.0-9]*|/dev/null"
+                          r"|/proc/self/task|/proc/self/task/\d+/children"
                           r"|/proc/self/cgroup|/proc/sys/net/core/somaxconn"
                           r"|/sys/devices/system/cpu/online"
                           r"|/sys/fs/cgroup/.*/memory\.max)$")
