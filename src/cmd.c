@@ -153,13 +153,14 @@ static int cmd_parse(int argc, char **argv, const char *cmd, const char *const *
     return 0;
 }
 
-/* Loads the keys of path, printing a warning (a world-readable file) or
- * the error. NULL after a one-line message. */
+/* Loads the keys of path, printing a warning (a file others may read or
+ * write: these commands only present a key, the responder refuses such a
+ * file) or the error. NULL after a one-line message. */
 static struct auth_keys *cmd_load_keys(const char *cmd, const char *path)
 {
     char err[512];
     int warned = 0;
-    struct auth_keys *k = auth_keys_load(path, err, sizeof err, &warned);
+    struct auth_keys *k = auth_keys_load(path, 0, err, sizeof err, &warned);
 
     if (!k || warned)
         fprintf(stderr, "fcgi-sse %s: %s--key-file %s: %s\n", cmd, k ? "warning: " : "", path, err);

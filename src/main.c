@@ -189,7 +189,7 @@ static int load_keys(const struct opt_config *cfg, struct auth_keys **pub, struc
         *out[i] = NULL;
         if (!paths[i])
             continue;
-        *out[i] = auth_keys_load(paths[i], err, sizeof err, &warned);
+        *out[i] = auth_keys_load(paths[i], 1, err, sizeof err, &warned);
         if (!*out[i]) {
             log_error("%s %s: %s", opts[i], paths[i], err);
             return -1;
@@ -386,9 +386,9 @@ int main(int argc, char **argv)
         struct run_params rp = { loop, sched.heartbeat_ns,
                                  (long long)cfg.run_timeout_s * 1000000000LL, cfg.max_line,
                                  &stats.run_events, &stats.runs_started, &stats.runs_failed };
-        proc_setup(loop, (long long)cfg.kill_after_s * 1000000000LL, max_runs);
         stats.runs_running = proc_running;
-        if (run_setup(&rp) == 0 && expire_start(loop, engine, (unsigned long long)cfg.history_ttl_s * 1000ULL) == 0)
+        if (proc_setup(loop, (long long)cfg.kill_after_s * 1000000000LL, max_runs, &waitmask) == 0 &&
+            run_setup(&rp) == 0 && expire_start(loop, engine, (unsigned long long)cfg.history_ttl_s * 1000ULL) == 0)
             intake = intake_start(loop, &ic);
         if (cfg.nrun || cfg.openai)
             log_info("programs: %u configured%s; max runs %lu%s, bodies up to %lu bytes, lines "

@@ -81,6 +81,10 @@ char **run_env(req_param_fn get, void *ctx, const char *name, size_t body_len)
     for (i = 0; i < NREQ; i++) {
         names[n] = from_req[i];
         values[n] = get(from_req[i], ctx);
+        /* An empty REMOTE_USER is no user (nginx's configs pass "" where
+         * nothing was authenticated): not passed, as CGI leaves it unset. */
+        if (values[n] && !*values[n] && strcmp(names[n], "REMOTE_USER") == 0)
+            values[n] = NULL;
         n += values[n] != NULL;
     }
     names[n] = "LAST_EVENT_ID";

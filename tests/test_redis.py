@@ -65,7 +65,7 @@ t = Tap()
 _soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (_hard, _hard))
 wd = Workdir("redis")
-KEY = "pub-redis-test"
+KEY = "pub-redis-test-0123456789"
 with open(wd.file("publish.keys"), "w") as f:
     f.write(KEY + "\n")
 os.chmod(wd.file("publish.keys"), 0o600)
