@@ -1,5 +1,6 @@
 /* chan.c -- channels: ids, each channel's history within bounds, and who is subscribed */
 #include "config.h"
+#include "text.h"
 
 #include "chan.h"
 #include "sse.h"
@@ -49,19 +50,6 @@ struct chan_engine {
     EVP_MAC_CTX *mac;              /* SipHash, keyed at random at creation */
     unsigned char key[16];
 };
-
-int chan_name_ok(const char *name, size_t max)
-{
-    size_t n = 0;
-
-    for (; name[n]; n++) {
-        char c = name[n];
-        if (n >= max || !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                          (c >= '0' && c <= '9') || c == '_' || c == '.' || c == ':' || c == '-'))
-            return 0;
-    }
-    return n > 0;
-}
 
 /* SipHash-2-4 of the name under the engine's key (libcrypto's: about 70 ns
  * a name). Unkeyed hashes let a peer choose names that share one chain. */

@@ -97,9 +97,6 @@ void chan_gap_all(struct chan_engine *e, struct msgid upto);
 /* The longest hash chain (for the tests of the hash). */
 size_t chan_longest_chain(const struct chan_engine *e);
 
-/* 1 when name is a valid channel name (or, with max CHAN_TYPE_MAX, event type). */
-int chan_name_ok(const char *name, size_t max);
-
 /* Stores data[0, len) (any bytes; the caller checked UTF-8 and size) as
  * the next message of channel `name` with an optional event type: assigns
  * the next id, encodes the event once, keeps it in the channel's history

@@ -1,5 +1,6 @@
 /* cmd.c -- the commands `fcgi-sse sign` (a signed subscription query) and `publish` (a FastCGI client) */
 #include "config.h"
+#include "text.h"
 
 #include "auth.h"
 #include "cmd.h"
@@ -65,23 +66,6 @@ static int cmd_usage_error(const char *cmd, const char *what)
     return 2;
 }
 
-/* 1 when s is 1..max bytes of [A-Za-z0-9_.:-]. */
-static int cmd_name_ok(const char *s, size_t max)
-{
-    size_t i;
-
-    for (i = 0; s[i]; i++) {
-        char c = s[i];
-
-        if (i == max)
-            return 0;
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '.' || c == ':' || c == '-'))
-            return 0;
-    }
-    return i > 0;
-}
-
 /* Parses argv[2..] of subcommand cmd: the options in `allowed` (a list of
  * names without the dashes) as --name VALUE or --name=VALUE, anywhere;
  * "--" ends the options; the rest are names. 0, or the exit status 2
@@ -121,7 +105,7 @@ static int cmd_parse(int argc, char **argv, const char *cmd, const char *const *
                 break;
         if (!allowed[j]) {
             /* Quoting an unknown option's name only when it is printable and short. */
-            if (nlen <= 40 && cmd_name_ok(arg + 2, nlen) && !eq)
+            if (nlen <= 40 && text_name_ok(arg + 2, nlen) && !eq)
                 snprintf(what, sizeof what, "unknown option --%s", arg + 2);
             else
                 snprintf(what, sizeof what, "unknown option");
@@ -179,7 +163,7 @@ static int cmd_check_names(const char *cmd, const struct cmd_args *a, size_t min
         return cmd_usage_error(cmd, max == 1 ? "only one channel can be published to"
                                              : "at most 16 channels can be signed");
     for (i = 0; i < a->n; i++)
-        if (!cmd_name_ok(a->names[i], CMD_NAME_MAX))
+        if (!text_name_ok(a->names[i], CMD_NAME_MAX))
             return cmd_usage_error(cmd, "a channel name must be 1 to 128 bytes of A-Z a-z 0-9 _ . : -");
     return 0;
 }
@@ -755,7 +739,7 @@ static int cmd_publish(int argc, char **argv)
     rc = cmd_check_names("publish", &a, 1, 1);
     if (rc)
         return rc;
-    if (a.event && !cmd_name_ok(a.event, CMD_TYPE_MAX))
+    if (a.event && !text_name_ok(a.event, CMD_TYPE_MAX))
         return cmd_usage_error("publish", "--event must be 1 to 64 bytes of A-Z a-z 0-9 _ . : -");
     rc = cmd_addr_parse(a.socket, &addr);
     if (rc)

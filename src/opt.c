@@ -3,7 +3,7 @@
 
 #include "opt.h"
 #include "redisurl.h"
-#include "req.h"
+#include "text.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -147,7 +147,7 @@ static int scaled_arg(const char *arg, unsigned long long min, unsigned long lon
         return -1;
     memcpy(num, arg, n);
     num[n] = '\0';
-    if (req_parse_uint(num, 0, max / mul, &v) < 0 || v * mul < min)
+    if (text_parse_uint(num, 0, max / mul, &v) < 0 || v * mul < min)
         return -1;
     *out = v * mul;
     return 0;
@@ -175,22 +175,6 @@ static int seconds_arg(const char *arg, unsigned long long min, unsigned long lo
     return 0;
 }
 
-int opt_run_name_ok(const char *name, size_t len)
-{
-    size_t i, dots = 0;
-
-    if (len == 0 || len > OPT_RUN_NAME_MAX)
-        return 0;
-    for (i = 0; i < len; i++) {
-        char c = name[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '.' || c == '-'))
-            return 0;
-        dots += c == '.';
-    }
-    return dots < len;
-}
-
 /* --run NAME=PROGRAM into cfg. 0, or -1 with err. */
 static int run_arg(struct opt_config *cfg, const char *arg, char *err, size_t errlen)
 {
@@ -198,7 +182,7 @@ static int run_arg(struct opt_config *cfg, const char *arg, char *err, size_t er
     size_t n = eq ? (size_t)(eq - arg) : 0;
     unsigned i;
 
-    if (!eq || !opt_run_name_ok(arg, n)) {
+    if (!eq || !text_program_name_ok(arg, n)) {
         snprintf(err, errlen, "--run: must be NAME=PROGRAM, NAME 1 to 64 of A-Z a-z 0-9 _ . - "
                               "(not only dots)");
         return -1;
@@ -230,7 +214,7 @@ static int number(const char *arg, unsigned long min, unsigned long max,
 {
     unsigned long long v;
 
-    if (req_parse_uint(arg, min, max, &v) < 0)
+    if (text_parse_uint(arg, min, max, &v) < 0)
         return -1;
     *out = (unsigned long)v;
     return 0;

@@ -4,13 +4,11 @@
 
 #include <stddef.h>
 
-/* --run: programs at most, and a NAME's length ([A-Za-z0-9_.-]). */
-#define OPT_RUN_MAX 64
-#define OPT_RUN_NAME_MAX 64
+#include "text.h"
 
-/* 1 when name is a program NAME: 1 to 64 of [A-Za-z0-9_.-], not only
- * dots (so "." and ".." never are). Pure. */
-int opt_run_name_ok(const char *name, size_t len);
+/* --run: programs at most; a NAME is text_program_name_ok. */
+#define OPT_RUN_MAX 64
+#define OPT_RUN_NAME_MAX TEXT_PROGRAM_NAME_MAX
 
 struct opt_config {
     const char *listen;            /* -l ADDR, or NULL: systemd's socket, else fd 0, else CGI */

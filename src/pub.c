@@ -2,55 +2,13 @@
 #include "config.h"
 
 #include "pub.h"
+#include "text.h"
 #include "monotime.h"
 
 #include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-
-int pub_text_ok(const char *str, size_t n)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0;
-
-    while (i < n) {
-        unsigned c = s[i];
-        size_t k, len;
-        unsigned long cp;
-
-        if (c == 0)
-            return 0;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            len = 2;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            len = 3;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        if (n - i < len)
-            return 0;
-        for (k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += len;
-    }
-    return 1;
-}
 
 /* The refusals of one route: off (neither --publish-key-file nor
  * --publish-remote-user), key only, key or user, user only. */
@@ -110,7 +68,7 @@ int pub_check(const struct ctl *c, req_param_fn get, void *ctx, const char *body
         return resp_error(o, 403, why, 0, 0);
     if (too_big)
         return resp_error(o, 413, "the message is over the responder's --max-message", 0, 0);
-    if (!pub_text_ok(body ? body : "", len))
+    if (!text_utf8_ok(body ? body : "", len))
         return resp_error(o, 400, "the message must be UTF-8 text without NUL bytes", 0, 0);
     return 1;
 }

@@ -6,10 +6,6 @@
 
 #include "ctl.h"
 
-/* 1 when s[0, n) is UTF-8 text: well-formed (no overlong form, no
- * surrogate, nothing past U+10FFFF) and without NUL. Pure. */
-int pub_text_ok(const char *s, size_t n);
-
 /* 1 when the request may publish: a key of --publish-key-file in
  * Authorization: Bearer, or with --publish-remote-user the web server's
  * REMOTE_USER; else 0 with *why (one line, naming publishing). */

@@ -5,7 +5,7 @@
 #include "monotime.h"
 #include "pub.h"
 #include "redisloop.h"
-#include "req.h"
+#include "text.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -324,11 +324,11 @@ int rbus_fields(struct rbus *b, const char *id, const redisReply *f, const char 
             *name = v->str;
         } else if (name && strcmp(k->str, "n") == 0) {
             unsigned long long x;
-            *n = req_parse_uint(v->str, 1, ~0ULL, &x) == 0 ? x : 0;
+            *n = text_parse_uint(v->str, 1, ~0ULL, &x) == 0 ? x : 0;
         }
     }
-    if (!*data || (*type && !chan_name_ok(*type, CHAN_TYPE_MAX)) || *len > b->cfg.max_message ||
-        !pub_text_ok(*data, *len) || (name && (!*name || !chan_name_ok(*name, CHAN_NAME_MAX)))) {
+    if (!*data || (*type && !text_name_ok(*type, CHAN_TYPE_MAX)) || *len > b->cfg.max_message ||
+        !text_utf8_ok(*data, *len) || (name && (!*name || !text_name_ok(*name, CHAN_NAME_MAX)))) {
         if (log_allow(&b->warn))
             log_warn("redis: entry %s skipped: not a message fcgi_sse_publish makes (type, "
                      "UTF-8 text, --max-message)", id);

@@ -8,6 +8,7 @@
 #include "oai.h"
 #include "proc.h"
 #include "sse.h"
+#include "text.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -226,10 +227,10 @@ static int next_from_output(struct run *u)
     if (!u->len)
         return 0;
     if (u->mode != RUN_LINES) {
-        n = u->out.fd >= 0 ? oai_utf8_whole(u->buf, u->len) : u->len;
+        n = u->out.fd >= 0 ? text_utf8_whole(u->buf, u->len) : u->len;
         if (!n)
             return 0;
-        oai_utf8_clean(u->buf, n);
+        text_utf8_clean(u->buf, n);
         if (u->mode == RUN_CHAT_WHOLE) {
             if (u->whole_len + n > RUN_WHOLE_MAX) {
                 if (!u->too_long && u->proc)

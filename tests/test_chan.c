@@ -4,6 +4,7 @@
  * all the encoder writes). Run it under --enable-sanitizers to check refs and frees. */
 #include "config.h"
 
+#include "text.h"
 #include "chan.h"
 #include "msgid.h"
 #include "pub.h"
@@ -313,46 +314,46 @@ static void test_names(void)
 
     memset(name, 'a', sizeof name);
     name[1] = '\0';
-    ok(chan_name_ok(name, CHAN_NAME_MAX), "chan_name_ok: 1 byte");
+    ok(text_name_ok(name, CHAN_NAME_MAX), "chan_name_ok: 1 byte");
     name[1] = 'a';
     name[CHAN_NAME_MAX] = '\0';
-    ok(chan_name_ok(name, CHAN_NAME_MAX), "chan_name_ok: 128 bytes");
+    ok(text_name_ok(name, CHAN_NAME_MAX), "chan_name_ok: 128 bytes");
     name[CHAN_NAME_MAX] = 'a';
     name[CHAN_NAME_MAX + 1] = '\0';
-    ok(!chan_name_ok(name, CHAN_NAME_MAX), "chan_name_ok: 129 bytes refused");
+    ok(!text_name_ok(name, CHAN_NAME_MAX), "chan_name_ok: 129 bytes refused");
     name[CHAN_NAME_MAX + 1] = 'a';
     name[250] = '\0';
-    ok(!chan_name_ok(name, CHAN_NAME_MAX), "chan_name_ok: 250 bytes refused");
-    ok(!chan_name_ok("", CHAN_NAME_MAX), "chan_name_ok: empty refused");
+    ok(!text_name_ok(name, CHAN_NAME_MAX), "chan_name_ok: 250 bytes refused");
+    ok(!text_name_ok("", CHAN_NAME_MAX), "chan_name_ok: empty refused");
     name[CHAN_TYPE_MAX] = '\0';
-    ok(chan_name_ok(name, CHAN_TYPE_MAX), "event type: 64 bytes");
+    ok(text_name_ok(name, CHAN_TYPE_MAX), "event type: 64 bytes");
     name[CHAN_TYPE_MAX] = 'a';
     name[CHAN_TYPE_MAX + 1] = '\0';
-    ok(!chan_name_ok(name, CHAN_TYPE_MAX), "event type: 65 bytes refused");
-    ok(chan_name_ok(name, CHAN_NAME_MAX), "the same 65 bytes are a valid channel name");
-    ok(chan_name_ok("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-",
+    ok(!text_name_ok(name, CHAN_TYPE_MAX), "event type: 65 bytes refused");
+    ok(text_name_ok(name, CHAN_NAME_MAX), "the same 65 bytes are a valid channel name");
+    ok(text_name_ok("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-",
                     CHAN_NAME_MAX),
        "chan_name_ok: every allowed character in one name");
     for (c = 1; c < 256; c++) {
         char one[2] = { (char)c, '\0' };
         char mid3[4] = { 'a', (char)c, 'b', '\0' };
-        if (chan_name_ok(one, CHAN_NAME_MAX) != allowed(c) ||
-            chan_name_ok(mid3, CHAN_NAME_MAX) != allowed(c)) {
-            diag("byte 0x%02x: got %d/%d, want %d", c, chan_name_ok(one, CHAN_NAME_MAX),
-                 chan_name_ok(mid3, CHAN_NAME_MAX), allowed(c));
+        if (text_name_ok(one, CHAN_NAME_MAX) != allowed(c) ||
+            text_name_ok(mid3, CHAN_NAME_MAX) != allowed(c)) {
+            diag("byte 0x%02x: got %d/%d, want %d", c, text_name_ok(one, CHAN_NAME_MAX),
+                 text_name_ok(mid3, CHAN_NAME_MAX), allowed(c));
             all = 0;
         }
     }
     ok(all, "chan_name_ok: each byte 1..255 alone and mid-name is accepted iff in "
             "[A-Za-z0-9_.:-]");
-    ok(!chan_name_ok("a b", CHAN_NAME_MAX), "chan_name_ok: space refused");
-    ok(!chan_name_ok("a/b", CHAN_NAME_MAX), "chan_name_ok: '/' refused");
-    ok(!chan_name_ok("a%2Fb", CHAN_NAME_MAX), "chan_name_ok: '%%' refused");
-    ok(!chan_name_ok("caf\xc3\xa9", CHAN_NAME_MAX), "chan_name_ok: UTF-8 (high bytes) refused");
-    ok(!chan_name_ok("\xff", CHAN_NAME_MAX), "chan_name_ok: byte 0xff refused");
-    ok(!chan_name_ok("a\nb", CHAN_NAME_MAX) && !chan_name_ok("a\rb", CHAN_NAME_MAX),
+    ok(!text_name_ok("a b", CHAN_NAME_MAX), "chan_name_ok: space refused");
+    ok(!text_name_ok("a/b", CHAN_NAME_MAX), "chan_name_ok: '/' refused");
+    ok(!text_name_ok("a%2Fb", CHAN_NAME_MAX), "chan_name_ok: '%%' refused");
+    ok(!text_name_ok("caf\xc3\xa9", CHAN_NAME_MAX), "chan_name_ok: UTF-8 (high bytes) refused");
+    ok(!text_name_ok("\xff", CHAN_NAME_MAX), "chan_name_ok: byte 0xff refused");
+    ok(!text_name_ok("a\nb", CHAN_NAME_MAX) && !text_name_ok("a\rb", CHAN_NAME_MAX),
        "chan_name_ok: CR and LF refused");
-    ok(!chan_name_ok("ab/", CHAN_NAME_MAX) && !chan_name_ok("/ab", CHAN_NAME_MAX),
+    ok(!text_name_ok("ab/", CHAN_NAME_MAX) && !text_name_ok("/ab", CHAN_NAME_MAX),
        "chan_name_ok: a forbidden byte first or last refused");
 }
 
@@ -407,9 +408,9 @@ static void test_text(void)
     size_t i;
 
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        ok(pub_text_ok(cases[i].s, cases[i].n) == cases[i].want, "pub_text_ok: %s",
+        ok(text_utf8_ok(cases[i].s, cases[i].n) == cases[i].want, "pub_text_ok: %s",
            cases[i].what);
-    ok(pub_text_ok("\xe2\x82\xac\xe2\x82", 3) == 1,
+    ok(text_utf8_ok("\xe2\x82\xac\xe2\x82", 3) == 1,
        "pub_text_ok reads only n bytes (a valid prefix of a longer buffer)");
 }
 
