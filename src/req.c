@@ -94,17 +94,15 @@ static void parse_query(struct req *r, const char *q, int *have_q_id,
                         unsigned long long *q_id)
 {
     int seen_limit = 0, seen_id = 0;
+    struct text_field fd;
 
-    while (*q) {
-        size_t n = strcspn(q, "&;");
-        const char *eq = memchr(q, '=', n);
-        size_t kn = eq ? (size_t)(eq - q) : n;
-        const char *val = eq ? eq + 1 : q + n;
-        size_t vn = eq ? n - kn - 1 : 0;
+    while (text_form_next(&q, "&;", &fd)) {
+        const char *val = fd.value;
+        size_t vn = fd.value_len;
         char key[16], v[32];
         int is_id, is_limit;
 
-        if (text_decode(q, kn, 1, key, sizeof key) >= 0) {
+        if (text_decode(fd.name, fd.name_len, 1, key, sizeof key) >= 0) {
             is_id = strcmp(key, "lastEventId") == 0;
             is_limit = strcmp(key, "limit") == 0;
             if (is_id) {
@@ -127,9 +125,6 @@ static void parse_query(struct req *r, const char *q, int *have_q_id,
                 seen_limit = 1;
             }
         }
-        q += n;
-        if (*q)
-            q++;
     }
 }
 
@@ -155,18 +150,14 @@ static void keep_once(struct req *r, int *seen, const char *v, long vl, char *ds
 static void parse_chan_query(struct req *r, const char *q, int *have_q_id, struct msgid *q_id)
 {
     int seen_id = 0, seen_exp = 0, seen_sig = 0, seen_ev = 0;
+    struct text_field fd;
 
-    while (*q) {
-        size_t n = strcspn(q, "&;");
-        const char *eq = memchr(q, '=', n);
-        size_t kn = eq ? (size_t)(eq - q) : n;
-        const char *val = eq ? eq + 1 : q + n;
-        size_t vn = eq ? n - kn - 1 : 0;
+    while (text_form_next(&q, "&;", &fd)) {
         char key[16], v[CHAN_NAME_MAX + 2];
         long vl;
 
-        if (text_decode(q, kn, 1, key, sizeof key) >= 0) {
-            vl = text_decode(val, vn, 1, v, sizeof v);
+        if (text_decode(fd.name, fd.name_len, 1, key, sizeof key) >= 0) {
+            vl = text_decode(fd.value, fd.value_len, 1, v, sizeof v);
             if (strcmp(key, "channel") == 0) {
                 unsigned i;
                 int dup = 0;
@@ -204,9 +195,6 @@ static void parse_chan_query(struct req *r, const char *q, int *have_q_id, struc
                 seen_ev = 1;
             }
         }
-        q += n;
-        if (*q)
-            q++;
     }
 }
 

@@ -80,6 +80,29 @@ long text_decode(const char *s, size_t n, int plus, char *out, size_t cap)
     return (long)o;
 }
 
+int text_form_next(const char **q, const char *seps, struct text_field *f)
+{
+    const char *p = *q;
+
+    for (;;) {
+        size_t n = strcspn(p, seps);
+        const char *eq = memchr(p, '=', n);
+
+        if (n == 0) {
+            if (!*p)
+                return 0;
+            p++;
+            continue;
+        }
+        f->name = p;
+        f->name_len = eq ? (size_t)(eq - p) : n;
+        f->value = eq ? eq + 1 : p + n;
+        f->value_len = eq ? n - f->name_len - 1 : 0;
+        *q = p[n] ? p + n + 1 : p + n;
+        return 1;
+    }
+}
+
 /* 1 when c is a letter, a digit, or one of punct. */
 static int text_name_char(char c, const char *punct)
 {

@@ -18,6 +18,21 @@ size_t text_u64(char *buf, unsigned long long v);
  * -1 on a bad escape, an embedded NUL, or when it does not fit. */
 long text_decode(const char *s, size_t n, int plus, char *out, size_t cap);
 
+/* One name=value pair of form-encoded text (a query string, a form body):
+ * undecoded, not NUL-terminated; a pair without '=' has an empty value. */
+struct text_field {
+    const char *name;
+    size_t name_len;
+    const char *value;
+    size_t value_len;
+};
+
+/* The next pair of the form-encoded text at *q, pairs separated by any
+ * character of seps ("&;" for the responder's own query strings, "&" as
+ * URLSearchParams splits): 1 with *f set and *q moved past it, 0 at the end
+ * of the text. Empty pairs are passed over. */
+int text_form_next(const char **q, const char *seps, struct text_field *f);
+
 /* 1 when the string s is a name: 1 to max bytes of A-Z a-z 0-9 _ . : -
  * (a channel name, max 128; an event type, max 64). */
 int text_name_ok(const char *s, size_t max);
