@@ -1,5 +1,6 @@
 /* cmd.c -- the commands `fcgi-sse sign` (a signed subscription query) and `publish` (a FastCGI client) */
 #include "config.h"
+#include "clock.h"
 #include "text.h"
 
 #include "auth.h"
@@ -239,22 +240,11 @@ static int cmd_sign(int argc, char **argv)
 
 /* ---------------------------------------------------------------- publish */
 
-static long long cmd_now_ms(void)
-{
-    struct timespec ts;
-
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-        return -1;
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Milliseconds left until deadline (at least 0), or -1 if the clock fails. */
+/* Milliseconds left until deadline (at least 0). */
 static int cmd_left_ms(long long deadline)
 {
-    long long now = cmd_now_ms();
+    long long now = clock_now_ms();
 
-    if (now < 0)
-        return -1;
     return now >= deadline ? 0 : (int)(deadline - now);
 }
 
@@ -518,8 +508,6 @@ static int cmd_read_exact(int fd, unsigned char *buf, size_t n, long long deadli
         int left = cmd_left_ms(deadline), r;
         ssize_t got;
 
-        if (left < 0)
-            return -1;
         if (left == 0) {
             errno = ETIMEDOUT;
             return -1;
@@ -808,12 +796,7 @@ static int cmd_publish(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    start = cmd_now_ms();
-    if (start < 0) {
-        fprintf(stderr, "fcgi-sse publish: cannot read the clock: %s\n", strerror(errno));
-        rc = 1;
-        goto out;
-    }
+    start = clock_now_ms();
     fd = cmd_connect(&addr, a.socket, start + CMD_TIMEOUT_MS);
     if (fd < 0) {
         rc = 1;

@@ -3,7 +3,7 @@
 
 #include "ctl.h"
 #include "admit.h"
-#include "monotime.h"
+#include "clock.h"
 #include "oai.h"
 #include "proc.h"
 #include "pub.h"
@@ -39,7 +39,7 @@ static int may_subscribe(const struct ctl *c, const struct req *r, const char **
         return 0;
     }
     return auth_sig_ok(c->subscribe_keys, r->expires, r->sig, names, r->nchan,
-                       wallclock_ms() / 1000, why);
+                       clock_wall_ms() / 1000, why);
 }
 
 /* An OpenAI-style error answer: {"error":{"message":..,"type":..}}. */

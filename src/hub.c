@@ -4,7 +4,7 @@
 #include "hub.h"
 #include "admit.h"
 #include "log.h"
-#include "monotime.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -139,7 +139,7 @@ static void on_conn(struct loop *l, struct loop_io *io, uint32_t events)
         return;
     }
     if ((events & EPOLLOUT) && s->src->writable)
-        hub_update(s, s->src->writable(s, monotime_ns()));
+        hub_update(s, s->src->writable(s, clock_now_ns()));
 }
 
 static void on_due(struct loop *l, struct loop_timer *t)
@@ -150,7 +150,7 @@ static void on_due(struct loop *l, struct loop_timer *t)
     if (s->dead)
         return;
     s->timer.node.due = 0;
-    hub_update(s, s->src->due(s, monotime_ns()));
+    hub_update(s, s->src->due(s, clock_now_ns()));
 }
 
 struct hub *hub_create(struct loop *l, struct stats *st)

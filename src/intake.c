@@ -7,7 +7,7 @@
 #include "fcgireq.h"
 #include "frame.h"
 #include "log.h"
-#include "monotime.h"
+#include "clock.h"
 #include "run.h"
 #include "stream.h"
 #include "sub.h"
@@ -134,7 +134,7 @@ static int run_stream(struct intake *in, struct stream *s, enum ctl_result kind,
                       const struct req *r, char **body, size_t body_len,
                       const struct resp_sink *o)
 {
-    long long now = monotime_ns();
+    long long now = clock_now_ns();
     char **env = NULL;
 
     if (kind == CTL_RUN || kind == CTL_CHAT) {
@@ -361,7 +361,7 @@ static void listen_pause(struct intake *in)
         loop_io_del(in->loop, &in->lsn);
         in->listening = 0;
     }
-    if (loop_timer_set(in->loop, &in->pause, monotime_ns() + INTAKE_PAUSE_NS) < 0)
+    if (loop_timer_set(in->loop, &in->pause, clock_now_ns() + INTAKE_PAUSE_NS) < 0)
         log_errno("pausing the listener", errno);
 }
 
@@ -410,7 +410,7 @@ int intake_adopt(struct intake *in, int fd)
     c->fr.lim.raw_max = FRAME_PARAMS_MAX + in->cfg.body_max + INTAKE_RAW_SLACK;
     loop_timer_init(&c->deadline, on_deadline);
     if (loop_io_add(in->loop, &c->io, EPOLLIN | EPOLLRDHUP) < 0 ||
-        loop_timer_set(in->loop, &c->deadline, monotime_ns() + in->cfg.timeout_ns) < 0) {
+        loop_timer_set(in->loop, &c->deadline, clock_now_ns() + in->cfg.timeout_ns) < 0) {
         if (log_allow(&in->warn))
             log_errno("watching a connection", errno);
         loop_io_del(in->loop, &c->io);

@@ -2,7 +2,7 @@
 #include "config.h"
 
 #include "log.h"
-#include "monotime.h"
+#include "clock.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -90,7 +90,7 @@ void log_errno(const char *what, int errnum)
 
 int log_allow(struct log_limit *l)
 {
-    long long sec = monotime_ms() / 1000;
+    long long sec = clock_now_ms() / 1000;
 
     if (l->second != sec) {
         l->second = sec;

@@ -13,7 +13,7 @@
 #include "log.h"
 #include "loop.h"
 #include "lsn.h"
-#include "monotime.h"
+#include "clock.h"
 #include "opt.h"
 #include "peer.h"
 #include "proc.h"
@@ -316,7 +316,7 @@ int main(int argc, char **argv)
         goto out;
     }
     nofile = raise_nofile(&nofile_hard);
-    stats.started_ms = monotime_ms();
+    stats.started_ms = clock_now_ms();
     stats.max_streams = stream_limit(&cfg, nofile);
 
     sched.interval_ns = (long long)cfg.interval_ms * 1000000LL;
@@ -330,7 +330,7 @@ int main(int argc, char **argv)
         sp.heartbeat_ns = sched.heartbeat_ns;
         sp.delivered = &stats.events_delivered;
         sp.retry_ms = cfg.retry_ms;
-        engine = chan_engine_create(&lim, wallclock_ms(), sub_deliver, NULL);
+        engine = chan_engine_create(&lim, clock_wall_ms(), sub_deliver, NULL);
         sp.engine = engine;
         stats.engine = engine;
     }

@@ -3,7 +3,7 @@
 
 #include "proc.h"
 #include "log.h"
-#include "monotime.h"
+#include "clock.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -425,7 +425,7 @@ void proc_terminate(struct proc *p)
     p->terminating = 1;
     signal_group(p, SIGTERM);
     signal_group(p, SIGCONT); /* a stopped program must see it */
-    if (loop_timer_set(loop, &p->kill, monotime_ns() + kill_after) < 0) {
+    if (loop_timer_set(loop, &p->kill, clock_now_ns() + kill_after) < 0) {
         log_errno("queueing a SIGKILL", errno);
         signal_group(p, SIGKILL);
     }
@@ -440,7 +440,7 @@ void proc_detach(struct proc *p)
 
 void proc_shutdown(const volatile sig_atomic_t *stop, const sigset_t *waitmask)
 {
-    long long end = monotime_ns() + kill_after + 500000000LL;
+    long long end = clock_now_ns() + kill_after + 500000000LL;
     struct proc *p;
 
     if (!loop)
@@ -450,7 +450,7 @@ void proc_shutdown(const volatile sig_atomic_t *stop, const sigset_t *waitmask)
     for (p = all; p; p = p->next)
         proc_terminate(p);
     while (all && *stop < 2) {
-        long long left = end - monotime_ns();
+        long long left = end - clock_now_ns();
         if (left <= 0)
             break;
         if (loop_once(loop, (int)(left / 1000000) + 1, waitmask) < 0)

@@ -3,7 +3,7 @@
 
 #include "pub.h"
 #include "text.h"
-#include "monotime.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -102,7 +102,7 @@ int pub_serve(const struct ctl *c, const struct req *r, req_param_fn get, void *
     if (rc != 1)
         return rc;
     m = chan_store(c->engine, r->chans[0], r->event[0] ? r->event : NULL, body ? body : "",
-                   len, wallclock_ms(), &subscribers);
+                   len, clock_wall_ms(), &subscribers);
     if (!m)
         return resp_error(o, 503, errno == ENOSPC ? "too many channels: the responder's "
                                                     "--max-channels is reached"

@@ -2,7 +2,7 @@
 #include "config.h"
 
 #include "rbus_int.h"
-#include "monotime.h"
+#include "clock.h"
 #include "pub.h"
 #include "redisloop.h"
 #include "text.h"
@@ -41,7 +41,7 @@ static void rbus_error(struct rbus *b, const char *what, const char *detail)
  * inside a hiredis callback of another context. */
 void rbus_down(struct rbus *b, const char *why, const char *detail)
 {
-    long long now = monotime_ns();
+    long long now = clock_now_ns();
 
     if (b->state == RBUS_DOWN)
         return; /* the first cause is the one /status keeps */
@@ -141,7 +141,7 @@ static void rbus_ready(struct rbus *b)
         b->st->reconnects++;
     log_info("redis %s: connected%s", b->st->where, b->connected_once ? " again" : "");
     b->connected_once = 1;
-    b->cmd_progress = monotime_ns();
+    b->cmd_progress = clock_now_ns();
     rbus_read_next(b); /* first, where the read starts, if not known yet */
     rbus_fetch_pump(b);
 }
@@ -198,7 +198,7 @@ int rbus_cmd(struct rbus *b, redisCallbackFn *fn, void *priv, int argc, const ch
     if (!b->cmd || redisAsyncCommandArgv(b->cmd, fn, priv, argc, argv, lens) != REDIS_OK)
         return -1;
     if (b->cmd_pending++ == 0)
-        b->cmd_progress = monotime_ns();
+        b->cmd_progress = clock_now_ns();
     return 0;
 }
 
@@ -207,7 +207,7 @@ int rbus_cmd_done(struct rbus *b, const redisAsyncContext *ac)
     if (ac != b->cmd)
         return 0; /* a connection let go of: its commands are not counted any more */
     b->cmd_pending--;
-    b->cmd_progress = monotime_ns();
+    b->cmd_progress = clock_now_ns();
     return 1;
 }
 
@@ -271,7 +271,7 @@ static void on_retry(struct loop *l, struct loop_timer *t)
         return;
     rbus_free_contexts(b);
     b->state = RBUS_CONNECTING;
-    b->connect_started = monotime_ns();
+    b->connect_started = clock_now_ns();
     b->cmd = rbus_open(b);
     b->rd = b->cmd ? rbus_open(b) : NULL;
     b->cmd_pending = 0;
@@ -285,7 +285,7 @@ static void on_retry(struct loop *l, struct loop_timer *t)
 static void on_watchdog(struct loop *l, struct loop_timer *t)
 {
     struct rbus *b = (struct rbus *)((char *)t - offsetof(struct rbus, watchdog));
-    long long now = monotime_ns();
+    long long now = clock_now_ns();
 
     if (b->state == RBUS_CONNECTING && now - b->connect_started > RBUS_CONNECT_NS)
         rbus_down(b, "no connection within 2 s", NULL);
@@ -360,8 +360,8 @@ struct rbus *rbus_create(struct loop *l, const struct rbus_config *cfg, struct c
     loop_timer_init(&b->retry, on_retry);
     loop_timer_init(&b->watchdog, on_watchdog);
     loop_timer_init(&b->teardown, on_teardown);
-    if (loop_timer_set(l, &b->retry, monotime_ns()) < 0 ||
-        loop_timer_set(l, &b->watchdog, monotime_ns() + 1000000000LL) < 0) {
+    if (loop_timer_set(l, &b->retry, clock_now_ns()) < 0 ||
+        loop_timer_set(l, &b->watchdog, clock_now_ns() + 1000000000LL) < 0) {
         loop_timer_cancel(l, &b->retry);
         free(b);
         return NULL;

@@ -2,7 +2,7 @@
 #include "config.h"
 
 #include "rbus_int.h"
-#include "monotime.h"
+#include "clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>

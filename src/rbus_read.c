@@ -2,7 +2,7 @@
 #include "config.h"
 
 #include "rbus_int.h"
-#include "monotime.h"
+#include "clock.h"
 #include "req.h"
 
 #include <errno.h>
@@ -96,7 +96,7 @@ static void rbus_take_entry(struct rbus *b, const redisReply *e)
         return;
     /* through the engine: history, bounds, and one event for all its
      * subscribers; a channel nobody here subscribes to does not exist */
-    m = chan_store_id(b->engine, name, type, data, dlen, &id, wallclock_ms(), &subs);
+    m = chan_store_id(b->engine, name, type, data, dlen, &id, clock_wall_ms(), &subs);
     if (m)
         chan_fanout(b->engine, m);
     else if (errno == ENOMEM && log_allow(&b->warn))
@@ -217,7 +217,7 @@ static void rbus_ask_head(struct rbus *b, int check)
         return;
     }
     b->reading = 1;
-    b->rd_sent = monotime_ns();
+    b->rd_sent = clock_now_ns();
 }
 
 /* One XREAD BLOCK of the log after pos; first, once, where pos is. */
@@ -252,5 +252,5 @@ void rbus_read_next(struct rbus *b)
         return;
     }
     b->reading = 1;
-    b->rd_sent = monotime_ns();
+    b->rd_sent = clock_now_ns();
 }

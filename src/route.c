@@ -2,7 +2,7 @@
 #include "config.h"
 
 #include "route.h"
-#include "monotime.h"
+#include "clock.h"
 
 int route_answer(const struct req *r, const struct resp_sink *o, struct stats *st,
                  unsigned long retry_ms)
@@ -15,7 +15,7 @@ int route_answer(const struct req *r, const struct resp_sink *o, struct stats *s
         char json[STATS_JSON_MAX];
         int n;
         if (st)
-            stats_read(st, &v, monotime_ms());
+            stats_read(st, &v, clock_now_ms());
         n = stats_json(&v, json, sizeof json);
         if (n < 0)
             return resp_error(o, 500, "status does not fit its buffer", 0, r->head);

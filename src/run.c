@@ -4,7 +4,7 @@
 #include "run.h"
 #include "hub.h"
 #include "log.h"
-#include "monotime.h"
+#include "clock.h"
 #include "oai.h"
 #include "proc.h"
 #include "sse.h"
@@ -450,7 +450,7 @@ static enum stream_status writable(struct stream *s, long long now)
 static void update(struct run *u)
 {
     if (!u->dead)
-        hub_update(u->s, settle(u->s, u, pump(u->s, u, monotime_ns())));
+        hub_update(u->s, settle(u->s, u, pump(u->s, u, clock_now_ns())));
 }
 
 static void on_out(struct loop *l, struct loop_io *io, uint32_t events)
@@ -633,11 +633,11 @@ int run_start(struct stream *s, enum run_mode mode, const char *path, const char
     if (mode != RUN_LINES) {
         if (getrandom(rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd)
             for (i = 0; i < sizeof rnd; i++)
-                rnd[i] = (unsigned char)(monotime_ns() >> (i % 8 * 8));
+                rnd[i] = (unsigned char)(clock_now_ns() >> (i % 8 * 8));
         memcpy(u->reply.id, "chatcmpl-", 9);
         for (i = 0; i < sizeof rnd; i++)
             snprintf(u->reply.id + 9 + 2 * i, 3, "%02x", rnd[i]);
-        u->reply.created = wallclock_ms() / 1000;
+        u->reply.created = clock_wall_ms() / 1000;
         snprintf(u->reply.model, sizeof u->reply.model, "%s", model ? model : "");
     }
     u->proc = proc_start(path, env, fds, on_exit_cb, u);

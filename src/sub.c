@@ -3,7 +3,7 @@
 
 #include "sub.h"
 #include "hub.h"
-#include "monotime.h"
+#include "clock.h"
 #include "rbus.h"
 #include "sse.h"
 
@@ -279,7 +279,7 @@ static int begin(struct sub *u, const struct msgid *last, struct msgid start, lo
     unsigned i;
     int gap = 0;
 
-    chan_expire(params.engine, wallclock_ms());
+    chan_expire(params.engine, clock_wall_ms());
     for (i = 0; i < u->n; i++) {
         u->links[i].sub = u;
         if (chan_subscribe(params.engine, u->names[i], &u->links[i]) < 0) {
@@ -426,7 +426,7 @@ static void on_fetched(void *arg, struct rbus_batch *b)
     }
     if (s->dead)
         return;
-    st = run(s, monotime_ns());
+    st = run(s, clock_now_ns());
     if (s->owner)
         hub_update(s, st);
 }
@@ -442,7 +442,7 @@ void sub_deliver(struct chan_link *l, struct msg *m, void *ctx)
     if (s->dead || u->replaying || u->partial || u->reset_pending ||
         msgid_cmp(m->id, u->cursor) <= 0)
         return; /* its replay takes the message from the history */
-    now = monotime_ns();
+    now = clock_now_ns();
     if (m->len > STREAM_PIECE) {
         /* written in pieces, each checked against the room left; what does
          * not fit now follows from the history as the reader drains it */
@@ -468,7 +468,7 @@ void sub_resync(struct chan_link *l, void *ctx)
     if (s->dead || u->replaying || !s->owner)
         return; /* a replay looks at the gap when it gets there */
     u->replaying = 1;
-    s->timer.node.due = monotime_ns(); /* the replay runs from the timer, not from here */
+    s->timer.node.due = clock_now_ns(); /* the replay runs from the timer, not from here */
     hub_update(s, STREAM_OPEN);
 }
 

@@ -27,7 +27,7 @@
 #include "loop.h"
 #include "chan.h"
 #include "counter.h"
-#include "monotime.h"
+#include "clock.h"
 #include "sched.h"
 #include "sub.h"
 #include "stats.h"
@@ -95,7 +95,7 @@ static void setup(void)
         struct sub_params up = { NULL, sp.heartbeat_ns, &stats.events_delivered, NULL, 3000 };
         sp.grid_ns = sched_grid(sp.interval_ns);
         counter_setup(&sp, &stats.events_sent);
-        engine = chan_engine_create(&lim, wallclock_ms(), sub_deliver, NULL);
+        engine = chan_engine_create(&lim, clock_wall_ms(), sub_deliver, NULL);
         if (!engine)
             fail("chan_engine_create");
         up.engine = engine;
