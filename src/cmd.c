@@ -1,5 +1,6 @@
 /* cmd.c -- the commands `fcgi-sse sign` (a signed subscription query) and `publish` (a FastCGI client) */
 #include "config.h"
+#include "addr.h"
 #include "clock.h"
 #include "text.h"
 
@@ -293,69 +294,20 @@ static int cmd_send_timeout(int fd, int ms)
     return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
-/* Where publish connects: a unix socket, or a host and a port. */
-struct cmd_addr {
-    int is_unix;
-    struct sockaddr_un sun;
-    char host[256];
-    char port[8];
-};
-
-/* Parses addr (unix:/path, HOST:PORT, [V6]:PORT, :PORT for 127.0.0.1).
- * 0, or the exit status 2 after a one-line message. */
-static int cmd_addr_parse(const char *addr, struct cmd_addr *out)
-{
-    const char *colon, *p;
-    size_t hlen, plen;
-
-    memset(out, 0, sizeof *out);
-    if (strncmp(addr, "unix:", 5) == 0) {
-        plen = strlen(addr + 5);
-        if (plen == 0 || plen >= sizeof out->sun.sun_path)
-            return cmd_usage_error("publish", "--socket unix:PATH needs a path of 1 to 107 bytes");
-        out->is_unix = 1;
-        out->sun.sun_family = AF_UNIX;
-        memcpy(out->sun.sun_path, addr + 5, plen);
-        return 0;
-    }
-    colon = strrchr(addr, ':');
-    if (!colon || !colon[1])
-        return cmd_usage_error("publish", "--socket must be unix:PATH, HOST:PORT or :PORT");
-    plen = strlen(colon + 1);
-    for (p = colon + 1; *p; p++)
-        if (*p < '0' || *p > '9')
-            break;
-    if (*p || plen > 5 || atoi(colon + 1) < 1 || atoi(colon + 1) > 65535)
-        return cmd_usage_error("publish", "--socket: the port must be 1 to 65535");
-    memcpy(out->port, colon + 1, plen + 1);
-    hlen = (size_t)(colon - addr);
-    if (hlen >= 2 && addr[0] == '[' && addr[hlen - 1] == ']') {
-        addr++;
-        hlen -= 2;
-    }
-    if (hlen >= sizeof out->host)
-        return cmd_usage_error("publish", "--socket: the host name is too long");
-    if (hlen == 0) {
-        memcpy(out->host, "127.0.0.1", sizeof "127.0.0.1");
-    } else {
-        memcpy(out->host, addr, hlen);
-        out->host[hlen] = '\0';
-    }
-    return 0;
-}
-
 /* Connects to ad (name: --socket as given, for messages), a send timeout
  * of what is left until deadline bounding the connect. The socket, or -1
  * after a one-line message. */
-static int cmd_connect(const struct cmd_addr *ad, const char *name, long long deadline)
+static int cmd_connect(const struct addr *ad, const char *name, long long deadline)
 {
     struct addrinfo hints, *res = NULL, *ai;
     int fd = -1, err, e = 0;
 
     if (ad->is_unix) {
+        struct sockaddr_un sun = { .sun_family = AF_UNIX };
+        memcpy(sun.sun_path, ad->path, sizeof sun.sun_path);
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0 || cmd_send_timeout(fd, cmd_left_ms(deadline)) < 0 ||
-            connect(fd, (const struct sockaddr *)&ad->sun, sizeof ad->sun) < 0) {
+            connect(fd, (const struct sockaddr *)&sun, sizeof sun) < 0) {
             e = errno;
             if (fd >= 0)
                 (void)close(fd);
@@ -705,7 +657,7 @@ static int cmd_publish(int argc, char **argv)
     struct sigaction sa;
     long long start;
     size_t len, authlen = 0, np = 0;
-    struct cmd_addr addr;
+    struct addr addr;
     int rc, too_big, fd;
 
     rc = cmd_parse(argc, argv, "publish", allowed, &a);
@@ -729,9 +681,11 @@ static int cmd_publish(int argc, char **argv)
         return rc;
     if (a.event && !text_name_ok(a.event, CMD_TYPE_MAX))
         return cmd_usage_error("publish", "--event must be 1 to 64 bytes of A-Z a-z 0-9 _ . : -");
-    rc = cmd_addr_parse(a.socket, &addr);
-    if (rc)
-        return rc;
+    if (addr_parse(a.socket, &addr, why, sizeof why) < 0) {
+        char what[sizeof why + 16];
+        snprintf(what, sizeof what, "--socket: %s", why);
+        return cmd_usage_error("publish", what);
+    }
     if (snprintf(query, sizeof query, "channel=%s%s%s", a.names[0], a.event ? "&event=" : "",
                  a.event ? a.event : "") >= (int)sizeof query ||
         snprintf(uri, sizeof uri, "/publish?%s", query) >= (int)sizeof uri)
