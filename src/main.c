@@ -7,7 +7,9 @@
 #include "chan.h"
 #include "cmd.h"
 #include "counter.h"
+#include "ctl.h"
 #include "expire.h"
+#include "history.h"
 #include "hub.h"
 #include "intake.h"
 #include "log.h"
@@ -17,6 +19,7 @@
 #include "opt.h"
 #include "peer.h"
 #include "proc.h"
+#include "pub.h"
 #include "rbus.h"
 #include "redisurl.h"
 #include "run.h"
@@ -212,6 +215,10 @@ int main(int argc, char **argv)
     static struct loop *loop; /* static: reachable at an early exit */
     static struct hub *hub;
     static struct intake *intake;
+    static struct ctl ctl;
+    static struct pub_backend memory_backend;
+    static struct history memory_history;
+    static struct counter *counter;
     static struct rbus *bus;
     static struct rbus_config redis_cfg;
     struct sub_params sp;
@@ -322,7 +329,7 @@ int main(int argc, char **argv)
     sched.interval_ns = (long long)cfg.interval_ms * 1000000LL;
     sched.heartbeat_ns = (long long)cfg.heartbeat_s * 1000000000LL;
     sched.grid_ns = sched_grid(sched.interval_ns);
-    counter_setup(&sched, &stats.events_sent);
+    counter = counter_create(&sched, &stats.events_sent);
     {
         struct chan_limits lim = { cfg.history, (unsigned long long)cfg.history_ttl_s * 1000ULL,
                                    (size_t)cfg.history_bytes, cfg.max_channels };
@@ -332,22 +339,28 @@ int main(int argc, char **argv)
         sp.retry_ms = cfg.retry_ms;
         engine = chan_engine_create(&lim, clock_wall_ms(), sub_deliver, NULL);
         sp.engine = engine;
-        stats.engine = engine;
     }
 
     ic.listen_fd = fd;
-    ic.ctl.retry_ms = cfg.retry_ms;
-    ic.ctl.stats = &stats;
-    ic.ctl.engine = engine;
-    ic.ctl.publish_keys = publish_keys;
-    ic.ctl.publish_remote_user = cfg.publish_remote_user;
-    ic.ctl.subscribe_keys = subscribe_keys;
-    ic.ctl.max_message = cfg.max_message;
-    ic.ctl.max_body = cfg.max_body;
-    ic.ctl.runs = cfg.runs;
-    ic.ctl.nrun = cfg.nrun;
-    ic.ctl.openai = cfg.openai;
-    ic.sndbuf = (int)cfg.max_backlog;
+    ic.serve = ctl_dispatch;
+    ic.serve_arg = &ctl;
+    ctl.retry_ms = cfg.retry_ms;
+    ctl.stats = &stats;
+    ctl.engine = engine;
+    ctl.pub.keys = publish_keys;
+    ctl.pub.remote_user = cfg.publish_remote_user;
+    ctl.pub.engine = engine;
+    ctl.pub.backend = &memory_backend;
+    if (engine)
+        pub_memory(&memory_backend, engine);
+    ctl.subscribe_keys = subscribe_keys;
+    ctl.max_message = cfg.max_message;
+    ctl.max_body = cfg.max_body;
+    ctl.runs = cfg.runs;
+    ctl.nrun = cfg.nrun;
+    ctl.openai = cfg.openai;
+    ctl.sndbuf = (int)cfg.max_backlog;
+    ctl.counter = counter;
     /* the intake takes the larger (--max-body only when there are programs);
      * each route checks its own (ctl.c) */
     ic.body_max = cfg.max_message;
@@ -369,16 +382,22 @@ int main(int argc, char **argv)
             status = 1;
             goto out;
         }
-        sp.bus = bus;
-        ic.ctl.publisher = rbus_publisher(bus);
+        sp.history = rbus_history(bus);
+        ctl.pub.backend = rbus_backend(bus);
         log_info("channels through Redis at %s: ids, history and resume from its streams",
                  stats.redis.where);
     }
+    if (engine && !sp.history) {
+        history_memory(&memory_history, engine);
+        sp.history = &memory_history;
+    }
     if (engine)
         sub_setup(&sp);
-    if (loop)
-        hub = hub_create(loop, &stats);
-    ic.hub = hub;
+    if (loop) {
+        struct hub_hooks hooks = { admit_ended, &stats, &stats.streams_dropped_slow };
+        hub = hub_create(loop, &hooks);
+    }
+    ctl.hub = hub;
     if (hub) {
         /* without programs, no run is ever admitted (and no CPU count is read) */
         unsigned long max_runs = !cfg.nrun && !cfg.openai ? 0
@@ -444,6 +463,7 @@ out:
     proc_shutdown(&stop_requested, &waitmask);
     run_teardown();
     rbus_destroy(bus); /* after the hub: subscriptions let go of it first */
+    counter_destroy(counter);
     loop_destroy(loop);
     chan_engine_destroy(engine);
     auth_keys_free(publish_keys);

@@ -339,6 +339,20 @@ int rbus_fields(struct rbus *b, const char *id, const redisReply *f, const char 
 
 /* ---------------------------------------------------------------- lifetime */
 
+static int rbus_history_start(struct history *h, struct msgid *out)
+{
+    return rbus_position(h->ctx, out);
+}
+
+static struct history_fetch *rbus_history_fetch(struct history *h,
+                                                const char (*names)[CHAN_NAME_MAX + 1],
+                                                unsigned n, const struct msgid *after,
+                                                int check_reset, size_t bytes, history_fn fn,
+                                                void *arg)
+{
+    return rbus_fetch(h->ctx, names, n, after, check_reset, bytes, fn, arg);
+}
+
 struct rbus *rbus_create(struct loop *l, const struct rbus_config *cfg, struct chan_engine *e,
                          struct stats *st)
 {
@@ -353,8 +367,12 @@ struct rbus *rbus_create(struct loop *l, const struct rbus_config *cfg, struct c
     b->st->enabled = 1;
     redisurl_describe(&cfg->url, b->st->where, sizeof b->st->where);
     rbus_json_safe(b->st->where);
-    b->publisher.publish = rbus_publish;
-    b->publisher.ctx = b;
+    b->backend.publish = rbus_publish;
+    b->backend.ctx = b;
+    b->history.start = rbus_history_start;
+    b->history.fetch = rbus_history_fetch;
+    b->history.cancel = rbus_fetch_cancel;
+    b->history.ctx = b;
     b->state = RBUS_DOWN;
     b->backoff_ns = RBUS_BACKOFF_MIN_NS;
     loop_timer_init(&b->retry, on_retry);
@@ -375,6 +393,11 @@ int rbus_position(const struct rbus *b, struct msgid *out)
         return -1;
     *out = b->known;
     return 0;
+}
+
+struct history *rbus_history(struct rbus *b)
+{
+    return &b->history;
 }
 
 void rbus_destroy(struct rbus *b)

@@ -5,38 +5,20 @@
 #include <stddef.h>
 
 #include "chan.h"
-#include "ctl.h"
+#include "history.h"
 #include "loop.h"
 #include "msgid.h"
+#include "pub.h"
 #include "redisurl.h"
 #include "stats.h"
 
 struct rbus;
-struct rbus_fetch;
 
 struct rbus_config {
     struct redisurl url;            /* where Redis is, with its credentials */
     unsigned long history;          /* --history: entries each channel's stream keeps */
     unsigned long max_message;      /* --max-message: sizes what one read may bring */
 };
-
-/* What a fetch brought: messages after the id asked for, in id order,
- * over all its channels, exactly those up to `cursor` (after the id
- * asked for; the id the messages end at, or the last id Redis issued). */
-struct rbus_batch {
-    struct msg **v;                 /* n messages (refs 1, the receiver's) */
-    size_t n;
-    struct msgid cursor;            /* the subscriber has everything up to this */
-    int more;                       /* cut short (count, bytes): fetch again from cursor */
-    int reset;                      /* an entry after the id asked for was trimmed */
-    struct msgid reset_id;          /* then: the oldest id kept (or cursor) */
-    int failed;                     /* Redis refused the fetch (logged) */
-};
-
-/* Called once per fetch with what it brought (b is the receiver's; free
- * b->v and its messages). The fetch is over when it is called: its slot
- * is free again. Never called after rbus_fetch_cancel. */
-typedef void (*rbus_fetch_fn)(void *arg, struct rbus_batch *b);
 
 /* Starts connecting to Redis (two connections: commands, and the one
  * blocking read of fcgi-sse:log), loading the functions
@@ -52,10 +34,14 @@ struct rbus *rbus_create(struct loop *l, const struct rbus_config *cfg, struct c
 /* Closes the connections; publishes in flight are answered 503. */
 void rbus_destroy(struct rbus *b);
 
-/* The publisher of ctl: FCALL fcgi_sse_publish, answering with the id
- * Redis assigned; 503 + Retry-After while Redis is down or slow, or when
+/* The publish backend (pub.h): FCALL fcgi_sse_publish, done with the id
+ * Redis assigned; a failure (503) while Redis is down or slow, or when
  * the messages waiting for it hold RBUS_PUB_BYTES already. */
-const struct ctl_publisher *rbus_publisher(struct rbus *b);
+const struct pub_backend *rbus_backend(struct rbus *b);
+
+/* The history (history.h) of channels through Redis: rbus_position,
+ * rbus_fetch and rbus_fetch_cancel. */
+struct history *rbus_history(struct rbus *b);
 
 /* Where a new subscriber without a Last-Event-ID starts: the newest id
  * this responder knows Redis issued (its read's position, and every id a
@@ -70,10 +56,10 @@ int rbus_position(const struct rbus *b, struct msgid *out);
  * check_reset, says whether an entry after `after` was trimmed. Waits for
  * one of RBUS_FETCH_SLOTS slots (fetches in flight) and for Redis; the
  * slot is given back when the reply is received. NULL on ENOMEM. */
-struct rbus_fetch *rbus_fetch(struct rbus *b, const char (*names)[CHAN_NAME_MAX + 1], unsigned n,
+struct history_fetch *rbus_fetch(struct rbus *b, const char (*names)[CHAN_NAME_MAX + 1], unsigned n,
                               const struct msgid *after, int check_reset, size_t bytes,
-                              rbus_fetch_fn fn, void *arg);
+                              history_fn fn, void *arg);
 /* Cancels a fetch not yet answered; its callback will not be called. */
-void rbus_fetch_cancel(struct rbus_fetch *f);
+void rbus_fetch_cancel(struct history_fetch *f);
 
 #endif

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void rbus_fetch_send(struct rbus *b, struct rbus_fetch *f);
+static void rbus_fetch_send(struct rbus *b, struct history_fetch *f);
 
-static void rbus_fetch_enqueue(struct rbus *b, struct rbus_fetch *f)
+static void rbus_fetch_enqueue(struct rbus *b, struct history_fetch *f)
 {
     f->queued = 1;
     f->next = NULL;
@@ -22,9 +22,9 @@ static void rbus_fetch_enqueue(struct rbus *b, struct rbus_fetch *f)
 }
 
 /* Takes f out of the queue. */
-static void rbus_fetch_unqueue(struct rbus *b, struct rbus_fetch *f)
+static void rbus_fetch_unqueue(struct rbus *b, struct history_fetch *f)
 {
-    struct rbus_fetch **p = &b->fq_head, *prev = NULL;
+    struct history_fetch **p = &b->fq_head, *prev = NULL;
 
     if (!f->queued)
         return;
@@ -43,7 +43,7 @@ static void rbus_fetch_unqueue(struct rbus *b, struct rbus_fetch *f)
 void rbus_fetch_pump(struct rbus *b)
 {
     while (b->fq_head && b->state == RBUS_UP && b->slots < RBUS_FETCH_SLOTS) {
-        struct rbus_fetch *f = b->fq_head;
+        struct history_fetch *f = b->fq_head;
         b->fq_head = f->next;
         if (!b->fq_head)
             b->fq_tail = NULL;
@@ -53,7 +53,7 @@ void rbus_fetch_pump(struct rbus *b)
 }
 
 /* Frees a batch under construction. */
-static void rbus_batch_free(struct rbus_batch *out)
+static void rbus_batch_free(struct history_batch *out)
 {
     size_t i;
 
@@ -65,8 +65,8 @@ static void rbus_batch_free(struct rbus_batch *out)
 
 /* Parses a fetch's reply {CURSOR, MORE, RESET, {I, ID, FIELDS}...} into
  * a batch. 0, or -1 when it is not one (nothing kept). */
-static int rbus_batch_of(struct rbus *b, struct rbus_fetch *f, const redisReply *r,
-                         struct rbus_batch *out)
+static int rbus_batch_of(struct rbus *b, struct history_fetch *f, const redisReply *r,
+                         struct history_batch *out)
 {
     struct msgid prev = f->after;
     size_t i;
@@ -121,10 +121,10 @@ static int rbus_batch_of(struct rbus *b, struct rbus_fetch *f, const redisReply 
 
 static void on_fetched(redisAsyncContext *ac, void *reply, void *priv)
 {
-    struct rbus_fetch *f = priv;
+    struct history_fetch *f = priv;
     struct rbus *b = f->b;
     redisReply *r = reply;
-    struct rbus_batch batch;
+    struct history_batch batch;
     int mine;
 
     f->in_flight = 0;
@@ -153,7 +153,7 @@ static void on_fetched(redisAsyncContext *ac, void *reply, void *priv)
     free(f);
 }
 
-static void rbus_fetch_send(struct rbus *b, struct rbus_fetch *f)
+static void rbus_fetch_send(struct rbus *b, struct history_fetch *f)
 {
     const char *argv[4 + CHAN_SUB_MAX + 4];
     size_t lens[4 + CHAN_SUB_MAX + 4];
@@ -186,11 +186,11 @@ static void rbus_fetch_send(struct rbus *b, struct rbus_fetch *f)
     b->slots++;
 }
 
-struct rbus_fetch *rbus_fetch(struct rbus *b, const char (*names)[CHAN_NAME_MAX + 1], unsigned n,
+struct history_fetch *rbus_fetch(struct rbus *b, const char (*names)[CHAN_NAME_MAX + 1], unsigned n,
                               const struct msgid *after, int check_reset, size_t bytes,
-                              rbus_fetch_fn fn, void *arg)
+                              history_fn fn, void *arg)
 {
-    struct rbus_fetch *f = calloc(1, sizeof *f);
+    struct history_fetch *f = calloc(1, sizeof *f);
     unsigned i;
 
     if (!f)
@@ -209,7 +209,7 @@ struct rbus_fetch *rbus_fetch(struct rbus *b, const char (*names)[CHAN_NAME_MAX 
     return f;
 }
 
-void rbus_fetch_cancel(struct rbus_fetch *f)
+void rbus_fetch_cancel(struct history_fetch *f)
 {
     if (!f)
         return;
@@ -227,7 +227,7 @@ void rbus_fetch_cancel(struct rbus_fetch *f)
 void rbus_fetch_drop(struct rbus *b)
 {
     while (b->fq_head) {
-        struct rbus_fetch *f = b->fq_head;
+        struct history_fetch *f = b->fq_head;
         b->fq_head = f->next;
         f->queued = 0;
         f->b = NULL; /* its subscription still holds it: cancelled with the hub */

@@ -38,10 +38,10 @@
 
 enum rbus_state { RBUS_DOWN, RBUS_CONNECTING, RBUS_UP };
 
-struct rbus_fetch {
+struct history_fetch {
     struct rbus *b;
-    struct rbus_fetch *next;       /* the queue waiting for a slot or for Redis */
-    rbus_fetch_fn fn;
+    struct history_fetch *next;       /* the queue waiting for a slot or for Redis */
+    history_fn fn;
     void *arg;                     /* NULL: cancelled while in flight */
     int queued, in_flight;
     int check_reset;
@@ -56,7 +56,8 @@ struct rbus {
     struct chan_engine *engine;
     struct stats_redis *st;
     struct rbus_config cfg;
-    struct ctl_publisher publisher;
+    struct pub_backend backend;    /* rbus_publish */
+    struct history history;        /* rbus_position, rbus_fetch */
     enum rbus_state state;
     redisAsyncContext *cmd;        /* commands: FUNCTION LOAD, FCALL, FCALL_RO */
     redisAsyncContext *rd;         /* the blocking read */
@@ -77,7 +78,7 @@ struct rbus {
     unsigned long read_count;      /* COUNT of the reads */
     unsigned long pub_pending;
     size_t pub_bytes;              /* bytes of the messages waiting for Redis */
-    struct rbus_fetch *fq_head, *fq_tail;
+    struct history_fetch *fq_head, *fq_tail;
     unsigned slots;                /* fetches in flight */
     struct log_limit warn;
 };
@@ -104,9 +105,9 @@ void rbus_saw(struct rbus *b, struct msgid id);
 int rbus_fields(struct rbus *b, const char *id, const redisReply *f, const char **type,
                 const char **data, size_t *len, const char **name, unsigned long long *n);
 
-/* rbus_pub.c: publishing (the ctl_publisher) */
-void rbus_publish(void *ctx, struct stream *s, const char *channel, const char *type,
-                  const char *body, size_t len);
+/* rbus_pub.c: publishing (the pub_backend) */
+void rbus_publish(void *ctx, const char *channel, const char *type, const char *body,
+                  size_t len, pub_done_fn done, void *arg);
 
 /* rbus_read.c: the blocking read */
 /* Asks where the read starts (once), or sends the next XREAD BLOCK unless one is in flight. */

@@ -1,10 +1,8 @@
-/* rbus_pub.c -- channels through Redis: a publish is one FCALL, answered with the id Redis assigned */
+/* rbus_pub.c -- channels through Redis: a publish is one FCALL, done with the id Redis assigned */
 #include "config.h"
 
 #include "rbus_int.h"
 #include "clock.h"
-#include "pub.h"
-#include "stream.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,28 +11,21 @@
 /* A publish waiting for its id. */
 struct rpub {
     struct rbus *b;
-    struct stream *s;
+    pub_done_fn done;
+    void *arg;
     size_t len;                    /* of the message, counted in pub_bytes */
-    char channel[CHAN_NAME_MAX + 1];
 };
 
-/* Answers a waiting publish with its id (id non-NULL) or a 503, and frees it. */
+/* Tells the publisher (id non-NULL, or a reason for its 503) and forgets p. */
 static void rbus_pub_finish(struct rpub *p, const struct msgid *id, const char *why)
 {
-    struct resp_sink o;
+    struct rbus *b = p->b;
 
-    stream_sink(p->s, &o);
-    o.end = NULL; /* ended below */
-    if (id)
-        (void)pub_answer(&o, *id, p->channel, chan_subscribers(p->b->engine, p->channel));
-    else
-        (void)resp_error(&o, 503, why, 1, 0);
-    stream_end(p->s, 1);
-    stream_destroy(p->s);
-    p->b->pub_pending--;
-    p->b->pub_bytes -= p->len;
-    p->b->st->pending_publishes = p->b->pub_pending;
-    p->b->st->pending_bytes = p->b->pub_bytes;
+    b->pub_pending--;
+    b->pub_bytes -= p->len;
+    b->st->pending_publishes = b->pub_pending;
+    b->st->pending_bytes = b->pub_bytes;
+    p->done(p->arg, id, why);
     free(p);
 }
 
@@ -52,7 +43,7 @@ static void on_published(redisAsyncContext *ac, void *reply, void *priv)
         return;
     }
     if (r && r->type == REDIS_REPLY_ERROR && log_allow(&b->warn))
-        log_warn("redis: publishing on %s: %s", p->channel, r->str);
+        log_warn("redis: publishing: %s", r->str);
     /* someone ran FUNCTION FLUSH (or loaded another library): a new
      * connection loads them again */
     if (r && r->type == REDIS_REPLY_ERROR && ac == b->cmd && strstr(r->str, "Function not found"))
@@ -61,27 +52,24 @@ static void on_published(redisAsyncContext *ac, void *reply, void *priv)
                                : "Redis is unreachable: try again later");
 }
 
-void rbus_publish(void *ctx, struct stream *s, const char *channel, const char *type,
-                         const char *body, size_t len)
+void rbus_publish(void *ctx, const char *channel, const char *type, const char *body,
+                  size_t len, pub_done_fn done, void *arg)
 {
     struct rbus *b = ctx;
     struct rpub *p = malloc(sizeof *p);
     char key[RBUS_KEY_MAX], history[24];
     const char *argv[8];
     size_t lens[8];
+    int i;
 
     if (!p) {
-        struct resp_sink o;
-        stream_sink(s, &o);
-        (void)resp_error(&o, 503, "out of memory for the message: try again later", 1, 0);
-        stream_end(s, 1);
-        stream_destroy(s);
+        done(arg, NULL, "out of memory for the message: try again later");
         return;
     }
     p->b = b;
-    p->s = s;
+    p->done = done;
+    p->arg = arg;
     p->len = len;
-    snprintf(p->channel, sizeof p->channel, "%s", channel);
     b->pub_pending++;
     b->pub_bytes += len;
     b->st->pending_publishes = b->pub_pending;
@@ -104,15 +92,14 @@ void rbus_publish(void *ctx, struct stream *s, const char *channel, const char *
     argv[5] = history;
     argv[6] = type ? type : "";
     argv[7] = body;
-    for (int i = 0; i < 7; i++)
+    for (i = 0; i < 7; i++)
         lens[i] = strlen(argv[i]);
     lens[7] = len;
     if (rbus_cmd(b, on_published, p, 8, argv, lens) < 0)
         rbus_pub_finish(p, NULL, "Redis is unreachable: try again later");
 }
 
-const struct ctl_publisher *rbus_publisher(struct rbus *b)
+const struct pub_backend *rbus_backend(struct rbus *b)
 {
-    return &b->publisher;
+    return &b->backend;
 }
-

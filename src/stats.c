@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include "stats.h"
-#include "chan.h"
 
 #include <stdio.h>
 
@@ -22,19 +21,8 @@ void stats_read(const struct stats *s, struct stats_view *v, long long now_ms)
     v->runs_refused = s->runs_refused;
     v->run_events = s->run_events;
     v->redis = s->redis;
-    if (s->engine) {
-        struct chan_stats cs;
-        chan_stats_read(s->engine, &cs);
-        v->channels = cs.channels;
-        v->messages_published = cs.published;
-        v->history_bytes = cs.history_bytes;
-        v->held_bytes = cs.held_bytes;
-        v->channel_bytes = cs.channel_bytes;
-        v->channels_refused = cs.channels_refused;
-    } else {
-        v->channels = v->messages_published = v->channels_refused = 0;
-        v->history_bytes = v->held_bytes = v->channel_bytes = 0;
-    }
+    v->channels = v->messages_published = v->channels_refused = 0;
+    v->history_bytes = v->held_bytes = v->channel_bytes = 0;
 }
 
 int stats_json(const struct stats_view *v, char *buf, size_t cap)

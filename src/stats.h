@@ -4,8 +4,6 @@
 
 #include <stddef.h>
 
-struct chan_engine;
-
 /* The Redis connection of --redis (rbus.c keeps it current). */
 struct stats_redis {
     int enabled;                         /* --redis was given */
@@ -32,7 +30,6 @@ struct stats {
     unsigned long runs_refused;          /* 503: at --max-runs (ctl.c) */
     unsigned long run_events;            /* lines and chat chunks written (run.c) */
     unsigned long (*runs_running)(void); /* programs alive now (proc.c), or NULL */
-    const struct chan_engine *engine;    /* channels, or NULL */
     struct stats_redis redis;
     unsigned long max_streams;           /* set once at start */
     long long started_ms;                /* CLOCK_MONOTONIC at start */
@@ -53,7 +50,8 @@ struct stats_view {
  * Redis part with where and last_error full (tests/test_sched.c checks). */
 #define STATS_JSON_MAX 4096
 
-/* Copies the counters. */
+/* Copies the counters; the channels' figures are the caller's to fill in
+ * (the owner of the channels assembles /status). */
 void stats_read(const struct stats *s, struct stats_view *v, long long now_ms);
 
 /* Renders v as one JSON object and a newline. Returns its length, or -1

@@ -4,7 +4,6 @@
 #include "sub.h"
 #include "hub.h"
 #include "clock.h"
-#include "rbus.h"
 #include "sse.h"
 
 #include <errno.h>
@@ -34,12 +33,12 @@ struct sub {
     int replaying;                 /* the history may hold messages after cursor */
     int reset_pending;             /* `event: reset` still to be written */
     struct msgid reset_id;
-    /* with --redis, what the local history does not hold comes from Redis */
-    struct rbus_fetch *fetch;      /* a fetch in flight */
+    /* what the engine does not hold comes from the history (Redis) */
+    struct history_fetch *fetch;   /* a fetch in flight */
     struct msgid fetch_floor;      /* the channels' drops when it was sent */
     int failed;                    /* Redis refused a fetch: end the stream (it resumes) */
     int in_batch;                  /* a batch is being written, from bi */
-    struct rbus_batch batch;
+    struct history_batch batch;
     size_t bi;
 };
 
@@ -104,18 +103,19 @@ static struct msg *next_msg(struct sub *u, struct msgid after, int *gap)
     return best;
 }
 
-static void on_fetched(void *arg, struct rbus_batch *b);
+static void on_fetched(void *arg, struct history_batch *b);
 
-/* Asks Redis for what follows `after`: as much as the connection can take
- * now (at least a piece). 0, or -1 (ENOMEM). */
+/* Asks the history for what follows `after`: as much as the connection
+ * can take now (at least a piece). 0, or -1 with errno (ENOENT: there is
+ * nothing beyond the engine's history; ENOMEM). */
 static int start_fetch(struct sub *u, struct msgid after, int check_reset)
 {
+    struct history *h = params.history;
     long room = stream_room(u->s);
 
     u->fetch_floor = dropped_max(u);
-    u->fetch = rbus_fetch(params.bus, (const char(*)[CHAN_NAME_MAX + 1])u->names, u->n, &after,
-                          check_reset, room > STREAM_PIECE ? (size_t)room : STREAM_PIECE,
-                          on_fetched, u);
+    u->fetch = h->fetch(h, (const char(*)[CHAN_NAME_MAX + 1])u->names, u->n, &after, check_reset,
+                        room > STREAM_PIECE ? (size_t)room : STREAM_PIECE, on_fetched, u);
     return u->fetch ? 0 : -1;
 }
 
@@ -167,9 +167,11 @@ static int end_batch(struct sub *u)
 }
 
 /* Writes from the history what the send buffer can take, in pieces of
- * whole messages (a large one in parts), until caught up or full. With
- * --redis, a gap in the local history (messages this responder never
- * held, or dropped) is fetched from Redis in batches first. */
+ * whole messages (a large one in parts), until caught up or full. A gap
+ * in the engine's history (messages it dropped, or never held) is fetched
+ * from the history behind it in batches first; where there is none (in
+ * memory) the subscriber missed them: it is dropped, and resumes with a
+ * reset. */
 static enum stream_status replay(struct stream *s, struct sub *u, long long now)
 {
     char buf[STREAM_PIECE];
@@ -218,11 +220,8 @@ static enum stream_status replay(struct stream *s, struct sub *u, long long now)
             struct msg *m = u->in_batch ? batch_peek(u, upto) : next_msg(u, upto, &gap);
 
             if (gap) {
-                if (params.bus) {
-                    refetch = 1; /* the local history lacks some: Redis has them */
-                    break;
-                }
-                return STREAM_SLOW; /* it missed one: it resumes and gets a reset */
+                refetch = 1; /* the engine lacks some: the history may have them */
+                break;
             }
             if (!m)
                 break;
@@ -256,7 +255,8 @@ static enum stream_status replay(struct stream *s, struct sub *u, long long now)
         if (u->partial || u->in_batch)
             continue;
         if (refetch) {
-            /* Redis may have trimmed it too: then a reset, mid-stream */
+            /* the history may have dropped them too: then a reset, mid-stream;
+             * with none behind the engine, it missed one: it resumes with a reset */
             if (start_fetch(u, u->cursor, 1) < 0)
                 return STREAM_SLOW;
             continue;
@@ -267,17 +267,41 @@ static enum stream_status replay(struct stream *s, struct sub *u, long long now)
     }
 }
 
+/* A resume from the engine alone: when messages after `last` were
+ * dropped (or lost in a restart), `event: reset` with the oldest id
+ * retained, then everything retained. */
+static void check_reset(struct sub *u, struct msgid last)
+{
+    struct msgid oldest = { 0, 0 };
+    unsigned i;
+    int gap = 0;
+
+    for (i = 0; i < u->n; i++) {
+        struct msgid o = chan_oldest(&u->links[i]);
+        if (chan_gap(params.engine, &u->links[i], last))
+            gap = 1;
+        if (!msgid_is_zero(o) && (msgid_is_zero(oldest) || msgid_cmp(o, oldest) < 0))
+            oldest = o;
+    }
+    if (!gap)
+        return;
+    u->reset_pending = 1;
+    u->reset_id = msgid_is_zero(oldest) ? chan_last_id(params.engine) : oldest;
+    /* replay what is there: everything retained, the drops so far known */
+    u->cursor.ms = 0;
+    u->cursor.seq = 0;
+    u->floor = dropped_max(u);
+}
+
 /* Subscribes u to its channels, sets where it starts, and writes the
  * header block: `start` is where a subscriber without a Last-Event-ID
- * starts (the last id issued). 0, or -1 with errno (ENOSPC: one channel
- * too many; the header block is then not written). */
+ * starts. 0, or -1 with errno (ENOSPC: one channel too many; the header
+ * block is then not written). */
 static int begin(struct sub *u, const struct msgid *last, struct msgid start, long long now)
 {
     struct stream *s = u->s;
-    struct msgid oldest = { 0, 0 };
     struct resp_sink o;
     unsigned i;
-    int gap = 0;
 
     chan_expire(params.engine, clock_wall_ms());
     for (i = 0; i < u->n; i++) {
@@ -296,37 +320,18 @@ static int begin(struct sub *u, const struct msgid *last, struct msgid start, lo
         return -1; /* release() unsubscribes */
     }
     u->started = 1;
-    if (params.bus) {
-        /* from Redis first: what came after the Last-Event-ID, in batches */
-        u->cursor = last ? *last : start;
-        u->replaying = last != NULL;
-        if (last && start_fetch(u, *last, 1) < 0)
-            return -1;
-        s->timer.node.due = params.heartbeat_ns ? now + params.heartbeat_ns : 0;
-        return 0;
-    }
-    if (!last) {
-        u->cursor = start;
-    } else {
-        u->cursor = *last;
-        u->replaying = 1;
-        for (i = 0; i < u->n; i++) {
-            struct msgid o_ = chan_oldest(&u->links[i]);
-            if (chan_gap(params.engine, &u->links[i], *last))
-                gap = 1;
-            if (!msgid_is_zero(o_) && (msgid_is_zero(oldest) || msgid_cmp(o_, oldest) < 0))
-                oldest = o_;
-        }
-        if (gap) {
-            u->reset_pending = 1;
-            u->reset_id = msgid_is_zero(oldest) ? chan_last_id(params.engine) : oldest;
-            /* replay what is there: everything retained, the drops so far known */
-            u->cursor.ms = 0;
-            u->cursor.seq = 0;
-            u->floor = dropped_max(u);
-        }
-    }
     s->timer.node.due = now; /* the first turn writes the reset and the replay */
+    u->cursor = last ? *last : start;
+    if (!last)
+        return 0;
+    u->replaying = 1;
+    /* what followed the Last-Event-ID comes from the history behind the
+     * engine when there is one (it tells of a reset), else from the engine */
+    if (start_fetch(u, *last, 1) == 0)
+        return 0;
+    if (errno != ENOENT)
+        return -1;
+    check_reset(u, *last);
     return 0;
 }
 
@@ -343,12 +348,12 @@ static enum stream_status refuse(struct stream *s, const char *why)
     return STREAM_DONE;
 }
 
-/* Not started: with --redis, waiting until where it starts is known. */
+/* Not started: waiting until where it starts is known (Redis reached). */
 static enum stream_status wait_start(struct stream *s, struct sub *u, long long now)
 {
     struct msgid start;
 
-    if (rbus_position(params.bus, &start) == 0) {
+    if (params.history->start(params.history, &start) == 0) {
         if (begin(u, NULL, start, now) == 0)
             return STREAM_OPEN;
         if (errno == ENOSPC)
@@ -396,7 +401,8 @@ static void release(struct stream *s)
     for (i = 0; i < u->n; i++)
         chan_unsubscribe(params.engine, &u->links[i]); /* a no-op for a link never made */
     batch_free(u);
-    rbus_fetch_cancel(u->fetch);
+    if (u->fetch)
+        params.history->cancel(u->fetch);
     free(u->names);
     msg_unref(u->partial);
     free(u);
@@ -406,13 +412,13 @@ static void release(struct stream *s)
 static const struct source sub_source = { "subscription", run, run, release };
 
 /* What Redis returned for a fetch: written as the connection allows. */
-static void on_fetched(void *arg, struct rbus_batch *b)
+static void on_fetched(void *arg, struct history_batch *b)
 {
     struct sub *u = arg;
     struct stream *s = u->s;
     enum stream_status st;
 
-    u->fetch = NULL; /* over: rbus frees it */
+    u->fetch = NULL; /* over: the history frees it */
     if (b->failed) {
         u->failed = 1;
     } else {
@@ -488,9 +494,7 @@ int sub_start(struct stream *s, const char (*names)[CHAN_NAME_MAX + 1], unsigned
     if (!u->names)
         return -1; /* release() frees the rest */
     memcpy(u->names, names, n * sizeof *u->names);
-    if (!params.bus)
-        return begin(u, last, chan_last_id(params.engine), now);
-    if (last || rbus_position(params.bus, &start) == 0)
+    if (last || params.history->start(params.history, &start) == 0)
         return begin(u, last, last ? *last : start, now);
     /* Redis not reached yet: no 200 before it knows where the stream starts */
     u->start_by = now + SUB_START_NS;

@@ -6,7 +6,7 @@
 #include "config.h"
 
 #include "auth.h"
-#include "ctl.h"
+#include "pub.h"
 #include "pub.h"
 
 #include <errno.h>
@@ -451,7 +451,7 @@ static void test_who_may(void)
     char err[256];
     int warned;
     struct auth_keys *k = load("who", "s3cret-key-0123456\n", 0600, &warned, err, sizeof err);
-    struct ctl c;
+    struct pub_config c;
     struct who key = { "Bearer s3cret-key-0123456", NULL }, wrong = { "Bearer nope", NULL };
     struct who user = { NULL, "alice" }, nobody = { NULL, NULL };
     const char *why;
@@ -468,7 +468,7 @@ static void test_who_may(void)
     ok(!pub_chat_may(&c, who_param, &key, &why) && why && strncmp(why, "chat is off: ", 13) == 0,
        "chat, neither option: its own reason (%s)", why ? why : "NULL");
 
-    c.publish_keys = k;
+    c.keys = k;
     ok(pub_may(&c, who_param, &key, &why) && pub_chat_may(&c, who_param, &key, &why),
        "a key of the file: may publish and chat");
     why = NULL;
@@ -483,7 +483,7 @@ static void test_who_may(void)
     ok(!pub_chat_may(&c, who_param, &user, &why) && why,
        "key file only: a REMOTE_USER is not enough to chat");
 
-    c.publish_remote_user = 1;
+    c.remote_user = 1;
     ok(pub_chat_may(&c, who_param, &user, &why), "with --publish-remote-user: a user may chat");
     why = NULL;
     ok(!pub_chat_may(&c, who_param, &nobody, &why) && why &&
@@ -491,7 +491,7 @@ static void test_who_may(void)
                        "authenticated") == 0,
        "chat, key file and remote user, neither given: (%s)", why ? why : "NULL");
 
-    c.publish_keys = NULL;
+    c.keys = NULL;
     why = NULL;
     ok(!pub_chat_may(&c, who_param, &key, &why) && why &&
            strcmp(why, "chat needs a user the web server authenticated") == 0,
