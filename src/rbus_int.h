@@ -68,6 +68,7 @@ struct rbus {
     long long backoff_ns, connect_started, cmd_progress, rd_sent;
     unsigned long cmd_pending;     /* commands in flight on cmd */
     int connected_once;
+    void (*on_ready)(struct rbus *b); /* the link is up (rbus.c: the read, the fetches) */
     /* the read of fcgi-sse:log: after pos (Redis's text of the id, which
      * may be a foreign one msgid cannot hold), the entry counted n */
     int have_pos;                  /* pos and n are known (fcgi_sse_head answered once) */
@@ -84,7 +85,17 @@ struct rbus {
 };
 
 
-/* rbus.c: the link */
+/* rbus_link.c: the link */
+/* Sets up the link's timers; on_ready is called each time it is up. */
+void rbus_link_start(struct rbus *b, void (*on_ready)(struct rbus *b));
+/* Starts connecting now. 0, or -1 (ENOMEM). */
+int rbus_link_connect(struct rbus *b);
+/* Stops the timers and closes both connections (publishes in flight: 503). */
+void rbus_link_stop(struct rbus *b);
+/* Fills /status's address from the URL (JSON-safe). */
+void rbus_describe(struct rbus *b);
+/* Frees both contexts (never from inside a hiredis callback of another). */
+void rbus_free_contexts(struct rbus *b);
 /* A connection failed (or Redis misbehaved): both go, the reconnect is
  * scheduled (why + detail is what /status shows, the first cause kept). */
 void rbus_down(struct rbus *b, const char *why, const char *detail);

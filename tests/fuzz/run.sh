@@ -49,7 +49,7 @@ for name in "$@"; do
         srcs=""
         for m in intake loop hub stream counter sub chan history msgid pub auth fcgireq ctl admit route opt oai proc run text \
                  resp req sse sched stats theap frame peer log \
-                 rbus rbus_pub rbus_read rbus_fetch redisloop redisurl; do
+                 rbus rbus_link rbus_pub rbus_read rbus_fetch redisloop redisurl; do
             srcs="$srcs $top/src/$m.c"
         done
         libs="$fcgi_flags $hiredis_flags -ljansson -lcrypto"
