@@ -52,6 +52,7 @@ static void status_view(const struct ctl *c, struct stats_view *v)
     struct chan_stats cs;
 
     stats_read(c->stats, v, clock_now_ms());
+    v->runs_running = c->procs ? proc_running(c->procs) : 0;
     if (!c->engine)
         return;
     chan_stats_read(c->engine, &cs);
@@ -112,7 +113,7 @@ static enum ctl_result serve_program(const struct ctl *c, struct req *r, req_par
             return answered(resp_error(o, 413, "the body is over the responder's --max-body",
                                        0, 0));
     }
-    if (proc_full()) {
+    if (!c->procs || proc_full(c->procs)) {
         c->stats->runs_refused++;
         return chat ? oai_refuse(o, 503, "too many programs running: try again later",
                                  "server_error", after ? after : 1)
@@ -204,7 +205,7 @@ static int start_stream(const struct ctl *c, struct stream *s, enum ctl_result k
     if (kind == CTL_RUN || kind == CTL_CHAT) {
         enum run_mode mode = kind == CTL_RUN ? RUN_LINES : r->chat_stream ? RUN_CHAT
                                                                            : RUN_CHAT_WHOLE;
-        if (run_start(s, mode, r->run_path, kind == CTL_RUN ? r->run_name : "openai", r->model,
+        if (run_start(c->programs, s, mode, r->run_path, kind == CTL_RUN ? r->run_name : "openai", r->model,
                       env, body, body_len, now) < 0) {
             if (mode == RUN_CHAT_WHOLE)
                 (void)resp_error(o, 500, "the model program could not be started", 0, 0);
@@ -213,7 +214,7 @@ static int start_stream(const struct ctl *c, struct stream *s, enum ctl_result k
     } else if (kind == CTL_STREAM) {
         if (counter_start(c->counter, s, r->first_id, r->limit, now) < 0)
             return -1;
-    } else if (sub_start(s, r->chans, r->nchan, r->have_last ? &r->last : NULL, now) < 0) {
+    } else if (sub_start(c->subs, s, r->chans, r->nchan, r->have_last ? &r->last : NULL, now) < 0) {
         unsigned after = (unsigned)((c->retry_ms + 999) / 1000);
         if (errno == ENOSPC)
             (void)resp_error(o, 503, "too many channels: the responder's --max-channels is "

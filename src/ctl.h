@@ -7,6 +7,9 @@
 #include "auth.h"
 #include "chan.h"
 #include "counter.h"
+#include "proc.h"
+#include "run.h"
+#include "sub.h"
 #include "hub.h"
 #include "opt.h"
 #include "pub.h"
@@ -30,6 +33,9 @@ struct ctl {
     /* FastCGI only (ctl_dispatch): */
     struct hub *hub;                     /* where streams go */
     struct counter *counter;             /* the counter source */
+    const struct subs *subs;             /* the subscription source */
+    struct runs *programs;               /* the program source */
+    struct procs *procs;                 /* the programs running (also /status) */
     int sndbuf;                          /* --max-backlog: send buffer of each stream */
 };
 

@@ -4,16 +4,16 @@
 
 struct loop;
 struct chan_engine;
+struct expire;
 
 /* Starts dropping e's messages once older than ttl_ms (e's --history-ttl,
- * at least 1 s):
- * a timer at the oldest message's expiry (with no message, one TTL ahead:
- * no message stored meanwhile can expire before it). Their memory goes
- * back, and /status's history_bytes and channels say so, even on a channel
- * nobody publishes to any more. 0, or -1 (ENOMEM). One per process. */
-int expire_start(struct loop *l, struct chan_engine *e, unsigned long long ttl_ms);
+ * at least 1 s): a timer at the oldest message's expiry (with no message,
+ * one TTL ahead: no message stored meanwhile can expire before it). Their
+ * memory goes back, and /status's history_bytes and channels say so, even
+ * on a channel nobody publishes to any more. NULL on ENOMEM. */
+struct expire *expire_create(struct loop *l, struct chan_engine *e, unsigned long long ttl_ms);
 
-/* Takes the timer out of the loop. */
-void expire_stop(struct loop *l);
+/* Takes the timer out of the loop and frees x. */
+void expire_destroy(struct expire *x);
 
 #endif

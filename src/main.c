@@ -203,31 +203,345 @@ static int load_keys(const struct opt_config *cfg, struct auth_keys **pub, struc
     return 0;
 }
 
+/* Everything the responder runs: made by the start_* steps, freed by app_free. */
+struct app {
+    struct opt_config cfg;
+    struct stats stats;                  /* outlives everything that counts in it */
+    sigset_t waitmask;                   /* the loop's wait mask (the stop signals, SIGCHLD) */
+    struct auth_keys *publish_keys, *subscribe_keys;
+    int fd;                              /* the listening socket */
+    const char *unix_path;               /* its file, removed at exit (--listen unix:) */
+    rlim_t nofile, nofile_hard;
+    struct loop *loop;
+    struct chan_engine *engine;
+    struct history memory_history;
+    struct pub_backend memory_backend;
+    struct rbus *bus;                    /* --redis */
+    struct counter *counter;
+    struct subs *subs;
+    struct expire *expire;
+    struct procs *procs;                 /* --run, --openai */
+    struct runs *runs;
+    struct hub *hub;
+    struct ctl ctl;
+    struct intake_config ic;
+    struct intake *intake;
+};
+
+/* The listening socket: --listen, else systemd's, else fd 0 (spawn-fcgi).
+ * 0, or the exit status (logged). */
+static int open_socket(struct app *a)
+{
+    char err[256];
+
+    a->fd = -1;
+    if (a->cfg.listen) {
+        a->fd = lsn_open(a->cfg.listen, a->cfg.socket_mode, a->cfg.socket_group, err,
+                         sizeof err, &a->unix_path);
+        if (a->fd < 0) {
+            log_error("--listen %s: %s", a->cfg.listen, err);
+            return 1;
+        }
+        return 0;
+    }
+    if ((a->fd = lsn_systemd(err, sizeof err)) != -1) {
+        if (a->fd < 0 || lsn_adopt(a->fd, err, sizeof err) < 0) {
+            log_error("socket activation: %s", err);
+            return 1;
+        }
+        return 0;
+    }
+    a->fd = 0;
+    if (!getenv("GATEWAY_INTERFACE") && !lsn_is_socket(a->fd)) {
+        log_error("fd 0 is not a listening socket and this is no CGI request "
+                  "(GATEWAY_INTERFACE is unset): start me under spawn-fcgi or a web "
+                  "server, or give --listen ADDR (see --help)");
+        return 2;
+    }
+    if (lsn_adopt(a->fd, err, sizeof err) < 0) {
+        log_error("%s", err);
+        return 1;
+    }
+    return 0;
+}
+
+/* The channels: the engine, where messages get their ids and what the
+ * engine does not hold comes from (memory, or Redis), the subscription
+ * source, the expiry timer. 0, or -1 (logged). */
+static int start_channels(struct app *a, long long heartbeat_ns)
+{
+    const struct opt_config *cfg = &a->cfg;
+    struct chan_limits lim = { cfg->history, (unsigned long long)cfg->history_ttl_s * 1000ULL,
+                               (size_t)cfg->history_bytes, cfg->max_channels };
+    struct sub_params sp = { NULL, heartbeat_ns, &a->stats.events_delivered, NULL,
+                             cfg->retry_ms };
+    static struct rbus_config redis_cfg;
+
+    a->engine = chan_engine_create(&lim, clock_wall_ms(), sub_deliver, NULL);
+    if (!a->engine) {
+        log_errno("creating the channels", errno);
+        return -1;
+    }
+    sp.engine = a->engine;
+    history_memory(&a->memory_history, a->engine);
+    pub_memory(&a->memory_backend, a->engine);
+    sp.history = &a->memory_history;
+    a->ctl.pub.backend = &a->memory_backend;
+    if (cfg->redis) {
+        if (redis_config(cfg, &redis_cfg) < 0)
+            return -1;
+        a->bus = rbus_create(a->loop, &redis_cfg, a->engine, &a->stats);
+        explicit_bzero(redis_cfg.url.password, sizeof redis_cfg.url.password);
+        if (!a->bus) {
+            log_errno("setting up Redis", errno);
+            return -1;
+        }
+        sp.history = rbus_history(a->bus);
+        a->ctl.pub.backend = rbus_backend(a->bus);
+        log_info("channels through Redis at %s: ids, history and resume from its streams",
+                 a->stats.redis.where);
+    }
+    a->subs = sub_create(&sp);
+    a->expire = expire_create(a->loop, a->engine,
+                              (unsigned long long)cfg->history_ttl_s * 1000ULL);
+    if (!a->subs || !a->expire) {
+        log_errno("setting up the channels", ENOMEM);
+        return -1;
+    }
+    return 0;
+}
+
+/* The programs of --run and --openai. 0, or -1 (logged). */
+static int start_programs(struct app *a, long long heartbeat_ns)
+{
+    const struct opt_config *cfg = &a->cfg;
+    /* without programs, no run is ever admitted (and no CPU count is read) */
+    unsigned long max_runs = !cfg->nrun && !cfg->openai ? 0
+                             : cfg->max_runs ? cfg->max_runs : proc_default_max(a->nofile);
+    struct run_params rp = { a->loop, NULL, heartbeat_ns,
+                             (long long)cfg->run_timeout_s * 1000000000LL, cfg->max_line,
+                             &a->stats.run_events, &a->stats.runs_started,
+                             &a->stats.runs_failed };
+
+    a->procs = proc_create(a->loop, (long long)cfg->kill_after_s * 1000000000LL, max_runs,
+                           &a->waitmask);
+    rp.procs = a->procs;
+    a->runs = a->procs ? run_create(&rp) : NULL;
+    if (!a->runs) {
+        log_errno("setting up programs", errno);
+        return -1;
+    }
+    if (cfg->nrun || cfg->openai)
+        log_info("programs: %u configured%s; max runs %lu%s, bodies up to %lu bytes, lines "
+                 "up to %lu bytes, SIGKILL %lu s after SIGTERM, run timeout %lu s",
+                 cfg->nrun, cfg->openai ? " and --openai" : "", max_runs,
+                 cfg->max_runs ? " (--max-runs)" : " (64 a CPU, within open files and "
+                                                   "processes)",
+                 cfg->max_body, cfg->max_line, cfg->kill_after_s, cfg->run_timeout_s);
+    return 0;
+}
+
+/* The controller and what it hands streams to, then the intake. 0, or -1 (logged). */
+static int start_serving(struct app *a)
+{
+    const struct opt_config *cfg = &a->cfg;
+    struct hub_hooks hooks = { admit_ended, &a->stats, &a->stats.streams_dropped_slow };
+    struct ctl *c = &a->ctl;
+
+    a->hub = hub_create(a->loop, &hooks);
+    c->retry_ms = cfg->retry_ms;
+    c->stats = &a->stats;
+    c->engine = a->engine;
+    c->pub.keys = a->publish_keys;
+    c->pub.remote_user = cfg->publish_remote_user;
+    c->pub.engine = a->engine;
+    c->subscribe_keys = a->subscribe_keys;
+    c->max_message = cfg->max_message;
+    c->max_body = cfg->max_body;
+    c->runs = cfg->runs;
+    c->nrun = cfg->nrun;
+    c->openai = cfg->openai;
+    c->hub = a->hub;
+    c->counter = a->counter;
+    c->subs = a->subs;
+    c->programs = a->runs;
+    c->procs = a->procs;
+    c->sndbuf = (int)cfg->max_backlog;
+    a->ic.listen_fd = a->fd;
+    a->ic.serve = ctl_dispatch;
+    a->ic.serve_arg = c;
+    /* the intake takes the larger (--max-body only when there are programs);
+     * each route checks its own (ctl.c) */
+    a->ic.body_max = cfg->max_message;
+    if ((cfg->nrun || cfg->openai) && cfg->max_body > a->ic.body_max)
+        a->ic.body_max = cfg->max_body;
+    a->ic.timeout_ns = INTAKE_TIMEOUT_NS;
+    a->ic.mem_max = INTAKE_MEM_MAX;
+    a->intake = a->hub ? intake_start(a->loop, &a->ic) : NULL;
+    if (!a->intake) {
+        log_errno("creating the event loop", errno);
+        return -1;
+    }
+    return 0;
+}
+
+/* Builds everything around the listening socket. 0, or -1 (logged). */
+static int start(struct app *a)
+{
+    const struct opt_config *cfg = &a->cfg;
+    struct sched_params sched;
+    char err[256];
+
+    if (peer_acl_parse(&a->ic.acl, getenv("FCGI_WEB_SERVER_ADDRS"), err, sizeof err) < 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    a->nofile = raise_nofile(&a->nofile_hard);
+    a->stats.started_ms = clock_now_ms();
+    a->stats.max_streams = stream_limit(cfg, a->nofile);
+    sched.interval_ns = (long long)cfg->interval_ms * 1000000LL;
+    sched.heartbeat_ns = (long long)cfg->heartbeat_s * 1000000000LL;
+    sched.grid_ns = sched_grid(sched.interval_ns);
+    a->loop = loop_create();
+    a->counter = counter_create(&sched, &a->stats.events_sent);
+    if (!a->loop || !a->counter) {
+        log_errno("creating the event loop", errno);
+        return -1;
+    }
+    if (start_channels(a, sched.heartbeat_ns) < 0 || start_programs(a, sched.heartbeat_ns) < 0)
+        return -1;
+    return start_serving(a);
+}
+
+/* The start-up lines: what runs, with which bounds. */
+static void log_start(const struct app *a)
+{
+    const struct opt_config *cfg = &a->cfg;
+    char where[128];
+
+    lsn_describe(a->fd, where, sizeof where);
+    log_info("%s %s on %s: interval %lu ms, retry %lu ms, heartbeat %lu s; "
+             "max streams %lu, open files %lu (hard %lu), backlog %lu bytes, listen backlog %d",
+             PACKAGE_NAME, PACKAGE_VERSION, where, cfg->interval_ms, cfg->retry_ms,
+             cfg->heartbeat_s, a->stats.max_streams, (unsigned long)a->nofile,
+             (unsigned long)a->nofile_hard, cfg->max_backlog, lsn_backlog());
+    log_info("channels: at most %lu; history %lu messages, %lu s, %llu bytes in all; messages "
+             "up to %lu bytes; publishing %s; private channels %s", cfg->max_channels,
+             cfg->history, cfg->history_ttl_s, cfg->history_bytes, cfg->max_message,
+             a->publish_keys ? (cfg->publish_remote_user ? "by key or REMOTE_USER" : "by key")
+                             : (cfg->publish_remote_user ? "by REMOTE_USER" : "off"),
+             a->subscribe_keys ? "by signed URL" : "off");
+}
+
+/* Runs the loop until a stop signal, then ends every stream and program.
+ * The exit status: 0, or 1 (a fatal error, or a second signal). */
+static int serve(struct app *a)
+{
+    int status = 0, err;
+
+    if (loop_run(a->loop, &stop_requested, &a->waitmask) < 0)
+        status = 1;
+    /* From here a second signal must interrupt the shutdown. */
+    err = pthread_sigmask(SIG_SETMASK, &a->waitmask, NULL);
+    if (err)
+        log_errno("pthread_sigmask: a second signal will wait", err);
+    log_info("stopping: ending %lu open streams", a->stats.streams_open);
+    intake_stop(a->intake);
+    hub_close(a->hub, &stop_requested);
+    proc_shutdown(a->procs, &stop_requested, &a->waitmask); /* never leaves a child */
+    if (stop_requested > 1) {
+        log_warn("second signal: exiting at once");
+        return 1;
+    }
+    log_info("stopped: %lu streams served, %lu events sent", a->stats.streams_total,
+             a->stats.events_sent);
+    return status;
+}
+
+/* Frees what start made, in the reverse order (the hub before what its
+ * streams hold: subscriptions let go of the bus, runs of their programs). */
+static void app_free(struct app *a)
+{
+    intake_destroy(a->intake);
+    hub_destroy(a->hub);
+    expire_destroy(a->expire);
+    if (a->procs)
+        proc_shutdown(a->procs, &stop_requested, &a->waitmask);
+    run_destroy(a->runs);
+    proc_destroy(a->procs);
+    sub_destroy(a->subs);
+    rbus_destroy(a->bus);
+    counter_destroy(a->counter);
+    loop_destroy(a->loop);
+    chan_engine_destroy(a->engine);
+    auth_keys_free(a->publish_keys);
+    auth_keys_free(a->subscribe_keys);
+}
+
+/* The arguments: from argv, or as CGI from FCGI_SSE_OPTIONS (a server may
+ * turn the client's query into argv: Apache even decodes and escapes it).
+ * -1 to run, else the exit status. */
+static int parse_options(struct app *a, int argc, char **argv, int cgi)
+{
+    static char *cgi_argv[CGI_ARGV_MAX], cgi_words[1024];
+    char err[256];
+
+    if (cgi) {
+        argc = cgi_options(argv[0], getenv("FCGI_SSE_OPTIONS"), cgi_argv, CGI_ARGV_MAX,
+                           cgi_words, sizeof cgi_words);
+        if (argc < 0) {
+            fprintf(stderr, "%s: FCGI_SSE_OPTIONS: more than %d words or %zu bytes\n",
+                    argv[0], CGI_ARGV_MAX - 2, sizeof cgi_words - 1);
+            return 2;
+        }
+        argv = cgi_argv;
+    }
+    switch (opt_parse(&a->cfg, argc, argv, err, sizeof err)) {
+    case OPT_EXIT_OK:
+        return 0;
+    case OPT_ERROR:
+        fprintf(stderr, "%s: %s\n", argv[0], err);
+        return 2;
+    case OPT_RUN:
+        break;
+    }
+    return -1;
+}
+
+/* What every mode needs first: the log, one malloc arena, the signals,
+ * libfcgi, SIGPIPE ignored. 0, or -1 (logged). */
+static int setup_process(struct app *a, const char *prog)
+{
+    struct sigaction ign;
+    int rc;
+
+    log_init(prog);
+    /* One malloc arena: memory freed when clients leave returns to the kernel. */
+    if (mallopt(M_ARENA_MAX, 1) != 1)
+        log_warn("mallopt(M_ARENA_MAX) failed: memory may stay high after clients leave");
+    if (setup_signals(&a->waitmask) < 0) {
+        log_errno("installing signal handlers", errno);
+        return -1;
+    }
+    rc = FCGX_Init();
+    if (rc != 0) {
+        log_error("FCGX_Init failed (%d)", rc);
+        return -1;
+    }
+    /* A client that leaves must end its stream, not the process. */
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    if (sigaction(SIGPIPE, &ign, NULL) < 0) {
+        log_errno("ignoring SIGPIPE", errno);
+        return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    static struct stats stats; /* outlives everything that counts in it */
-    struct opt_config cfg;
-    struct intake_config ic;
-    char *cgi_argv[CGI_ARGV_MAX], cgi_words[1024];
-    static struct chan_engine *engine;
-    static struct auth_keys *publish_keys, *subscribe_keys;
-    struct sched_params sched;
-    static struct loop *loop; /* static: reachable at an early exit */
-    static struct hub *hub;
-    static struct intake *intake;
-    static struct ctl ctl;
-    static struct pub_backend memory_backend;
-    static struct history memory_history;
-    static struct counter *counter;
-    static struct rbus *bus;
-    static struct rbus_config redis_cfg;
-    struct sub_params sp;
-    sigset_t waitmask;
-    struct sigaction ign;
-    char err[256], where[128];
-    const char *unix_path = NULL;
-    rlim_t nofile, nofile_hard;
-    int cgi, fd = -1, rc, status = 0;
+    static struct app app; /* static: reachable at an early exit */
+    int cgi, rc, status;
 
     /* libcrypto is used for digests, HMAC and the channels' SipHash: nothing an
      * openssl.cnf should change, and the service's sandbox need not read one */
@@ -238,240 +552,35 @@ int main(int argc, char **argv)
     rc = cmd_main(argc, argv);
     if (rc >= 0)
         return rc; /* a command: sign, publish */
-
-    /* A CGI server may turn the client's query into argv (Apache even
-     * decodes and escapes it): as CGI, no option is ever taken from argv,
-     * only from FCGI_SSE_OPTIONS, which the server's configuration sets. */
     cgi = cgi_detect();
-    if (cgi) {
-        argc = cgi_options(argv[0], getenv("FCGI_SSE_OPTIONS"), cgi_argv, CGI_ARGV_MAX, cgi_words,
-                           sizeof cgi_words);
-        if (argc < 0) {
-            fprintf(stderr, "%s: FCGI_SSE_OPTIONS: more than %d words or %zu bytes\n", argv[0],
-                    CGI_ARGV_MAX - 2, sizeof cgi_words - 1);
-            return 2;
-        }
-        argv = cgi_argv;
-    }
-    switch (opt_parse(&cfg, argc, argv, err, sizeof err)) {
-    case OPT_EXIT_OK:
-        return 0;
-    case OPT_ERROR:
-        fprintf(stderr, "%s: %s\n", argv[0], err);
-        return 2;
-    case OPT_RUN:
-        break;
-    }
-    log_init(argv[0]);
-    /* One malloc arena: memory freed when clients leave returns to the kernel. */
-    if (mallopt(M_ARENA_MAX, 1) != 1)
-        log_warn("mallopt(M_ARENA_MAX) failed: memory may stay high after clients leave");
-
-    if (setup_signals(&waitmask) < 0) {
-        log_errno("installing signal handlers", errno);
+    rc = parse_options(&app, argc, argv, cgi);
+    if (rc >= 0)
+        return rc;
+    if (setup_process(&app, argv[0]) < 0)
         return 1;
-    }
-    rc = FCGX_Init();
-    if (rc != 0) {
-        log_error("FCGX_Init failed (%d)", rc);
-        return 1;
-    }
-    /* A client that leaves must end its stream, not the process. */
-    memset(&ign, 0, sizeof ign);
-    ign.sa_handler = SIG_IGN;
-    if (sigaction(SIGPIPE, &ign, NULL) < 0) {
-        log_errno("ignoring SIGPIPE", errno);
-        return 1;
-    }
     if (cgi)
-        return cgi_serve(&cfg, &stop_requested, &waitmask);
-    if (load_keys(&cfg, &publish_keys, &subscribe_keys) < 0)
+        return cgi_serve(&app.cfg, &stop_requested, &app.waitmask);
+    if (load_keys(&app.cfg, &app.publish_keys, &app.subscribe_keys) < 0)
         return 1;
-
-    if (cfg.listen) {
-        fd = lsn_open(cfg.listen, cfg.socket_mode, cfg.socket_group, err, sizeof err, &unix_path);
-        if (fd < 0) {
-            log_error("--listen %s: %s", cfg.listen, err);
-            return 1;
-        }
-    } else if ((fd = lsn_systemd(err, sizeof err)) != -1) {
-        if (fd < 0 || lsn_adopt(fd, err, sizeof err) < 0) {
-            log_error("socket activation: %s", err);
-            return 1;
-        }
-    } else {
-        fd = 0;
-        if (!getenv("GATEWAY_INTERFACE") && !lsn_is_socket(fd)) {
-            log_error("fd 0 is not a listening socket and this is no CGI request "
-                      "(GATEWAY_INTERFACE is unset): start me under spawn-fcgi or a web "
-                      "server, or give --listen ADDR (see --help)");
-            return 2;
-        }
-        if (lsn_adopt(fd, err, sizeof err) < 0) {
-            log_error("%s", err);
-            return 1;
-        }
-    }
+    rc = open_socket(&app);
+    if (rc)
+        return rc;
     if (geteuid() == 0)
         log_warn("running as root: a responder needs no privileges; run it as its own "
                  "user (spawn-fcgi -u/-g, systemd DynamicUser=)");
-
-    memset(&ic, 0, sizeof ic);
-    if (peer_acl_parse(&ic.acl, getenv("FCGI_WEB_SERVER_ADDRS"), err, sizeof err) < 0) {
-        log_error("%s", err);
+    if (start(&app) == 0) {
+        log_start(&app);
+        status = serve(&app);
+        if (status && stop_requested > 1)
+            goto out_now;
+    } else {
         status = 1;
-        goto out;
     }
-    nofile = raise_nofile(&nofile_hard);
-    stats.started_ms = clock_now_ms();
-    stats.max_streams = stream_limit(&cfg, nofile);
-
-    sched.interval_ns = (long long)cfg.interval_ms * 1000000LL;
-    sched.heartbeat_ns = (long long)cfg.heartbeat_s * 1000000000LL;
-    sched.grid_ns = sched_grid(sched.interval_ns);
-    counter = counter_create(&sched, &stats.events_sent);
-    {
-        struct chan_limits lim = { cfg.history, (unsigned long long)cfg.history_ttl_s * 1000ULL,
-                                   (size_t)cfg.history_bytes, cfg.max_channels };
-        memset(&sp, 0, sizeof sp);
-        sp.heartbeat_ns = sched.heartbeat_ns;
-        sp.delivered = &stats.events_delivered;
-        sp.retry_ms = cfg.retry_ms;
-        engine = chan_engine_create(&lim, clock_wall_ms(), sub_deliver, NULL);
-        sp.engine = engine;
-    }
-
-    ic.listen_fd = fd;
-    ic.serve = ctl_dispatch;
-    ic.serve_arg = &ctl;
-    ctl.retry_ms = cfg.retry_ms;
-    ctl.stats = &stats;
-    ctl.engine = engine;
-    ctl.pub.keys = publish_keys;
-    ctl.pub.remote_user = cfg.publish_remote_user;
-    ctl.pub.engine = engine;
-    ctl.pub.backend = &memory_backend;
-    if (engine)
-        pub_memory(&memory_backend, engine);
-    ctl.subscribe_keys = subscribe_keys;
-    ctl.max_message = cfg.max_message;
-    ctl.max_body = cfg.max_body;
-    ctl.runs = cfg.runs;
-    ctl.nrun = cfg.nrun;
-    ctl.openai = cfg.openai;
-    ctl.sndbuf = (int)cfg.max_backlog;
-    ctl.counter = counter;
-    /* the intake takes the larger (--max-body only when there are programs);
-     * each route checks its own (ctl.c) */
-    ic.body_max = cfg.max_message;
-    if ((cfg.nrun || cfg.openai) && cfg.max_body > ic.body_max)
-        ic.body_max = cfg.max_body;
-    ic.timeout_ns = INTAKE_TIMEOUT_NS;
-    ic.mem_max = INTAKE_MEM_MAX;
-
-    if (cfg.redis && redis_config(&cfg, &redis_cfg) < 0) {
-        status = 1;
-        goto out;
-    }
-    loop = engine ? loop_create() : NULL;
-    if (loop && cfg.redis) {
-        bus = rbus_create(loop, &redis_cfg, engine, &stats);
-        explicit_bzero(redis_cfg.url.password, sizeof redis_cfg.url.password);
-        if (!bus) {
-            log_errno("setting up Redis", errno);
-            status = 1;
-            goto out;
-        }
-        sp.history = rbus_history(bus);
-        ctl.pub.backend = rbus_backend(bus);
-        log_info("channels through Redis at %s: ids, history and resume from its streams",
-                 stats.redis.where);
-    }
-    if (engine && !sp.history) {
-        history_memory(&memory_history, engine);
-        sp.history = &memory_history;
-    }
-    if (engine)
-        sub_setup(&sp);
-    if (loop) {
-        struct hub_hooks hooks = { admit_ended, &stats, &stats.streams_dropped_slow };
-        hub = hub_create(loop, &hooks);
-    }
-    ctl.hub = hub;
-    if (hub) {
-        /* without programs, no run is ever admitted (and no CPU count is read) */
-        unsigned long max_runs = !cfg.nrun && !cfg.openai ? 0
-                                 : cfg.max_runs ? cfg.max_runs : proc_default_max(nofile);
-        struct run_params rp = { loop, sched.heartbeat_ns,
-                                 (long long)cfg.run_timeout_s * 1000000000LL, cfg.max_line,
-                                 &stats.run_events, &stats.runs_started, &stats.runs_failed };
-        stats.runs_running = proc_running;
-        if (proc_setup(loop, (long long)cfg.kill_after_s * 1000000000LL, max_runs, &waitmask) == 0 &&
-            run_setup(&rp) == 0 && expire_start(loop, engine, (unsigned long long)cfg.history_ttl_s * 1000ULL) == 0)
-            intake = intake_start(loop, &ic);
-        if (cfg.nrun || cfg.openai)
-            log_info("programs: %u configured%s; max runs %lu%s, bodies up to %lu bytes, lines "
-                     "up to %lu bytes, SIGKILL %lu s after SIGTERM, run timeout %lu s",
-                     cfg.nrun, cfg.openai ? " and --openai" : "", max_runs,
-                     cfg.max_runs ? " (--max-runs)" : " (64 a CPU, within open files and "
-                                                      "processes)",
-                     cfg.max_body, cfg.max_line, cfg.kill_after_s, cfg.run_timeout_s);
-    }
-    if (!intake) {
-        log_errno("creating the event loop", errno);
-        status = 1;
-        goto out;
-    }
-
-    lsn_describe(fd, where, sizeof where);
-    log_info("%s %s on %s: interval %lu ms, retry %lu ms, heartbeat %lu s; "
-             "max streams %lu, open files %lu (hard %lu), backlog %lu bytes, listen backlog %d",
-             PACKAGE_NAME, PACKAGE_VERSION, where, cfg.interval_ms, cfg.retry_ms,
-             cfg.heartbeat_s, stats.max_streams, (unsigned long)nofile,
-             (unsigned long)nofile_hard, cfg.max_backlog, lsn_backlog());
-    log_info("channels: at most %lu; history %lu messages, %lu s, %llu bytes in all; messages "
-             "up to %lu bytes; publishing %s; private channels %s", cfg.max_channels, cfg.history,
-             cfg.history_ttl_s, cfg.history_bytes, cfg.max_message,
-             publish_keys ? (cfg.publish_remote_user ? "by key or REMOTE_USER" : "by key")
-                          : (cfg.publish_remote_user ? "by REMOTE_USER" : "off"),
-             subscribe_keys ? "by signed URL" : "off");
-
-    if (loop_run(loop, &stop_requested, &waitmask) < 0)
-        status = 1;
-    {
-        /* From here a second signal must interrupt the shutdown. */
-        int err_mask = pthread_sigmask(SIG_SETMASK, &waitmask, NULL);
-        if (err_mask)
-            log_errno("pthread_sigmask: a second signal will wait", err_mask);
-    }
-    log_info("stopping: ending %lu open streams", stats.streams_open);
-    intake_stop(intake);
-    hub_close(hub, &stop_requested);
-    proc_shutdown(&stop_requested, &waitmask); /* never leaves a child, even now */
-    if (stop_requested > 1) {
-        log_warn("second signal: exiting at once");
-        status = 1;
-        goto out_now;
-    }
-    log_info("stopped: %lu streams served, %lu events sent", stats.streams_total,
-             stats.events_sent);
-out:
-    intake_destroy(intake);
-    hub_destroy(hub);
-    if (loop)
-        expire_stop(loop);
-    proc_shutdown(&stop_requested, &waitmask);
-    run_teardown();
-    rbus_destroy(bus); /* after the hub: subscriptions let go of it first */
-    counter_destroy(counter);
-    loop_destroy(loop);
-    chan_engine_destroy(engine);
-    auth_keys_free(publish_keys);
-    auth_keys_free(subscribe_keys);
+    app_free(&app);
 out_now:
-    if (unix_path && unlink(unix_path) < 0)
+    if (app.unix_path && unlink(app.unix_path) < 0)
         log_errno("removing the socket", errno);
-    if (fd > 0)
-        close(fd);
+    if (app.fd > 0)
+        close(app.fd);
     return status;
 }

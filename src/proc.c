@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "proc.h"
+#include "list.h"
 #include "log.h"
 #include "clock.h"
 
@@ -23,40 +24,48 @@
 #include <unistd.h>
 
 struct proc {
+    struct procs *t;
     pid_t pid;
     struct loop_io io;            /* the pidfd: readable once the leader exited */
     struct loop_timer kill;       /* SIGKILL after SIGTERM */
     proc_exit_fn on_exit;         /* NULL once detached */
     void *arg;
     int terminating;
-    struct proc *prev, *next;
+    struct list node;             /* in t->all */
 };
 
-static struct loop *loop;
-static long long kill_after;
-static unsigned long max_running, running;
-static struct proc *all;
-/* SIGCHLD, read from a signalfd: a child exited, ours or adopted. */
-static struct loop_io sigchld = { NULL, -1 };
-static int subreaper;               /* PR_SET_CHILD_SUBREAPER is set */
-static struct log_limit adopt_limit;
+struct procs {
+    struct loop *loop;
+    long long kill_after;
+    unsigned long max_running, running;
+    struct list all;              /* the programs running, or being killed */
+    struct loop_io sigchld;       /* SIGCHLD, from a signalfd: a child exited, ours or adopted */
+    int subreaper;                /* PR_SET_CHILD_SUBREAPER is set */
+    struct log_limit adopt_limit;
+};
 
 static void on_sigchld(struct loop *l, struct loop_io *io, uint32_t events);
 
-int proc_setup(struct loop *l, long long kill_after_ns, unsigned long max, sigset_t *waitmask)
+struct procs *proc_create(struct loop *l, long long kill_after_ns, unsigned long max,
+                          sigset_t *waitmask)
 {
+    struct procs *t = calloc(1, sizeof *t);
     sigset_t chld;
     int err;
 
-    loop = l;
-    kill_after = kill_after_ns;
-    max_running = max;
-    if (!max || sigchld.fd >= 0)
-        return 0;
+    if (!t)
+        return NULL;
+    t->loop = l;
+    t->kill_after = kill_after_ns;
+    t->max_running = max;
+    t->sigchld.fd = -1;
+    list_init(&t->all);
+    if (!max)
+        return t;
     /* Orphans of a program (a daemon it started, a job it put in a session
      * or group of its own) re-parent to us instead of init: see adopt_scan. */
     if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
-        subreaper = 1;
+        t->subreaper = 1;
     else
         log_warn("cannot become a subreaper (prctl: %s): what a program leaves outside its "
                  "session when it exits will outlive it", strerror(errno));
@@ -64,23 +73,34 @@ int proc_setup(struct loop *l, long long kill_after_ns, unsigned long max, sigse
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
     err = pthread_sigmask(SIG_BLOCK, &chld, NULL);
-    if (err) {
-        errno = err;
-        return -1;
-    }
+    if (err)
+        goto fail;
     sigaddset(waitmask, SIGCHLD);
-    sigchld.fd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (sigchld.fd < 0)
-        return -1;
-    sigchld.fn = on_sigchld;
-    if (loop_io_add(loop, &sigchld, EPOLLIN) < 0) {
+    t->sigchld.fd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+    t->sigchld.fn = on_sigchld;
+    if (t->sigchld.fd < 0 || loop_io_add(l, &t->sigchld, EPOLLIN) < 0) {
         err = errno;
-        close(sigchld.fd);
-        sigchld.fd = -1;
-        errno = err;
-        return -1;
+        goto fail;
     }
-    return 0;
+    return t;
+
+fail:
+    if (t->sigchld.fd >= 0)
+        close(t->sigchld.fd);
+    free(t);
+    errno = err;
+    return NULL;
+}
+
+void proc_destroy(struct procs *t)
+{
+    if (!t)
+        return;
+    if (t->sigchld.fd >= 0) {
+        loop_io_del(t->loop, &t->sigchld);
+        close(t->sigchld.fd);
+    }
+    free(t);
 }
 
 unsigned long proc_default_max(unsigned long long nofile)
@@ -96,14 +116,14 @@ unsigned long proc_default_max(unsigned long long nofile)
     return n ? (unsigned long)n : 1;
 }
 
-int proc_full(void)
+int proc_full(const struct procs *t)
 {
-    return running >= max_running;
+    return t->running >= t->max_running;
 }
 
-unsigned long proc_running(void)
+unsigned long proc_running(const struct procs *t)
 {
-    return running;
+    return t->running;
 }
 
 pid_t proc_pid(const struct proc *p)
@@ -121,22 +141,17 @@ static void signal_group(struct proc *p, int sig)
 
 static void unlink_proc(struct proc *p)
 {
-    if (p->prev)
-        p->prev->next = p->next;
-    else
-        all = p->next;
-    if (p->next)
-        p->next->prev = p->prev;
-    running--;
+    list_remove(&p->node);
+    p->t->running--;
 }
 
 /* 1 when pid is the leader of a program we run (reaped by its pidfd). */
-static int is_program(pid_t pid)
+static int is_program(const struct procs *t, pid_t pid)
 {
-    struct proc *p;
+    const struct list *n;
 
-    for (p = all; p; p = p->next)
-        if (p->pid == pid)
+    for (n = t->all.next; n != &t->all; n = n->next)
+        if (container_of(n, struct proc, node)->pid == pid)
             return 1;
     return 0;
 }
@@ -145,7 +160,8 @@ static int is_program(pid_t pid)
  * /proc/self/task/TID/children (each thread's list), or, where the kernel
  * has no such file, from every /proc/PID/stat whose parent is us. Returns
  * how many it found. */
-static size_t each_child(void (*fn)(pid_t pid, int final), int final)
+static size_t each_child(struct procs *t, void (*fn)(struct procs *t, pid_t pid, int final),
+                         int final)
 {
     static int no_children_file;
     char path[64];
@@ -167,7 +183,7 @@ static size_t each_child(void (*fn)(pid_t pid, int final), int final)
                 continue;
             found = 1;
             while (fscanf(f, "%ld", &pid) == 1) {
-                fn((pid_t)pid, final);
+                fn(t, (pid_t)pid, final);
                 count++;
             }
             fclose(f);
@@ -196,7 +212,7 @@ static size_t each_child(void (*fn)(pid_t pid, int final), int final)
         /* "PID (COMM) STATE PPID ...": COMM may hold anything, even ") " */
         if ((rp = strrchr(buf, ')')) && sscanf(rp + 1, " %*c %ld", &ppid) == 1 &&
             ppid == (long)getpid()) {
-            fn((pid_t)atol(e->d_name), final);
+            fn(t, (pid_t)atol(e->d_name), final);
             count++;
         }
     }
@@ -209,12 +225,12 @@ static size_t each_child(void (*fn)(pid_t pid, int final), int final)
  * it when it has exited. Alive, it is SIGKILLed unless it is still in the
  * session of a program that runs: it left (setsid), or its program ended.
  * final (at shutdown): SIGKILLed whatever its session, and waited for. */
-static void adopt_one(pid_t pid, int final)
+static void adopt_one(struct procs *t, pid_t pid, int final)
 {
     int st;
     pid_t r, sid;
 
-    if (pid <= 0 || is_program(pid))
+    if (pid <= 0 || is_program(t, pid))
         return;
     do
         r = waitpid(pid, &st, WNOHANG);
@@ -222,15 +238,15 @@ static void adopt_one(pid_t pid, int final)
     if (r != 0)
         return; /* reaped now, or not ours (ECHILD) */
     sid = getsid(pid);
-    if (!final && sid > 0 && is_program(sid))
+    if (!final && sid > 0 && is_program(t, sid))
         return; /* ends with its program's group, or when orphaned after it */
     if (kill(pid, SIGKILL) < 0) {
-        if (errno != ESRCH && log_allow(&adopt_limit))
+        if (errno != ESRCH && log_allow(&t->adopt_limit))
             log_warn("cannot kill process %ld that a program left behind: %s", (long)pid,
                      strerror(errno));
         if (errno != ESRCH)
             return;
-    } else if (log_allow(&adopt_limit)) {
+    } else if (log_allow(&t->adopt_limit)) {
         log_warn("process %ld, left behind by a program (session %ld), killed", (long)pid,
                  (long)sid);
     }
@@ -242,10 +258,10 @@ static void adopt_one(pid_t pid, int final)
 /* Reaps adopted children that exited and kills those that escaped a
  * program's session or outlived it (adopt_one). Their death re-parents
  * their own children to us and wakes on_sigchld: each generation follows. */
-static void adopt_scan(void)
+static void adopt_scan(struct procs *t)
 {
-    if (subreaper)
-        (void)each_child(adopt_one, 0);
+    if (t->subreaper)
+        (void)each_child(t, adopt_one, 0);
 }
 
 static void on_sigchld(struct loop *l, struct loop_io *io, uint32_t events)
@@ -256,7 +272,7 @@ static void on_sigchld(struct loop *l, struct loop_io *io, uint32_t events)
 
     while (read(io->fd, &si, sizeof si) == (ssize_t)sizeof si)
         ;
-    adopt_scan();
+    adopt_scan(container_of(io, struct procs, sigchld));
 }
 
 /* Reaps p (it has exited: its pidfd is readable, or SIGKILL was sent and
@@ -276,11 +292,11 @@ static void reap(struct proc *p, int block)
     if (r < 0)
         log_errno("waitpid", errno); /* ECHILD: cannot happen, nobody else waits */
     code = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : 255;
-    loop_io_del(loop, &p->io);
+    loop_io_del(p->t->loop, &p->io);
     close(p->io.fd);
-    loop_timer_cancel(loop, &p->kill);
+    loop_timer_cancel(p->t->loop, &p->kill);
     unlink_proc(p);
-    adopt_scan(); /* p's session is no program's now */
+    adopt_scan(p->t); /* p's session is no program's now */
     if (p->on_exit)
         p->on_exit(p->arg, code);
     free(p);
@@ -290,12 +306,12 @@ static void on_pidfd(struct loop *l, struct loop_io *io, uint32_t events)
 {
     (void)l;
     (void)events;
-    reap((struct proc *)((char *)io - offsetof(struct proc, io)), 0);
+    reap(container_of(io, struct proc, io), 0);
 }
 
 static void on_kill(struct loop *l, struct loop_timer *t)
 {
-    struct proc *p = (struct proc *)((char *)t - offsetof(struct proc, kill));
+    struct proc *p = container_of(t, struct proc, kill);
     (void)l;
     signal_group(p, SIGKILL);
 }
@@ -307,8 +323,8 @@ static int nonblock(int fd)
     return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
-struct proc *proc_start(const char *path, char *const envp[], int fds[3], proc_exit_fn on_exit,
-                        void *arg)
+struct proc *proc_start(struct procs *t, const char *path, char *const envp[], int fds[3],
+                        proc_exit_fn on_exit, void *arg)
 {
     static const int dflt[] = { SIGPIPE, SIGTERM, SIGINT, SIGUSR1, SIGUSR2, SIGHUP, SIGQUIT,
                                 SIGCHLD, SIGALRM };
@@ -324,6 +340,7 @@ struct proc *proc_start(const char *path, char *const envp[], int fds[3], proc_e
 
     if (!p)
         return NULL;
+    p->t = t;
     p->io.fd = -1;
     if (pipe2(pin, O_CLOEXEC) < 0 || pipe2(pout, O_CLOEXEC) < 0 || pipe2(perr, O_CLOEXEC) < 0 ||
         nonblock(pin[1]) < 0 || nonblock(pout[0]) < 0 || nonblock(perr[0]) < 0) {
@@ -370,18 +387,15 @@ struct proc *proc_start(const char *path, char *const envp[], int fds[3], proc_e
         goto fail;
     }
     p->io.fn = on_pidfd;
-    if (loop_io_add(loop, &p->io, EPOLLIN) < 0) {
+    if (loop_io_add(t->loop, &p->io, EPOLLIN) < 0) {
         err = errno;
         goto fail;
     }
     loop_timer_init(&p->kill, on_kill);
     p->on_exit = on_exit;
     p->arg = arg;
-    p->next = all;
-    if (all)
-        all->prev = p;
-    all = p;
-    running++;
+    list_push(&t->all, &p->node);
+    t->running++;
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
     close(pin[0]);
@@ -425,7 +439,7 @@ void proc_terminate(struct proc *p)
     p->terminating = 1;
     signal_group(p, SIGTERM);
     signal_group(p, SIGCONT); /* a stopped program must see it */
-    if (loop_timer_set(loop, &p->kill, clock_now_ns() + kill_after) < 0) {
+    if (loop_timer_set(p->t->loop, &p->kill, clock_now_ns() + p->t->kill_after) < 0) {
         log_errno("queueing a SIGKILL", errno);
         signal_group(p, SIGKILL);
     }
@@ -438,35 +452,34 @@ void proc_detach(struct proc *p)
     proc_terminate(p);
 }
 
-void proc_shutdown(const volatile sig_atomic_t *stop, const sigset_t *waitmask)
+void proc_shutdown(struct procs *t, const volatile sig_atomic_t *stop, const sigset_t *waitmask)
 {
-    long long end = clock_now_ns() + kill_after + 500000000LL;
-    struct proc *p;
+    long long end = clock_now_ns() + t->kill_after + 500000000LL;
+    struct list *n, *tmp;
 
-    if (!loop)
-        return;
-    if (running)
-        log_info("stopping: ending %lu programs", running);
-    for (p = all; p; p = p->next)
-        proc_terminate(p);
-    while (all && *stop < 2) {
+    if (t->running)
+        log_info("stopping: ending %lu programs", t->running);
+    list_for_each(n, tmp, &t->all)
+        proc_terminate(container_of(n, struct proc, node));
+    while (!list_empty(&t->all) && *stop < 2) {
         long long left = end - clock_now_ns();
         if (left <= 0)
             break;
-        if (loop_once(loop, (int)(left / 1000000) + 1, waitmask) < 0)
+        if (loop_once(t->loop, (int)(left / 1000000) + 1, waitmask) < 0)
             break;
     }
-    while (all) {
-        log_warn("program %ld did not end: killing it", (long)all->pid);
-        all->on_exit = NULL;
-        reap(all, 1);
+    while ((n = list_first(&t->all))) {
+        struct proc *p = container_of(n, struct proc, node);
+        log_warn("program %ld did not end: killing it", (long)p->pid);
+        p->on_exit = NULL;
+        reap(p, 1);
     }
     /* What programs left behind, adopted: killed and waited for, each
      * generation (a death re-parents its children to us) until none is left. */
-    if (subreaper) {
+    if (t->subreaper) {
         int rounds = 0;
 
-        while (rounds++ < 1000 && each_child(adopt_one, 1) > 0)
+        while (rounds++ < 1000 && each_child(t, adopt_one, 1) > 0)
             ;
     }
 }

@@ -8,6 +8,7 @@
 #include "loop.h"
 
 struct proc;
+struct procs;
 
 /* Called once, when the program (the group's leader) has exited and was
  * reaped: status is its exit code, or 128 + the signal that ended it.
@@ -15,7 +16,8 @@ struct proc;
  * was what it left outside (see proc_setup). */
 typedef void (*proc_exit_fn)(void *arg, int status);
 
-/* Children run in loop l; SIGKILL follows SIGTERM after kill_after_ns;
+/* The programs of the process (one such table a process: SIGCHLD and the
+ * subreaper are the process's). Children run in loop l; SIGKILL follows SIGTERM after kill_after_ns;
  * at most max at once. With max > 0 the process becomes a child subreaper
  * (PR_SET_CHILD_SUBREAPER): whatever a program leaves behind re-parents
  * to us when its parent exits, instead of to init. Such an adopted
@@ -24,9 +26,12 @@ typedef void (*proc_exit_fn)(void *arg, int status);
  * or one whose program ended (one that left its group but not its session,
  * setpgid or `set -m`, lives while its program runs). It is seen at every
  * SIGCHLD (taken from a signalfd: SIGCHLD is blocked, and added to
- * *waitmask, the loop's wait mask) and when a program is reaped. 0, or -1
- * with errno (no signalfd, or the loop refused it). */
-int proc_setup(struct loop *l, long long kill_after_ns, unsigned long max, sigset_t *waitmask);
+ * *waitmask, the loop's wait mask) and when a program is reaped. The table, or
+ * NULL with errno (no memory, no signalfd, or the loop refused it). */
+struct procs *proc_create(struct loop *l, long long kill_after_ns, unsigned long max,
+                          sigset_t *waitmask);
+/* Frees t (after proc_shutdown: no program is left). */
+void proc_destroy(struct procs *t);
 
 /* The default of --max-runs: 64 a CPU, bounded by what the open files
  * (nofile, 6 a run: the stream, three pipes, the pidfd and spare) and the
@@ -34,8 +39,8 @@ int proc_setup(struct loop *l, long long kill_after_ns, unsigned long max, sigse
 unsigned long proc_default_max(unsigned long long nofile);
 
 /* 1 when max programs are running (or being killed). */
-int proc_full(void);
-unsigned long proc_running(void);
+int proc_full(const struct procs *t);
+unsigned long proc_running(const struct procs *t);
 
 /* Starts path (argv: just path) with envp, in a new session (and so a
  * process group of its own, whose id is its pid), with
@@ -44,8 +49,8 @@ unsigned long proc_running(void);
  * fds[1] of its stdout, fds[2] of its stderr: non-blocking, close-on-exec,
  * the caller's to close. on_exit(arg, status) is called from the loop.
  * NULL with errno (the program could not be started: ENOENT, EACCES...). */
-struct proc *proc_start(const char *path, char *const envp[], int fds[3], proc_exit_fn on_exit,
-                        void *arg);
+struct proc *proc_start(struct procs *t, const char *path, char *const envp[], int fds[3],
+                        proc_exit_fn on_exit, void *arg);
 
 pid_t proc_pid(const struct proc *p);
 
@@ -61,6 +66,6 @@ void proc_detach(struct proc *p);
  * reaped or kill_after and 500 ms have passed (or *stop exceeds 1), then
  * SIGKILLs and reaps (waitpid) whatever is left, adopted processes too,
  * generation by generation. Never leaves a child. */
-void proc_shutdown(const volatile sig_atomic_t *stop, const sigset_t *waitmask);
+void proc_shutdown(struct procs *t, const volatile sig_atomic_t *stop, const sigset_t *waitmask);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include "run.h"
 #include "hub.h"
+#include "list.h"
 #include "log.h"
 #include "clock.h"
 #include "oai.h"
@@ -28,7 +29,14 @@
 /* A stderr line logged at most (longer ones are cut). */
 #define RUN_ERR_LINE 512
 
+struct runs {
+    struct run_params params;
+    struct run *dead;              /* ended in this turn of the loop, freed after it */
+    struct log_limit err_limit, warn_limit;
+};
+
 struct run {
+    struct runs *rs;
     struct stream *s;
     enum run_mode mode;
     char name[65];                /* for the log */
@@ -56,11 +64,6 @@ struct run {
     struct run *next_dead;
 };
 
-static struct run_params params;
-static struct loop *loop;
-static struct run *dead_runs;
-static struct log_limit err_limit, warn_limit;
-static int hooked;
 
 /* ------------------------------------------------------------ environment */
 
@@ -126,12 +129,12 @@ static struct run *run_of(struct stream *s)
     return s->src_state;
 }
 
-static void close_io(struct loop_io *io, int watched)
+static void close_io(struct run *u, struct loop_io *io, int watched)
 {
     if (io->fd < 0)
         return;
     if (watched)
-        loop_io_del(loop, io);
+        loop_io_del(u->rs->params.loop, io);
     close(io->fd);
     io->fd = -1;
 }
@@ -146,12 +149,12 @@ static void watch_out(struct run *u)
     if (want == u->out_watched)
         return;
     if (want) {
-        if (loop_io_add(loop, &u->out, EPOLLIN) < 0) {
+        if (loop_io_add(u->rs->params.loop, &u->out, EPOLLIN) < 0) {
             log_errno("watching a program's stdout", errno);
             return;
         }
     } else {
-        loop_io_del(loop, &u->out);
+        loop_io_del(u->rs->params.loop, &u->out);
     }
     u->out_watched = want;
 }
@@ -183,7 +186,7 @@ static int make_event(struct run *u, const char *event, const char *data, size_t
         return -1;
     }
     set_pend(u, buf, (size_t)len);
-    (*params.events)++;
+    (*u->rs->params.events)++;
     return 0;
 }
 
@@ -197,7 +200,7 @@ static int make_chunk(struct run *u, const char *text, size_t n, const char *fin
         return -1;
     u->first_sent = 1;
     set_pend(u, c, len);
-    (*params.events)++;
+    (*u->rs->params.events)++;
     return 0;
 }
 
@@ -260,9 +263,9 @@ static int next_from_output(struct run *u)
     n = nl ? (size_t)(nl - u->buf) : u->len;
     if (!nl && u->len == u->cap && u->out.fd >= 0) {
         u->cutting = 1;
-        if (log_allow(&warn_limit))
+        if (log_allow(&u->rs->warn_limit))
             log_warn("program %s[%ld]: a line over --max-line %zu bytes was cut", u->name, u->pid,
-                     params.max_line);
+                     u->rs->params.max_line);
     }
     if (make_event(u, NULL, u->buf, n && u->buf[n - 1] == '\r' ? n - 1 : n) < 0)
         return -1;
@@ -395,8 +398,8 @@ static void set_timer(struct stream *s, struct run *u)
     if (s->want_out) {
         long long d = s->last_output + RUN_STALL_NS;
         due = !due || d < due ? d : due;
-    } else if (params.heartbeat_ns && u->mode != RUN_CHAT_WHOLE) {
-        long long d = s->last_output + params.heartbeat_ns;
+    } else if (u->rs->params.heartbeat_ns && u->mode != RUN_CHAT_WHOLE) {
+        long long d = s->last_output + u->rs->params.heartbeat_ns;
         due = !due || d < due ? d : due;
     }
     s->timer.node.due = due;
@@ -420,7 +423,7 @@ static enum stream_status due(struct stream *s, long long now)
     if (u->deadline && !u->timed_out && now >= u->deadline) {
         u->timed_out = 1;
         if (u->proc) {
-            if (log_allow(&warn_limit))
+            if (log_allow(&u->rs->warn_limit))
                 log_warn("program %s[%ld]: --run-timeout: ending it", u->name, u->pid);
             proc_terminate(u->proc);
         }
@@ -429,8 +432,8 @@ static enum stream_status due(struct stream *s, long long now)
         return STREAM_SLOW;
     st = pump(s, u, now);
     if (st == STREAM_OPEN && !s->want_out && u->pend_off == u->pend_len &&
-        params.heartbeat_ns && u->mode != RUN_CHAT_WHOLE &&
-        now - s->last_output >= params.heartbeat_ns) {
+        u->rs->params.heartbeat_ns && u->mode != RUN_CHAT_WHOLE &&
+        now - s->last_output >= u->rs->params.heartbeat_ns) {
         char buf[32];
         ssize_t n = sse_comment(buf, sizeof buf, "heartbeat", 9);
         if (n > 0)
@@ -455,7 +458,7 @@ static void update(struct run *u)
 
 static void on_out(struct loop *l, struct loop_io *io, uint32_t events)
 {
-    struct run *u = (struct run *)((char *)io - offsetof(struct run, out));
+    struct run *u = container_of(io, struct run, out);
     ssize_t n;
     (void)l;
     (void)events;
@@ -468,7 +471,7 @@ static void on_out(struct loop *l, struct loop_io *io, uint32_t events)
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
         return;
     if (n <= 0) {
-        close_io(&u->out, u->out_watched);
+        close_io(u, &u->out, u->out_watched);
         u->out_watched = 0;
     } else {
         u->len += (size_t)n;
@@ -478,7 +481,7 @@ static void on_out(struct loop *l, struct loop_io *io, uint32_t events)
 
 static void on_in(struct loop *l, struct loop_io *io, uint32_t events)
 {
-    struct run *u = (struct run *)((char *)io - offsetof(struct run, in));
+    struct run *u = container_of(io, struct run, in);
     (void)l;
     (void)events;
 
@@ -494,7 +497,7 @@ static void on_in(struct loop *l, struct loop_io *io, uint32_t events)
             break; /* EPIPE: it does not read its stdin */
         u->body_off += (size_t)n;
     }
-    close_io(&u->in, 1);
+    close_io(u, &u->in, 1);
     free(u->body);
     u->body = NULL;
 }
@@ -502,13 +505,13 @@ static void on_in(struct loop *l, struct loop_io *io, uint32_t events)
 /* Logs one stderr line, rate-limited, with the program's name and pid. */
 static void log_err_line(struct run *u, const char *line, size_t n)
 {
-    if (log_allow(&err_limit))
+    if (log_allow(&u->rs->err_limit))
         log_warn("program %s[%ld]: %.*s", u->name, u->pid, (int)n, line);
 }
 
 static void on_err(struct loop *l, struct loop_io *io, uint32_t events)
 {
-    struct run *u = (struct run *)((char *)io - offsetof(struct run, err));
+    struct run *u = container_of(io, struct run, err);
     (void)l;
     (void)events;
 
@@ -525,7 +528,7 @@ static void on_err(struct loop *l, struct loop_io *io, uint32_t events)
             if (u->errlen)
                 log_err_line(u, u->errline, u->errlen);
             u->errlen = 0;
-            close_io(&u->err, 1);
+            close_io(u, &u->err, 1);
             return;
         }
         u->errlen += (size_t)n;
@@ -558,11 +561,12 @@ static void on_exit_cb(void *arg, int status)
  * of that turn may still have named one of their pipes). */
 static void reap_runs(struct loop *l, void *arg)
 {
+    struct runs *rs = arg;
     (void)l;
-    (void)arg;
-    while (dead_runs) {
-        struct run *u = dead_runs;
-        dead_runs = u->next_dead;
+
+    while (rs->dead) {
+        struct run *u = rs->dead;
+        rs->dead = u->next_dead;
         free(u);
     }
 }
@@ -574,9 +578,9 @@ static void release(struct stream *s)
     if (!u)
         return;
     u->dead = 1;
-    close_io(&u->in, 1);
-    close_io(&u->out, u->out_watched);
-    close_io(&u->err, 1);
+    close_io(u, &u->in, 1);
+    close_io(u, &u->out, u->out_watched);
+    close_io(u, &u->err, 1);
     if (u->proc)
         proc_detach(u->proc); /* SIGTERM, SIGKILL later, reaped by proc.c */
     u->proc = NULL;
@@ -586,34 +590,38 @@ static void release(struct stream *s)
     free(u->whole);
     u->body = u->buf = u->pend = u->whole = NULL;
     s->src_state = NULL;
-    u->next_dead = dead_runs;
-    dead_runs = u;
+    u->next_dead = u->rs->dead;
+    u->rs->dead = u;
 }
 
 static const struct source run_source = { "program", due, writable, release };
 
-int run_setup(const struct run_params *p)
+struct runs *run_create(const struct run_params *p)
 {
-    params = *p;
-    loop = p->loop;
-    if (hooked)
-        return 0;
-    if (loop_after(loop, reap_runs, NULL) < 0)
-        return -1;
-    hooked = 1;
-    return 0;
+    struct runs *rs = calloc(1, sizeof *rs);
+
+    if (!rs)
+        return NULL;
+    rs->params = *p;
+    if (loop_after(p->loop, reap_runs, rs) < 0) {
+        free(rs);
+        return NULL;
+    }
+    return rs;
 }
 
-void run_teardown(void)
+void run_destroy(struct runs *rs)
 {
-    if (hooked)
-        loop_after_remove(loop, reap_runs, NULL);
-    hooked = 0;
-    reap_runs(loop, NULL);
+    if (!rs)
+        return;
+    loop_after_remove(rs->params.loop, reap_runs, rs);
+    reap_runs(rs->params.loop, rs);
+    free(rs);
 }
 
-int run_start(struct stream *s, enum run_mode mode, const char *path, const char *name,
-              const char *model, char **env, char **body, size_t body_len, long long now)
+int run_start(struct runs *rs, struct stream *s, enum run_mode mode, const char *path,
+              const char *name, const char *model, char **env, char **body, size_t body_len,
+              long long now)
 {
     struct run *u = calloc(1, sizeof *u);
     unsigned char rnd[12];
@@ -622,11 +630,12 @@ int run_start(struct stream *s, enum run_mode mode, const char *path, const char
 
     if (!u)
         goto nomem;
+    u->rs = rs;
     u->s = s;
     u->mode = mode;
     snprintf(u->name, sizeof u->name, "%s", name);
     u->in.fd = u->out.fd = u->err.fd = -1;
-    u->cap = mode == RUN_LINES ? params.max_line : RUN_CHAT_READ;
+    u->cap = mode == RUN_LINES ? u->rs->params.max_line : RUN_CHAT_READ;
     u->buf = malloc(u->cap);
     if (!u->buf || (mode == RUN_CHAT_WHOLE && !(u->whole = malloc(RUN_WHOLE_MAX))))
         goto nomem;
@@ -640,29 +649,29 @@ int run_start(struct stream *s, enum run_mode mode, const char *path, const char
         u->reply.created = clock_wall_ms() / 1000;
         snprintf(u->reply.model, sizeof u->reply.model, "%s", model ? model : "");
     }
-    u->proc = proc_start(path, env, fds, on_exit_cb, u);
+    u->proc = proc_start(rs->params.procs, path, env, fds, on_exit_cb, u);
     free(env);
     if (!u->proc) {
         /* Not an empty response: the run ends at once as a shell's command
          * that cannot be run does, with status 127 (and, for chat, an error). */
         err = errno;
-        if (log_allow(&warn_limit))
+        if (log_allow(&u->rs->warn_limit))
             log_warn("program %s (%s) could not be started: %s: status %d", name, path,
                      strerror(err), RUN_NOT_STARTED);
         free(*body);
         *body = NULL;
         u->not_started = u->exited = 1;
         u->status = RUN_NOT_STARTED;
-        if (params.failed)
-            (*params.failed)++;
+        if (u->rs->params.failed)
+            (*u->rs->params.failed)++;
         s->src = &run_source;
         s->src_state = u;
         set_timer(s, u);
         s->timer.node.due = now; /* the hub's timer makes the end (due) */
         return 0;
     }
-    if (params.started)
-        (*params.started)++;
+    if (u->rs->params.started)
+        (*u->rs->params.started)++;
     u->pid = (long)proc_pid(u->proc);
     u->body = *body;
     u->body_len = body_len;
@@ -675,15 +684,16 @@ int run_start(struct stream *s, enum run_mode mode, const char *path, const char
     u->err.fn = on_err;
     s->src = &run_source;
     s->src_state = u;
-    if (loop_io_add(loop, &u->in, EPOLLOUT) < 0 || loop_io_add(loop, &u->err, EPOLLIN) < 0) {
+    if (loop_io_add(rs->params.loop, &u->in, EPOLLOUT) < 0 ||
+        loop_io_add(rs->params.loop, &u->err, EPOLLIN) < 0) {
         err = errno;
         release(s); /* closes what is open, detaches the program */
         s->src = NULL;
         errno = err;
         return -1;
     }
-    if (params.timeout_ns)
-        u->deadline = now + params.timeout_ns;
+    if (u->rs->params.timeout_ns)
+        u->deadline = now + u->rs->params.timeout_ns;
     watch_out(u);
     set_timer(s, u);
     return 0;

@@ -4,11 +4,15 @@
 
 #include <stddef.h>
 
+#include "proc.h"
 #include "req.h"
 #include "stream.h"
 
+struct runs;
+
 struct run_params {
     struct loop *loop;             /* where the pipes are watched */
+    struct procs *procs;           /* where the programs run */
     long long heartbeat_ns;        /* a comment after this much silence; 0 = off */
     long long timeout_ns;          /* --run-timeout: SIGTERM after this; 0 = off */
     size_t max_line;               /* --max-line: a line longer is cut */
@@ -21,10 +25,11 @@ struct run_params {
  * failed: no such file, not executable, no fds...): a shell's 127. */
 #define RUN_NOT_STARTED 127
 
-/* 0, or -1 (the loop has no room for the hook that frees ended runs). */
-int run_setup(const struct run_params *p);
-/* Frees what ended runs left (after the hub is destroyed). */
-void run_teardown(void);
+/* The program source. NULL with errno (ENOMEM, or ENOSPC: the loop has no
+ * room for the hook that frees ended runs). */
+struct runs *run_create(const struct run_params *p);
+/* Frees rs and what ended runs left (after the hub is destroyed). */
+void run_destroy(struct runs *rs);
 
 /* The program's environment, from the request's params (call before
  * stream_begin, which drops them): REQUEST_METHOD, QUERY_STRING,
@@ -51,7 +56,8 @@ enum run_mode {
  * 127; for chat, the OpenAI error chunk or a 500 error JSON). 0, or -1
  * with errno (ENOMEM, or the loop refused a pipe: nothing runs; the
  * caller ends s). */
-int run_start(struct stream *s, enum run_mode mode, const char *path, const char *name,
-              const char *model, char **env, char **body, size_t body_len, long long now);
+int run_start(struct runs *rs, struct stream *s, enum run_mode mode, const char *path,
+              const char *name, const char *model, char **env, char **body, size_t body_len,
+              long long now);
 
 #endif

@@ -29,7 +29,6 @@ struct stats {
     unsigned long runs_failed;           /* could not be started: exit 127 (run.c) */
     unsigned long runs_refused;          /* 503: at --max-runs (ctl.c) */
     unsigned long run_events;            /* lines and chat chunks written (run.c) */
-    unsigned long (*runs_running)(void); /* programs alive now (proc.c), or NULL */
     struct stats_redis redis;
     unsigned long max_streams;           /* set once at start */
     long long started_ms;                /* CLOCK_MONOTONIC at start */

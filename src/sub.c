@@ -19,7 +19,12 @@
 #define SUB_START_NS (10 * 1000000000LL)
 #define SUB_START_POLL_NS 100000000LL
 
+struct subs {
+    struct sub_params params;
+};
+
 struct sub {
+    const struct subs *ctx;
     struct stream *s;
     unsigned n;
     struct chan_link links[CHAN_SUB_MAX];
@@ -42,13 +47,20 @@ struct sub {
     size_t bi;
 };
 
-static struct sub_params params;
-
-void sub_setup(const struct sub_params *p)
+struct subs *sub_create(const struct sub_params *p)
 {
-    params = *p;
-    if (p->engine)
-        chan_engine_on_resync(p->engine, sub_resync);
+    struct subs *c = malloc(sizeof *c);
+
+    if (!c)
+        return NULL;
+    c->params = *p;
+    chan_engine_on_resync(p->engine, sub_resync);
+    return c;
+}
+
+void sub_destroy(struct subs *c)
+{
+    free(c);
 }
 
 static struct sub *sub_of(struct stream *s)
@@ -110,7 +122,7 @@ static void on_fetched(void *arg, struct history_batch *b);
  * nothing beyond the engine's history; ENOMEM). */
 static int start_fetch(struct sub *u, struct msgid after, int check_reset)
 {
-    struct history *h = params.history;
+    struct history *h = u->ctx->params.history;
     long room = stream_room(u->s);
 
     u->fetch_floor = dropped_max(u);
@@ -206,7 +218,7 @@ static enum stream_status replay(struct stream *s, struct sub *u, long long now)
             u->cursor = u->partial->id;
             msg_unref(u->partial);
             u->partial = NULL;
-            (*params.delivered)++;
+            (*u->ctx->params.delivered)++;
             continue;
         }
         if (u->in_batch && u->bi >= u->batch.n) {
@@ -249,7 +261,7 @@ static enum stream_status replay(struct stream *s, struct sub *u, long long now)
             if (st != STREAM_OPEN)
                 return st;
             u->cursor = upto;
-            *params.delivered += count;
+            *u->ctx->params.delivered += count;
             continue;
         }
         if (u->partial || u->in_batch)
@@ -278,7 +290,7 @@ static void check_reset(struct sub *u, struct msgid last)
 
     for (i = 0; i < u->n; i++) {
         struct msgid o = chan_oldest(&u->links[i]);
-        if (chan_gap(params.engine, &u->links[i], last))
+        if (chan_gap(u->ctx->params.engine, &u->links[i], last))
             gap = 1;
         if (!msgid_is_zero(o) && (msgid_is_zero(oldest) || msgid_cmp(o, oldest) < 0))
             oldest = o;
@@ -286,7 +298,7 @@ static void check_reset(struct sub *u, struct msgid last)
     if (!gap)
         return;
     u->reset_pending = 1;
-    u->reset_id = msgid_is_zero(oldest) ? chan_last_id(params.engine) : oldest;
+    u->reset_id = msgid_is_zero(oldest) ? chan_last_id(u->ctx->params.engine) : oldest;
     /* replay what is there: everything retained, the drops so far known */
     u->cursor.ms = 0;
     u->cursor.seq = 0;
@@ -303,19 +315,19 @@ static int begin(struct sub *u, const struct msgid *last, struct msgid start, lo
     struct resp_sink o;
     unsigned i;
 
-    chan_expire(params.engine, clock_wall_ms());
+    chan_expire(u->ctx->params.engine, clock_wall_ms());
     for (i = 0; i < u->n; i++) {
         u->links[i].sub = u;
-        if (chan_subscribe(params.engine, u->names[i], &u->links[i]) < 0) {
+        if (chan_subscribe(u->ctx->params.engine, u->names[i], &u->links[i]) < 0) {
             int err = errno;
             while (i-- > 0)
-                chan_unsubscribe(params.engine, &u->links[i]);
+                chan_unsubscribe(u->ctx->params.engine, &u->links[i]);
             errno = err;
             return -1;
         }
     }
     stream_sink(s, &o);
-    if (resp_stream_head(&o, params.retry_ms, 0) < 0) {
+    if (resp_stream_head(&o, u->ctx->params.retry_ms, 0) < 0) {
         errno = EPIPE;
         return -1; /* release() unsubscribes */
     }
@@ -337,10 +349,10 @@ static int begin(struct sub *u, const struct msgid *last, struct msgid start, lo
 
 /* Answers a subscription that could not start (its header block not yet
  * written): 503 with why. The stream then ends. */
-static enum stream_status refuse(struct stream *s, const char *why)
+static enum stream_status refuse(struct stream *s, struct sub *u, const char *why)
 {
     struct resp_sink o;
-    unsigned after = (unsigned)((params.retry_ms + 999) / 1000);
+    unsigned after = (unsigned)((u->ctx->params.retry_ms + 999) / 1000);
 
     stream_sink(s, &o);
     o.end = NULL;
@@ -353,15 +365,15 @@ static enum stream_status wait_start(struct stream *s, struct sub *u, long long 
 {
     struct msgid start;
 
-    if (params.history->start(params.history, &start) == 0) {
+    if (u->ctx->params.history->start(u->ctx->params.history, &start) == 0) {
         if (begin(u, NULL, start, now) == 0)
             return STREAM_OPEN;
         if (errno == ENOSPC)
-            return refuse(s, "too many channels: the responder's --max-channels is reached");
-        return u->started ? STREAM_GONE : refuse(s, "out of memory: try again later");
+            return refuse(s, u, "too many channels: the responder's --max-channels is reached");
+        return u->started ? STREAM_GONE : refuse(s, u, "out of memory: try again later");
     }
     if (now >= u->start_by)
-        return refuse(s, "Redis is unreachable: try again later");
+        return refuse(s, u, "Redis is unreachable: try again later");
     s->timer.node.due = now + SUB_START_POLL_NS;
     return STREAM_OPEN;
 }
@@ -380,14 +392,14 @@ static enum stream_status run(struct stream *s, long long now)
         return st;
     if (s->want_out && now - s->last_output >= SUB_STALL_NS)
         return STREAM_SLOW;
-    if (!s->want_out && params.heartbeat_ns && now - s->last_output >= params.heartbeat_ns) {
+    if (!s->want_out && u->ctx->params.heartbeat_ns && now - s->last_output >= u->ctx->params.heartbeat_ns) {
         char buf[32];
         ssize_t n = sse_comment(buf, sizeof buf, "heartbeat", 9);
         if (n > 0 && (st = stream_send(s, buf, (size_t)n, now)) != STREAM_OPEN)
             return st;
     }
     s->timer.node.due = s->want_out ? s->last_output + SUB_STALL_NS
-                        : params.heartbeat_ns ? s->last_output + params.heartbeat_ns : 0;
+                        : u->ctx->params.heartbeat_ns ? s->last_output + u->ctx->params.heartbeat_ns : 0;
     return STREAM_OPEN;
 }
 
@@ -399,10 +411,10 @@ static void release(struct stream *s)
     if (!u)
         return;
     for (i = 0; i < u->n; i++)
-        chan_unsubscribe(params.engine, &u->links[i]); /* a no-op for a link never made */
+        chan_unsubscribe(u->ctx->params.engine, &u->links[i]); /* a no-op for a link never made */
     batch_free(u);
     if (u->fetch)
-        params.history->cancel(u->fetch);
+        u->ctx->params.history->cancel(u->fetch);
     free(u->names);
     msg_unref(u->partial);
     free(u);
@@ -458,7 +470,7 @@ void sub_deliver(struct chan_link *l, struct msg *m, void *ctx)
         st = stream_send(s, m->wire, m->len, now);
         if (st == STREAM_OPEN) {
             u->cursor = m->id;
-            (*params.delivered)++;
+            (*u->ctx->params.delivered)++;
         }
     }
     if (s->owner)
@@ -478,14 +490,15 @@ void sub_resync(struct chan_link *l, void *ctx)
     hub_update(s, STREAM_OPEN);
 }
 
-int sub_start(struct stream *s, const char (*names)[CHAN_NAME_MAX + 1], unsigned n,
-              const struct msgid *last, long long now)
+int sub_start(const struct subs *c, struct stream *s, const char (*names)[CHAN_NAME_MAX + 1],
+              unsigned n, const struct msgid *last, long long now)
 {
     struct sub *u = calloc(1, sizeof *u);
     struct msgid start;
 
     if (!u)
         return -1;
+    u->ctx = c;
     u->s = s;
     u->n = n;
     s->src = &sub_source;
@@ -494,7 +507,7 @@ int sub_start(struct stream *s, const char (*names)[CHAN_NAME_MAX + 1], unsigned
     if (!u->names)
         return -1; /* release() frees the rest */
     memcpy(u->names, names, n * sizeof *u->names);
-    if (last || params.history->start(params.history, &start) == 0)
+    if (last || u->ctx->params.history->start(u->ctx->params.history, &start) == 0)
         return begin(u, last, last ? *last : start, now);
     /* Redis not reached yet: no 200 before it knows where the stream starts */
     u->start_by = now + SUB_START_NS;

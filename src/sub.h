@@ -6,8 +6,10 @@
 #include "history.h"
 #include "stream.h"
 
-/* What every subscription shares; set once at start. The engine must
- * have been created with sub_deliver as its deliver function. */
+struct subs;
+
+/* What every subscription shares. The engine must have been created with
+ * sub_deliver as its deliver function. */
 struct sub_params {
     struct chan_engine *engine;
     long long heartbeat_ns;        /* a comment after this much silence; 0 = off */
@@ -15,7 +17,10 @@ struct sub_params {
     struct history *history;       /* what the engine does not hold (history.h) */
     unsigned long retry_ms;        /* --retry: the retry: line, and Retry-After on 503 */
 };
-void sub_setup(const struct sub_params *p);
+/* The subscription source (it makes sub_resync the engine's resync
+ * function). NULL on ENOMEM. */
+struct subs *sub_create(const struct sub_params *p);
+void sub_destroy(struct subs *c);
 
 /* The engine's deliver function: a message published on a channel l
  * belongs to. A subscriber that is caught up gets it written at once; a
@@ -46,7 +51,7 @@ void sub_resync(struct chan_link *l, void *ctx);
  * (it resumes with one). Without a Last-Event-ID it starts where the
  * history says (its start); while that cannot be known (Redis never
  * reached), the header block waits, at most 10 s, then 503. */
-int sub_start(struct stream *s, const char (*names)[CHAN_NAME_MAX + 1], unsigned n,
-              const struct msgid *last, long long now);
+int sub_start(const struct subs *c, struct stream *s, const char (*names)[CHAN_NAME_MAX + 1],
+              unsigned n, const struct msgid *last, long long now);
 
 #endif

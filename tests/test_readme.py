@@ -1,6 +1,8 @@
 """test_readme.py -- the curl examples in README.md, run as written against the demo setup
 (lighttpd with deploy/lighttpd/demo.conf, the responder under spawn-fcgi), with only the
 port changed. Each example's comment says what it shows; the test checks exactly that.
+And the man page's OPTIONS are exactly the options of `fcgi-sse --help` (one table drives
+parsing and --help: src/opt.c), with the same short letters.
 
 Limits: examples that stream for ever get curl's --max-time; needs curl (skipped without).
 """
@@ -14,9 +16,42 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from harness import SRCDIR, Tap, Workdir, start_lighttpd, start_spawned_responder  # noqa: E402
+from harness import (SRCDIR, Tap, Workdir, run_binary, start_lighttpd,  # noqa: E402
+                     start_spawned_responder)
 
 t = Tap()
+
+
+def man_options():
+    """{long name: short letter or None} of the .TP entries of fcgi-sse.1's OPTIONS."""
+    with open(os.path.join(SRCDIR, "fcgi-sse.1")) as f:
+        text = f.read()
+    section = text.split("\n.SH OPTIONS\n", 1)[1].split("\n.SH ", 1)[0]
+    opts = {}
+    for entry in section.split(".TP\n")[1:]:
+        first = entry.split("\n", 1)[0].replace("\\-", "-")
+        m = re.search(r"\\fB--([a-z-]+)\\fR", first)
+        short = re.match(r"\\fB-([A-Za-z])\\fR", first)
+        if m:
+            opts[m.group(1)] = short.group(1) if short else None
+    return opts
+
+
+def help_options():
+    """{long name: short letter or None} of the option lines of fcgi-sse --help."""
+    out = run_binary(["--help"]).stdout.decode()
+    opts = {}
+    for m in re.finditer(r"^  (?:-([A-Za-z]), |    )--([a-z-]+)", out, re.M):
+        opts[m.group(2)] = m.group(1)
+    return opts
+
+
+man, hlp = man_options(), help_options()
+t.ok(man == hlp and len(man) >= 25,
+     "the man page documents exactly the options of --help (%d), short letters alike" % len(hlp),
+     "only in the man page: %s\nonly in --help: %s\nletters differ: %s" % (
+         sorted(set(man) - set(hlp)), sorted(set(hlp) - set(man)),
+         sorted(k for k in set(man) & set(hlp) if man[k] != hlp[k])))
 if not shutil.which("curl"):
     t.skip("README curl examples", "curl is not installed")
     t.done()

@@ -111,7 +111,9 @@ static void setup(void)
             fail("chan_engine_create");
         up.engine = engine;
         history_memory(&history, engine);
-        sub_setup(&up);
+        ctl.subs = sub_create(&up);
+        if (!ctl.subs)
+            fail("sub_create");
         ctl.engine = engine;
         pub_memory(&memory_backend, engine);
         ctl.pub.backend = &memory_backend;
