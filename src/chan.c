@@ -22,7 +22,7 @@ struct chan {
     size_t head, count, cap;
     struct msgid dropped;          /* newest id dropped from the history */
     struct msgid last;             /* newest id stored: the next must be after it */
-    struct chan_link *subs;        /* subscribers */
+    struct list subs;              /* subscribers: their chan_link's node */
     unsigned long nsubs;
     uint64_t hash;                 /* of the name, under the engine's key */
     size_t namelen;
@@ -32,7 +32,7 @@ struct chan {
 struct chan_engine {
     struct chan **buckets;
     size_t nbuckets, nchans;
-    struct msg *oldest, *newest;   /* every retained message, in id order */
+    struct list msgs;              /* every retained message, oldest first (msg's age) */
     unsigned long long bytes;      /* history: messages and rings */
     unsigned long long held;       /* messages outside every history that writers hold */
     unsigned long long meta;       /* the channels themselves */
@@ -50,6 +50,14 @@ struct chan_engine {
     EVP_MAC_CTX *mac;              /* SipHash, keyed at random at creation */
     unsigned char key[16];
 };
+
+/* The oldest message retained, or NULL. */
+static struct msg *oldest_msg(const struct chan_engine *e)
+{
+    struct list *n = list_first(&e->msgs);
+
+    return n ? container_of(n, struct msg, age) : NULL;
+}
 
 /* SipHash-2-4 of the name under the engine's key (libcrypto's: about 70 ns
  * a name). Unkeyed hashes let a peer choose names that share one chain. */
@@ -96,6 +104,7 @@ struct chan_engine *chan_engine_create(const struct chan_limits *lim, unsigned l
         return NULL;
     }
     e->lim = *lim;
+    list_init(&e->msgs);
     if (e->lim.history < 1)
         e->lim.history = 1;
     e->boot.ms = now_ms;
@@ -183,6 +192,7 @@ static struct chan *lookup(struct chan_engine *e, const char *name, int create)
     memcpy(c->name, name, n + 1);
     c->namelen = n;
     c->hash = h;
+    list_init(&c->subs);
     c->dropped = e->floor;
     *p = c;
     e->nchans++;
@@ -197,7 +207,7 @@ static void maybe_free(struct chan_engine *e, struct chan *c)
 {
     struct chan **p;
 
-    if (c->count || c->subs)
+    if (c->count || !list_empty(&c->subs))
         return;
     p = slot(e, c->hash, c->name, c->namelen);
     *p = c->hnext;
@@ -222,19 +232,11 @@ static void drop_oldest(struct chan_engine *e, struct chan *c)
 
     c->head = (c->head + 1) % c->cap;
     c->count--;
-    if (m->older)
-        m->older->newer = m->newer;
-    else
-        e->oldest = m->newer;
-    if (m->newer)
-        m->newer->older = m->older;
-    else
-        e->newest = m->older;
+    list_remove(&m->age);
     if (msgid_cmp(m->id, c->dropped) > 0)
         c->dropped = m->id;
     e->bytes -= sizeof *m + m->len;
     m->chan = NULL;
-    m->older = m->newer = NULL;
     if (m->refs > 1 && !e->destroying) {
         /* a subscriber is still writing it: its bytes stay counted */
         m->held = &e->held;
@@ -273,13 +275,17 @@ static int ring_room(struct chan_engine *e, struct chan *c)
 
 unsigned long long chan_next_expiry(const struct chan_engine *e)
 {
-    return e->oldest ? e->oldest->t_ms + e->lim.ttl_ms + 1 : 0;
+    const struct msg *m = oldest_msg(e);
+
+    return m ? m->t_ms + e->lim.ttl_ms + 1 : 0;
 }
 
 void chan_expire(struct chan_engine *e, unsigned long long now_ms)
 {
-    while (e->oldest && e->oldest->t_ms + e->lim.ttl_ms < now_ms) {
-        struct chan *c = e->oldest->chan;
+    struct msg *m;
+
+    while ((m = oldest_msg(e)) && m->t_ms + e->lim.ttl_ms < now_ms) {
+        struct chan *c = m->chan;
         drop_oldest(e, c);
         maybe_free(e, c);
     }
@@ -372,13 +378,7 @@ struct msg *chan_store_id(struct chan_engine *e, const char *name, const char *t
     c->last = id;
     m->chan = c;
     m->t_ms = now_ms;
-    m->newer = NULL;
-    m->older = e->newest;
-    if (e->newest)
-        e->newest->newer = m;
-    else
-        e->oldest = m;
-    e->newest = m;
+    list_append(&e->msgs, &m->age);
     c->ring[(c->head + c->count) % c->cap] = m;
     c->count++;
     e->bytes += sizeof *m + m->len;
@@ -386,8 +386,8 @@ struct msg *chan_store_id(struct chan_engine *e, const char *name, const char *t
     /* the bound on all history, and on what slow subscribers still hold of
      * messages gone from it: the history's oldest go first, whatever their
      * channel (the newest message stays: it is being delivered) */
-    while (e->bytes + e->held > e->lim.bytes_max && e->oldest && e->oldest != m) {
-        struct chan *oc = e->oldest->chan;
+    while (e->bytes + e->held > e->lim.bytes_max && oldest_msg(e) && oldest_msg(e) != m) {
+        struct chan *oc = oldest_msg(e)->chan;
         drop_oldest(e, oc);
         if (oc != c)
             maybe_free(e, oc);
@@ -405,15 +405,13 @@ struct msg *chan_store(struct chan_engine *e, const char *name, const char *type
 
 void chan_fanout(struct chan_engine *e, struct msg *m)
 {
-    struct chan_link *l, *next;
+    struct list *n, *next;
 
     /* Matching a message to its subscribers: exact channel names. This
      * loop is the one place to change for other selectors (Mercure's URI
      * templates). */
-    for (l = m->chan->subs; l; l = next) {
-        next = l->next;
-        e->deliver(l, m, e->ctx);
-    }
+    list_for_each(n, next, &m->chan->subs)
+        e->deliver(container_of(n, struct chan_link, node), m, e->ctx);
 }
 
 struct msg *chan_publish(struct chan_engine *e, const char *name, const char *type,
@@ -434,11 +432,7 @@ int chan_subscribe(struct chan_engine *e, const char *name, struct chan_link *l)
     if (!c)
         return -1;
     l->chan = c;
-    l->prev = NULL;
-    l->next = c->subs;
-    if (c->subs)
-        c->subs->prev = l;
-    c->subs = l;
+    list_push(&c->subs, &l->node);
     c->nsubs++;
     return 0;
 }
@@ -449,15 +443,9 @@ void chan_unsubscribe(struct chan_engine *e, struct chan_link *l)
 
     if (!c)
         return;
-    if (l->prev)
-        l->prev->next = l->next;
-    else
-        c->subs = l->next;
-    if (l->next)
-        l->next->prev = l->prev;
+    list_remove(&l->node);
     c->nsubs--;
     l->chan = NULL;
-    l->prev = l->next = NULL;
     maybe_free(e, c);
 }
 
@@ -532,13 +520,12 @@ void chan_gap_all(struct chan_engine *e, struct msgid upto)
     for (i = 0; i < e->nbuckets; i++) {
         struct chan *c;
         for (c = e->buckets[i]; c; c = c->hnext) {
-            struct chan_link *l, *next;
+            struct list *n, *next;
             if (msgid_cmp(upto, c->dropped) > 0)
                 c->dropped = upto;
-            for (l = c->subs; l && e->resync; l = next) {
-                next = l->next;
-                e->resync(l, e->ctx);
-            }
+            list_for_each(n, next, &c->subs)
+                if (e->resync)
+                    e->resync(container_of(n, struct chan_link, node), e->ctx);
         }
     }
 }

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include "list.h"
 #include "msgid.h"
 
 /* A channel name: 1 to 128 bytes of [A-Za-z0-9_.:-]; an event type: 1 to 64. */
@@ -22,8 +23,9 @@ struct msg {
     struct msgid id;
     struct chan *chan;             /* its channel while in the history; NULL outside */
     unsigned long long t_ms;       /* wall time of publication (--history-ttl) */
-    struct msg *older, *newer;     /* every retained message, in the order stored
-                                      (id order when the engine assigns the ids) */
+    struct list age;               /* in the engine's list of every retained message, in
+                                      the order stored (id order when the engine assigns
+                                      the ids) */
     unsigned refs;                 /* the history's and each writer's */
     unsigned long long *held;      /* while outside any history and still held by a
                                       writer: the counter its bytes are in (held_bytes) */
@@ -34,7 +36,7 @@ struct msg {
 /* A subscription's place in one channel's list of subscribers. */
 struct chan_link {
     struct chan *chan;
-    struct chan_link *prev, *next;
+    struct list node;              /* in the channel's subscribers */
     void *sub;                     /* the subscriber (sub.c) */
 };
 

@@ -323,15 +323,56 @@ static int nonblock(int fd)
     return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
-struct proc *proc_start(struct procs *t, const char *path, char *const envp[], int fds[3],
-                        proc_exit_fn on_exit, void *arg)
+/* What posix_spawn does in the child: fds 0, 1, 2 the pipes' ends and
+ * nothing else open, a session of its own (and so a group: setpgid cannot
+ * take its processes into another program's group), every signal at its
+ * default and none blocked. 0, or an error number. */
+static int spawn_attrs(posix_spawn_file_actions_t *fa, posix_spawnattr_t *at, int in, int out,
+                       int err_fd)
 {
     static const int dflt[] = { SIGPIPE, SIGTERM, SIGINT, SIGUSR1, SIGUSR2, SIGHUP, SIGQUIT,
                                 SIGCHLD, SIGALRM };
+    sigset_t none, def;
+    size_t i;
+    int err;
+
+    sigemptyset(&none);
+    sigemptyset(&def);
+    for (i = 0; i < sizeof dflt / sizeof dflt[0]; i++)
+        sigaddset(&def, dflt[i]);
+    if ((err = posix_spawn_file_actions_adddup2(fa, in, 0)) != 0 ||
+        (err = posix_spawn_file_actions_adddup2(fa, out, 1)) != 0 ||
+        (err = posix_spawn_file_actions_adddup2(fa, err_fd, 2)) != 0 ||
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 34)
+        (err = posix_spawn_file_actions_addclosefrom_np(fa, 3)) != 0 ||
+#endif
+        (err = posix_spawnattr_setflags(at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
+                                                POSIX_SPAWN_SETSIGDEF)) != 0 ||
+        (err = posix_spawnattr_setsigmask(at, &none)) != 0 ||
+        (err = posix_spawnattr_setsigdefault(at, &def)) != 0)
+        return err;
+    return 0;
+}
+
+/* Watches the program p (started as pid) by its pidfd. 0, or an error number. */
+static int watch(struct procs *t, struct proc *p, pid_t pid)
+{
+    p->pid = pid;
+    p->io.fd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (p->io.fd < 0 || fcntl(p->io.fd, F_SETFD, FD_CLOEXEC) < 0)
+        return errno;
+    p->io.fn = on_pidfd;
+    if (loop_io_add(t->loop, &p->io, EPOLLIN) < 0)
+        return errno;
+    return 0;
+}
+
+struct proc *proc_start(struct procs *t, const char *path, char *const envp[], int fds[3],
+                        proc_exit_fn on_exit, void *arg)
+{
     int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
-    sigset_t none, def;
     char *argv[2];
     struct proc *p = calloc(1, sizeof *p);
     int err = 0, fa_ok = 0, at_ok = 0;
@@ -347,28 +388,13 @@ struct proc *proc_start(struct procs *t, const char *path, char *const envp[], i
         err = errno;
         goto fail;
     }
-    sigemptyset(&none);
-    sigemptyset(&def);
-    for (i = 0; i < sizeof dflt / sizeof dflt[0]; i++)
-        sigaddset(&def, dflt[i]);
     if ((err = posix_spawn_file_actions_init(&fa)) != 0)
         goto fail;
     fa_ok = 1;
     if ((err = posix_spawnattr_init(&at)) != 0)
         goto fail;
     at_ok = 1;
-    if ((err = posix_spawn_file_actions_adddup2(&fa, pin[0], 0)) != 0 ||
-        (err = posix_spawn_file_actions_adddup2(&fa, pout[1], 1)) != 0 ||
-        (err = posix_spawn_file_actions_adddup2(&fa, perr[1], 2)) != 0 ||
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 34)
-        (err = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) != 0 ||
-#endif
-        /* a session of its own (and so a group): setpgid cannot take its
-         * processes into another program's group */
-        (err = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-                                                 POSIX_SPAWN_SETSIGDEF)) != 0 ||
-        (err = posix_spawnattr_setsigmask(&at, &none)) != 0 ||
-        (err = posix_spawnattr_setsigdefault(&at, &def)) != 0)
+    if ((err = spawn_attrs(&fa, &at, pin[0], pout[1], perr[1])) != 0)
         goto fail;
     argv[0] = (char *)path;
     argv[1] = NULL;
@@ -376,21 +402,8 @@ struct proc *proc_start(struct procs *t, const char *path, char *const envp[], i
         pid = -1;
         goto fail;
     }
-    p->pid = pid;
-    p->io.fd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (p->io.fd < 0) {
-        err = errno;
+    if ((err = watch(t, p, pid)) != 0)
         goto fail;
-    }
-    if (fcntl(p->io.fd, F_SETFD, FD_CLOEXEC) < 0) {
-        err = errno;
-        goto fail;
-    }
-    p->io.fn = on_pidfd;
-    if (loop_io_add(t->loop, &p->io, EPOLLIN) < 0) {
-        err = errno;
-        goto fail;
-    }
     loop_timer_init(&p->kill, on_kill);
     p->on_exit = on_exit;
     p->arg = arg;

@@ -53,6 +53,20 @@ int resp_stream_head(const struct resp_sink *o, unsigned long retry_ms, int head
     return send_all(o, buf, n);
 }
 
+int resp_head(char *buf, size_t cap, int status, const char *type, size_t len,
+              const char *extra)
+{
+    int n = snprintf(buf, cap,
+                     "Status: %d %s\r\n"
+                     "Content-Type: %s\r\n"
+                     "Content-Length: %zu\r\n"
+                     "Cache-Control: no-store\r\n"
+                     "%s\r\n",
+                     status, resp_reason_phrase(status), type, len, extra);
+
+    return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
 int resp_error(const struct resp_sink *o, int status, const char *reason,
                unsigned retry_after_s, int head_only)
 {
@@ -62,53 +76,35 @@ int resp_error(const struct resp_sink *o, int status, const char *reason,
 int resp_error_allow(const struct resp_sink *o, int status, const char *reason,
                      unsigned retry_after_s, const char *allow, int head_only)
 {
-    char buf[1024];
+    char buf[1024], extra[128] = "";
     size_t blen = strlen(reason) + 1;
-    int n;
+    int n, m = 0;
 
-    n = snprintf(buf, sizeof buf,
-                 "Status: %d %s\r\n"
-                 "Content-Type: text/plain; charset=utf-8\r\n"
-                 "Content-Length: %zu\r\n"
-                 "Cache-Control: no-store\r\n"
-                 "%s%s%s",
-                 status, resp_reason_phrase(status), blen,
-                 status == 405 ? "Allow: " : "", status == 405 ? allow : "",
-                 status == 405 ? "\r\n" : "");
-    if (n < 0 || (size_t)n >= sizeof buf)
+    if (status == 405)
+        m = snprintf(extra, sizeof extra, "Allow: %s\r\n", allow);
+    if (m >= 0 && (size_t)m < sizeof extra && retry_after_s)
+        m += snprintf(extra + m, sizeof extra - (size_t)m, "Retry-After: %u\r\n",
+                      retry_after_s);
+    if (m < 0 || (size_t)m >= sizeof extra)
         return -1;
-    if (retry_after_s) {
-        int m = snprintf(buf + n, sizeof buf - (size_t)n, "Retry-After: %u\r\n", retry_after_s);
-        if (m < 0 || (size_t)m >= sizeof buf - (size_t)n)
-            return -1;
-        n += m;
-    }
-    if (head_only) {
-        if ((size_t)n + 2 >= sizeof buf)
-            return -1;
-        memcpy(buf + n, "\r\n", 2);
-        return send_all(o, buf, (size_t)n + 2);
-    }
-    if ((size_t)n + 2 + blen >= sizeof buf)
+    n = resp_head(buf, sizeof buf, status, "text/plain; charset=utf-8", blen, extra);
+    if (n < 0)
         return -1;
-    memcpy(buf + n, "\r\n", 2);
-    memcpy(buf + n + 2, reason, blen - 1);
-    buf[(size_t)n + 2 + blen - 1] = '\n';
-    return send_all(o, buf, (size_t)n + 2 + blen);
+    if (head_only)
+        return send_all(o, buf, (size_t)n);
+    if ((size_t)n + blen >= sizeof buf)
+        return -1;
+    memcpy(buf + n, reason, blen - 1);
+    buf[(size_t)n + blen - 1] = '\n';
+    return send_all(o, buf, (size_t)n + blen);
 }
 
 int resp_json(const struct resp_sink *o, const char *json, size_t len, int head_only)
 {
     char head[256];
-    int n = snprintf(head, sizeof head,
-                     "Status: 200 OK\r\n"
-                     "Content-Type: application/json\r\n"
-                     "Content-Length: %zu\r\n"
-                     "Cache-Control: no-store\r\n"
-                     "\r\n",
-                     len);
+    int n = resp_head(head, sizeof head, 200, "application/json", len, "");
 
-    if (n < 0 || (size_t)n >= sizeof head)
+    if (n < 0)
         return -1;
     if (o->write(o->ctx, head, (size_t)n) < 0)
         return -1;
@@ -125,15 +121,8 @@ int resp_json_status(const struct resp_sink *o, int status, const char *json, si
 
     if (retry_after_s)
         snprintf(after, sizeof after, "Retry-After: %u\r\n", retry_after_s);
-    n = snprintf(head, sizeof head,
-                 "Status: %d %s\r\n"
-                 "Content-Type: application/json\r\n"
-                 "Content-Length: %zu\r\n"
-                 "Cache-Control: no-store\r\n"
-                 "%s"
-                 "\r\n",
-                 status, resp_reason_phrase(status), len, after);
-    if (n < 0 || (size_t)n >= sizeof head)
+    n = resp_head(head, sizeof head, status, "application/json", len, after);
+    if (n < 0)
         return -1;
     if (o->write(o->ctx, head, (size_t)n) < 0 || o->write(o->ctx, json, len) < 0)
         return -1;

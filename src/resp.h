@@ -21,6 +21,13 @@ struct resp_sink {
  * Flushed, so the client learns at once that the stream is open. */
 int resp_stream_head(const struct resp_sink *o, unsigned long retry_ms, int head_only);
 
+/* The header block of an answer whose body is len bytes of type: Status,
+ * Content-Type, Content-Length, Cache-Control: no-store, then extra
+ * (whole header lines, or ""), then the blank line, into buf. Its length,
+ * or -1 when cap is too small. Every answer with a body is made by it. */
+int resp_head(char *buf, size_t cap, int status, const char *type, size_t len,
+              const char *extra);
+
 /* An error: status with a one-line text/plain reason. 405 adds
  * Allow: GET, HEAD; a nonzero retry_after_s adds Retry-After. */
 int resp_error(const struct resp_sink *o, int status, const char *reason,

@@ -1,7 +1,7 @@
 /* run.c -- the program source: a child program's stdout as events (lines, or OpenAI chunks), its body on stdin */
 #include "config.h"
 
-#include "run.h"
+#include "run_int.h"
 #include "hub.h"
 #include "list.h"
 #include "log.h"
@@ -19,51 +19,6 @@
 #include <sys/epoll.h>
 #include <sys/random.h>
 #include <unistd.h>
-
-/* A reader that takes nothing for this long is dropped (as a subscriber). */
-#define RUN_STALL_NS (30 * 1000000000LL)
-/* Bytes of stdout read at once in chat mode: one chunk at most. */
-#define RUN_CHAT_READ 4096
-/* The whole reply of a "stream": false request at most. */
-#define RUN_WHOLE_MAX (8u << 20)
-/* A stderr line logged at most (longer ones are cut). */
-#define RUN_ERR_LINE 512
-
-struct runs {
-    struct run_params params;
-    struct run *dead;              /* ended in this turn of the loop, freed after it */
-    struct log_limit err_limit, warn_limit;
-};
-
-struct run {
-    struct runs *rs;
-    struct stream *s;
-    enum run_mode mode;
-    char name[65];                /* for the log */
-    struct proc *proc;            /* NULL once reaped */
-    long pid;
-    struct loop_io in, out, err;  /* fd -1 once closed */
-    int out_watched;
-    char *body;                   /* stdin still to write */
-    size_t body_len, body_off;
-    char *buf;                    /* stdout read, not yet an event */
-    size_t len, cap;
-    int cutting;                  /* discarding the rest of a cut line */
-    char *pend;                   /* the event being written */
-    size_t pend_len, pend_off;
-    unsigned long long next_id;
-    int exited, status, timed_out, ended, first_sent, too_long;
-    int not_started;              /* the program could not be started (status RUN_NOT_STARTED) */
-    long long deadline;           /* --run-timeout, 0 = none */
-    char *whole;                  /* RUN_CHAT_WHOLE: the reply so far */
-    size_t whole_len;
-    struct oai_reply reply;
-    char errline[RUN_ERR_LINE];
-    size_t errlen;
-    int dead;
-    struct run *next_dead;
-};
-
 
 /* ------------------------------------------------------------ environment */
 
@@ -159,196 +114,6 @@ static void watch_out(struct run *u)
     u->out_watched = want;
 }
 
-/* Sets pend to a malloc'd event (taken). */
-static void set_pend(struct run *u, char *ev, size_t len)
-{
-    free(u->pend);
-    u->pend = ev;
-    u->pend_len = len;
-    u->pend_off = 0;
-}
-
-/* An event `id: N` + `data: LINE` (or `event: exit`) into pend. -1 on ENOMEM. */
-static int make_event(struct run *u, const char *event, const char *data, size_t n)
-{
-    char id[24];
-    struct sse_event ev = { id, event, data, n };
-    size_t cap = n + 96;
-    char *buf = malloc(cap);
-    ssize_t len;
-
-    if (!buf)
-        return -1;
-    snprintf(id, sizeof id, "%llu", u->next_id++);
-    len = sse_encode(buf, cap, &ev);
-    if (len < 0) {
-        free(buf);
-        return -1;
-    }
-    set_pend(u, buf, (size_t)len);
-    (*u->rs->params.events)++;
-    return 0;
-}
-
-/* A chat chunk of the text buf[0, n) (or the last) into pend. */
-static int make_chunk(struct run *u, const char *text, size_t n, const char *finish)
-{
-    size_t len;
-    char *c = oai_chunk(&u->reply, text, n, !u->first_sent, finish, &len);
-
-    if (!c)
-        return -1;
-    u->first_sent = 1;
-    set_pend(u, c, len);
-    (*u->rs->params.events)++;
-    return 0;
-}
-
-/* Appends a literal into pend (the [DONE] line, the error chunk...). */
-static int make_raw(struct run *u, const char *prefix, const char *text, size_t n,
-                    const char *suffix)
-{
-    size_t a = strlen(prefix), b = strlen(suffix);
-    char *buf = malloc(a + n + b);
-
-    if (!buf)
-        return -1;
-    memcpy(buf, prefix, a);
-    memcpy(buf + a, text, n);
-    memcpy(buf + a + n, suffix, b);
-    set_pend(u, buf, a + n + b);
-    return 0;
-}
-
-/* The next event from what stdout gave: 1 when one was made, 0 when
- * there is none yet, -1 on ENOMEM. */
-static int next_from_output(struct run *u)
-{
-    char *nl;
-    size_t n;
-
-    if (!u->len)
-        return 0;
-    if (u->mode != RUN_LINES) {
-        n = u->out.fd >= 0 ? text_utf8_whole(u->buf, u->len) : u->len;
-        if (!n)
-            return 0;
-        text_utf8_clean(u->buf, n);
-        if (u->mode == RUN_CHAT_WHOLE) {
-            if (u->whole_len + n > RUN_WHOLE_MAX) {
-                if (!u->too_long && u->proc)
-                    proc_terminate(u->proc);
-                u->too_long = 1;
-            } else {
-                memcpy(u->whole + u->whole_len, u->buf, n);
-                u->whole_len += n;
-            }
-        } else if (make_chunk(u, u->buf, n, NULL) < 0) {
-            return -1;
-        }
-        memmove(u->buf, u->buf + n, u->len - n);
-        u->len -= n;
-        return u->mode == RUN_CHAT;
-    }
-    nl = memchr(u->buf, '\n', u->len);
-    if (u->cutting) {
-        n = nl ? (size_t)(nl - u->buf) + 1 : u->len;
-        memmove(u->buf, u->buf + n, u->len - n);
-        u->len -= n;
-        u->cutting = !nl;
-        return next_from_output(u);
-    }
-    if (!nl && u->len < u->cap && u->out.fd >= 0)
-        return 0; /* the line is still arriving */
-    n = nl ? (size_t)(nl - u->buf) : u->len;
-    if (!nl && u->len == u->cap && u->out.fd >= 0) {
-        u->cutting = 1;
-        if (log_allow(&u->rs->warn_limit))
-            log_warn("program %s[%ld]: a line over --max-line %zu bytes was cut", u->name, u->pid,
-                     u->rs->params.max_line);
-    }
-    if (make_event(u, NULL, u->buf, n && u->buf[n - 1] == '\r' ? n - 1 : n) < 0)
-        return -1;
-    n += nl != NULL;
-    memmove(u->buf, u->buf + n, u->len - n);
-    u->len -= n;
-    return 1;
-}
-
-/* The end of the response, once stdout is closed, the program reaped and
- * everything written: 1 when made, -1 on ENOMEM. */
-static int make_end(struct run *u)
-{
-    char st[24];
-    size_t len;
-    char *j;
-
-    u->ended = 1;
-    snprintf(st, sizeof st, "%d", u->status);
-    if (u->mode == RUN_LINES)
-        return make_event(u, "exit", st, strlen(st)) < 0 ? -1 : 1;
-    if (u->status != 0 || u->too_long) {
-        char msg[160];
-
-        if (u->too_long)
-            snprintf(msg, sizeof msg, "the reply is over %u bytes", RUN_WHOLE_MAX);
-        else if (u->not_started)
-            snprintf(msg, sizeof msg, "the model program could not be started");
-        else
-            snprintf(msg, sizeof msg, "%s (status %d)",
-                     u->timed_out ? "the model program ran out of time"
-                                  : "the model program failed", u->status);
-        j = oai_error(msg, "server_error", &len);
-        if (!j)
-            return -1;
-        if (u->mode == RUN_CHAT) {
-            int rc = make_raw(u, "data: ", j, len, "\n\n");
-            free(j);
-            return rc < 0 ? -1 : 1;
-        } else {
-            char head[160];
-            int rc;
-
-            snprintf(head, sizeof head, "Status: 500 Internal Server Error\r\n"
-                     "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-                     "Cache-Control: no-store\r\n\r\n", len);
-            rc = make_raw(u, head, j, len, "");
-            free(j);
-            return rc < 0 ? -1 : 1;
-        }
-    }
-    if (u->mode == RUN_CHAT) {
-        size_t a, b;
-        char *last = oai_chunk(&u->reply, "", 0, !u->first_sent, "stop", &a);
-        static const char done[] = "data: [DONE]\n\n";
-        char *both;
-        if (!last)
-            return -1;
-        b = sizeof done - 1;
-        both = realloc(last, a + b);
-        if (!both) {
-            free(last);
-            return -1;
-        }
-        memcpy(both + a, done, b);
-        set_pend(u, both, a + b);
-        return 1;
-    }
-    j = oai_completion(&u->reply, u->whole, u->whole_len, &len);
-    if (!j)
-        return -1;
-    {
-        char head[160];
-        int rc;
-
-        snprintf(head, sizeof head, "Status: 200 OK\r\nContent-Type: application/json\r\n"
-                 "Content-Length: %zu\r\nCache-Control: no-store\r\n\r\n", len);
-        rc = make_raw(u, head, j, len, "");
-        free(j);
-        return rc < 0 ? -1 : 1;
-    }
-}
-
 /* Makes all the progress that can be made now: writes what is pending
  * in pieces while the connection has room, makes the next event from
  * stdout, ends the response once the program is reaped and its output
@@ -376,14 +141,14 @@ static enum stream_status pump(struct stream *s, struct run *u, long long now)
         s->want_out = 0;
         if (u->ended)
             return STREAM_DONE;
-        made = next_from_output(u);
+        made = run_next_event(u);
         if (made < 0)
             return STREAM_GONE;
         if (made)
             continue;
         if (u->out.fd >= 0 || !u->exited || u->len)
             return STREAM_OPEN;
-        if (make_end(u) < 0)
+        if (run_end_event(u) < 0)
             return STREAM_GONE;
     }
 }

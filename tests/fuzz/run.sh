@@ -47,7 +47,7 @@ for name in "$@"; do
         ;;
     intake)
         srcs=""
-        for m in intake loop hub stream counter sub chan history msgid pub auth fcgireq ctl admit route opt oai proc run text \
+        for m in intake loop hub stream counter sub chan history msgid pub auth fcgireq ctl admit route opt oai proc run run_output text \
                  resp req sse sched stats theap frame peer log \
                  rbus rbus_link rbus_pub rbus_read rbus_fetch redisloop redisurl; do
             srcs="$srcs $top/src/$m.c"
