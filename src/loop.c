@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "loop.h"
+#include "list.h"
 #include "log.h"
 #include "clock.h"
 
@@ -128,7 +129,7 @@ unsigned long loop_timers(const struct loop *l)
 
 static struct loop_timer *timer_of(struct theap_node *n)
 {
-    return (struct loop_timer *)((char *)n - offsetof(struct loop_timer, node));
+    return container_of(n, struct loop_timer, node);
 }
 
 static void run_due(struct loop *l)

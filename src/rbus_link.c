@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "rbus_int.h"
+#include "list.h"
 #include "clock.h"
 #include "redisloop.h"
 #include "text.h"
@@ -92,7 +93,7 @@ void rbus_free_contexts(struct rbus *b)
 
 static void on_teardown(struct loop *l, struct loop_timer *t)
 {
-    struct rbus *b = (struct rbus *)((char *)t - offsetof(struct rbus, teardown));
+    struct rbus *b = container_of(t, struct rbus, teardown);
     (void)l;
 
     if (b->state == RBUS_DOWN)
@@ -260,7 +261,7 @@ static redisAsyncContext *rbus_open(struct rbus *b)
 
 static void on_retry(struct loop *l, struct loop_timer *t)
 {
-    struct rbus *b = (struct rbus *)((char *)t - offsetof(struct rbus, retry));
+    struct rbus *b = container_of(t, struct rbus, retry);
     const char *argv[4] = { "FUNCTION", "LOAD", "REPLACE", rbus_lua };
     size_t lens[4] = { 8, 4, 7, sizeof rbus_lua - 1 };
     (void)l;
@@ -282,7 +283,7 @@ static void on_retry(struct loop *l, struct loop_timer *t)
 
 static void on_watchdog(struct loop *l, struct loop_timer *t)
 {
-    struct rbus *b = (struct rbus *)((char *)t - offsetof(struct rbus, watchdog));
+    struct rbus *b = container_of(t, struct rbus, watchdog);
     long long now = clock_now_ns();
 
     if (b->state == RBUS_CONNECTING && now - b->connect_started > RBUS_CONNECT_NS)

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "redisloop.h"
+#include "list.h"
 #include "log.h"
 
 #include <errno.h>
@@ -21,7 +22,7 @@ struct redisloop {
 
 static struct redisloop *of_io(struct loop_io *io)
 {
-    return (struct redisloop *)((char *)io - offsetof(struct redisloop, io));
+    return container_of(io, struct redisloop, io);
 }
 
 /* Makes the epoll set match r->mask. */
