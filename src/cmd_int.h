@@ -56,6 +56,30 @@ struct auth_keys *cmd_load_keys(const char *cmd, const char *path);
  * after a one-line message. */
 int cmd_check_names(const char *cmd, const struct cmd_args *a, size_t min, size_t max);
 
+/* The answer of the responder: its STDOUT and STDERR streams. */
+struct cmd_answer {
+    char *out;
+    size_t out_len;
+    char *err;
+    size_t err_len;
+};
+
+/* cmd_fcgi.c: the FastCGI client */
+struct addr;
+/* Connects to ad (name: --socket as given, for messages) before deadline
+ * (CLOCK_MONOTONIC ms). The socket, or -1 after a one-line message. */
+int cmd_connect(const struct addr *ad, const char *name, long long deadline);
+/* Sends one request: BEGIN_REQUEST, the params (NULL-terminated name,
+ * value pairs), STDIN with body[0, len). 0, or -1 with errno. */
+int cmd_send(int fd, const char *const *params, const char *body, size_t len,
+             long long deadline);
+/* Reads the answer's records until END_REQUEST (at most CMD_ANSWER_MAX
+ * bytes of STDOUT and of STDERR). 0, or -1 with why. */
+int cmd_receive(int fd, struct cmd_answer *ans, long long deadline, char *why, size_t wlen);
+
+/* cmd_sign.c: fcgi-sse sign. */
+int cmd_sign(int argc, char **argv);
+
 /* cmd_publish.c: fcgi-sse publish. */
 int cmd_publish(int argc, char **argv);
 
