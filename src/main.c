@@ -1,30 +1,30 @@
 /* main.c -- fcgi-sse: wires options, signals, the socket, the event loop, the intake and the hub */
 #include "config.h"
 
-#include "admit.h"
-#include "auth.h"
-#include "cgi.h"
-#include "chan.h"
-#include "cmd.h"
-#include "counter.h"
-#include "ctl.h"
-#include "expire.h"
-#include "history.h"
-#include "hub.h"
-#include "intake.h"
-#include "log.h"
-#include "loop.h"
-#include "lsn.h"
-#include "clock.h"
-#include "opt.h"
-#include "peer.h"
-#include "proc.h"
-#include "pub.h"
-#include "rbus.h"
-#include "redisurl.h"
-#include "run.h"
-#include "stats.h"
-#include "sub.h"
+#include "stream/admit.h"
+#include "http/auth.h"
+#include "server/cgi.h"
+#include "channels/chan.h"
+#include "cli/cli.h"
+#include "sources/counter.h"
+#include "server/dispatch.h"
+#include "channels/expire.h"
+#include "channels/history.h"
+#include "stream/hub.h"
+#include "server/intake.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "server/listen.h"
+#include "core/clock.h"
+#include "server/options.h"
+#include "server/peer.h"
+#include "sources/process.h"
+#include "channels/pub.h"
+#include "redis/redis.h"
+#include "redis/redisurl.h"
+#include "sources/program.h"
+#include "http/stats.h"
+#include "sources/subscription.h"
 
 #include <errno.h>
 #include <fcgiapp.h>
@@ -144,7 +144,7 @@ static unsigned long stream_limit(const struct opt_config *cfg, rlim_t nofile)
 
 /* The --redis address, with the password of --redis-password-file (its
  * first line) when given. 0, or -1 (logged). */
-static int redis_config(const struct opt_config *cfg, struct rbus_config *rc)
+static int redis_options(const struct opt_config *cfg, struct redis_config *rc)
 {
     char err[256], line[sizeof rc->url.password + 2];
     FILE *f;
@@ -216,14 +216,14 @@ struct app {
     struct chan_engine *engine;
     struct history memory_history;
     struct pub_backend memory_backend;
-    struct rbus *bus;                    /* --redis */
+    struct redis *bus;                    /* --redis */
     struct counter *counter;
     struct subs *subs;
     struct expire *expire;
-    struct procs *procs;                 /* --run, --openai */
-    struct runs *runs;
+    struct processes *procs;                 /* --run, --openai */
+    struct programs *runs;
     struct hub *hub;
-    struct ctl ctl;
+    struct dispatch dispatch;
     struct intake_config ic;
     struct intake *intake;
 };
@@ -236,7 +236,7 @@ static int open_socket(struct app *a)
 
     a->fd = -1;
     if (a->cfg.listen) {
-        a->fd = lsn_open(a->cfg.listen, a->cfg.socket_mode, a->cfg.socket_group, err,
+        a->fd = listen_open(a->cfg.listen, a->cfg.socket_mode, a->cfg.socket_group, err,
                          sizeof err, &a->unix_path);
         if (a->fd < 0) {
             log_error("--listen %s: %s", a->cfg.listen, err);
@@ -244,21 +244,21 @@ static int open_socket(struct app *a)
         }
         return 0;
     }
-    if ((a->fd = lsn_systemd(err, sizeof err)) != -1) {
-        if (a->fd < 0 || lsn_adopt(a->fd, err, sizeof err) < 0) {
+    if ((a->fd = listen_systemd(err, sizeof err)) != -1) {
+        if (a->fd < 0 || listen_adopt(a->fd, err, sizeof err) < 0) {
             log_error("socket activation: %s", err);
             return 1;
         }
         return 0;
     }
     a->fd = 0;
-    if (!getenv("GATEWAY_INTERFACE") && !lsn_is_socket(a->fd)) {
+    if (!getenv("GATEWAY_INTERFACE") && !listen_is_socket(a->fd)) {
         log_error("fd 0 is not a listening socket and this is no CGI request "
                   "(GATEWAY_INTERFACE is unset): start me under spawn-fcgi or a web "
                   "server, or give --listen ADDR (see --help)");
         return 2;
     }
-    if (lsn_adopt(a->fd, err, sizeof err) < 0) {
+    if (listen_adopt(a->fd, err, sizeof err) < 0) {
         log_error("%s", err);
         return 1;
     }
@@ -275,7 +275,7 @@ static int start_channels(struct app *a, long long heartbeat_ns)
                                (size_t)cfg->history_bytes, cfg->max_channels };
     struct sub_params sp = { NULL, heartbeat_ns, &a->stats.events_delivered, NULL,
                              cfg->retry_ms };
-    static struct rbus_config redis_cfg;
+    static struct redis_config redis_cfg;
 
     a->engine = chan_engine_create(&lim, clock_wall_ms(), sub_deliver, NULL);
     if (!a->engine) {
@@ -286,18 +286,18 @@ static int start_channels(struct app *a, long long heartbeat_ns)
     history_memory(&a->memory_history, a->engine);
     pub_memory(&a->memory_backend, a->engine);
     sp.history = &a->memory_history;
-    a->ctl.pub.backend = &a->memory_backend;
+    a->dispatch.pub.backend = &a->memory_backend;
     if (cfg->redis) {
-        if (redis_config(cfg, &redis_cfg) < 0)
+        if (redis_options(cfg, &redis_cfg) < 0)
             return -1;
-        a->bus = rbus_create(a->loop, &redis_cfg, a->engine, &a->stats);
+        a->bus = redis_create(a->loop, &redis_cfg, a->engine, &a->stats);
         explicit_bzero(redis_cfg.url.password, sizeof redis_cfg.url.password);
         if (!a->bus) {
             log_errno("setting up Redis", errno);
             return -1;
         }
-        sp.history = rbus_history(a->bus);
-        a->ctl.pub.backend = rbus_backend(a->bus);
+        sp.history = redis_history(a->bus);
+        a->dispatch.pub.backend = redis_backend(a->bus);
         log_info("channels through Redis at %s: ids, history and resume from its streams",
                  a->stats.redis.where);
     }
@@ -317,16 +317,16 @@ static int start_programs(struct app *a, long long heartbeat_ns)
     const struct opt_config *cfg = &a->cfg;
     /* without programs, no run is ever admitted (and no CPU count is read) */
     unsigned long max_runs = !cfg->nrun && !cfg->openai ? 0
-                             : cfg->max_runs ? cfg->max_runs : proc_default_max(a->nofile);
-    struct run_params rp = { a->loop, NULL, heartbeat_ns,
+                             : cfg->max_runs ? cfg->max_runs : process_default_max(a->nofile);
+    struct program_params rp = { a->loop, NULL, heartbeat_ns,
                              (long long)cfg->run_timeout_s * 1000000000LL, cfg->max_line,
                              &a->stats.run_events, &a->stats.runs_started,
                              &a->stats.runs_failed };
 
-    a->procs = proc_create(a->loop, (long long)cfg->kill_after_s * 1000000000LL, max_runs,
+    a->procs = process_create(a->loop, (long long)cfg->kill_after_s * 1000000000LL, max_runs,
                            &a->waitmask);
     rp.procs = a->procs;
-    a->runs = a->procs ? run_create(&rp) : NULL;
+    a->runs = a->procs ? program_create(&rp) : NULL;
     if (!a->runs) {
         log_errno("setting up programs", errno);
         return -1;
@@ -346,7 +346,7 @@ static int start_serving(struct app *a)
 {
     const struct opt_config *cfg = &a->cfg;
     struct hub_hooks hooks = { admit_ended, &a->stats, &a->stats.streams_dropped_slow };
-    struct ctl *c = &a->ctl;
+    struct dispatch *c = &a->dispatch;
 
     a->hub = hub_create(a->loop, &hooks);
     c->retry_ms = cfg->retry_ms;
@@ -368,10 +368,10 @@ static int start_serving(struct app *a)
     c->procs = a->procs;
     c->sndbuf = (int)cfg->max_backlog;
     a->ic.listen_fd = a->fd;
-    a->ic.serve = ctl_dispatch;
+    a->ic.serve = dispatch_request;
     a->ic.serve_arg = c;
     /* the intake takes the larger (--max-body only when there are programs);
-     * each route checks its own (ctl.c) */
+     * each route checks its own (dispatch.c) */
     a->ic.body_max = cfg->max_message;
     if ((cfg->nrun || cfg->openai) && cfg->max_body > a->ic.body_max)
         a->ic.body_max = cfg->max_body;
@@ -419,12 +419,12 @@ static void log_start(const struct app *a)
     const struct opt_config *cfg = &a->cfg;
     char where[128];
 
-    lsn_describe(a->fd, where, sizeof where);
+    listen_describe(a->fd, where, sizeof where);
     log_info("%s %s on %s: interval %lu ms, retry %lu ms, heartbeat %lu s; "
              "max streams %lu, open files %lu (hard %lu), backlog %lu bytes, listen backlog %d",
              PACKAGE_NAME, PACKAGE_VERSION, where, cfg->interval_ms, cfg->retry_ms,
              cfg->heartbeat_s, a->stats.max_streams, (unsigned long)a->nofile,
-             (unsigned long)a->nofile_hard, cfg->max_backlog, lsn_backlog());
+             (unsigned long)a->nofile_hard, cfg->max_backlog, listen_backlog());
     log_info("channels: at most %lu; history %lu messages, %lu s, %llu bytes in all; messages "
              "up to %lu bytes; publishing %s; private channels %s", cfg->max_channels,
              cfg->history, cfg->history_ttl_s, cfg->history_bytes, cfg->max_message,
@@ -448,7 +448,7 @@ static int serve(struct app *a)
     log_info("stopping: ending %lu open streams", a->stats.streams_open);
     intake_stop(a->intake);
     hub_close(a->hub, &stop_requested);
-    proc_shutdown(a->procs, &stop_requested, &a->waitmask); /* never leaves a child */
+    process_shutdown(a->procs, &stop_requested, &a->waitmask); /* never leaves a child */
     if (stop_requested > 1) {
         log_warn("second signal: exiting at once");
         return 1;
@@ -466,11 +466,11 @@ static void app_free(struct app *a)
     hub_destroy(a->hub);
     expire_destroy(a->expire);
     if (a->procs)
-        proc_shutdown(a->procs, &stop_requested, &a->waitmask);
-    run_destroy(a->runs);
-    proc_destroy(a->procs);
+        process_shutdown(a->procs, &stop_requested, &a->waitmask);
+    program_destroy(a->runs);
+    process_destroy(a->procs);
     sub_destroy(a->subs);
-    rbus_destroy(a->bus);
+    redis_destroy(a->bus);
     counter_destroy(a->counter);
     loop_destroy(a->loop);
     chan_engine_destroy(a->engine);
@@ -549,7 +549,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: OPENSSL_init_crypto failed\n", argv[0]);
         return 1;
     }
-    rc = cmd_main(argc, argv);
+    rc = cli_main(argc, argv);
     if (rc >= 0)
         return rc; /* a command: sign, publish */
     cgi = cgi_detect();

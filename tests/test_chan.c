@@ -4,10 +4,10 @@
  * all the encoder writes). Run it under --enable-sanitizers to check refs and frees. */
 #include "config.h"
 
-#include "text.h"
-#include "chan.h"
-#include "msgid.h"
-#include "pub.h"
+#include "core/text.h"
+#include "channels/chan.h"
+#include "http/msgid.h"
+#include "channels/pub.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -857,7 +857,7 @@ def check_slow(rsock, lport, nd):
         tw = time.monotonic()
         dropped = wait_for(lambda: status(rsock)["streams_dropped_slow"] > d0, deadline, 0.1)
         # Messages larger than the responder's write piece (8000 bytes) are written in
-        # parts as room comes: a full buffer then waits for the 30 s stall limit (sub.c)
+        # parts as room comes: a full buffer then waits for the 30 s stall limit (subscription.c)
         # before the subscriber is dropped; smaller ones drop it at the first full buffer.
         t.ok(dropped, "%s: the subscriber that never reads is dropped: streams_dropped_slow "
              "%d -> %d, %.1f s after the last publish (at most %d s)" %

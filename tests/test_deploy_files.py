@@ -452,7 +452,7 @@ try:
         # the backlog falls back to SOMAXCONN, the same 4096 as Backlog= in the unit.
         # With programs (--run), the CPU count for --max-runs' default (glibc's
         # sysconf; /sys stays readable under ProtectSystem=strict), and its own children
-        # (what a program left behind, adopted: proc.c reads /proc/self/task/*/children,
+        # (what a program left behind, adopted: process.c reads /proc/self/task/*/children,
         # its own process, which ProcSubset=pid and ProtectProc keep).
         libs = re.compile(r"^(/etc/ld\.so\.cache|(/usr)?/lib(64)?/.*\.so[.0-9]*|/dev/null"
                           r"|/proc/self/task|/proc/self/task/\d+/children"

@@ -2,7 +2,7 @@
 (lighttpd with deploy/lighttpd/demo.conf, the responder under spawn-fcgi), with only the
 port changed. Each example's comment says what it shows; the test checks exactly that.
 And the man page's OPTIONS are exactly the options of `fcgi-sse --help` (one table drives
-parsing and --help: src/opt.c), with the same short letters.
+parsing and --help: src/server/options.c), with the same short letters.
 
 Limits: examples that stream for ever get curl's --max-time; needs curl (skipped without).
 """

@@ -1,0 +1,569 @@
+/* chan.c -- channels: ids, each channel's history within bounds, and who is subscribed */
+#include "config.h"
+#include "core/text.h"
+
+#include "channels/chan.h"
+#include "http/sse.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+struct chan {
+    struct chan *hnext;            /* the engine's hash chain */
+    struct msg **ring;             /* history, oldest at head */
+    size_t head, count, cap;
+    struct msgid dropped;          /* newest id dropped from the history */
+    struct msgid last;             /* newest id stored: the next must be after it */
+    struct list subs;              /* subscribers: their chan_link's node */
+    unsigned long nsubs;
+    uint64_t hash;                 /* of the name, under the engine's key */
+    size_t namelen;
+    char name[];
+};
+
+struct chan_engine {
+    struct chan **buckets;
+    size_t nbuckets, nchans;
+    struct list msgs;              /* every retained message, oldest first (msg's age) */
+    unsigned long long bytes;      /* history: messages and rings */
+    unsigned long long held;       /* messages outside every history that writers hold */
+    unsigned long long meta;       /* the channels themselves */
+    unsigned long refused;         /* channels refused at channels_max */
+    int destroying;                /* chan_engine_destroy: what writers hold is theirs alone */
+    struct chan_limits lim;
+    struct msgid last;             /* the last id issued */
+    struct msgid boot;             /* ids of earlier runs are at most this */
+    struct msgid gone_dropped;     /* newest id dropped from a channel since freed */
+    struct msgid floor;            /* a new channel's dropped id (chan_engine_set_floor) */
+    unsigned long published;
+    chan_deliver_fn deliver;
+    chan_resync_fn resync;
+    void *ctx;
+    EVP_MAC_CTX *mac;              /* SipHash, keyed at random at creation */
+    unsigned char key[16];
+};
+
+/* The oldest message retained, or NULL. */
+static struct msg *oldest_msg(const struct chan_engine *e)
+{
+    struct list *n = list_first(&e->msgs);
+
+    return n ? container_of(n, struct msg, age) : NULL;
+}
+
+/* SipHash-2-4 of the name under the engine's key (libcrypto's: about 70 ns
+ * a name). Unkeyed hashes let a peer choose names that share one chain. */
+static uint64_t hash(const struct chan_engine *e, const char *s, size_t n)
+{
+    size_t size = 8, outl = 0;
+    OSSL_PARAM params[] = { OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &size),
+                            OSSL_PARAM_construct_end() };
+    unsigned char out[16];
+    uint64_t h = 0;
+
+    if (EVP_MAC_init(e->mac, e->key, sizeof e->key, params) != 1 ||
+        EVP_MAC_update(e->mac, (const unsigned char *)s, n) != 1 ||
+        EVP_MAC_final(e->mac, out, &outl, sizeof out) != 1 || outl != 8)
+        return 0; /* cannot happen once the MAC was set up; every name then shares a chain */
+    memcpy(&h, out, sizeof h);
+    return h;
+}
+
+size_t chan_cost(size_t n)
+{
+    return sizeof(struct chan) + n + 1;
+}
+
+struct chan_engine *chan_engine_create(const struct chan_limits *lim, unsigned long long now_ms,
+                                       chan_deliver_fn deliver, void *ctx)
+{
+    struct chan_engine *e = calloc(1, sizeof *e);
+    EVP_MAC *mac;
+
+    if (!e)
+        return NULL;
+    e->nbuckets = 64;
+    e->buckets = calloc(e->nbuckets, sizeof *e->buckets);
+    mac = EVP_MAC_fetch(NULL, "SIPHASH", NULL);
+    e->mac = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    EVP_MAC_free(mac); /* the context keeps its own reference */
+    if (!e->buckets || !e->mac ||
+        getrandom(e->key, sizeof e->key, 0) != (ssize_t)sizeof e->key) {
+        EVP_MAC_CTX_free(e->mac);
+        free(e->buckets);
+        free(e);
+        errno = ENOMEM;
+        return NULL;
+    }
+    e->lim = *lim;
+    list_init(&e->msgs);
+    if (e->lim.history < 1)
+        e->lim.history = 1;
+    e->boot.ms = now_ms;
+    e->boot.seq = 0;
+    e->last = e->boot;
+    e->deliver = deliver;
+    e->ctx = ctx;
+    return e;
+}
+
+void chan_engine_on_resync(struct chan_engine *e, chan_resync_fn resync)
+{
+    e->resync = resync;
+}
+
+void chan_engine_set_floor(struct chan_engine *e, struct msgid floor)
+{
+    e->floor = floor;
+}
+
+void msg_ref(struct msg *m)
+{
+    m->refs++;
+}
+
+void msg_unref(struct msg *m)
+{
+    if (m && --m->refs == 0) {
+        if (m->held)
+            *m->held -= sizeof *m + m->len;
+        free(m);
+    }
+}
+
+static struct chan **slot(struct chan_engine *e, uint64_t h, const char *name, size_t n)
+{
+    struct chan **p = &e->buckets[h & (e->nbuckets - 1)];
+
+    while (*p && !((*p)->hash == h && (*p)->namelen == n && memcmp((*p)->name, name, n) == 0))
+        p = &(*p)->hnext;
+    return p;
+}
+
+static void grow_table(struct chan_engine *e)
+{
+    size_t nb = e->nbuckets * 2, i;
+    struct chan **b = calloc(nb, sizeof *b);
+
+    if (!b)
+        return; /* longer chains, still correct */
+    for (i = 0; i < e->nbuckets; i++) {
+        struct chan *c = e->buckets[i], *next;
+        for (; c; c = next) {
+            struct chan **p = &b[c->hash & (nb - 1)];
+            next = c->hnext;
+            c->hnext = *p;
+            *p = c;
+        }
+    }
+    free(e->buckets);
+    e->buckets = b;
+    e->nbuckets = nb;
+}
+
+/* The channel `name`, or NULL; with create, made when missing (NULL with
+ * errno ENOMEM, or ENOSPC at channels_max). */
+static struct chan *lookup(struct chan_engine *e, const char *name, int create)
+{
+    size_t n = strlen(name);
+    uint64_t h = hash(e, name, n);
+    struct chan **p = slot(e, h, name, n), *c;
+
+    if (*p || !create)
+        return *p;
+    if (e->lim.channels_max && e->nchans >= e->lim.channels_max) {
+        e->refused++;
+        errno = ENOSPC;
+        return NULL;
+    }
+    c = calloc(1, chan_cost(n));
+    if (!c) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    memcpy(c->name, name, n + 1);
+    c->namelen = n;
+    c->hash = h;
+    list_init(&c->subs);
+    c->dropped = e->floor;
+    *p = c;
+    e->nchans++;
+    e->meta += chan_cost(n);
+    if (e->nchans > e->nbuckets)
+        grow_table(e);
+    return c;
+}
+
+/* Frees c once it has neither history nor subscribers. */
+static void maybe_free(struct chan_engine *e, struct chan *c)
+{
+    struct chan **p;
+
+    if (c->count || !list_empty(&c->subs))
+        return;
+    p = slot(e, c->hash, c->name, c->namelen);
+    *p = c->hnext;
+    e->nchans--;
+    e->meta -= chan_cost(c->namelen);
+    e->bytes -= c->cap * sizeof *c->ring;
+    if (msgid_cmp(c->dropped, e->gone_dropped) > 0)
+        e->gone_dropped = c->dropped;
+    free(c->ring);
+    free(c);
+}
+
+static struct msg *at(const struct chan *c, size_t i)
+{
+    return c->ring[(c->head + i) % c->cap];
+}
+
+/* Drops c's oldest message. */
+static void drop_oldest(struct chan_engine *e, struct chan *c)
+{
+    struct msg *m = c->ring[c->head];
+
+    c->head = (c->head + 1) % c->cap;
+    c->count--;
+    list_remove(&m->age);
+    if (msgid_cmp(m->id, c->dropped) > 0)
+        c->dropped = m->id;
+    e->bytes -= sizeof *m + m->len;
+    m->chan = NULL;
+    if (m->refs > 1 && !e->destroying) {
+        /* a subscriber is still writing it: its bytes stay counted */
+        m->held = &e->held;
+        e->held += sizeof *m + m->len;
+    }
+    msg_unref(m);
+}
+
+/* Makes room for one more message in c's ring. */
+static int ring_room(struct chan_engine *e, struct chan *c)
+{
+    size_t cap, i;
+    struct msg **r;
+
+    if (c->count < c->cap)
+        return 0;
+    cap = c->cap ? c->cap * 2 : 4;
+    if (cap > e->lim.history)
+        cap = e->lim.history;
+    if (cap <= c->count) {
+        drop_oldest(e, c);
+        return 0;
+    }
+    r = malloc(cap * sizeof *r);
+    if (!r)
+        return -1;
+    for (i = 0; i < c->count; i++)
+        r[i] = at(c, i);
+    e->bytes += (cap - c->cap) * sizeof *r;
+    free(c->ring);
+    c->ring = r;
+    c->head = 0;
+    c->cap = cap;
+    return 0;
+}
+
+unsigned long long chan_next_expiry(const struct chan_engine *e)
+{
+    const struct msg *m = oldest_msg(e);
+
+    return m ? m->t_ms + e->lim.ttl_ms + 1 : 0;
+}
+
+void chan_expire(struct chan_engine *e, unsigned long long now_ms)
+{
+    struct msg *m;
+
+    while ((m = oldest_msg(e)) && m->t_ms + e->lim.ttl_ms < now_ms) {
+        struct chan *c = m->chan;
+        drop_oldest(e, c);
+        maybe_free(e, c);
+    }
+}
+
+/* The bytes of the event: id, event, data lines, blank line (sse_encode). */
+static size_t wire_size(size_t idlen, const char *type, const char *data, size_t len)
+{
+    size_t lines = 1, i;
+
+    for (i = 0; i < len; i++)
+        if (data[i] == '\n' || (data[i] == '\r' && !(i + 1 < len && data[i + 1] == '\n')))
+            lines++;
+    return 4 + idlen + 1 + (type ? 7 + strlen(type) + 1 : 0) + len + lines * 7 + 1;
+}
+
+struct msg *msg_create(struct chan_engine *e, struct msgid id, const char *type,
+                       const char *data, size_t len)
+{
+    char idstr[MSGID_STR_MAX];
+    struct sse_event ev;
+    struct msg *m;
+    size_t cap;
+    ssize_t n;
+
+    msgid_format(idstr, id);
+    cap = wire_size(strlen(idstr), type, data, len);
+    m = malloc(sizeof *m + cap);
+    if (!m)
+        return NULL;
+    memset(m, 0, offsetof(struct msg, wire));
+    ev.id = idstr;
+    ev.event = type;
+    ev.data = data;
+    ev.data_len = len;
+    n = sse_encode(m->wire, cap, &ev);
+    if (n < 0) {
+        free(m);
+        errno = EINVAL;
+        return NULL;
+    }
+    m->id = id;
+    m->len = (size_t)n;
+    m->refs = 1;
+    if (e) {
+        m->held = &e->held;
+        e->held += sizeof *m + m->len;
+    }
+    return m;
+}
+
+struct msg *chan_store_id(struct chan_engine *e, const char *name, const char *type,
+                          const char *data, size_t len, const struct msgid *given,
+                          unsigned long long now_ms, unsigned long *subscribers)
+{
+    struct chan *c;
+    struct msg *m;
+    struct msgid id;
+
+    *subscribers = 0;
+    chan_expire(e, now_ms);
+    c = lookup(e, name, given ? 0 : 1);
+    if (!c) {
+        if (given)
+            errno = ENOENT;
+        return NULL;
+    }
+    if (given && msgid_cmp(*given, c->last) <= 0) {
+        errno = EEXIST; /* had it, or something after it: storing it would repeat or reorder */
+        return NULL;
+    }
+    if (ring_room(e, c) < 0) {
+        maybe_free(e, c);
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (given) {
+        id = *given;
+    } else {
+        struct msgid next_id = e->last;
+        id = msgid_next(&next_id, now_ms);
+    }
+    m = msg_create(NULL, id, type, data, len);
+    if (!m) {
+        maybe_free(e, c);
+        return NULL;
+    }
+    if (msgid_cmp(id, e->last) > 0)
+        e->last = id;
+    c->last = id;
+    m->chan = c;
+    m->t_ms = now_ms;
+    list_append(&e->msgs, &m->age);
+    c->ring[(c->head + c->count) % c->cap] = m;
+    c->count++;
+    e->bytes += sizeof *m + m->len;
+    e->published++;
+    /* the bound on all history, and on what slow subscribers still hold of
+     * messages gone from it: the history's oldest go first, whatever their
+     * channel (the newest message stays: it is being delivered) */
+    while (e->bytes + e->held > e->lim.bytes_max && oldest_msg(e) && oldest_msg(e) != m) {
+        struct chan *oc = oldest_msg(e)->chan;
+        drop_oldest(e, oc);
+        if (oc != c)
+            maybe_free(e, oc);
+    }
+    *subscribers = c->nsubs;
+    return m;
+}
+
+struct msg *chan_store(struct chan_engine *e, const char *name, const char *type,
+                       const char *data, size_t len, unsigned long long now_ms,
+                       unsigned long *subscribers)
+{
+    return chan_store_id(e, name, type, data, len, NULL, now_ms, subscribers);
+}
+
+void chan_fanout(struct chan_engine *e, struct msg *m)
+{
+    struct list *n, *next;
+
+    /* Matching a message to its subscribers: exact channel names. This
+     * loop is the one place to change for other selectors (Mercure's URI
+     * templates). */
+    list_for_each(n, next, &m->chan->subs)
+        e->deliver(container_of(n, struct chan_link, node), m, e->ctx);
+}
+
+struct msg *chan_publish(struct chan_engine *e, const char *name, const char *type,
+                         const char *data, size_t len, unsigned long long now_ms,
+                         unsigned long *subscribers)
+{
+    struct msg *m = chan_store(e, name, type, data, len, now_ms, subscribers);
+
+    if (m)
+        chan_fanout(e, m);
+    return m;
+}
+
+int chan_subscribe(struct chan_engine *e, const char *name, struct chan_link *l)
+{
+    struct chan *c = lookup(e, name, 1);
+
+    if (!c)
+        return -1;
+    l->chan = c;
+    list_push(&c->subs, &l->node);
+    c->nsubs++;
+    return 0;
+}
+
+void chan_unsubscribe(struct chan_engine *e, struct chan_link *l)
+{
+    struct chan *c = l->chan;
+
+    if (!c)
+        return;
+    list_remove(&l->node);
+    c->nsubs--;
+    l->chan = NULL;
+    maybe_free(e, c);
+}
+
+unsigned long chan_subscribers(struct chan_engine *e, const char *name)
+{
+    struct chan *c = lookup(e, name, 0);
+
+    return c ? c->nsubs : 0;
+}
+
+struct msg *chan_next(const struct chan_link *l, struct msgid after)
+{
+    const struct chan *c = l->chan;
+    size_t lo = 0, hi = c->count;
+
+    /* the first message with an id after `after`: binary search */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (msgid_cmp(at(c, mid)->id, after) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < c->count ? at(c, lo) : NULL;
+}
+
+int chan_gap(const struct chan_engine *e, const struct chan_link *l, struct msgid after)
+{
+    const struct chan *c = l->chan;
+
+    if (msgid_cmp(after, e->boot) < 0)
+        return 1; /* before this process: what came between is lost */
+    if (msgid_cmp(after, e->last) > 0)
+        return 1; /* an id this process never issued */
+    if (msgid_cmp(c->dropped, after) > 0)
+        return 1;
+    return msgid_cmp(e->gone_dropped, after) > 0;
+}
+
+struct msgid chan_dropped(const struct chan_link *l)
+{
+    return l->chan->dropped;
+}
+
+struct msgid chan_oldest(const struct chan_link *l)
+{
+    struct msgid zero = { 0, 0 };
+    return l->chan->count ? at(l->chan, 0)->id : zero;
+}
+
+struct msgid chan_last_id(const struct chan_engine *e)
+{
+    return e->last;
+}
+
+void chan_stats_read(const struct chan_engine *e, struct chan_stats *st)
+{
+    st->channels = e->nchans;
+    st->published = e->published;
+    st->history_bytes = e->bytes;
+    st->held_bytes = e->held;
+    st->channel_bytes = e->meta;
+    st->channels_refused = e->refused;
+}
+
+void chan_gap_all(struct chan_engine *e, struct msgid upto)
+{
+    size_t i;
+
+    if (msgid_cmp(upto, e->floor) > 0)
+        e->floor = upto;
+    for (i = 0; i < e->nbuckets; i++) {
+        struct chan *c;
+        for (c = e->buckets[i]; c; c = c->hnext) {
+            struct list *n, *next;
+            if (msgid_cmp(upto, c->dropped) > 0)
+                c->dropped = upto;
+            list_for_each(n, next, &c->subs)
+                if (e->resync)
+                    e->resync(container_of(n, struct chan_link, node), e->ctx);
+        }
+    }
+}
+
+size_t chan_longest_chain(const struct chan_engine *e)
+{
+    size_t i, most = 0;
+
+    for (i = 0; i < e->nbuckets; i++) {
+        size_t n = 0;
+        const struct chan *c;
+        for (c = e->buckets[i]; c; c = c->hnext)
+            n++;
+        if (n > most)
+            most = n;
+    }
+    return most;
+}
+
+void chan_engine_destroy(struct chan_engine *e)
+{
+    size_t i;
+
+    if (!e)
+        return;
+    e->destroying = 1;
+    for (i = 0; i < e->nbuckets; i++) {
+        struct chan *c = e->buckets[i], *next;
+        for (; c; c = next) {
+            next = c->hnext;
+            while (c->count)
+                drop_oldest(e, c);
+            free(c->ring);
+            free(c);
+        }
+    }
+    free(e->buckets);
+    EVP_MAC_CTX_free(e->mac);
+    OPENSSL_cleanse(e->key, sizeof e->key);
+    free(e);
+}
