@@ -183,9 +183,8 @@ try:
          (code, [k for k in kids if os.path.exists("/proc/%d" % k)]))
 except SystemExit:
     pass
-except Exception:  # noqa: BLE001
-    import traceback
-    t.ok(False, "test raised", traceback.format_exc())
+except Exception as e:  # noqa: BLE001 -- reported in one line, the traceback as diagnostics
+    t.exception(e)
 finally:
     if page is not None:
         page.stop()

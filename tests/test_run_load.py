@@ -94,9 +94,8 @@ try:
         c.close()
     t.ok(wait_for(lambda: not children(resp.pid) and status(sock)["runs_running"] == 0, 5),
          "nothing left running", children(resp.pid))
-except Exception:  # noqa: BLE001
-    import traceback
-    t.ok(False, "test raised", traceback.format_exc())
+except Exception as e:  # noqa: BLE001 -- reported in one line, the traceback as diagnostics
+    t.exception(e)
 finally:
     wd.cleanup()
 t.done()

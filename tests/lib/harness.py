@@ -6,6 +6,7 @@ a deadline (no sleep-and-hope). The HTTP client speaks just enough HTTP/1.1 for 
 tests (one request per connection, chunked or close-delimited bodies).
 """
 
+import atexit
 import json
 import os
 import select
@@ -49,14 +50,23 @@ def sanitizer_report(text):
 # ---------------------------------------------------------------- TAP
 
 class Tap:
-    """Collects results as TAP for Automake's tap-driver.sh."""
+    """Collects results as TAP for Automake's tap-driver.sh.
+
+    A test file always ends with its plan, even when it never reaches done(): an exception
+    that escapes the file (a server that did not start, a missing tool, a signal) is
+    reported as one more failed check, "not ok N - setup: WHY" (or "... - stopped after
+    check N: WHY"), WHY being one line a user can act on, the traceback as diagnostics;
+    then the plan. A file that exits some other way (SystemExit) still prints its plan."""
 
     current = None   # the Tap of this test file: Workdir.cleanup reports through it
 
     def __init__(self):
         self.n = 0
         self.failed = 0
+        self.finished = False
         Tap.current = self
+        sys.excepthook = self._uncaught
+        atexit.register(self._at_exit)
 
     def ok(self, cond, name, detail=None):
         self.n += 1
@@ -79,9 +89,51 @@ class Tap:
         for line in str(msg).splitlines():
             print("# " + line, flush=True)
 
+    def exception(self, exc, where=None):
+        """Reports exc as a failed check named WHERE: WHY (see why()); the traceback
+        follows as diagnostics. where: "setup" before any check, else "stopped after
+        check N"."""
+        import traceback
+        where = where or ("setup" if self.n == 0 else "stopped after check %d" % self.n)
+        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        self.ok(False, "%s: %s" % (where, why(exc)), tb)
+
     def done(self):
+        self.finished = True
         print("1..%d" % self.n, flush=True)
         sys.exit(1 if self.failed else 0)
+
+    def _uncaught(self, etype, exc, tb):
+        if self.finished:
+            sys.__excepthook__(etype, exc, tb)
+            return
+        if exc.__traceback__ is None:
+            exc = exc.with_traceback(tb)
+        self.exception(exc)
+        self.finished = True
+        print("1..%d" % self.n, flush=True)
+
+    def _at_exit(self):
+        if not self.finished:
+            self.finished = True
+            print("1..%d" % self.n, flush=True)
+            if self.failed:
+                sys.stdout.flush()
+                os._exit(1)
+
+
+def why(exc):
+    """One line that says what went wrong: the exception's first line, and when its
+    message goes on (a process's log), the last line of that, which usually names the
+    cause (e.g. "spawn-fcgi: exec failed: Permission denied")."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted (%s)" % (exc.args[0] if exc.args else "SIGINT")
+    lines = [x.strip() for x in str(exc).splitlines() if x.strip()]
+    head = lines[0] if lines else ""
+    text = "%s: %s" % (type(exc).__name__, head) if head else type(exc).__name__
+    if len(lines) > 1 and lines[-1] != head:
+        text += " ... " + lines[-1]
+    return text[:300]
 
 
 def wait_for(cond, timeout, step=0.01):
