@@ -22,7 +22,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from harness import (BINARY, DUE_TOL, MAX_LATE, SLOW, HttpStream, Tap, Workdir,  # noqa: E402
                      due_ok, http_get, percentile, pump, wait_for)
-from apache import (BASE_MODULES, HTML, MODES, Apache, debian_configtest,  # noqa: E402
+from apache import (BASE_MODULES, HTML, MODES, Apache, debian_configtest, page,  # noqa: E402
                     missing_modules, open_workdir, start_socket_responder, stop_all,
                     tagged_pids, write_wrapper)
 
@@ -79,7 +79,7 @@ def timeout_fragment(mode, secs):
 def backend(wd, mode, name, args):
     """The responder for one Apache instance; returns (proc or None, Defines, tag)."""
     tag = "%s=%s/%s" % (TAG, wd.path, name)
-    defines = {"FCGI_SSE_HTML": HTML}
+    defines = {"FCGI_SSE_HTML": page(wd)}
     if mode == "proxy_fcgi":
         resp, sock = start_socket_responder(wd, args, name + "-fcgi-sse", tag)
         defines["FCGI_SSE_SOCKET"] = sock

@@ -833,7 +833,7 @@ def check_apache():
     akey = keyfile("publish-nobody.keys", PUBKEY, owner="nobody")
     aresp, asock = ap.start_socket_responder(wd, ["--publish-key-file", akey], "ap-fcgi-sse",
                                              tag)
-    defines = {"FCGI_SSE_HTML": ap.HTML, "FCGI_SSE_SOCKET": asock}
+    defines = {"FCGI_SSE_HTML": ap.page(wd), "FCGI_SSE_SOCKET": asock}
     insts = []
     try:
         a = ap.Apache(wd, "ap", "proxy_fcgi", defines)

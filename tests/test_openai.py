@@ -288,7 +288,7 @@ try:
         r4, sock4 = apa.start_socket_responder(wd, ["--openai", gen, "--publish-key-file",
                                                     keys4], "r4", "FCGI_SSE_TEST_TAG=openai")
         ap = apa.Apache(wd, "apache", "proxy_fcgi",
-                        {"FCGI_SSE_HTML": apa.HTML, "FCGI_SSE_SOCKET": sock4})
+                        {"FCGI_SSE_HTML": apa.page(wd), "FCGI_SSE_SOCKET": sock4})
         try:
             through("apache", ap.port)
         finally:

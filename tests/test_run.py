@@ -475,7 +475,7 @@ try:
                                                     "--run", "forker=" + paths["forker"]],
                                                "r5", "FCGI_SSE_TEST_TAG=run")
         ap = apa.Apache(wd, "apache", "proxy_fcgi",
-                        {"FCGI_SSE_HTML": apa.HTML, "FCGI_SSE_SOCKET": sock5})
+                        {"FCGI_SSE_HTML": apa.page(wd), "FCGI_SSE_SOCKET": sock5})
         try:
             through_front("apache", "Apache (mod_proxy_fcgi)", ap.port, r5.pid)
         finally:

@@ -23,6 +23,9 @@ SRCDIR = os.path.abspath(os.environ.get("abs_top_srcdir",
 # make check sets abs_top_builddir; run by hand, the build of tests/run.sh is used.
 BUILDDIR = os.path.abspath(os.environ.get("abs_top_builddir", os.path.join(SRCDIR, "build")))
 BINARY = os.path.join(BUILDDIR, "fcgi-sse")
+# The built binary and its copies for other users (Workdir.binary_for_others): a Proc
+# that runs one of them is a responder.
+RESPONDERS = {BINARY}
 # tests/run.sh sets it for the ASan + UBSan build (SANITIZE=1).
 SANITIZED = os.environ.get("FCGI_SSE_SANITIZED") == "1"
 # What ASan, LeakSanitizer and UBSan print when they find something.
@@ -181,7 +184,7 @@ class Proc:
     def __init__(self, argv, log, env=None, stdin=None, cwd=None, preexec_fn=None):
         self.argv = argv
         self.name = os.path.basename(log)[:-4] if log.endswith(".log") else log
-        self.is_responder = BINARY in argv
+        self.is_responder = any(a in RESPONDERS for a in argv)
         self.expect_status = 0
         self.checked = False
         self.log_path = log
@@ -254,9 +257,53 @@ class Workdir:
     def __init__(self, name):
         self.path = tempfile.mkdtemp(prefix="fcgi-sse-%s-" % name)
         self.procs = []
+        self.shared = {}
 
     def file(self, name):
         return os.path.join(self.path, name)
+
+    def open_to_others(self):
+        """Lets processes of other users (Apache's and nginx's workers, a responder run
+        as nobody) enter the directory, not list it: mode 0711 (mkdtemp makes it 0700)."""
+        os.chmod(self.path, 0o711)
+
+    def for_others(self, path):
+        """A copy of path (a file, or a directory with what it holds) that a process of
+        another user can read (and run, if it is executable): the test runs some as
+        nobody or www-data (spawn-fcgi -u, Apache's children, nginx's workers), and a
+        checkout may sit where only its owner can enter (root's home, a mktemp -d
+        directory: mode 0700), so nothing of the source or build tree is handed to them.
+        The copy is WORKDIR/shared/N/NAME (directories 0755), the workdir opened
+        (0711); each path is copied once."""
+        path = os.path.abspath(path)
+        if path in self.shared:
+            return self.shared[path]
+        self.open_to_others()
+        top = self.file("shared")
+        os.makedirs(top, exist_ok=True)
+        os.chmod(top, 0o755)
+        sub = os.path.join(top, str(len(self.shared)))   # the copy keeps its name
+        os.mkdir(sub, 0o755)
+        os.chmod(sub, 0o755)
+        dst = os.path.join(sub, os.path.basename(path))
+        if os.path.isdir(path):
+            shutil.copytree(path, dst)
+            for d, dirs, files in os.walk(dst):
+                os.chmod(d, 0o755)
+                for f in files:
+                    x = os.path.join(d, f)
+                    os.chmod(x, 0o755 if os.access(x, os.X_OK) else 0o644)
+        else:
+            shutil.copy2(path, dst)
+            os.chmod(dst, 0o755 if os.access(path, os.X_OK) else 0o644)
+        self.shared[path] = dst
+        return dst
+
+    def binary_for_others(self):
+        """The built responder, copied where another user can run it (see for_others)."""
+        dst = self.for_others(BINARY)
+        RESPONDERS.add(dst)
+        return dst
 
     def start(self, argv, name, **kw):
         p = Proc(argv, self.file(name + ".log"), **kw)
