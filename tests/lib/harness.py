@@ -125,6 +125,22 @@ class Tap:
                 os._exit(1)
 
 
+def _uncaught_before_tap(etype, exc, tb):
+    """An exception that escapes a test file before its Tap exists (a name it imports
+    from here that is gone, a module missing): still one failed check and a plan."""
+    if Tap.current is not None:
+        Tap.current._uncaught(etype, exc, tb)
+        return
+    import traceback
+    print("not ok 1 - setup: %s" % why(exc), flush=True)
+    for line in "".join(traceback.format_exception(etype, exc, tb)).splitlines():
+        print("#   " + line, flush=True)
+    print("1..1", flush=True)
+
+
+sys.excepthook = _uncaught_before_tap
+
+
 def why(exc):
     """One line that says what went wrong: the exception's first line, and when its
     message goes on (a process's log), the last line of that, which usually names the
