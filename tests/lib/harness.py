@@ -725,25 +725,43 @@ def status(sock):
 
 
 # ---------------------------------------------------------------- timing checks
+#
+# No test asserts a number of milliseconds that depends on the machine: a slower or
+# busier machine (a sanitizer build, a CPU burner beside the suite) must not fail a test,
+# a late stream must. Promptness is judged
+# - by order, against the product's own schedule: each event of a fixed-interval stream
+#   arrives in its own slot, after the event before it was due and before the event after
+#   it is due (in_slot, timing_ok); a header block or retry line arrives before the first
+#   event; a program's line reaches the client before the program prints the next; a
+#   stream the client left is freed before the write that would have noticed it;
+# - or against a control measured in the same run: streams under attack against the same
+#   streams of a responder nobody attacks, read at the same moments by the same process
+#   (beyond_control).
+# Waits have deadlines (generous ones: a deadline is not a claim about speed). Absolute
+# figures are the benchmark's (bench/bench.py, README).
 
 def gaps(events):
     ts = [e["t"] for e in events if e["data"] is not None]
     return [b - a for a, b in zip(ts, ts[1:])]
 
 
-def within(values, target, tol):
-    return all(abs(v - target) <= tol for v in values)
+def _timeout_stop_sec():
+    """TimeoutStopSec of deploy/systemd/fcgi-sse.service (systemd's default, 90, if the
+    unit does not set it)."""
+    try:
+        with open(os.path.join(SRCDIR, "deploy", "systemd", "fcgi-sse.service")) as f:
+            for line in f:
+                if line.strip().startswith("TimeoutStopSec="):
+                    return float(line.split("=", 1)[1].strip().rstrip("s"))
+    except (OSError, ValueError):
+        pass
+    return 90.0
 
 
-# Timing checks assert what the product promises (events on a fixed grid of absolute
-# deadlines), with margins that hold on a loaded 2-core machine and under ASan: the
-# median and the mean gap (the mean depends only on the first and last arrival, so a
-# late wake-up in between does not move it) within 10 % of the interval, and no gap
-# over the interval plus a generous maximum delay. A sanitizer build is slower: its
-# absolute bounds (the maximum delay, exit times) are multiplied by SLOW. What the
-# tests never time is the test itself: the benchmark measures speed.
-SLOW = 3.0 if SANITIZED else 1.0
-MAX_LATE = 0.25
+# How long the service manager lets the responder stop before it kills it: the deadline
+# of every wait for an exit after SIGTERM (the responder's promise is to be gone by then;
+# how fast it is below that is the benchmark's business).
+STOP_DEADLINE = _timeout_stop_sec()
 
 
 def percentile(values, q):
@@ -751,34 +769,46 @@ def percentile(values, q):
     return v[min(len(v) - 1, int(q * len(v)))] if v else None
 
 
-def timing_ok(gaps_s, target, tol=0.10, max_late=MAX_LATE):
-    """Inter-arrival gaps on time: median and mean within tol x target, and the largest
-    gap at most target + max_late x SLOW."""
+def timing_ok(gaps_s, target, tol=0.10, each=True):
+    """Inter-arrival gaps that keep the schedule: the median and the mean gap within tol x
+    target (the interval is the unit: the mean depends only on the first and last arrival,
+    so one late wake-up in between does not move it), and (each) no gap of two intervals
+    or more: an event that came only after the one after it was due. each=False where each
+    event is judged against a control instead (beyond_control)."""
     if not gaps_s:
         return False
     med = percentile(gaps_s, 0.5)
     mean = sum(gaps_s) / len(gaps_s)
     return (abs(med - target) <= tol * target and abs(mean - target) <= tol * target
-            and max(gaps_s) <= target + max_late * SLOW)
-
-
-DUE_TOL = 0.100   # the README: each event within 100 ms of its due time
+            and (not each or max(gaps_s) < 2 * target))
 
 
 def due_offsets(s, interval):
-    """Arrival of each counter event of s (HttpStream) minus its due time,
-    t_head + (k+1) x interval for the k-th event since the first id."""
-    first = s.counts()[0] if s.counts() else 0
-    return [e["t"] - (s.t_head + (int(e["id"]) - first + 1) * interval)
-            for e in s.events if e["data"] is not None and e["id"] is not None]
+    """Arrival of each counter event of s (HttpStream, or CgiFcgi) minus its due time,
+    start + (k+1) x interval for the k-th event since the first id. The start is the header
+    block's arrival, or one interval before the first event if that is earlier (a client
+    busy opening others may read a header block late, never an event early)."""
+    t_head = s.t_head if hasattr(s, "t_head") else (s.head[0] if s.head else None)
+    evs = [e for e in s.events if e["data"] is not None and e["id"] is not None]
+    if not evs or t_head is None:
+        return []
+    first = int(evs[0]["id"])
+    t0 = min(t_head, evs[0]["t"] - interval)
+    return [e["t"] - (t0 + (int(e["id"]) - first + 1) * interval) for e in evs]
 
 
-def due_ok(offs):
-    """Events within DUE_TOL of their due time: the p99 (x SLOW under ASan), and the
-    single worst within DUE_TOL + MAX_LATE x SLOW (one late wake-up of a loaded machine)."""
-    a = [abs(x) for x in offs]
-    return bool(a) and percentile(a, 0.99) <= DUE_TOL * SLOW \
-        and max(a) <= DUE_TOL + MAX_LATE * SLOW
+def in_slot(offs, interval):
+    """Every event in its own slot: after the event before it was due and before the event
+    after it is due (|arrival - due time| < one interval)."""
+    return bool(offs) and all(-interval < x < interval for x in offs)
+
+
+def describe_offsets(offs, interval):
+    """One line for a test name: n events, the range of their arrival minus due time."""
+    if not offs:
+        return "no events"
+    return "%d events, %+.0f to %+.0f ms from their due times, slots of %d ms" % (
+        len(offs), min(offs) * 1000, max(offs) * 1000, interval * 1000)
 
 
 def describe_gaps(gaps_s, target):
@@ -789,6 +819,40 @@ def describe_gaps(gaps_s, target):
         len(gaps_s), target * 1000, percentile(gaps_s, 0.5) * 1000,
         sum(gaps_s) / len(gaps_s) * 1000, percentile(gaps_s, 0.99) * 1000,
         max(gaps_s) * 1000)
+
+
+def grid_lateness(pairs, interval):
+    """pairs: [(id, arrival)] of one fixed-interval stream. For each event (due, lateness):
+    the grid's phase is taken from the event that arrived earliest relative to it (its
+    lateness 0), so every lateness is >= 0 and a stream on time has all of them well under
+    one interval."""
+    if not pairs:
+        return []
+    anchor = min(t - i * interval for i, t in pairs)
+    return [(anchor + i * interval, t - anchor - i * interval) for i, t in pairs]
+
+
+def beyond_control(streams, controls, interval):
+    """Streams under test against control streams (the same kind, from a responder nobody
+    attacks), all read by one process: each event under test must arrive before the next
+    one is due, beyond the lateness the control streams had at that moment (the largest of
+    the control events due while it was pending: from one interval before its due time
+    until it arrived). A machine that stalls delays both alike; a responder that stalls
+    under attack delays only its own. streams, controls: lists of [(id, arrival)].
+    Returns ([(stream index, id, lateness, control's lateness)] of those that failed,
+    largest lateness under test, largest control lateness)."""
+    ctl = sorted(x for c in controls for x in grid_lateness(c, interval))
+    bad, worst = [], 0.0
+    for si, pairs in enumerate(streams):
+        for (i, _), (due, late) in zip(pairs, grid_lateness(pairs, interval)):
+            worst = max(worst, late)
+            if late < interval:
+                continue
+            allow = max([cl for cd, cl in ctl if due - interval <= cd <= due + late],
+                        default=0.0)
+            if late - allow >= interval:
+                bad.append((si, i, late, allow))
+    return bad, worst, max([cl for _, cl in ctl], default=0.0)
 
 
 # ---------------------------------------------------------------- raw FastCGI
@@ -881,17 +945,19 @@ def fcgi_read_records(s, timeout, until=None):
 
 # ---------------------------------------------------------------- a separate watcher process
 
-def _watch(sock, n, seconds):
-    """Opens n raw FastCGI streams on sock and reads them until its stdin is closed (at
-    most `seconds`); returns {"seconds": how long it read, "streams": per stream the
-    (id, arrival time) of each event}. Runs in its own process (see Watcher)."""
+def _watch(specs, seconds):
+    """Opens, for each (socket, n) of specs, n raw FastCGI streams on the socket and reads
+    them all until its stdin is closed (at most `seconds`); returns {"seconds": how long it
+    read, "streams": per stream, in the order of specs, the (id, arrival time) of each
+    event}. Runs in its own process (see Watcher)."""
     socks, parsers, out = [], [], []
-    for _ in range(n):
-        s = fcgi_raw(sock)
-        s.setblocking(False)
-        socks.append(s)
-        parsers.append([b"", SseParser()])
-        out.append([])
+    for sock, n in specs:
+        for _ in range(n):
+            s = fcgi_raw(sock)
+            s.setblocking(False)
+            socks.append(s)
+            parsers.append([b"", SseParser()])
+            out.append([])
     t0 = time.monotonic()
     deadline = t0 + seconds
     stdin_open = True
@@ -920,20 +986,21 @@ def _watch(sock, n, seconds):
 
 class Watcher:
     """Streams read by a separate process, so that their arrival times do not depend
-    on what the test process itself is busy with (the GIL, blocking calls)."""
+    on what the test process itself is busy with (the GIL, blocking calls). specs:
+    [(socket path, number of streams)], e.g. the responder under test and a control."""
 
-    def __init__(self, sock, n, seconds):
-        self.p = subprocess.Popen([sys.executable, os.path.abspath(__file__), "watch", sock,
-                                   str(n), str(seconds)], stdin=subprocess.PIPE,
+    def __init__(self, specs, seconds):
+        self.p = subprocess.Popen([sys.executable, os.path.abspath(__file__), "watch",
+                                   json.dumps(specs), str(seconds)], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True)
 
     def result(self, timeout):
         """Stops the watcher (closes its stdin) if it still reads; returns (seconds it
-        read, per stream the list of (id, time))."""
+        read, per stream the list of (id, time), in the order of specs)."""
         out, _ = self.p.communicate(timeout=timeout)
         r = json.loads(out)
         return r["seconds"], r["streams"]
 
 
-if __name__ == "__main__" and len(sys.argv) == 5 and sys.argv[1] == "watch":
-    print(json.dumps(_watch(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))))
+if __name__ == "__main__" and len(sys.argv) == 4 and sys.argv[1] == "watch":
+    print(json.dumps(_watch(json.loads(sys.argv[2]), float(sys.argv[3]))))
