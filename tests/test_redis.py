@@ -428,7 +428,7 @@ def apache_test(tcp, password):
                                                  "-k", "1", "-r", "300"], name, tag)
         procs.append(p)
         socks.append(sock)
-    defines = {"FCGI_SSE_HTML": ap.HTML, "FCGI_SSE_SOCKET": socks[0],
+    defines = {"FCGI_SSE_HTML": ap.page(wd), "FCGI_SSE_SOCKET": socks[0],
                "FCGI_SSE_SOCKET_2": socks[1]}
     extra = "\n".join("LoadModule %s_module %s" % (m, ap.module_path(m))
                       for m in ("proxy_balancer", "lbmethod_byrequests", "slotmem_shm"))
