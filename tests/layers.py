@@ -22,6 +22,7 @@ LAYERS = [
     (0, "core"),      # the loop, timers, log, clock, text, lists: nothing of HTTP or FastCGI
     (1, "fcgi"),      # FastCGI: the record check, libfcgi's requests
     (1, "http"),      # what a request says and what answers it: SSE events, ids, auth, heads
+    (1, "mercure"),   # Mercure's protocol, pure: tokens, grants, URL, URL Pattern, URI templates
     (2, "stream"),    # one long answer, the hub that writes them all, the slots
     (3, "channels"),  # channels, their history, expiry, publishing
     (4, "redis"),     # channels across responders through Redis
