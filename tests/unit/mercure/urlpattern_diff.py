@@ -420,6 +420,7 @@ def retry_input(inp, base):
 
 
 FILE_NO_PATH = re.compile(r"(?i)^[\x00- ]*file:[/\\]{2}[^/\\?#]+[?#]")
+FILE_DRIVE_HOST = re.compile(r"(?i)^[\x00- ]*file:[/\\]{2}[a-z][:|]([/\\?#]|$)")
 
 
 def url_difference(chrome, ours, ours_why, retried, inp="", base=None):
@@ -433,6 +434,9 @@ def url_difference(chrome, ours, ours_why, retried, inp="", base=None):
             return retried[1] + " + " + why
     if chrome is None and ours is not None and ours[0] == "file" and FILE_NO_PATH.match(inp):
         return "Chromium refuses a file URL whose host is followed by '?' or '#'"
+    if (chrome is None and ours is not None and ours[0] == "file" and DRIVE.match(ours[5]) and
+            FILE_DRIVE_HOST.match(inp)):
+        return "Chromium does not apply the Windows drive letter quirks of file URLs"
     if (base is not None and base.split(":", 1)[0].lower() not in SPECIAL and
             len(inp) >= 2 and inp[0] in "/\\" and inp[1] in "/\\" and "\\" in inp[:2]):
         return ("Chromium reads a reference starting with two of '/' and '\\' (one a '\\') "
