@@ -80,8 +80,12 @@ struct sel_request {
  * allows (SEL_CURRENT | SEL_LEGACY for --mercure-protocol both).
  *  - current: `match` and `match_exact` (exact, or "*"), `match_urlpattern`; any other
  *    name that begins with "match" in any case is refused (the draft reserves the
- *    prefix); `last_event_id` (first occurrence wins);
- *  - legacy: `topic` (a URI template, an exact string or "*"); `lastEventID`;
+ *    prefix) unless the request speaks legacy (has topic parameters: its draft ignores
+ *    what it does not know); `last_event_id` (first occurrence wins);
+ *  - legacy: `topic` (a URI template, an exact string or "*"); `lastEventID` (first
+ *    occurrence wins); each generation reads only its own last event id parameter;
+ *  - a last event id over SEL_LAST_ID_MAX bytes, or that is not topic_text_ok (no event
+ *    id can be: the publish rules), is refused;
  *  - a request with both match* and topic parameters is refused (it must speak one);
  *    one that names a generation outside gens is refused saying which option allows it;
  *  - no matcher at all: refused; more than SEL_MATCHERS_MAX: refused; a matcher that does

@@ -406,7 +406,7 @@ static size_t update_lines(const char *data, size_t len, size_t *breaks)
 size_t update_wire_size(const struct update *u, size_t hub_id_len)
 {
     char digits[24];
-    size_t breaks, lines = update_lines(u->data, u->data_len, &breaks);
+    size_t breaks, lines = update_lines(u->data ? u->data : "", u->data_len, &breaks);
     size_t n = 4 + (u->id ? u->id_len : hub_id_len) + 1;       /* "id: " ID LF */
 
     if (u->type)
@@ -427,6 +427,7 @@ static void update_put_bytes(char *buf, size_t *o, const char *s, size_t n)
 long update_wire(char *buf, size_t cap, const struct update *u, const char *hub_id,
                  size_t hub_id_len)
 {
+    const char *data = u->data ? u->data : ""; /* an update made by hand may have none */
     char digits[24];
     size_t o = 0, i, start = 0;
 
@@ -446,13 +447,12 @@ long update_wire(char *buf, size_t cap, const struct update *u, const char *hub_
     update_put_bytes(buf, &o, u->id ? u->id : hub_id, u->id ? u->id_len : hub_id_len);
     buf[o++] = '\n';
     for (i = 0; i <= u->data_len; i++) {
-        if (i < u->data_len && u->data[i] != '\r' && u->data[i] != '\n')
+        if (i < u->data_len && data[i] != '\r' && data[i] != '\n')
             continue;
         update_put_bytes(buf, &o, "data: ", 6);
-        update_put_bytes(buf, &o, u->data + start, i - start);
+        update_put_bytes(buf, &o, data + start, i - start);
         buf[o++] = '\n';
-        if (i < u->data_len && u->data[i] == '\r' && i + 1 < u->data_len &&
-            u->data[i + 1] == '\n')
+        if (i < u->data_len && data[i] == '\r' && i + 1 < u->data_len && data[i + 1] == '\n')
             i++;
         start = i + 1;
     }

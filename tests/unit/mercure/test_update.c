@@ -127,6 +127,15 @@ static void test_accepted(void)
     ok(r == 0 && u.ntopics == 1 && strcmp(u.topics[0], "x;topic=y") == 0,
        "';' separates nothing (the URL Standard's parser)");
     update_free(&u);
+
+    memset(&u, 0, sizeof u); /* the hub's own update, made by hand, with no data */
+    u.ntopics = 1;
+    u.topics[0] = "/.well-known/mercure/subscriptions/exact/a/b";
+    u.topic_lens[0] = strlen(u.topics[0]);
+    u.type = "mercure";
+    u.type_len = 7;
+    same(wire(&u, buf, sizeof buf), "event: mercure\nid: " HUB_ID "\ndata: \n\n",
+         "an update made by hand with data NULL: one empty data line");
 }
 
 /* 1 when body is refused with status and a reason containing want that does not quote
