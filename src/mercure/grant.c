@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "mercure/grant.h"
+#include "mercure/topic.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,25 +34,23 @@ void grant_free(struct grant *g)
     memset(g, 0, sizeof *g);
 }
 
-/* NULL when s (len bytes of valid UTF-8) can be a matcher: 1 to GRANT_MATCH_MAX bytes,
- * no C0 control, DEL or C1 control (U+0080-U+009F, UTF-8 C2 80-9F); else what is wrong. */
+/* NULL when s (len bytes) can be a matcher: 1 to GRANT_MATCH_MAX bytes of text a topic may
+ * be (topic_text_ok: UTF-8 without C0, DEL, C1 or Unicode Cf); else what is wrong. */
 static const char *grant_bad_string(const char *s, size_t len)
 {
-    size_t i;
+    const char *why;
 
     if (len == 0)
         return "is empty";
     if (len > GRANT_MATCH_MAX)
         return "is longer than 4096 bytes";
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        if (c < 0x20 || c == 0x7f ||
-            (c == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] >= 0x80 &&
-             (unsigned char)s[i + 1] <= 0x9f))
-            return "holds a control character";
-    }
-    return NULL;
+    if (topic_text_ok(s, len, &why))
+        return NULL;
+    if (strcmp(why, "a control character") == 0)
+        return "holds a control character";
+    if (strcmp(why, "not UTF-8") == 0)
+        return "is not UTF-8";
+    return "holds a format character (Unicode Cf)";
 }
 
 /* The array p (elements of size bytes) with room for element n: p itself while it has

@@ -63,8 +63,9 @@ struct grant {
  *  - legacy: the `mercure` claim (absent: no grant), an object whose `publish` and
  *    `subscribe` are arrays of strings (absent or null: none) and whose `payload` is kept
  *    as it is.
- * A matcher must be 1 to GRANT_MATCH_MAX bytes without control characters (C0, DEL, C1),
- * as a topic is; `*` is GRANT_ANY in both generations.
+ * A matcher must be 1 to GRANT_MATCH_MAX bytes of what a topic may hold (topic_text_ok:
+ * no control character, C0, DEL or C1, and no Unicode format character, Cf); `*` is
+ * GRANT_ANY in both generations.
  * 0 with *g filled (claims is json_incref'd; grant_free releases it), or -1 with a one-line
  * reason in why and *g empty (nothing to free) when the token must be refused as invalid,
  * or when memory runs out (why says so). */

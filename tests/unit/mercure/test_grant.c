@@ -204,6 +204,10 @@ static void test_current_refusals(void)
           "match holds a control character" },
         { "{\"authorization_details\":[{" DT ",\"actions\":[\"subscribe\"],\"topics\":[{\"match\":\"a\\u0085\"}]}]}",
           "match holds a control character" },
+        { "{\"authorization_details\":[{" DT ",\"actions\":[\"subscribe\"],\"topics\":[{\"match\":\"a\\u200bb\"}]}]}",
+          "match holds a format character (Unicode Cf)" },
+        { "{\"authorization_details\":[{" DT ",\"actions\":[\"subscribe\"],\"topics\":[{\"match\":\"\\ufeffa\"}]}]}",
+          "match holds a format character (Unicode Cf)" },
         { "{\"authorization_details\":[{" DT ",\"actions\":[\"subscribe\"],\"topics\":[{\"match\":\"a\","
           "\"match_type\":\"regex\"}]}]}", "match_type is not one this hub supports" },
         { "{\"authorization_details\":[{" DT ",\"actions\":[\"subscribe\"],\"topics\":[{\"match\":\"*\","
@@ -345,6 +349,12 @@ static void test_legacy(void)
     ok(refused("{\"mercure\":{\"publish\":[\"a\\u001fb\"]}}", JWT_GEN_LEGACY,
                "mercure.publish[0] holds a control character", why, sizeof why),
        "legacy: invalid token: %s", why);
+    ok(refused("{\"mercure\":{\"subscribe\":[\"a\\udb40\\udc01\"]}}", JWT_GEN_LEGACY,
+               "mercure.subscribe[0] holds a format character (Unicode Cf)", why, sizeof why),
+       "legacy: invalid token (U+E0001, as topics are): %s", why);
+    ok(parse("{\"mercure\":{\"subscribe\":[\"a\\u00a0b\"]}}", JWT_GEN_LEGACY, &g, why,
+             sizeof why) == 0 && g.nsubscribe == 1, "legacy: U+00A0 (not Cf) is a matcher");
+    grant_free(&g);
 }
 
 /* Symfony's tokens (Debian's php-symfony-mercure), verified, then read. */
