@@ -105,7 +105,8 @@ static int redis_batch_of(struct redis *b, struct history_fetch *f, const redisR
         redis_saw(b, id);
         if (redis_fields(b, e->element[1]->str, e->element[2], &type, &data, &len, NULL, NULL) != 1)
             continue; /* a foreign entry: the cursor passes it */
-        m = msg_create(b->engine, id, type, data, len);
+        m = msg_create_in(b->engine, f->keys[e->element[0]->integer] + strlen(REDIS_KEY_PREFIX),
+                          id, type, data, len);
         if (!m) {
             redis_batch_free(out);
             return -1;
