@@ -147,7 +147,8 @@ def build_deb(cmd):
     env = {k: v for k, v in os.environ.items() if k not in DROP_ENV}
     env["FCGI_SSE_PACKAGE_BUILD"] = "1"
     r = subprocess.run(cmd, shell=True, cwd=src, stdout=subprocess.PIPE, env=env,
-                       stderr=subprocess.STDOUT, text=True, timeout=900)
+                       stderr=subprocess.STDOUT, encoding="utf-8", errors="replace",
+                       timeout=900)
     took = time.monotonic() - t0
     blog = "$ %s\n%s\nexit %d (%.1f s)\n" % (cmd, r.stdout, r.returncode, took)
     debs = glob.glob(wd.file("src/fcgi-sse_*_amd64.deb"))

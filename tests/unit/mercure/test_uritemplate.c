@@ -128,6 +128,24 @@ static void test_literals(void)
        "a string that is not UTF-8 never matches (not even up to its first bad byte)");
 }
 
+/* s with each byte outside printable ASCII as \xNN: a test's name stays ASCII (TAP logs
+ * are read as UTF-8). */
+static const char *shown(const char *s)
+{
+    static char buf[256];
+    size_t n = 0;
+
+    for (; *s && n + 5 < sizeof buf; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x20 && c < 0x7f)
+            buf[n++] = (char)c;
+        else
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "\\x%02x", c);
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
 static void test_invalid(void)
 {
     static const char *const bad[][2] = {
@@ -148,7 +166,7 @@ static void test_invalid(void)
 
     for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ok(compiles(bad[i][0], why, sizeof why) == UT_EINVALID && strstr(why, bad[i][1]),
-           "invalid: %s (%s)", bad[i][0], why);
+           "invalid: %s (%s)", shown(bad[i][0]), why);
     ok(compiles("{x%41,a.b,_1,A9*,y:9999}", why, sizeof why) == UT_OK,
        "valid: pct-encoded and dotted names, explode, the longest prefix");
     ok(compiles("\xee\x80\x80{x}\xf3\xa1\x84\x80", why, sizeof why) == UT_OK,
