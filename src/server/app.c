@@ -7,6 +7,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "mercurehub/mercure.h"
 #include "redis/redis.h"
 #include "redis/redisurl.h"
 #include "server/listen.h"
@@ -98,7 +99,7 @@ static int redis_options(const struct opt_config *cfg, struct redis_config *rc)
         return -1;
     }
     rc->history = cfg->history;
-    rc->internal_history = 0;
+    rc->internal_history = cfg->mercure_history;
     rc->max_message = cfg->max_message;
     if (!cfg->redis_password_file)
         return 0;
@@ -191,7 +192,8 @@ static int start_channels(struct app *a, long long heartbeat_ns)
 {
     const struct opt_config *cfg = &a->cfg;
     struct chan_limits lim = { cfg->history, (unsigned long long)cfg->history_ttl_s * 1000ULL,
-                               (size_t)cfg->history_bytes, cfg->max_channels, 0 };
+                               (size_t)cfg->history_bytes, cfg->max_channels,
+                               cfg->mercure_history };
     struct sub_params sp = { NULL, heartbeat_ns, &a->stats.events_delivered, NULL,
                              cfg->retry_ms };
     static struct redis_config redis_cfg;
@@ -261,6 +263,49 @@ static int start_programs(struct app *a, long long heartbeat_ns)
     return 0;
 }
 
+/* The Mercure hub (--mercure), on the channels' engine. 0, or -1 (logged). */
+static int start_mercure(struct app *a, long long heartbeat_ns)
+{
+    const struct opt_config *cfg = &a->cfg;
+    struct mercure_config mc = { 0 };
+    struct mercure_deps md = { a->loop, a->engine, a->dispatch.pub.backend, a->history, a->hub,
+                               &a->stats.events_delivered };
+    char err[512];
+    unsigned i;
+
+    if (!cfg->mercure)
+        return 0;
+    mc.gens = cfg->mercure_protocol;
+    mc.publisher_key_file = cfg->mercure_publisher_key_file;
+    mc.subscriber_key_file = cfg->mercure_subscriber_key_file;
+    mc.issuer = cfg->mercure_issuer;
+    mc.audience = cfg->mercure_audience;
+    mc.anonymous = cfg->mercure_anonymous;
+    mc.subscriptions = cfg->mercure_subscriptions;
+    mc.ncors = cfg->mercure_ncors;
+    for (i = 0; i < cfg->mercure_ncors && i < MERCURE_CORS_MAX; i++)
+        mc.cors[i] = cfg->mercure_cors[i];
+    mc.max_message = cfg->max_message;
+    mc.retry_ms = cfg->retry_ms;
+    mc.heartbeat_ns = heartbeat_ns;
+    a->mercure = mercure_create(&mc, &md, err, sizeof err);
+    if (!a->mercure) {
+        log_error("%s", err);
+        return -1;
+    }
+    a->dispatch.mercure = a->mercure;
+    log_info("mercure: a hub on .../.well-known/mercure (%s%s), %s, %s%s", 
+             cfg->mercure_protocol == 3 ? "both drafts" : cfg->mercure_protocol == 1
+                                                              ? "the current draft"
+                                                              : "the legacy draft",
+             cfg->mercure_audience ? ", audience set" : "",
+             cfg->mercure_publisher_key_file ? "publishers with a token"
+                                             : "no publisher (no key)",
+             cfg->mercure_anonymous ? "anonymous subscribers" : "subscribers with a token",
+             cfg->mercure_subscriptions ? ", active subscriptions" : "");
+    return 0;
+}
+
 /* The controller and what it hands streams to, then the intake. 0, or -1 (logged). */
 static int start_serving(struct app *a)
 {
@@ -269,7 +314,7 @@ static int start_serving(struct app *a)
     struct dispatch *c = &a->dispatch;
 
     a->hub = hub_create(a->loop, &hooks);
-    if (!a->hub)
+    if (!a->hub || start_mercure(a, (long long)cfg->heartbeat_s * 1000000000LL) < 0)
         return -1;
     c->retry_ms = cfg->retry_ms;
     c->stats = &a->stats;
@@ -361,6 +406,7 @@ void app_free(struct app *a, const volatile sig_atomic_t *stop)
 {
     intake_destroy(a->intake);
     hub_destroy(a->hub);
+    mercure_destroy(a->mercure);
     expire_destroy(a->expire);
     if (a->procs)
         process_shutdown(a->procs, stop, &a->waitmask);
