@@ -322,7 +322,7 @@ class Runner:
             code = code.replace("6379", str(self.redis_port))
         return code
 
-    def run(self, code, cut=1.5, timeout=30, argv=None, stdin=None):
+    def run(self, code, cut=3, timeout=30, argv=None, stdin=None):
         """bash -c CODE, or argv (CODE appended when given); a Result. A run that has not
         ended after timeout s is killed (hung)."""
         env = dict(self.env, FCGI_SSE_EXAMPLE_CUT=str(cut))
