@@ -12,13 +12,18 @@ page's program panel in a real browser.
   tests/lib/programs.paced_ok); the button is
   disabled while it runs; the panel ends with "exited with status 0" and does not run the
   program again (no reconnect); no CSP violation or page error;
+- Mercure: the two commands demo.sh prints for it, run as printed (the subscription's URL
+  read by a client here): the publish, with the token demo.sh signed with this run's secret,
+  is answered with its id, and the anonymous subscriber gets the update with that id;
 - Ctrl-C (SIGINT) stops demo.sh, which stops the responder and lighttpd: no process left.
 
 The browser part is skipped (never passed) without /usr/bin/chromium or node/npm.
 """
 
 import os
+import re
 import signal
+import subprocess
 import sys
 import time
 
@@ -107,6 +112,27 @@ try:
     s.read_events(2, 5)
     t.ok(len([e for e in s.events if e["data"]]) >= 2, "the counter streams", s.events[:3])
     s.close()
+
+    # --- Mercure: the commands demo.sh prints, the publish run as printed
+    m = re.search(r"demo\.sh: Mercure:[^\n]*\n  curl -N '(http://127\.0\.0\.1:%d)"
+                  r"(/\.well-known/mercure\?[^']*)'\n  (curl -H [^\n]*\\\n[^\n]*)\n" % port,
+                  demo.log())
+    t.ok(m, "demo.sh prints a Mercure subscription and a publish with its token",
+         demo.log()[-2000:])
+    if m:
+        sub = HttpStream(port, m.group(2))
+        sub.read_head(5)
+        r = subprocess.run(["bash", "-c", m.group(3)], capture_output=True, text=True,
+                           timeout=30)
+        t.ok(sub.status == 200 and r.returncode == 0 and
+             re.match(r"^urn:uuid:[0-9a-f-]{36}$", r.stdout),
+             "Mercure: the printed publish (its token signed with this run's secret) is "
+             "answered with the update's id", (sub.status, r))
+        sub.read_until(lambda x: any(e["data"] for e in x.events), 5)
+        t.eq([(e["id"], e["data"]) for e in sub.events if e["data"]],
+             [(r.stdout, '{"status": "sold"}')],
+             "Mercure: the anonymous subscriber gets the update, with that id")
+        sub.close()
 
     # --- run/demo through lighttpd: the program demo.sh configured, line by line
     s = HttpStream(port, "/run/demo")
