@@ -1,4 +1,4 @@
-/* test_auth.c -- unit tests of auth: key files, bearer keys, signed subscription URLs, who may publish or chat */
+/* test_auth.c -- unit tests of auth: key files, bearer keys, signed subscription URLs */
 /* The known-answer signatures were computed independently, with Python's hmac:
  *   python3 -c "import hmac,hashlib,base64;print(base64.urlsafe_b64encode(hmac.new(
  *     b'k3y',b'1900000000\na\nb',hashlib.sha256).digest()).rstrip(b'=').decode())"
@@ -6,8 +6,6 @@
 #include "config.h"
 
 #include "http/auth.h"
-#include "channels/pub.h"
-#include "channels/pub.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -432,77 +430,6 @@ static void test_sign_verify(void)
     auth_keys_free(other);
 }
 
-/* The request's params for pub_may / pub_chat_may: Authorization and REMOTE_USER. */
-struct who {
-    const char *authorization, *user;
-};
-
-static const char *who_param(const char *name, void *ctx)
-{
-    const struct who *w = ctx;
-    return strcmp(name, "HTTP_AUTHORIZATION") == 0 ? w->authorization
-           : strcmp(name, "REMOTE_USER") == 0      ? w->user
-                                                   : NULL;
-}
-
-/* Each refusal of /publish and /chat/completions, in its own words. */
-static void test_who_may(void)
-{
-    char err[256];
-    int warned;
-    struct auth_keys *k = load("who", "s3cret-key-0123456\n", 0600, &warned, err, sizeof err);
-    struct pub_config c;
-    struct who key = { "Bearer s3cret-key-0123456", NULL }, wrong = { "Bearer nope", NULL };
-    struct who user = { NULL, "alice" }, nobody = { NULL, NULL };
-    const char *why;
-
-    if (!ok(k != NULL, "who may: keys load"))
-        return;
-    memset(&c, 0, sizeof c);
-    why = NULL;
-    ok(!pub_may(&c, who_param, &key, &why) && why &&
-           strcmp(why, "publishing is off: the responder has neither --publish-key-file nor "
-                       "--publish-remote-user") == 0,
-       "publish, neither option: off (%s)", why ? why : "NULL");
-    why = NULL;
-    ok(!pub_chat_may(&c, who_param, &key, &why) && why && strncmp(why, "chat is off: ", 13) == 0,
-       "chat, neither option: its own reason (%s)", why ? why : "NULL");
-
-    c.keys = k;
-    ok(pub_may(&c, who_param, &key, &why) && pub_chat_may(&c, who_param, &key, &why),
-       "a key of the file: may publish and chat");
-    why = NULL;
-    ok(!pub_chat_may(&c, who_param, &wrong, &why) && why &&
-           strcmp(why, "chat needs Authorization: Bearer KEY with a key of the responder's "
-                       "--publish-key-file") == 0,
-       "chat, a wrong key: names chat (%s)", why ? why : "NULL");
-    why = NULL;
-    ok(!pub_may(&c, who_param, &wrong, &why) && why && strncmp(why, "publishing needs ", 17) == 0,
-       "publish, a wrong key: names publishing (%s)", why ? why : "NULL");
-    why = NULL;
-    ok(!pub_chat_may(&c, who_param, &user, &why) && why,
-       "key file only: a REMOTE_USER is not enough to chat");
-
-    c.remote_user = 1;
-    ok(pub_chat_may(&c, who_param, &user, &why), "with --publish-remote-user: a user may chat");
-    why = NULL;
-    ok(!pub_chat_may(&c, who_param, &nobody, &why) && why &&
-           strcmp(why, "chat needs Authorization: Bearer KEY or a user the web server "
-                       "authenticated") == 0,
-       "chat, key file and remote user, neither given: (%s)", why ? why : "NULL");
-
-    c.keys = NULL;
-    why = NULL;
-    ok(!pub_chat_may(&c, who_param, &key, &why) && why &&
-           strcmp(why, "chat needs a user the web server authenticated") == 0,
-       "chat, remote user only, a key given: (%s)", why ? why : "NULL");
-    why = NULL;
-    ok(!pub_may(&c, who_param, &nobody, &why) && why &&
-           strcmp(why, "publishing needs a user the web server authenticated") == 0,
-       "publish, remote user only, none given: (%s)", why ? why : "NULL");
-    auth_keys_free(k);
-}
-
 int main(void)
 {
     const char *tmp = getenv("TMPDIR");
@@ -517,10 +444,9 @@ int main(void)
     test_bearer();
     test_known_answers();
     test_sign_verify();
-    test_who_may();
     {
         static const char *names[] = { "a", "crlf", "nolf", "empty", "empty2", "unreadable", "world",
-                                       "group", "bearer", "sig", "sig2", "who", "nbsp", "nbsp2",
+                                       "group", "bearer", "sig", "sig2", "nbsp", "nbsp2",
                                        "ff", "vt", "space", "del", "esc", "utf8", "short",
                                        "short15", "exact16", "printable", "w-other", "w-group",
                                        "w-cmd", "w-cmd2", "foreign", "rootfile" };

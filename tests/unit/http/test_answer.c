@@ -1,4 +1,4 @@
-/* test_route.c -- unit tests of route: which requests are answered here (errors, HEAD,
+/* test_answer.c -- unit tests of answer: which requests are answered here (errors, HEAD,
  * status) and which open a stream; the 503 at the stream limit */
 #include "config.h"
 

@@ -1,13 +1,11 @@
-/* test_frame.c -- unit tests of frame (a request's records checked as they arrive) and peer (who may connect).
+/* test_frame.c -- unit tests of frame: a request's records checked as they arrive, before libfcgi reads any.
  * Limits of the helpers: records are built in a fixed 512 KiB buffer; the FastCGI encoding is
  * written out by hand here (test side only), from the FastCGI 1.0 specification; limits are
  * generous (body 1 KiB, raw 1 MiB) unless a test is about them. */
 #include "config.h"
 
 #include "fcgi/frame.h"
-#include "server/peer.h"
 
-#include <arpa/inet.h>
 #include <string.h>
 
 #include "tap.h"
@@ -101,10 +99,6 @@ int main(void)
     size_t n, cut, i, params_end, whole_end;
     int all;
     enum frame_result r;
-    struct peer_acl acl;
-    char err[128], who[64];
-    struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons(1234) };
-    struct sockaddr sun = { .sa_family = AF_UNIX };
 
     /* ---- a normal request */
     len = 0;
@@ -362,28 +356,5 @@ int main(void)
         rec(4, 1, p, 1, 255); /* 264 bytes of records for each byte of params */
     reset(1024, 4096);
     ok(frame_scan(&fr, buf, len) == FRAME_BAD, "padding piling up past raw_max: BAD");
-
-    /* ---- peer */
-    ok(peer_acl_parse(&acl, NULL, err, sizeof err) == 0 && acl.n == 0, "no list");
-    ok(peer_acl_parse(&acl, "", err, sizeof err) == 0 && acl.n == 0, "an empty list: any peer");
-    in.sin_addr.s_addr = htonl(0x7f000002);
-    ok(peer_allowed(&acl, (struct sockaddr *)&in), "no list: any TCP peer");
-    err[0] = '\0';
-    ok(peer_acl_parse(&acl, ",", err, sizeof err) == -1 && err[0],
-       "\",\" is refused, not read as no list: %s", err);
-    err[0] = '\0';
-    ok(peer_acl_parse(&acl, " , ", err, sizeof err) == -1 && err[0],
-       "\" , \" is refused too: %s", err);
-    ok(peer_acl_parse(&acl, "127.0.0.1, 10.0.0.5 ,", err, sizeof err) == 0 && acl.n == 2,
-       "two addresses, spaces and a trailing comma");
-    ok(!peer_allowed(&acl, (struct sockaddr *)&in), "127.0.0.2 is not on the list");
-    in.sin_addr.s_addr = htonl(0x0a000005);
-    ok(peer_allowed(&acl, (struct sockaddr *)&in), "10.0.0.5 is");
-    ok(peer_allowed(&acl, &sun), "a unix peer always is");
-    ok(peer_acl_parse(&acl, "127.0.0.1,localhost", err, sizeof err) == -1 && strstr(err, "localhost"),
-       "a host name is refused: %s", err);
-    ok(peer_acl_parse(&acl, "1.2.3.4.5", err, sizeof err) == -1, "a bad address is refused");
-    peer_describe((struct sockaddr *)&in, who, sizeof who);
-    ok(strcmp(who, "10.0.0.5:1234") == 0, "describe: %s", who);
     return done_testing();
 }

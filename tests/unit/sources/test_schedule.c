@@ -1,16 +1,14 @@
-/* test_sched.c -- unit tests of sched, heap and stats: the pure per-stream schedule, the deadline heap, the status JSON */
+/* test_schedule.c -- unit tests of schedule: the counter's pure per-stream schedule (events,
+ * heartbeats, bursts, the grid) and its output */
 /* Limits of the helpers: times are plain nanosecond numbers (no clock is read); expected
  * output is rebuilt from the documented format ("id: N\ndata: Count: [N]\n\n"), and
  * a heartbeat is only checked to be comment lines, not its text; the output buffer has
  * a canary after SCHED_OUT_MAX bytes, so an overrun is counted, not necessarily caught
- * at once; the heap tests draw due times from a fixed-seed LCG so every run is the same. */
+ * at once; random times come from a fixed-seed LCG so every run is the same. */
 #include "config.h"
 
 #include "sources/schedule.h"
-#include "http/stats.h"
-#include "core/heap.h"
 
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,31 +79,6 @@ static unsigned long long lcg(void)
 {
     lcg_state = lcg_state * 6364136223846793005ULL + 1442695040888963407ULL;
     return lcg_state >> 33;
-}
-
-/* Pops everything via heap_min + heap_remove; returns how many, *sorted = nondecreasing,
- * *unqueued = every popped node got index HEAP_NONE. */
-static size_t drain(struct heap *h, int *sorted, int *unqueued, long long *last)
-{
-    struct heap_node *n;
-    long long prev = LLONG_MIN;
-    size_t count = 0;
-
-    *sorted = 1;
-    *unqueued = 1;
-    while ((n = heap_min(h)) != NULL) {
-        if (n->due < prev)
-            *sorted = 0;
-        prev = n->due;
-        heap_remove(h, n);
-        if (n->index != HEAP_NONE)
-            *unqueued = 0;
-        if (++count > 1000000)
-            break; /* a broken remove would loop forever */
-    }
-    if (last)
-        *last = prev;
-    return count;
 }
 
 static void test_schedule(void)
@@ -367,287 +340,12 @@ static void test_schedule(void)
        out_violations);
 }
 
-/* Sorts long longs (for the median). */
-static int cmp_ll(const void *a, const void *b)
-{
-    long long x = *(const long long *)a, y = *(const long long *)b;
-
-    return (x > y) - (x < y);
-}
-
-/* Fills nodes[0..n) with LCG dues in [0, range) and pushes them all; 1 when every push
- * succeeded and queued its node. */
-static int push_random(struct heap *h, struct heap_node *nodes, size_t n, unsigned long range)
-{
-    size_t i;
-    int all = 1;
-
-    for (i = 0; i < n; i++) {
-        nodes[i].due = (long long)(lcg() % range);
-        nodes[i].index = HEAP_NONE;
-        if (heap_push(h, &nodes[i]) != 0 || nodes[i].index == HEAP_NONE)
-            all = 0;
-    }
-    return all;
-}
-
-static void test_theap(void)
-{
-    enum { N = 1000 };
-    struct heap h;
-    struct heap_node *nodes = calloc(N, sizeof *nodes), *n, lone;
-    long long *dues = calloc(N, sizeof *dues);
-    char *removed = calloc(N, 1);
-    size_t i, count, len_before, mid;
-    int all, sorted, unqueued;
-    long long min, last;
-
-    if (!nodes || !dues || !removed)
-        abort();
-
-    heap_init(&h);
-    ok(heap_min(&h) == NULL && h.len == 0, "heap: empty after init, heap_min NULL");
-
-    /* 1000 random nodes, with duplicates and negative dues */
-    lcg_state = 2024;
-    all = 1;
-    min = LLONG_MAX;
-    for (i = 0; i < N; i++) {
-        nodes[i].due = (long long)(lcg() % 5000) - 1000;
-        nodes[i].index = HEAP_NONE;
-        if (nodes[i].due < min)
-            min = nodes[i].due;
-        if (heap_push(&h, &nodes[i]) != 0 || nodes[i].index == HEAP_NONE)
-            all = 0;
-    }
-    ok(all && h.len == N, "heap: 1000 pushes (fixed-seed LCG dues) succeed, every node queued");
-    ok(heap_min(&h) && heap_min(&h)->due == min, "heap: heap_min is the minimum (%lld)", min);
-    count = drain(&h, &sorted, &unqueued, NULL);
-    ok(count == N && sorted, "heap: heap_min + heap_remove pop 1000 nodes in nondecreasing order");
-    ok(unqueued, "heap: every popped node has index HEAP_NONE");
-    ok(heap_min(&h) == NULL && h.len == 0, "heap: empty after popping all");
-
-    /* remove from the middle: the node of median due, then every third node */
-    push_random(&h, nodes, N, 100000);
-    for (i = 0; i < N; i++)
-        dues[i] = nodes[i].due;
-    qsort(dues, N, sizeof *dues, cmp_ll);
-    for (mid = 0; mid < N && nodes[mid].due != dues[N / 2]; mid++)
-        ;
-    heap_remove(&h, &nodes[mid]);
-    removed[mid] = 1;
-    count = drain(&h, &sorted, &unqueued, NULL);
-    ok(nodes[mid].index == HEAP_NONE && count == N - 1 && sorted,
-       "heap: after removing the median node, 999 pop in order");
-
-    memset(removed, 0, N);
-    push_random(&h, nodes, N, 100000);
-    count = 0;
-    for (i = 1; i < N; i += 3) {
-        heap_remove(&h, &nodes[i]);
-        removed[i] = 1;
-        count++;
-    }
-    all = 1;
-    for (i = 0; i < N; i++)
-        if ((nodes[i].index == HEAP_NONE) != (removed[i] != 0))
-            all = 0;
-    ok(all && h.len == N - count,
-       "heap: %zu removals from anywhere: exactly the removed nodes are unqueued", count);
-    {
-        int none_removed = 1;
-        struct heap_node *m;
-        long long prev = LLONG_MIN;
-        size_t popped = 0;
-        sorted = 1;
-        while ((m = heap_min(&h)) != NULL && popped <= N) {
-            if (removed[m - nodes])
-                none_removed = 0;
-            if (m->due < prev)
-                sorted = 0;
-            prev = m->due;
-            heap_remove(&h, m);
-            popped++;
-        }
-        ok(sorted && none_removed && popped == N - count,
-           "heap: the rest pops in order, without any removed node (%zu)", popped);
-    }
-
-    /* heap_update */
-    push_random(&h, nodes, N, 100000);
-    nodes[500].due = -1;
-    heap_update(&h, &nodes[500]);
-    ok(heap_min(&h) == &nodes[500], "heap_update: a node moved earlier than all becomes the minimum");
-    nodes[500].due = 1000000;
-    heap_update(&h, &nodes[500]);
-    ok(heap_min(&h) != &nodes[500] && heap_min(&h)->due < 1000000,
-       "heap_update: the minimum moved later is no longer the minimum");
-    for (i = 0; i < 300; i++) {
-        size_t j = (size_t)(lcg() % N);
-        if (j == 500)
-            continue;
-        nodes[j].due = (long long)(lcg() % 100000);
-        heap_update(&h, &nodes[j]);
-    }
-    min = LLONG_MAX;
-    for (i = 0; i < N; i++)
-        if (nodes[i].due < min)
-            min = nodes[i].due;
-    ok(heap_min(&h) && heap_min(&h)->due == min,
-       "heap_update: after 300 random changes heap_min is the new minimum");
-    count = drain(&h, &sorted, &unqueued, &last);
-    ok(count == N && sorted && last == 1000000,
-       "heap_update: pops in order, the node moved last comes last");
-
-    /* removing an unqueued node */
-    for (i = 0; i < 10; i++) {
-        nodes[i].due = (long long)i * 10;
-        nodes[i].index = HEAP_NONE;
-        heap_push(&h, &nodes[i]);
-    }
-    lone.due = -100;
-    lone.index = HEAP_NONE;
-    len_before = h.len;
-    heap_remove(&h, &lone);
-    ok(h.len == len_before && heap_min(&h) == &nodes[0] && lone.index == HEAP_NONE,
-       "heap_remove of a never-queued node: no-op");
-    heap_remove(&h, &nodes[3]);
-    heap_remove(&h, &nodes[3]);
-    ok(h.len == len_before - 1 && nodes[3].index == HEAP_NONE,
-       "heap_remove twice: the second is a no-op");
-    n = heap_min(&h);
-    count = drain(&h, &sorted, &unqueued, &last);
-    ok(n == &nodes[0] && count == len_before - 1 && sorted && last == 90,
-       "heap: 9 left, in order");
-
-    heap_release(&h);
-    ok(h.len == 0 && heap_min(&h) == NULL, "heap_release: empty");
-    nodes[0].index = HEAP_NONE;
-    ok(heap_push(&h, &nodes[0]) == 0 && heap_min(&h) == &nodes[0],
-       "heap: usable again after release");
-    heap_release(&h);
-    free(removed);
-    free(dues);
-    free(nodes);
-}
-
-static void test_stats(void)
-{
-    static const char *const keys[] = { "streams_open", "streams_total", "events_sent",
-                                        "streams_dropped_slow", "streams_refused", "uptime_s",
-                                        "max_streams", "version", "runs_running",
-                                        "runs_started", "runs_failed", "runs_refused",
-                                        "run_events" };
-    enum { NKEYS = sizeof keys / sizeof keys[0] };
-    struct stats_view v;
-    struct stats st;
-    char json[STATS_JSON_MAX], want[64], *p;
-    int n, m, all, k;
-    size_t cap, i;
-
-    memset(&v, 0, sizeof v);
-    v.streams_open = 1;
-    v.streams_total = 2;
-    v.events_sent = 3;
-    v.streams_dropped_slow = 4;
-    v.streams_refused = 5;
-    v.max_streams = 6;
-    v.uptime_s = 7;
-    v.runs_running = 8;
-    v.runs_started = 9;
-    v.runs_failed = 10;
-    v.runs_refused = 11;
-    v.run_events = 12;
-    n = stats_json(&v, json, sizeof json);
-    ok(n > 0 && (size_t)n == strlen(json) && json[0] == '{' && n >= 2 && json[n - 2] == '}' &&
-           json[n - 1] == '\n' && strchr(json, '\n') == json + n - 1,
-       "stats_json: one object and one newline, length returned (%d)", n);
-    {
-        static const char *const vals[] = { "1", "2", "3", "4", "5", "7", "6",
-                                            "\"" PACKAGE_VERSION "\"", "8", "9", "10", "11",
-                                            "12" };
-        for (k = 0; k < NKEYS; k++) {
-            snprintf(want, sizeof want, "\"%s\":%s", keys[k], vals[k]);
-            p = n > 0 ? strstr(json, want) : NULL;
-            ok(p != NULL && (p[strlen(want)] == ',' || p[strlen(want)] == '}'),
-               "stats_json: renders %s", want);
-        }
-    }
-    all = 1;
-    for (k = 0; k < NKEYS; k++) {
-        char quoted[64];
-        snprintf(quoted, sizeof quoted, "\"%s\"", keys[k]);
-        p = strstr(json, quoted);
-        if (!p || strstr(p + 1, quoted))
-            all = 0;
-    }
-    ok(all, "stats_json: each of the %d keys exactly once", (int)NKEYS);
-
-    v.streams_open = v.streams_total = v.events_sent = v.streams_dropped_slow = ULONG_MAX;
-    v.streams_refused = v.max_streams = v.channels = v.messages_published = ULONG_MAX;
-    v.events_delivered = v.runs_running = v.runs_started = v.runs_failed = ULONG_MAX;
-    v.runs_refused = v.run_events = v.channels_refused = ULONG_MAX;
-    v.uptime_s = v.history_bytes = v.held_bytes = v.channel_bytes = ULLONG_MAX;
-    v.redis.enabled = v.redis.connected = 1;
-    v.redis.reconnects = v.redis.resyncs = v.redis.pending_publishes = ULONG_MAX;
-    v.redis.pending_bytes = ULLONG_MAX;
-    memset(v.redis.where, 'w', sizeof v.redis.where - 1);
-    memset(v.redis.last_error, 'e', sizeof v.redis.last_error - 1);
-    m = stats_json(&v, json, sizeof json);
-    /* answer.c renders /status into STATS_JSON_MAX bytes */
-    ok(m > 0 && m < STATS_JSON_MAX && strstr(json, "\"last_error\":\"eee"),
-       "stats_json: every counter at its largest, and the Redis part full, fits /status's "
-       "buffer (%d)", m);
-    snprintf(want, sizeof want, "\"streams_open\":%lu,", ULONG_MAX);
-    ok(m > 0 && strstr(json, want) && strstr(json, "\"uptime_s\":18446744073709551615"),
-       "stats_json: the largest values render in full");
-
-    /* too small: -1, nothing past cap */
-    all = 1;
-    for (cap = 0; m > 0 && cap < (size_t)m; cap++) {
-        memset(json, 'Z', sizeof json);
-        if (stats_json(&v, json, cap) != -1)
-            all = 0;
-        for (i = cap; i < sizeof json; i++)
-            if (json[i] != 'Z')
-                all = 0;
-    }
-    ok(all, "stats_json: every cap 0..%d returns -1 and writes nothing past cap", m - 1);
-    ok(stats_json(&v, json, (size_t)m + 1) == m, "stats_json: cap of length + 1 fits");
-
-    /* stats_read copies the counters */
-    memset(&st, 0, sizeof st);
-    st.streams_open = 11;
-    st.streams_total = 12;
-    st.events_sent = 13;
-    st.streams_dropped_slow = 14;
-    st.streams_refused = 15;
-    st.max_streams = 16;
-    st.started_ms = 5000;
-    st.runs_started = 17;
-    st.runs_failed = 18;
-    st.runs_refused = 19;
-    st.run_events = 20;
-    v.runs_running = 21;
-    stats_read(&st, &v, 5000 + 61000);
-    ok(v.streams_open == 11 && v.streams_total == 12 && v.events_sent == 13 &&
-           v.streams_dropped_slow == 14 && v.streams_refused == 15 && v.max_streams == 16 &&
-           v.uptime_s == 61,
-       "stats_read: copies the counters, uptime 61 s after 61000 ms");
-    ok(v.runs_started == 17 && v.runs_failed == 18 && v.runs_refused == 19 &&
-           v.run_events == 20 && v.runs_running == 0,
-       "stats_read: the program counters; runs_running is the programs' owner's to fill in "
-       "(0 here)");
-}
-
 int main(void)
 {
     out = malloc(SCHED_OUT_MAX + CANARY_LEN);
     if (!out)
         abort();
     test_schedule();
-    test_theap();
-    test_stats();
     free(out);
     return done_testing();
 }

@@ -1,5 +1,5 @@
 /* sink.h -- a resp_sink that records what was written and how often it was flushed, for the
- * unit tests of resp and route. Limits: one buffer of SINK_CAP bytes; a write beyond it, or
+ * unit tests of resp and answer. Limits: one buffer of SINK_CAP bytes; a write beyond it, or
  * any write once `fail` is set, fails as a peer that left would. */
 #ifndef FCGI_SSE_TEST_SINK_H
 #define FCGI_SSE_TEST_SINK_H

@@ -1,8 +1,7 @@
 /* test_sse.c -- unit tests of sse: the event-stream encoder, checked byte for byte and by decoding its output */
-/* The output is decoded by tests/sse_decode.h, the decoder fuzz_sse.c uses too. */
+/* The output is decoded by tests/unit/sse_decode.h, the decoder fuzz_sse.c uses too. */
 #include "config.h"
 
-#include "core/text.h"
 #include "http/sse.h"
 
 #include <errno.h>
@@ -142,18 +141,6 @@ static void check_caps(const char *name, const struct job *j)
        "%s: the exact size %zd fits, same bytes, nothing past cap", name, need);
     free(p);
     free(ref);
-}
-
-/* Checks sse_u64 output, its length and that it wrote no more than 21 bytes. */
-static void check_u64(unsigned long long v, const char *want)
-{
-    char buf[32];
-    size_t n;
-
-    memset(buf, CANARY, sizeof buf);
-    n = text_u64(buf, v);
-    ok(n == strlen(want) && strcmp(buf, want) == 0 && buf[21] == CANARY,
-       "text_u64(%llu) is \"%s\", length %zu, NUL-terminated", v, want, strlen(want));
 }
 
 int main(void)
@@ -363,13 +350,5 @@ int main(void)
     ok(d.retry_set && d.retry == 86400000ULL && d.events == 0 && !d.incomplete,
        "retry: the decoder reads 86400000, no event");
     dec_free(&d);
-
-    /* ---- sse_u64 */
-    check_u64(0, "0");
-    check_u64(9, "9");
-    check_u64(10, "10");
-    check_u64(1000000000ULL, "1000000000");
-    check_u64(18446744073709551615ULL, "18446744073709551615");
-
     return done_testing();
 }

@@ -1,4 +1,4 @@
-/* test_opt.c -- unit tests of opt: defaults, every option's forms and range edges, errors, repeated calls */
+/* test_options.c -- unit tests of options: defaults, every option's forms and range edges, errors, repeated calls */
 /* Limits of the helpers: run() copies each argv (at most 15 words) into a static arena
  * that is never reused (ARENA bytes in all; it aborts when full), so a config's listen
  * pointer stays valid and no call sees another call's words through getopt's internal
@@ -7,7 +7,6 @@
  * result; the TAP stream is flushed around them. */
 #include "config.h"
 
-#include "core/text.h"
 #include "server/options.h"
 
 #include <fcntl.h>
@@ -370,8 +369,6 @@ int main(void)
     ok(RUN(&c, "--max-body", "65M") == OPT_ERROR && RUN(&c, "--max-line", "255") == OPT_ERROR &&
            RUN(&c, "--kill-after", "0") == OPT_ERROR && RUN(&c, "--max-runs", "0") == OPT_ERROR,
        "programs: out of range values are refused");
-    ok(text_program_name_ok("a.b", 3) && !text_program_name_ok("..", 2) && !text_program_name_ok("", 0) &&
-           !text_program_name_ok("a/", 2), "opt_run_name_ok: the NAME rule");
 
     return done_testing();
 }

@@ -1,13 +1,11 @@
-/* test_chan.c -- unit tests of msgid, chan (ids, history bounds, subscribers, refs) and pub_text_ok */
+/* test_chan.c -- unit tests of chan: ids, history bounds, subscribers, refs, the hash, the channel bound */
 /* Limits: time is passed in by hand (no clock is read); the wire is checked with a small
  * decoder of the EventSource algorithm below (fields id, event and data only, LF line ends:
  * all the encoder writes). Run it under --enable-sanitizers to check refs and frees. */
 #include "config.h"
 
-#include "core/text.h"
 #include "channels/chan.h"
 #include "http/msgid.h"
-#include "channels/pub.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -188,230 +186,6 @@ static size_t retained(const struct chan_link *l, struct msgid *out, size_t max)
         after = m->id;
     }
     return n;
-}
-
-static void test_msgid(void)
-{
-    static const struct {
-        const char *s;
-        unsigned long long ms, seq;
-    } good[] = {
-        { "0-0", 0, 0 },
-        { "1-2", 1, 2 },
-        { "1700000000000-5", 1700000000000ULL, 5 },
-        { "007-010", 7, 10 },
-        { "0000000000000000000001-0", 1, 0 },
-        { "1-000000000000000000000000000007", 1, 7 },
-        { "9223372036854775807-9223372036854775807", 9223372036854775807ULL,
-          9223372036854775807ULL },
-    };
-    static const char *bad[] = {
-        "", "-", "1", "12", "-1", "1-", "-1-2", "+1-2", "1-+2", "1--2", " 1-2", "1-2 ",
-        "1 -2", "1- 2", "1-2x", "x1-2", "1-2-3", "1_2", "1.0-2", "0x1-2", "a-b", "1-2\n",
-        "\t1-2", "9223372036854775808-0", "0-9223372036854775808", "18446744073709551616-0",
-        "0-18446744073709551615", "99999999999999999999999-0",
-    };
-    static const struct msgid ids[] = {
-        { 0, 0 }, { 0, 1 }, { 1, 0 }, { 1700000000000ULL, 0 }, { 1700000000000ULL, 42 },
-        { 9223372036854775807ULL, 9223372036854775807ULL },
-    };
-    size_t i;
-    char buf[MSGID_STR_MAX];
-
-    for (i = 0; i < sizeof good / sizeof good[0]; i++) {
-        struct msgid id = mid(99, 99);
-        int rc = msgid_parse(good[i].s, &id);
-        ok(rc == 0 && id.ms == good[i].ms && id.seq == good[i].seq,
-           "msgid_parse \"%s\": %llu-%llu (got rc %d, %llu-%llu)", good[i].s, good[i].ms,
-           good[i].seq, rc, id.ms, id.seq);
-    }
-    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        struct msgid id = mid(99, 98);
-        int rc = msgid_parse(bad[i], &id);
-        ok(rc == -1 && id.ms == 99 && id.seq == 98,
-           "msgid_parse refuses \"%s\" and leaves *out alone (got rc %d)",
-           bad[i][0] == '\t' ? "\\t1-2" : bad[i][strlen(bad[i]) ? strlen(bad[i]) - 1 : 0] == '\n'
-                                              ? "1-2\\n" : bad[i],
-           rc);
-    }
-    for (i = 0; i < sizeof ids / sizeof ids[0]; i++) {
-        struct msgid back = mid(5, 5);
-        char want[64];
-        size_t n = msgid_format(buf, ids[i]);
-        snprintf(want, sizeof want, "%llu-%llu", ids[i].ms, ids[i].seq);
-        ok(n == strlen(want) && strcmp(buf, want) == 0 && msgid_parse(buf, &back) == 0 &&
-               msgid_cmp(back, ids[i]) == 0,
-           "msgid_format %s: length %zu, parses back to the same id", want, strlen(want));
-    }
-    ok(msgid_format(buf, mid(18446744073709551615ULL, 18446744073709551615ULL)) ==
-               MSGID_STR_MAX - 1 &&
-           strlen(buf) == MSGID_STR_MAX - 1,
-       "msgid_format of the largest ids fits MSGID_STR_MAX with its NUL");
-
-    ok(msgid_cmp(mid(1, 5), mid(2, 0)) < 0 && msgid_cmp(mid(2, 0), mid(1, 5)) > 0,
-       "msgid_cmp: ms orders first (1-5 < 2-0)");
-    ok(msgid_cmp(mid(2, 0), mid(2, 1)) < 0 && msgid_cmp(mid(2, 1), mid(2, 0)) > 0,
-       "msgid_cmp: then seq (2-0 < 2-1)");
-    ok(msgid_cmp(mid(2, 1), mid(2, 1)) == 0 && msgid_cmp(mid(0, 0), mid(0, 0)) == 0,
-       "msgid_cmp: equal ids give 0");
-    ok(msgid_cmp(mid(9223372036854775807ULL, 0), mid(0, 9223372036854775807ULL)) > 0,
-       "msgid_cmp: a large seq does not outweigh a larger ms");
-    ok(msgid_is_zero(mid(0, 0)) && !msgid_is_zero(mid(0, 1)) && !msgid_is_zero(mid(1, 0)),
-       "msgid_is_zero: only 0-0");
-
-    {
-        struct msgid last = mid(100, 5), a, b, c, d;
-        a = msgid_next(&last, 100);
-        ok(a.ms == 100 && a.seq == 6 && msgid_cmp(last, a) == 0,
-           "msgid_next, clock stays: 100-5 -> 100-6 (got %s), stored in *last", fmt(a, buf));
-        b = msgid_next(&last, 101);
-        ok(b.ms == 101 && b.seq == 0, "msgid_next, clock moves on: -> 101-0 (got %s)",
-           fmt(b, buf));
-        c = msgid_next(&last, 50);
-        ok(c.ms == 101 && c.seq == 1, "msgid_next, clock steps back to 50: -> 101-1 (got %s)",
-           fmt(c, buf));
-        d = msgid_next(&last, 101);
-        ok(d.ms == 101 && d.seq == 2, "msgid_next, clock back at 101: -> 101-2 (got %s)",
-           fmt(d, buf));
-    }
-    {
-        /* a clock that stays, moves on and steps back, at random */
-        struct msgid last = mid(1000, 0), prev = last;
-        unsigned long long now = 1000;
-        unsigned seed = 12345;
-        int all = 1;
-        for (i = 0; i < 100000; i++) {
-            struct msgid id;
-            seed = seed * 1103515245u + 12345u;
-            switch ((seed >> 16) % 4) {
-            case 0: break;
-            case 1: now += (seed >> 8) % 3; break;
-            case 2: now -= now > 10 ? (seed >> 8) % 10 : 0; break;
-            default: now += 1; break;
-            }
-            id = msgid_next(&last, now);
-            if (msgid_cmp(id, prev) <= 0 || msgid_cmp(id, last) != 0) {
-                all = 0;
-                break;
-            }
-            prev = id;
-        }
-        ok(all, "msgid_next: 100000 ids strictly increasing under a clock that stays, moves on "
-                "and steps back (stopped at %zu)", i);
-    }
-}
-
-static int allowed(int c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == ':' || c == '-';
-}
-
-static void test_names(void)
-{
-    char name[300];
-    int c, all = 1;
-
-    memset(name, 'a', sizeof name);
-    name[1] = '\0';
-    ok(text_name_ok(name, CHAN_NAME_MAX), "chan_name_ok: 1 byte");
-    name[1] = 'a';
-    name[CHAN_NAME_MAX] = '\0';
-    ok(text_name_ok(name, CHAN_NAME_MAX), "chan_name_ok: 128 bytes");
-    name[CHAN_NAME_MAX] = 'a';
-    name[CHAN_NAME_MAX + 1] = '\0';
-    ok(!text_name_ok(name, CHAN_NAME_MAX), "chan_name_ok: 129 bytes refused");
-    name[CHAN_NAME_MAX + 1] = 'a';
-    name[250] = '\0';
-    ok(!text_name_ok(name, CHAN_NAME_MAX), "chan_name_ok: 250 bytes refused");
-    ok(!text_name_ok("", CHAN_NAME_MAX), "chan_name_ok: empty refused");
-    name[CHAN_TYPE_MAX] = '\0';
-    ok(text_name_ok(name, CHAN_TYPE_MAX), "event type: 64 bytes");
-    name[CHAN_TYPE_MAX] = 'a';
-    name[CHAN_TYPE_MAX + 1] = '\0';
-    ok(!text_name_ok(name, CHAN_TYPE_MAX), "event type: 65 bytes refused");
-    ok(text_name_ok(name, CHAN_NAME_MAX), "the same 65 bytes are a valid channel name");
-    ok(text_name_ok("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-",
-                    CHAN_NAME_MAX),
-       "chan_name_ok: every allowed character in one name");
-    for (c = 1; c < 256; c++) {
-        char one[2] = { (char)c, '\0' };
-        char mid3[4] = { 'a', (char)c, 'b', '\0' };
-        if (text_name_ok(one, CHAN_NAME_MAX) != allowed(c) ||
-            text_name_ok(mid3, CHAN_NAME_MAX) != allowed(c)) {
-            diag("byte 0x%02x: got %d/%d, want %d", c, text_name_ok(one, CHAN_NAME_MAX),
-                 text_name_ok(mid3, CHAN_NAME_MAX), allowed(c));
-            all = 0;
-        }
-    }
-    ok(all, "chan_name_ok: each byte 1..255 alone and mid-name is accepted iff in "
-            "[A-Za-z0-9_.:-]");
-    ok(!text_name_ok("a b", CHAN_NAME_MAX), "chan_name_ok: space refused");
-    ok(!text_name_ok("a/b", CHAN_NAME_MAX), "chan_name_ok: '/' refused");
-    ok(!text_name_ok("a%2Fb", CHAN_NAME_MAX), "chan_name_ok: '%%' refused");
-    ok(!text_name_ok("caf\xc3\xa9", CHAN_NAME_MAX), "chan_name_ok: UTF-8 (high bytes) refused");
-    ok(!text_name_ok("\xff", CHAN_NAME_MAX), "chan_name_ok: byte 0xff refused");
-    ok(!text_name_ok("a\nb", CHAN_NAME_MAX) && !text_name_ok("a\rb", CHAN_NAME_MAX),
-       "chan_name_ok: CR and LF refused");
-    ok(!text_name_ok("ab/", CHAN_NAME_MAX) && !text_name_ok("/ab", CHAN_NAME_MAX),
-       "chan_name_ok: a forbidden byte first or last refused");
-}
-
-static void test_text(void)
-{
-    static const struct {
-        const char *s;
-        size_t n;
-        int want;
-        const char *what;
-    } cases[] = {
-        { "", 0, 1, "empty" },
-        { "hello, world\n\r\t~", 16, 1, "ASCII with controls" },
-        { "\x7f", 1, 1, "DEL" },
-        { "\xc2\x80", 2, 1, "2 bytes, U+0080 (the smallest)" },
-        { "\xdf\xbf", 2, 1, "2 bytes, U+07FF" },
-        { "caf\xc3\xa9", 5, 1, "2 bytes in a word" },
-        { "\xe0\xa0\x80", 3, 1, "3 bytes, U+0800 (the smallest)" },
-        { "\xe2\x82\xac", 3, 1, "3 bytes, the euro sign" },
-        { "\xed\x9f\xbf", 3, 1, "3 bytes, U+D7FF (below the surrogates)" },
-        { "\xee\x80\x80", 3, 1, "3 bytes, U+E000 (above the surrogates)" },
-        { "\xef\xbf\xbf", 3, 1, "3 bytes, U+FFFF" },
-        { "\xf0\x90\x80\x80", 4, 1, "4 bytes, U+10000 (the smallest)" },
-        { "\xf0\x9f\x98\x80", 4, 1, "4 bytes, an emoji" },
-        { "\xf4\x8f\xbf\xbf", 4, 1, "4 bytes, U+10FFFF (the largest)" },
-        { "a\0b", 3, 0, "NUL refused" },
-        { "\0", 1, 0, "a lone NUL refused" },
-        { "\xc0\x80", 2, 0, "overlong C0 80 refused" },
-        { "\xc1\xbf", 2, 0, "overlong C1 BF refused" },
-        { "\xe0\x80\x80", 3, 0, "overlong E0 80 80 refused" },
-        { "\xe0\x9f\xbf", 3, 0, "overlong E0 9F BF refused" },
-        { "\xf0\x80\x80\x80", 4, 0, "overlong F0 80 80 80 refused" },
-        { "\xf0\x8f\xbf\xbf", 4, 0, "overlong F0 8F BF BF refused" },
-        { "\xed\xa0\x80", 3, 0, "surrogate ED A0 80 (U+D800) refused" },
-        { "\xed\xbf\xbf", 3, 0, "surrogate ED BF BF (U+DFFF) refused" },
-        { "\xed\xa0\xbd\xed\xb8\x80", 6, 0, "a CESU-8 surrogate pair refused" },
-        { "\xf4\x90\x80\x80", 4, 0, "F4 90 80 80 (U+110000) refused" },
-        { "\xf5\x80\x80\x80", 4, 0, "lead byte F5 refused" },
-        { "\xf8\x88\x80\x80\x80", 5, 0, "5-byte form refused" },
-        { "\xfe", 1, 0, "byte FE refused" },
-        { "\xff", 1, 0, "byte FF refused" },
-        { "a\xc3", 2, 0, "truncated 2-byte form at the end refused" },
-        { "a\xe2\x82", 3, 0, "truncated 3-byte form at the end refused" },
-        { "a\xf0\x9f\x98", 4, 0, "truncated 4-byte form at the end refused" },
-        { "\xf0", 1, 0, "a lone 4-byte lead refused" },
-        { "\x80", 1, 0, "a stray continuation byte refused" },
-        { "a\xbf" "b", 3, 0, "a stray continuation byte mid-text refused" },
-        { "\xc3\xa9\xa9", 3, 0, "a continuation byte after a complete form refused" },
-        { "\xe2\x28\xa1", 3, 0, "a 3-byte form broken by ASCII refused" },
-        { "\xc3" "a", 2, 0, "a 2-byte lead followed by ASCII refused" },
-    };
-    size_t i;
-
-    for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        ok(text_utf8_ok(cases[i].s, cases[i].n) == cases[i].want, "pub_text_ok: %s",
-           cases[i].what);
-    ok(text_utf8_ok("\xe2\x82\xac\xe2\x82", 3) == 1,
-       "pub_text_ok reads only n bytes (a valid prefix of a longer buffer)");
 }
 
 static const struct chan_limits big = { 100, 3600000ULL, 1ULL << 30, 0 };
@@ -1169,9 +943,6 @@ static void test_gap_all(void)
 
 int main(void)
 {
-    test_msgid();
-    test_names();
-    test_text();
     test_ids_and_wire();
     test_hash_flood();
     test_channel_bound();
