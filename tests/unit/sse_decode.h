@@ -1,5 +1,6 @@
-/* sse_decode.h -- the one event-stream decoder of the tests (unit/http/test_sse.c and fuzz/fuzz_sse.c): an
- * EventSource parser written from the WHATWG "event stream interpretation" rules.
+/* sse_decode.h -- the one event-stream decoder of the tests (unit/http/test_sse.c and
+ * fuzz/fuzz_sse.c): an EventSource parser written from the WHATWG "event stream
+ * interpretation" rules.
  * Limits: lines end at CRLF, CR or LF; a blank line dispatches; `field: value` loses one
  * leading space; data lines are joined by "\n"; id, event, retry; ':' starts a comment; a
  * leading BOM is skipped; data pending at the end of the stream is discarded. It works on

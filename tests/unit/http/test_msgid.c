@@ -134,6 +134,36 @@ static void test_msgid(void)
         ok(all, "msgid_next: 100000 ids strictly increasing under a clock that stays, moves on "
                 "and steps back (stopped at %zu)", i);
     }
+    {
+        struct msgid last = mid(0, 0), a;
+        char want[MSGID_STR_MAX];
+
+        a = msgid_next(&last, 0);
+        ok(a.ms == 0 && a.seq == 1 && !msgid_is_zero(a),
+           "msgid_next from 0-0 with the clock at 0: 0-1, never 0-0 (got %s)", fmt(a, buf));
+        a = msgid_next(&last, 1700000000123ULL);
+        ok(a.ms == 1700000000123ULL && a.seq == 0 && msgid_cmp(last, a) == 0,
+           "msgid_next with the clock far ahead: (now, 0) (got %s)", fmt(a, buf));
+        snprintf(want, sizeof want, "%llu-%llu", a.ms, a.seq);
+        ok(strcmp(fmt(a, buf), "1700000000123-0") == 0 && strcmp(buf, want) == 0,
+           "msgid_format: MS-SEQ in decimal, no padding (%s)", buf);
+    }
+    {
+        /* msgid_cmp is a total order: antisymmetric and transitive over a sample */
+        static const struct msgid v[] = { { 0, 0 }, { 0, 1 }, { 0, 9 }, { 1, 0 }, { 1, 1 },
+                                          { 2, 0 }, { 9223372036854775807ULL, 0 } };
+        size_t a, b, n = sizeof v / sizeof v[0];
+        int all = 1;
+
+        for (a = 0; a < n; a++)
+            for (b = 0; b < n; b++) {
+                int c = msgid_cmp(v[a], v[b]);
+                if ((a < b && c >= 0) || (a > b && c <= 0) || (a == b && c != 0) ||
+                    (c > 0) != (msgid_cmp(v[b], v[a]) < 0))
+                    all = 0;
+            }
+        ok(all, "msgid_cmp: %zu ids in order compare as their order, both ways", n);
+    }
 }
 
 int main(void)
