@@ -1,6 +1,6 @@
 /* test_redisurl.c -- unit tests of the pure part of --redis: the address (redisurl) */
 /* Limits: no Redis here; the connection, the functions and the reads are tested against a
- * real redis-server by tests/test_redis.py. */
+ * real redis-server by tests/integration/redis/test_redis.py. */
 #include "config.h"
 
 #include "redis/redisurl.h"
