@@ -28,8 +28,6 @@ Node parts are skipped (never passed) without node/npm/`npm ci`; Chromium parts 
 """
 
 import base64
-import hashlib
-import hmac
 import json
 import os
 import pwd
@@ -49,6 +47,7 @@ from harness import (BUILDDIR, SRCDIR, HttpStream, Tap, Workdir, can_connect,  #
                      FCGI_STDOUT)
 from nginx import get_from  # noqa: E402
 from nodedeps import NodeProc, node_dir  # noqa: E402
+from client import data_events, idkey, increasing, publish_answer, sign  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 DEMO_CONF = os.path.join(SRCDIR, "deploy", "lighttpd", "demo.conf")
@@ -79,17 +78,6 @@ def keyfile(name, key, owner=None):
     return path
 
 
-def mid(s):
-    """An id MS-SEQ as a comparable tuple (None when it is not one)."""
-    m = re.fullmatch(r"(\d+)-(\d+)", s or "")
-    return (int(m.group(1)), int(m.group(2))) if m else None
-
-
-def increasing(ids):
-    ts = [mid(i) for i in ids]
-    return all(ts) and all(a < b for a, b in zip(ts, ts[1:]))
-
-
 def expect_data(msg):
     """What a subscriber decodes: the same lines, CR, LF and CRLF each a line end."""
     return msg.replace("\r\n", "\n").replace("\r", "\n")
@@ -97,26 +85,12 @@ def expect_data(msg):
 
 def publish(port, channel, body, key=PUBKEY, event=None, source=None, headers=None,
             count=None):
-    """POST .../publish; returns (status, headers, body bytes, json or None)."""
-    q = "channel=" + urllib.parse.quote(channel, safe=":")
-    if event is not None:
-        q += "&event=" + urllib.parse.quote(event, safe="")
-    if isinstance(body, str):
-        body = body.encode("utf-8")
-    h = {"Content-Length": str(len(body)), "Content-Type": "text/plain; charset=utf-8"}
-    if key:
-        h["Authorization"] = "Bearer " + key
-    h.update(headers or {})
-    st, hd, b = get_from(port, "/publish?" + q, source=source, method="POST", headers=h,
-                         body=body, timeout=10)
-    j = None
-    if st == 200:
-        try:
-            j = json.loads(b)
-        except ValueError:
-            pass
-        if count:
-            published[count] += 1
+    """POST .../publish (client.publish_answer), counting a 200 in published[count];
+    returns (status, headers, body bytes, json or None)."""
+    st, hd, b, j = publish_answer(port, channel, body, key, event=event, source=source,
+                                  headers=headers)
+    if st == 200 and count:
+        published[count] += 1
     return st, hd, b, j
 
 
@@ -132,12 +106,6 @@ def same(got, want, name):
 
 def one_line(b):
     return b.count(b"\n") <= 1 and len(b.strip()) > 0
-
-
-def data_events(s):
-    """(id, event type, data) of an HttpStream's events with data."""
-    return [(e["id"], e["event"] or "message", e["data"]) for e in s.events
-            if e["data"] is not None]
 
 
 def fcgi_request(sock, params, stdin=b"", timeout=10):
@@ -225,7 +193,7 @@ def check_publish_auth():
     t.ok(st == 403, "REMOTE_USER without --publish-remote-user: 403 (%r)" % b[:80], st)
     t.eq(status(sock)["messages_published"], before, "none of the refused ones was published")
     st, h, b, j = publish(port, "news", "with the key", count="main")
-    t.ok(st == 200 and j and mid(j.get("id")) and j.get("channel") == "news" and
+    t.ok(st == 200 and j and idkey(j.get("id")) and j.get("channel") == "news" and
          j.get("subscribers") == 0 and set(j) == {"id", "channel", "subscribers"},
          "publish with the key: 200 {id, channel, subscribers: 0}: %s" % b.decode()[:100],
          (st, b))
@@ -278,7 +246,7 @@ def publish_round(tag, n, chans=("news", "sport", "weather"), via_command=False)
                 j = json.loads(r.stdout)
             except ValueError:
                 j = {}
-            ok = r.returncode == 0 and mid(j.get("id"))
+            ok = r.returncode == 0 and idkey(j.get("id"))
         else:
             st, _, b, j = publish(port, ch, msg, event=ev, count="main")
             ok = st == 200 and j
@@ -328,13 +296,13 @@ def check_clients():
         return len(get(p, name, kind)["events"]) >= n
     wait_for(lambda: have(nd, "n1", len(exp)) and (br is None or have(br, "b1", len(exp),
              "browser")), 20, 0.1)
-    raw.read_until(lambda s: len(data_events(s)) >= len(exp), 20)
+    raw.read_until(lambda s: len(data_events(s, resets=True)) >= len(exp), 20)
     t.eq(triples(get(nd, "n1")["events"]), exp,
          "eventsource: 6 messages on 3 channels over one connection, exact id, type, lines")
     if br:
         t.eq(triples(get(br, "b1", "browser")["events"]), exp,
              "Chromium: the same 6 messages, exact id, type and lines")
-    t.eq(data_events(raw), exp, "raw client: the same 6 messages")
+    t.eq(data_events(raw, resets=True), exp, "raw client: the same 6 messages")
     t.ok(increasing([e[0] for e in exp]), "ids MS-SEQ strictly increasing across channels",
          [e[0] for e in exp])
 
@@ -426,9 +394,9 @@ def check_reset_raw():
     for what, last in (("history dropped after the id", exp[0][0]),
                        ("an id from before this responder started (a restart)", "1000-0")):
         s = HttpStream(port, "/events?channel=rraw", headers={"Last-Event-ID": last})
-        s.read_until(lambda s: len(data_events(s)) >= HISTORY + 1, 10)
+        s.read_until(lambda s: len(data_events(s, resets=True)) >= HISTORY + 1, 10)
         s.close()
-        got = data_events(s)
+        got = data_events(s, resets=True)
         body = s.body()
         t.ok(got and got[0][1] == "reset" and got[0][2] == retained[0][0] and
              got[1:] == retained and 0 <= body.find(b"event: reset\n") < body.find(b"id:"),
@@ -438,15 +406,15 @@ def check_reset_raw():
     s = HttpStream(port, "/events?channel=rraw", headers={"Last-Event-ID": exp[-1][0]})
     s.read_head()
     nxt = publish_round("y", 1, chans=("rraw",))
-    s.read_until(lambda s: len(data_events(s)) >= 1, 10)
+    s.read_until(lambda s: len(data_events(s, resets=True)) >= 1, 10)
     s.close()
-    t.eq(data_events(s), nxt, "resume at the newest id: no reset, no replay, the next one live")
+    t.eq(data_events(s, resets=True), nxt, "resume at the newest id: no reset, no replay, the next one live")
     # one Last-Event-ID for every channel: resume from the middle of two channels
     a = publish_round("two", 6, chans=("ta", "tb"))
     s = HttpStream(port, "/events?channel=ta&channel=tb&lastEventId=" + a[1][0])
-    s.read_until(lambda s: len(data_events(s)) >= 4, 10)
+    s.read_until(lambda s: len(data_events(s, resets=True)) >= 4, 10)
     s.close()
-    t.eq(data_events(s), a[2:], "one lastEventId covers both channels: the 4 after it, "
+    t.eq(data_events(s, resets=True), a[2:], "one lastEventId covers both channels: the 4 after it, "
          "in id order across the channels")
 
 
@@ -511,9 +479,9 @@ def check_hostile(nd):
     st, _, b, j = publish(port, "hostile", "typed", event="a.b:c-d_E", count="main")
     if t.ok(st == 200, "event=a.b:c-d_E: 200", (st, b)):
         exp.append((j["id"], "a.b:c-d_E", "typed"))
-    s.read_until(lambda s: len(data_events(s)) >= len(exp), 15)
+    s.read_until(lambda s: len(data_events(s, resets=True)) >= len(exp), 15)
     s.close()
-    got = data_events(s)
+    got = data_events(s, resets=True)
     same(got, exp, "raw client: each message exactly once with its id, as the same lines; "
          "no forged event, id or field")
     forged = [e for e in s.events if e["data"] is not None and
@@ -528,12 +496,6 @@ def check_hostile(nd):
              "eventsource decodes the same messages, exactly")
 
 
-def hmac_sig(key, expires, names):
-    msg = "\n".join([str(expires)] + sorted(names)).encode()
-    d = hmac.new(key.encode(), msg, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(d).rstrip(b"=").decode()
-
-
 def check_private():
     r = run_binary(["sign", "--key-file", sk, "--expires", "600", "private:b", "news"],
                    text=True, timeout=10)
@@ -544,7 +506,7 @@ def check_private():
     good = r.returncode == 0 and qs.get("channel") == ["private:b", "news"] and \
         now + 590 <= exp <= now + 610
     t.ok(good, "fcgi-sse sign: channel=...&expires=now+600&sig=...: %s" % q, (r, qs))
-    t.eq(qs.get("sig", [""])[0], hmac_sig(SUBKEY, exp, ["private:b", "news"]),
+    t.eq(qs.get("sig", [""])[0], sign(SUBKEY, exp, ["private:b", "news"]),
          "its sig is base64url(HMAC-SHA256(key, \"EXPIRES\\nnews\\nprivate:b\")) computed here")
     sig = qs.get("sig", [""])[0]
 
@@ -561,9 +523,9 @@ def check_private():
         "no signature": "channel=private:b&channel=news",
         "an altered signature": q.replace(sig, flip),
         "a signature made with another key": "channel=private:b&channel=news&expires=%d&sig=%s"
-        % (exp, hmac_sig("other-key", exp, ["private:b", "news"])),
+        % (exp, sign("other-key", exp, ["private:b", "news"])),
         "an expired signature (HMAC computed here)": "channel=private:b&expires=%d&sig=%s"
-        % (now - 5, hmac_sig(SUBKEY, now - 5, ["private:b"])),
+        % (now - 5, sign(SUBKEY, now - 5, ["private:b"])),
         "an altered expires": q.replace("expires=%d" % exp, "expires=%d" % (exp + 1)),
         "a channel added": q + "&channel=sport",
         "a channel left out": "channel=private:b&expires=%d&sig=%s" % (exp, sig),
@@ -578,14 +540,14 @@ def check_private():
     # a good signature computed here, and a message through it
     e2 = now + 120
     s = HttpStream(port, "/events?channel=private:b&expires=%d&sig=%s" %
-                   (e2, hmac_sig(SUBKEY, e2, ["private:b"])))
+                   (e2, sign(SUBKEY, e2, ["private:b"])))
     s.read_head()
     st, _, b, j = publish(port, "private:b", "secret\nstuff", count="main")
-    s.read_until(lambda s: len(data_events(s)) >= 1, 10)
+    s.read_until(lambda s: len(data_events(s, resets=True)) >= 1, 10)
     s.close()
-    t.ok(s.status == 200 and j and data_events(s) == [(j["id"], "message", "secret\nstuff")],
+    t.ok(s.status == 200 and j and data_events(s, resets=True) == [(j["id"], "message", "secret\nstuff")],
          "a signature computed here subscribes to private:b and gets its message",
-         (s.status, data_events(s), b))
+         (s.status, data_events(s, resets=True), b))
 
 
 def check_command():
@@ -602,12 +564,12 @@ def check_command():
         j = {}
     if r.returncode == 0:
         published["main"] += 1
-    s.read_until(lambda s: len(data_events(s)) >= 1, 10)
+    s.read_until(lambda s: len(data_events(s, resets=True)) >= 1, 10)
     s.close()
     t.ok(r.returncode == 0 and j.get("channel") == "cmd" and j.get("subscribers") == 1 and
-         data_events(s) == [(j.get("id"), "note", "from stdin\nline two")],
+         data_events(s, resets=True) == [(j.get("id"), "note", "from stdin\nline two")],
          "fcgi-sse publish --socket --key-file cmd --event note < message: JSON answer, the "
-         "subscriber gets it", (r, data_events(s)))
+         "subscriber gets it", (r, data_events(s, resets=True)))
 
 
 def check_status():
@@ -676,11 +638,11 @@ def check_remote_user(rsock, lport):
     s = HttpStream(lport, "/events?channel=ru")
     s.read_head()
     st, _, b, j = publish(lport, "ru", "by alice", key=None, headers=basic("alice", "wonderland"))
-    s.read_until(lambda s: len(data_events(s)) >= 1, 10)
+    s.read_until(lambda s: len(data_events(s, resets=True)) >= 1, 10)
     s.close()
-    t.ok(st == 200 and j and data_events(s) == [(j["id"], "message", "by alice")],
+    t.ok(st == 200 and j and data_events(s, resets=True) == [(j["id"], "message", "by alice")],
          "--publish-remote-user: a user lighttpd authenticated publishes (200), the "
-         "subscriber gets it", (st, b, data_events(s)))
+         "subscriber gets it", (st, b, data_events(s, resets=True)))
     st, b = fcgi_request(rsock, {"REQUEST_METHOD": "POST", "SCRIPT_NAME": "/publish",
                                  "QUERY_STRING": "channel=ru", "REMOTE_USER": "bob",
                                  "CONTENT_LENGTH": "3"}, stdin=b"raw")
@@ -702,7 +664,7 @@ def check_heartbeat(lport):
     ts = [s.t_head] + [c_t for _, c_t in s.parser.comments]
     gaps = [b - a for a, b in zip(ts, ts[1:])]
     t.ok(len(s.parser.comments) >= 2 and all(0.5 <= g < 2 for g in gaps[:2]) and
-         not data_events(s),
+         not data_events(s, resets=True),
          "-k 1: a quiet /events stream gets a heartbeat comment every second, each before the "
          "next is due (%s)" % ", ".join("%.2f s" % g for g in gaps[:2]), s.body()[:200])
 
@@ -719,12 +681,12 @@ def check_restart():
              "-r", "500"], name="main2", sock=sock)
     s = HttpStream(port, "/events?channel=news&channel=sport", headers={"Last-Event-ID": last})
     s.read_head()
-    s.read_until(lambda s: len(data_events(s)) >= 1, 10)
+    s.read_until(lambda s: len(data_events(s, resets=True)) >= 1, 10)
     nxt = publish_round("after-restart", 2, chans=("sport", "news"))
-    s.read_until(lambda s: len(data_events(s)) >= 3, 10)
+    s.read_until(lambda s: len(data_events(s, resets=True)) >= 3, 10)
     s.close()
-    got = data_events(s)
-    t.ok(s.status == 200 and got and got[0][1] == "reset" and mid(got[0][2]) and
+    got = data_events(s, resets=True)
+    t.ok(s.status == 200 and got and got[0][1] == "reset" and idkey(got[0][2]) and
          got[1:] == nxt and increasing([last] + [x[0] for x in nxt]),
          "after a restart, Last-Event-ID of the old run: `event: reset`, then the new "
          "messages live, their ids greater than the old ones", (got, last))
@@ -777,7 +739,7 @@ def check_channel_bounds():
                               query="&".join("channel=" + n for n in names)))
     opened = wait_for(lambda: status(csock).get("channels") == 1201, 10)
     ids.append(json.loads(post(9)[1])["id"])   # a publish makes room, if it must
-    before = "%d-0" % (mid(ids[0])[0] - 1)
+    before = "%d-0" % (idkey(ids[0])[0] - 1)
     s = fcgi_raw(csock, script="/events", extra={"HTTP_LAST_EVENT_ID": before},
                  query="channel=keep")
     recs, _ = fcgi_read_records(s, 10, until=lambda rs: b"".join(
@@ -825,7 +787,7 @@ def check_slow(rsock, lport, nd):
         t.ok(wait_for(lambda: status(rsock)["streams_open"] > st0["streams_open"], 10, 0.05),
              "%s: a raw FastCGI subscriber that never reads is admitted" % what)
         d0 = st0["streams_dropped_slow"]
-        base = len(data_events(reader))
+        base = len(data_events(reader, resets=True))
         exp, lat = [], []
         t0 = time.monotonic()
         for i in range(n):
@@ -839,7 +801,7 @@ def check_slow(rsock, lport, nd):
             exp.append((j["id"], "message", msg))
             while select.select([reader], [], [], 0)[0] and not reader.eof:
                 reader.read_once()                      # what has arrived, without waiting
-        reader.read_until(lambda s: len(data_events(s)) >= base + len(exp), 20)
+        reader.read_until(lambda s: len(data_events(s, resets=True)) >= base + len(exp), 20)
         t_pub = time.monotonic() - t0
         # Judged by order against the one thing a publish or a delivery that waited on the
         # stalled subscriber would need: its drop. Messages larger than the responder's
@@ -848,7 +810,7 @@ def check_slow(rsock, lport, nd):
         # delivery must come while it is still admitted. Smaller ones drop it at its first
         # full buffer: then nothing can wait on it (each is answered, and delivered below).
         still = status(rsock)["streams_dropped_slow"] == d0
-        got = data_events(reader)[-len(exp):]
+        got = data_events(reader, resets=True)[-len(exp):]
         t.ok(len(exp) == n and (still or size <= 8000),
              "%d messages of %s published in %.1f s (slowest answer %.0f ms), none waited on "
              "the stalled subscriber%s" % (
@@ -871,10 +833,10 @@ def check_slow(rsock, lport, nd):
               deadline))
         stalled.close()
     if nd:
-        want = len(data_events(reader))
+        want = len(data_events(reader, resets=True))
         wait_for(lambda: len(get(nd, "nb")["events"]) >= want, 30, 0.2)
         ev = get(nd, "nb")["events"]
-        t.ok([(e["id"], e["data"]) for e in ev] == [(x[0], x[2]) for x in data_events(reader)],
+        t.ok([(e["id"], e["data"]) for e in ev] == [(x[0], x[2]) for x in data_events(reader, resets=True)],
              "eventsource on the same channel got all %d too" % want, (len(ev), want))
     reader.close()
 
@@ -911,12 +873,12 @@ def check_apache():
              "Apache: /fcgi-sse/events?channel=ap&channel=ap2: 200, event stream, not "
              "compressed", s.headers)
         st, _, b, j = publish(a.port, "ap2", "via Apache\r\nline 2", event="note")
-        s.read_until(lambda s: len(data_events(s)) >= 1, 10)
+        s.read_until(lambda s: len(data_events(s, resets=True)) >= 1, 10)
         s.close()
         t.ok(st == 200 and j and j.get("subscribers") == 1 and
-             data_events(s) == [(j["id"], "note", "via Apache\nline 2")],
+             data_events(s, resets=True) == [(j["id"], "note", "via Apache\nline 2")],
              "Apache: publish with the Bearer key (CGIPassAuth On passes it): 200, the "
-             "subscriber gets it", (st, b, data_events(s)))
+             "subscriber gets it", (st, b, data_events(s, resets=True)))
         st, _, b, _ = publish(a.port, "ap", "remote", headers={"X-Forwarded-For":
                                                               "203.0.113.7"})
         t.ok(st == 403 and b"Bearer" not in b, "Apache: publish from a remote address: 403 "
@@ -953,11 +915,11 @@ def check_nginx():
              "nginx: /app/events?channel=ng: 200, not compressed (gzip on for "
              "text/event-stream in http {})", s.headers)
         st, _, b, j = publish(n.port, "ng", "via nginx\nline 2")
-        s.read_until(lambda s: len(data_events(s)) >= 1, 10)
+        s.read_until(lambda s: len(data_events(s, resets=True)) >= 1, 10)
         s.close()
-        t.ok(st == 200 and j and data_events(s) == [(j["id"], "message", "via nginx\nline 2")],
+        t.ok(st == 200 and j and data_events(s, resets=True) == [(j["id"], "message", "via nginx\nline 2")],
              "nginx: publish with the Bearer key: 200, the subscriber gets it",
-             (st, b, data_events(s)))
+             (st, b, data_events(s, resets=True)))
         st, _, b, _ = publish(n.port, "ng", "far", source="127.0.0.2")
         t.ok(st == 403 and b"Bearer" not in b, "nginx: publish from 127.0.0.2: 403 (allow "
              "127.0.0.1; deny all)", (st, b[:100]))

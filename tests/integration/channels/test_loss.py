@@ -34,8 +34,8 @@ sys.dont_write_bytecode = True    # nothing written into the source tree
 from harness import (HttpStream, Tap, Workdir, fcgi_request_bytes, pump,  # noqa: E402
                      start_redis, status, wait_for)
 from harness import cleanup_on_signals  # noqa: E402
-from chanclient import (Resumer, data_events, idkey, increasing, publish,  # noqa: E402
-                        py_burst, redis_state, run_resumers, start_with_lighttpd, subscribe)
+from client import (Resumer, data_events, idkey, increasing, publish,  # noqa: E402
+                    py_burst, redis_state, run_resumers, start_with_lighttpd, subscribe)
 
 cleanup_on_signals()
 t = Tap()

@@ -30,12 +30,10 @@ allow that only for such retried messages (the balancing test checks them agains
 Redis holds).
 """
 
-import http.client
 import json
 import os
 import pwd
 import resource
-import selectors
 import signal
 import socket
 import subprocess
@@ -51,9 +49,9 @@ from harness import (BINARY, BUILDDIR, FCGI_STDOUT, SRCDIR, HttpStream, SseParse
 from nodedeps import NodeProc, node_dir  # noqa: E402
 import nginx as ngx  # noqa: E402
 import apache as ap  # noqa: E402
-
-PY_SYSTEM = "/usr/bin/python3"   # Debian's python3-redis lives there
-
+import client  # noqa: E402
+from client import (PY_SYSTEM, Resumer, data_events, idkey, increasing, py_burst,  # noqa: E402
+                    redis_state, run_resumers, start_with_lighttpd, subscribe, wait_events)
 
 from harness import cleanup_on_signals  # noqa: E402
 cleanup_on_signals()
@@ -70,44 +68,16 @@ os.chmod(wd.file("publish.keys"), 0o600)
 
 
 def responder(name, redis_url, extra=(), netns=None):
-    """fcgi-sse -l unix:... --redis URL (in network namespace netns when given), and a
-    lighttpd (demo.conf) in front; returns (proc, socket, port)."""
-    sock = wd.file(name + ".sock")
-    pre = ["ip", "netns", "exec", netns] if netns else []
-    p = wd.start(pre + [BINARY, "-l", "unix:" + sock, "--redis", redis_url, "--publish-key-file",
-                  wd.file("publish.keys"), "-k", "1", "-r", "500"] + list(extra), name)
-    if not wait_for(lambda: can_connect(sock) or not p.alive(), 5) or not p.alive():
-        raise RuntimeError("fcgi-sse did not start:\n" + p.log())
-    state = wd.file(name + "-lighttpd")
-    os.makedirs(state, exist_ok=True)
-    port = free_port()
-    env = dict(os.environ, FCGI_SSE_PORT=str(port), FCGI_SSE_HTML=os.path.join(SRCDIR, "html"),
-               FCGI_SSE_SOCKET=sock, FCGI_SSE_STATE=state)
-    lp = wd.start(["lighttpd", "-D", "-f", os.path.join(SRCDIR, "deploy", "lighttpd", "demo.conf")],
-                  name + "-lighttpd", env=env)
-    if not wait_for(lambda: can_connect(("127.0.0.1", port)) or not lp.alive(), 10):
-        raise RuntimeError("lighttpd did not start:\n" + lp.log())
-    return p, sock, port
+    """fcgi-sse -l unix:... --redis URL with this test's key (in network namespace netns when
+    given), and a lighttpd (demo.conf) in front; returns (proc, socket, port)."""
+    return start_with_lighttpd(wd, name, ["--redis", redis_url, "--publish-key-file",
+                                          wd.file("publish.keys"), "-k", "1", "-r", "500"]
+                               + list(extra), pre=["ip", "netns", "exec", netns] if netns else ())
 
 
 def publish(port, channel, body, event=None):
-    """POST .../publish through lighttpd; (status, headers dict, json or None)."""
-    q = "/publish?channel=" + channel + ("&event=" + event if event else "")
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        c.request("POST", q, body=body.encode(), headers={"Authorization": "Bearer " + KEY})
-        r = c.getresponse()
-        b = r.read()
-        h = {k.lower(): v for k, v in r.getheaders()}
-    finally:
-        c.close()
-    j = None
-    if r.status == 200:
-        try:
-            j = json.loads(b)
-        except ValueError:
-            pass
-    return r.status, h, j
+    """POST .../publish through lighttpd with this test's key (client.publish)."""
+    return client.publish(port, channel, body, KEY, event)
 
 
 def cli_publish(rsock, channel, body, history=1000, event=""):
@@ -133,128 +103,6 @@ def py_publish(rsock, channel, bodies):
     if r.returncode != 0:
         raise RuntimeError("python3-redis: %s" % r.stderr.decode()[-500:])
     return json.loads(r.stdout)
-
-
-def py_burst(rsock, pairs):
-    """python3-redis: one MULTI/EXEC of FCALLs, (channel, body) each, so that a blocking
-    read wakes to all of them at once; returns the ids."""
-    prog = ("import json, sys, redis\n"
-            "r = redis.Redis(unix_socket_path=sys.argv[1])\n"
-            "p = r.pipeline(transaction=True)\n"
-            "for ch, b in json.loads(sys.argv[2]):\n"
-            "    p.fcall('fcgi_sse_publish', 2, 'fcgi-sse:last', 'fcgi-sse:chan:' + ch, 1000, '', b)\n"
-            "print(json.dumps([x.decode() for x in p.execute()]))\n")
-    r = subprocess.run([PY_SYSTEM, "-c", prog, rsock, json.dumps(pairs)], capture_output=True,
-                       timeout=20)
-    if r.returncode != 0:
-        raise RuntimeError("python3-redis: %s" % r.stderr.decode()[-500:])
-    return json.loads(r.stdout)
-
-
-def idkey(s):
-    ms, seq = s.split("-")
-    return int(ms), int(seq)
-
-
-def increasing(ids):
-    return all(idkey(a) < idkey(b) for a, b in zip(ids, ids[1:]))
-
-
-def data_events(s):
-    return [(e["id"], e["event"] or "message", e["data"]) for e in s.events
-            if e["data"] is not None and (e["event"] or "message") != "reset"]
-
-
-def subscribe(port, chans, last=None):
-    q = "/events?" + "&".join("channel=" + c for c in chans)
-    s = HttpStream(port, q, headers={"Last-Event-ID": last} if last else None)
-    if not s.read_head(10) or s.status != 200:
-        raise RuntimeError("subscribe %s: %r" % (q, s.status))
-    return s
-
-
-def wait_events(streams, n, timeout=15):
-    return pump(streams, lambda: all(len(data_events(s)) >= n for s in streams), timeout)
-
-
-def redis_state(sock):
-    try:
-        return status(sock).get("redis", {})
-    except Exception:   # noqa: BLE001 -- not answering yet
-        return {}
-
-
-# Every Resumer's socket is in this one epoll set (select() stops at descriptor 1024,
-# and the balancing test holds 3,000 streams).
-SEL = selectors.DefaultSelector()
-
-
-class Resumer:
-    """A subscriber that reconnects as EventSource does: when its stream ends (or is not
-    a 200), a new request after a short wait, with the last id seen as Last-Event-ID.
-    Its events are those of every 200 stream, in arrival order."""
-
-    def __init__(self, port, chans, last):
-        self.port, self.q, self.last = port, "/events?" + "&".join("channel=" + c for c in chans), last
-        self.events, self.opens, self.s, self.reopen_at = [], 0, None, 0.0
-        self.open()
-
-    def open(self):
-        self.s = HttpStream(self.port, self.q, headers={"Last-Event-ID": self.last})
-        SEL.register(self.s.sock, selectors.EVENT_READ, self)
-        self.opens += 1
-
-    def drop(self):
-        if self.s is not None:
-            SEL.unregister(self.s.sock)
-            self.s.close()
-            self.s = None
-
-    def poll(self, now):
-        if self.s is None:
-            if now >= self.reopen_at:
-                try:
-                    self.open()
-                except OSError:
-                    self.reopen_at = now + 0.3
-            return
-        if self.s.status == 200:
-            for e in self.s.events:
-                if e["data"] is not None and e["event"] != "reset":
-                    self.events.append((e["id"], e["event"] or "message", e["data"]))
-                    self.last = e["id"]
-        # taken: what the stream keeps would be 3,000 copies of every event
-        self.s.events.clear()
-        self.s.body_pieces.clear()
-        if self.s.eof:
-            self.drop()
-            self.reopen_at = now + 0.3
-
-    def close(self):
-        self.drop()
-
-
-def run_resumers(rs, until, timeout):
-    """Reads the Resumers' streams as data arrives (reopening those that ended) until
-    until() -- asked at most every 0.1 s, it may cost -- or timeout; returns until()."""
-    deadline = time.monotonic() + timeout
-    next_check = 0.0
-    while True:
-        now = time.monotonic()
-        if now >= next_check:
-            if until():
-                return True
-            next_check = now + 0.1
-        if now >= deadline:
-            return until()
-        for key, _ in SEL.select(0.05):
-            r = key.data
-            r.s.read_once()
-            r.poll(time.monotonic())
-        now = time.monotonic()
-        for r in rs:
-            if r.s is None:
-                r.poll(now)
 
 
 def netns_test():
@@ -344,7 +192,7 @@ def kill_one_under_publishes(port, channel, first_id, victim, n=30, kill_at=10):
     indexes of the subscribers that do not end with every acknowledged message, bodies
     intact, ids increasing (so none twice), nothing else but retried bodies, the
     Resumers)."""
-    raws = [Resumer(port, [channel], first_id) for _ in range(6)]
+    raws = [Resumer([port], [channel], first_id) for _ in range(6)]
     acked, bodies, retried = [], {}, set()
     for i in range(n):
         if i == kill_at:
@@ -546,7 +394,7 @@ def balance_test(url, rsock, rproc, tag, kill_redis=False, rname=None):
         n_node, n_raw = 0, BAL_SUBSCRIBERS
     raws = []
     for i in range(n_raw):
-        raws.append(Resumer(port, ["load"] if i % 3 else ["load", "other"], start))
+        raws.append(Resumer([port], ["load"] if i % 3 else ["load", "other"], start))
         if i % 200 == 199:   # read the heads as they come
             run_resumers(raws, lambda: False, 0.01)
     for i in range(n_node):

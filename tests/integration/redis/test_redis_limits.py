@@ -32,8 +32,8 @@ sys.dont_write_bytecode = True    # nothing written into the source tree
 from harness import (FCGI_STDOUT, SANITIZED, HttpStream, Tap, Workdir,  # noqa: E402
                      fcgi_request_bytes, fcgi_split_records, start_redis, status, wait_for)
 from harness import cleanup_on_signals  # noqa: E402
-from chanclient import (data_events, publish, py_burst, redis_state,  # noqa: E402
-                        start_with_lighttpd, subscribe)
+from client import (data_events, publish, py_burst, redis_state,  # noqa: E402
+                    start_with_lighttpd, subscribe)
 
 cleanup_on_signals()
 t = Tap()

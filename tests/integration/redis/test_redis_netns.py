@@ -32,7 +32,6 @@ link going down, not a lossy link (tc netem is not everywhere).
 """
 
 import ctypes
-import http.client
 import ipaddress
 import json
 import os
@@ -46,6 +45,8 @@ sys.dont_write_bytecode = True    # nothing written into the source tree
 
 from harness import (BINARY, SRCDIR, HttpStream, Tap, Workdir, can_connect,  # noqa: E402
                      pump, wait_for)
+import client  # noqa: E402
+from client import data_events, increasing, wait_events  # noqa: E402
 
 
 from harness import cleanup_on_signals  # noqa: E402
@@ -215,36 +216,14 @@ class Side:
         return in_netns(make) if self.ns else make()
 
     def subscribe(self, chans, last=None):
-        q = "/events?" + "&".join("channel=" + c for c in chans)
-        s = self.connect(lambda: HttpStream(self.port, q,
-                                            headers={"Last-Event-ID": last} if last else None))
-        if not s.read_head(10) or s.status != 200:
-            s.close()
-            raise RuntimeError("subscribe on %s %s: %r" % (self.name, q, s.status))
-        return s
+        try:
+            return client.subscribe(self.port, chans, last, via=self.connect)
+        except RuntimeError as e:
+            raise RuntimeError("on %s: %s" % (self.name, e))
 
     def publish(self, channel, body):
         """POST .../publish through lighttpd; (status, headers dict, json or None)."""
-        def make():
-            c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
-            c.connect()
-            return c
-        c = self.connect(make)
-        try:
-            c.request("POST", "/publish?channel=" + channel, body=body.encode(),
-                      headers={"Authorization": "Bearer " + KEY})
-            r = c.getresponse()
-            b = r.read()
-            h = {k.lower(): v for k, v in r.getheaders()}
-        finally:
-            c.close()
-        j = None
-        if r.status == 200:
-            try:
-                j = json.loads(b)
-            except ValueError:
-                pass
-        return r.status, h, j
+        return client.publish(self.port, channel, body, KEY, timeout=15, via=self.connect)
 
     def redis(self):
         """/status's "redis" object, through lighttpd ({} when it does not answer)."""
@@ -255,24 +234,6 @@ class Side:
             return json.loads(s.body()).get("redis", {}) if s.status == 200 else {}
         except (OSError, ValueError):
             return {}
-
-
-def idkey(s):
-    ms, seq = s.split("-")
-    return int(ms), int(seq)
-
-
-def increasing(ids):
-    return all(idkey(a) < idkey(b) for a, b in zip(ids, ids[1:]))
-
-
-def data_events(s):
-    return [(e["id"], e["event"] or "message", e["data"]) for e in s.events
-            if e["data"] is not None and (e["event"] or "message") != "reset"]
-
-
-def wait_events(streams, n, timeout=15):
-    return pump(streams, lambda: all(len(data_events(s)) >= n for s in streams), timeout)
 
 
 def heartbeats_since(s, t0):
