@@ -109,7 +109,8 @@ static int turn_until(int (*cond)(void *), void *arg, struct conn_peer **peers, 
     }
 }
 
-/* Waits for n events at p and describes them as "type:data@id ..." into out. */
+/* Waits for n events at p (and a few more turns), then describes them as "type:data ..."
+ * into out; returns how many there are. */
 static size_t events_of(struct conn_peer *p, size_t n, struct conn_event *ev, char *out,
                         size_t cap)
 {
@@ -250,10 +251,8 @@ int main(void)
     /* ---- a hang-up: the stream ends, its subscription goes */
     {
         unsigned long before = chan_subscribers(engine, "news");
-        int ended_before = ended;
+        int ended_before = ended, target = ended + 1;
         struct conn_peer *none[1] = { NULL };
-
-        int target = ended_before + 1;
 
         conn_hang_up(&live);
         turn_until(ended_reaches, &target, none, 0);
