@@ -22,14 +22,16 @@ LAYERS = [
     (0, "core"),      # the loop, timers, log, clock, text, lists: nothing of HTTP or FastCGI
     (1, "fcgi"),      # FastCGI: the record check, libfcgi's requests
     (1, "http"),      # what a request says and what answers it: SSE events, ids, auth, heads
+    (1, "mercure"),   # Mercure's protocol, pure: tokens, grants, URL, URL Pattern, URI templates
     (2, "stream"),    # one long answer, the hub that writes them all, the slots
     (3, "channels"),  # channels, their history, expiry, publishing
     (4, "redis"),     # channels across responders through Redis
     (4, "sources"),   # what a stream carries: counter, subscription, program, openai
-    (5, "server"),    # listening, intake, dispatch, CGI mode, the options
-    (6, "cli"),       # the fcgi-sse sign / publish commands
+    (5, "mercurehub"),  # the Mercure hub: subscribers, publishes, active subscriptions
+    (6, "server"),    # listening, intake, dispatch, CGI mode, the options
+    (7, "cli"),       # the fcgi-sse sign / publish commands
 ]
-TOP = 7               # src/ itself: main.c wires them all
+TOP = 8               # src/ itself: main.c wires them all
 RANK = {name: rank for rank, name in LAYERS}
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"')
 GENERATED = {"redis/fcgi-sse-lua.h"}  # made by the build (Makefile.am) from redis/fcgi-sse.lua

@@ -1,55 +1,14 @@
 /* chan.c -- channels: ids, each channel's history within bounds, and who is subscribed */
 #include "config.h"
-#include "core/text.h"
 
-#include "channels/chan.h"
-#include "http/sse.h"
+#include "channels/chan_int.h"
+#include "core/text.h"
 
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-
-#include <openssl/core_names.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-
-struct chan {
-    struct chan *hnext;            /* the engine's hash chain */
-    struct msg **ring;             /* history, oldest at head */
-    size_t head, count, cap;
-    struct msgid dropped;          /* newest id dropped from the history */
-    struct msgid last;             /* newest id stored: the next must be after it */
-    struct list subs;              /* subscribers: their chan_link's node */
-    unsigned long nsubs;
-    uint64_t hash;                 /* of the name, under the engine's key */
-    size_t namelen;
-    char name[];
-};
-
-struct chan_engine {
-    struct chan **buckets;
-    size_t nbuckets, nchans;
-    struct list msgs;              /* every retained message, oldest first (msg's age) */
-    unsigned long long bytes;      /* history: messages and rings */
-    unsigned long long held;       /* messages outside every history that writers hold */
-    unsigned long long meta;       /* the channels themselves */
-    unsigned long refused;         /* channels refused at channels_max */
-    int destroying;                /* chan_engine_destroy: what writers hold is theirs alone */
-    struct chan_limits lim;
-    struct msgid last;             /* the last id issued */
-    struct msgid boot;             /* ids of earlier runs are at most this */
-    struct msgid gone_dropped;     /* newest id dropped from a channel since freed */
-    struct msgid floor;            /* a new channel's dropped id (chan_engine_set_floor) */
-    unsigned long published;
-    chan_deliver_fn deliver;
-    chan_resync_fn resync;
-    void *ctx;
-    EVP_MAC_CTX *mac;              /* SipHash, keyed at random at creation */
-    unsigned char key[16];
-};
 
 /* The oldest message retained, or NULL. */
 static struct msg *oldest_msg(const struct chan_engine *e)
@@ -59,22 +18,11 @@ static struct msg *oldest_msg(const struct chan_engine *e)
     return n ? container_of(n, struct msg, age) : NULL;
 }
 
-/* SipHash-2-4 of the name under the engine's key (libcrypto's: about 70 ns
- * a name). Unkeyed hashes let a peer choose names that share one chain. */
+/* The name's hash, keyed (core/keyhash.h): unkeyed hashes let a peer
+ * choose names that share one chain. */
 static uint64_t hash(const struct chan_engine *e, const char *s, size_t n)
 {
-    size_t size = 8, outl = 0;
-    OSSL_PARAM params[] = { OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &size),
-                            OSSL_PARAM_construct_end() };
-    unsigned char out[16];
-    uint64_t h = 0;
-
-    if (EVP_MAC_init(e->mac, e->key, sizeof e->key, params) != 1 ||
-        EVP_MAC_update(e->mac, (const unsigned char *)s, n) != 1 ||
-        EVP_MAC_final(e->mac, out, &outl, sizeof out) != 1 || outl != 8)
-        return 0; /* cannot happen once the MAC was set up; every name then shares a chain */
-    memcpy(&h, out, sizeof h);
-    return h;
+    return keyhash(e->names, s, n);
 }
 
 size_t chan_cost(size_t n)
@@ -86,18 +34,14 @@ struct chan_engine *chan_engine_create(const struct chan_limits *lim, unsigned l
                                        chan_deliver_fn deliver, void *ctx)
 {
     struct chan_engine *e = calloc(1, sizeof *e);
-    EVP_MAC *mac;
 
     if (!e)
         return NULL;
     e->nbuckets = 64;
     e->buckets = calloc(e->nbuckets, sizeof *e->buckets);
-    mac = EVP_MAC_fetch(NULL, "SIPHASH", NULL);
-    e->mac = mac ? EVP_MAC_CTX_new(mac) : NULL;
-    EVP_MAC_free(mac); /* the context keeps its own reference */
-    if (!e->buckets || !e->mac ||
-        getrandom(e->key, sizeof e->key, 0) != (ssize_t)sizeof e->key) {
-        EVP_MAC_CTX_free(e->mac);
+    e->names = keyhash_create();
+    if (!e->buckets || !e->names) {
+        keyhash_destroy(e->names);
         free(e->buckets);
         free(e);
         errno = ENOMEM;
@@ -125,18 +69,16 @@ void chan_engine_set_floor(struct chan_engine *e, struct msgid floor)
     e->floor = floor;
 }
 
-void msg_ref(struct msg *m)
+int chan_name_valid(const char *name)
 {
-    m->refs++;
+    if (name[0] == CHAN_INTERNAL)
+        return text_name_ok(name + 1, CHAN_NAME_MAX - 1);
+    return text_name_ok(name, CHAN_NAME_MAX);
 }
 
-void msg_unref(struct msg *m)
+void chan_engine_set_codec(struct chan_engine *e, const struct chan_codec *codec)
 {
-    if (m && --m->refs == 0) {
-        if (m->held)
-            *m->held -= sizeof *m + m->len;
-        free(m);
-    }
+    e->codec = codec;
 }
 
 static struct chan **slot(struct chan_engine *e, uint64_t h, const char *name, size_t n)
@@ -235,14 +177,21 @@ static void drop_oldest(struct chan_engine *e, struct chan *c)
     list_remove(&m->age);
     if (msgid_cmp(m->id, c->dropped) > 0)
         c->dropped = m->id;
-    e->bytes -= sizeof *m + m->len;
+    e->bytes -= m->cost;
     m->chan = NULL;
     if (m->refs > 1 && !e->destroying) {
         /* a subscriber is still writing it: its bytes stay counted */
         m->held = &e->held;
-        e->held += sizeof *m + m->len;
+        e->held += m->cost;
     }
     msg_unref(m);
+}
+
+/* Messages c keeps at most. */
+static size_t history_max(const struct chan_engine *e, const struct chan *c)
+{
+    return c->name[0] == CHAN_INTERNAL && e->lim.internal_history ? e->lim.internal_history
+                                                                   : e->lim.history;
 }
 
 /* Makes room for one more message in c's ring. */
@@ -254,8 +203,8 @@ static int ring_room(struct chan_engine *e, struct chan *c)
     if (c->count < c->cap)
         return 0;
     cap = c->cap ? c->cap * 2 : 4;
-    if (cap > e->lim.history)
-        cap = e->lim.history;
+    if (cap > history_max(e, c))
+        cap = history_max(e, c);
     if (cap <= c->count) {
         drop_oldest(e, c);
         return 0;
@@ -291,52 +240,6 @@ void chan_expire(struct chan_engine *e, unsigned long long now_ms)
     }
 }
 
-/* The bytes of the event: id, event, data lines, blank line (sse_encode). */
-static size_t wire_size(size_t idlen, const char *type, const char *data, size_t len)
-{
-    size_t lines = 1, i;
-
-    for (i = 0; i < len; i++)
-        if (data[i] == '\n' || (data[i] == '\r' && !(i + 1 < len && data[i + 1] == '\n')))
-            lines++;
-    return 4 + idlen + 1 + (type ? 7 + strlen(type) + 1 : 0) + len + lines * 7 + 1;
-}
-
-struct msg *msg_create(struct chan_engine *e, struct msgid id, const char *type,
-                       const char *data, size_t len)
-{
-    char idstr[MSGID_STR_MAX];
-    struct sse_event ev;
-    struct msg *m;
-    size_t cap;
-    ssize_t n;
-
-    msgid_format(idstr, id);
-    cap = wire_size(strlen(idstr), type, data, len);
-    m = malloc(sizeof *m + cap);
-    if (!m)
-        return NULL;
-    memset(m, 0, offsetof(struct msg, wire));
-    ev.id = idstr;
-    ev.event = type;
-    ev.data = data;
-    ev.data_len = len;
-    n = sse_encode(m->wire, cap, &ev);
-    if (n < 0) {
-        free(m);
-        errno = EINVAL;
-        return NULL;
-    }
-    m->id = id;
-    m->len = (size_t)n;
-    m->refs = 1;
-    if (e) {
-        m->held = &e->held;
-        e->held += sizeof *m + m->len;
-    }
-    return m;
-}
-
 struct msg *chan_store_id(struct chan_engine *e, const char *name, const char *type,
                           const char *data, size_t len, const struct msgid *given,
                           unsigned long long now_ms, unsigned long *subscribers)
@@ -368,7 +271,7 @@ struct msg *chan_store_id(struct chan_engine *e, const char *name, const char *t
         struct msgid next_id = e->last;
         id = msgid_next(&next_id, now_ms);
     }
-    m = msg_create(NULL, id, type, data, len);
+    m = chan_make_msg(e, name, id, type, data, len);
     if (!m) {
         maybe_free(e, c);
         return NULL;
@@ -381,7 +284,7 @@ struct msg *chan_store_id(struct chan_engine *e, const char *name, const char *t
     list_append(&e->msgs, &m->age);
     c->ring[(c->head + c->count) % c->cap] = m;
     c->count++;
-    e->bytes += sizeof *m + m->len;
+    e->bytes += m->cost;
     e->published++;
     /* the bound on all history, and on what slow subscribers still hold of
      * messages gone from it: the history's oldest go first, whatever their
@@ -407,11 +310,16 @@ void chan_fanout(struct chan_engine *e, struct msg *m)
 {
     struct list *n, *next;
 
-    /* Matching a message to its subscribers: exact channel names. This
-     * loop is the one place to change for other selectors (Mercure's URI
-     * templates). */
-    list_for_each(n, next, &m->chan->subs)
-        e->deliver(container_of(n, struct chan_link, node), m, e->ctx);
+    /* Matching a message to its subscribers: exact channel names. Mercure's
+     * matchers are its hub's: one link (with its own deliver) of the
+     * internal channel that holds its updates. */
+    list_for_each(n, next, &m->chan->subs) {
+        struct chan_link *l = container_of(n, struct chan_link, node);
+        if (l->deliver)
+            l->deliver(l, m, l->deliver_ctx);
+        else if (!l->quiet)
+            e->deliver(l, m, e->ctx);
+    }
 }
 
 struct msg *chan_publish(struct chan_engine *e, const char *name, const char *type,
@@ -490,6 +398,11 @@ struct msgid chan_dropped(const struct chan_link *l)
     return l->chan->dropped;
 }
 
+struct msg *chan_newest(const struct chan_link *l)
+{
+    return l->chan && l->chan->count ? at(l->chan, l->chan->count - 1) : NULL;
+}
+
 struct msgid chan_oldest(const struct chan_link *l)
 {
     struct msgid zero = { 0, 0 };
@@ -563,7 +476,6 @@ void chan_engine_destroy(struct chan_engine *e)
         }
     }
     free(e->buckets);
-    EVP_MAC_CTX_free(e->mac);
-    OPENSSL_cleanse(e->key, sizeof e->key);
+    keyhash_destroy(e->names);
     free(e);
 }

@@ -17,6 +17,7 @@
 
 struct chan;
 struct chan_engine;
+struct chan_link;
 
 /* One published message, encoded once as the event every subscriber gets:
  * `id: MS-SEQ`, `event: TYPE` when given, one `data:` line per line, and
@@ -31,15 +32,25 @@ struct msg {
     unsigned refs;                 /* the history's and each writer's */
     unsigned long long *held;      /* while outside any history and still held by a
                                       writer: the counter its bytes are in (held_bytes) */
+    size_t cost;                   /* bytes it takes: counted in history_bytes or held */
+    void *meta;                    /* an internal channel's message: what its codec keeps
+                                      beside the wire (chan_codec); NULL otherwise */
     size_t len;                    /* bytes of wire */
     char wire[];                   /* the event, as sent */
 };
+
+/* Called for each subscriber of a message's channel when it is published. */
+typedef void (*chan_deliver_fn)(struct chan_link *l, struct msg *m, void *ctx);
 
 /* A subscription's place in one channel's list of subscribers. */
 struct chan_link {
     struct chan *chan;
     struct list node;              /* in the channel's subscribers */
     void *sub;                     /* the subscriber (subscription.c) */
+    int quiet;                     /* reads the history, is not called on a publish (a
+                                      Mercure subscriber: its hub's index calls it) */
+    chan_deliver_fn deliver;       /* called on a publish instead of the engine's, or NULL */
+    void *deliver_ctx;
 };
 
 struct chan_limits {
@@ -48,10 +59,23 @@ struct chan_limits {
     size_t bytes_max;              /* history of all channels, and the messages that
                                       writers still hold outside it (--history-bytes) */
     unsigned long channels_max;    /* channels at most (--max-channels); 0: no bound */
+    size_t internal_history;       /* messages kept per internal channel (0: `history`) */
 };
 
-/* Called for each subscriber of a message's channel when it is published. */
-typedef void (*chan_deliver_fn)(struct chan_link *l, struct msg *m, void *ctx);
+/* Internal channels: names that begin with '@', which no request can name
+ * (http/req.h). Their messages are made by a codec that their owner sets
+ * (the Mercure hub keeps its updates in "@mercure"): it reads the stored
+ * text (type, data) and writes the event subscribers get and what it keeps
+ * beside it (msg->meta). */
+#define CHAN_INTERNAL '@'
+struct chan_codec {
+    /* The message for id, type (or NULL) and data[0, len) of an internal
+     * channel, made with msg_alloc; NULL with errno (EINVAL: not a message
+     * of that channel; ENOMEM). */
+    struct msg *(*make)(void *ctx, struct msgid id, const char *type, const char *data,
+                        size_t len);
+    void *ctx;
+};
 
 /* Called for each subscriber when every channel's history may have missed
  * messages (chan_gap_all): it must look again at what it has not had,
@@ -128,7 +152,27 @@ struct msg *chan_store_id(struct chan_engine *e, const char *name, const char *t
 struct msg *msg_create(struct chan_engine *e, struct msgid id, const char *type,
                        const char *data, size_t len);
 
-/* Calls deliver for each subscriber of m's channel. */
+/* 1 when name is a channel the engine may hold: a name a request may give
+ * (text_name_ok, CHAN_NAME_MAX), or CHAN_INTERNAL and such a name one byte
+ * shorter. */
+int chan_name_valid(const char *name);
+
+/* Sets the codec of the internal channels (kept by pointer). Without one,
+ * storing in an internal channel fails with EINVAL. */
+void chan_engine_set_codec(struct chan_engine *e, const struct chan_codec *codec);
+
+/* A message with room for wire_cap bytes of wire and meta_len bytes of
+ * meta (msg->meta, aligned for any type), refs 1, its id set: for a codec,
+ * which writes both and sets len. NULL on ENOMEM. */
+struct msg *msg_alloc(struct msgid id, size_t wire_cap, size_t meta_len);
+
+/* msg_create for a message of channel `name`: an internal channel's is
+ * made by the codec. */
+struct msg *msg_create_in(struct chan_engine *e, const char *name, struct msgid id,
+                          const char *type, const char *data, size_t len);
+
+/* Calls deliver for each subscriber of m's channel (l->deliver when set,
+ * else the engine's), but the quiet ones. */
 void chan_fanout(struct chan_engine *e, struct msg *m);
 
 /* chan_store, then chan_fanout. */
@@ -157,6 +201,9 @@ int chan_gap(const struct chan_engine *e, const struct chan_link *l, struct msgi
 
 /* The newest id dropped from l's channel's history, or 0-0. */
 struct msgid chan_dropped(const struct chan_link *l);
+
+/* The newest message retained in l's channel, or NULL. */
+struct msg *chan_newest(const struct chan_link *l);
 
 /* The oldest id retained in l's channel, or 0-0. */
 struct msgid chan_oldest(const struct chan_link *l);

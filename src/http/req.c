@@ -43,6 +43,23 @@ static int request_path(req_param_fn get, void *ctx, char *path)
     return 0;
 }
 
+/* The Mercure hub's routes: a path that ends in the well-known one, or
+ * goes on under its subscriptions; else REQ_NOT_FOUND. */
+static enum req_route mercure_route(const char *path)
+{
+    static const char hub[] = "/.well-known/mercure";
+    const char *at = strstr(path, hub);
+
+    for (; at; at = strstr(at + 1, hub)) {
+        const char *rest = at + sizeof hub - 1;
+        if (*rest == '\0')
+            return REQ_MERCURE;
+        if (strncmp(rest, "/subscriptions", 14) == 0 && (rest[14] == '\0' || rest[14] == '/'))
+            return REQ_MERCURE_SUBS;
+    }
+    return REQ_NOT_FOUND;
+}
+
 /* The route of path; for .../run/NAME, NAME goes into name[65]. */
 static enum req_route route_of(const char *path, char *name)
 {
@@ -53,6 +70,8 @@ static enum req_route route_of(const char *path, char *name)
 
     while (prev > path && prev[-1] != '/')
         prev--;
+    if (mercure_route(path) != REQ_NOT_FOUND)
+        return mercure_route(path);
     if (slash && (size_t)(slash - prev) == 3 && memcmp(prev, "run", 3) == 0) {
         size_t n = strlen(seg);
         if (!text_program_name_ok(seg, n))
@@ -214,12 +233,24 @@ void req_parse(struct req *r, req_param_fn get, void *ctx)
     }
     r->route = route_of(path, r->run_name);
     if (r->route == REQ_NOT_FOUND) {
-        fail(r, 404, "no such resource: the routes are .../stream, .../events, .../publish "
-                     "and .../status");
+        fail(r, 404, "no such resource: the routes are .../stream, .../events, .../publish, "
+                     ".../status, .../run/NAME, .../chat/completions and "
+                     ".../.well-known/mercure");
         return;
     }
 
     method = param(get, ctx, "REQUEST_METHOD");
+    if (r->route == REQ_MERCURE || r->route == REQ_MERCURE_SUBS) {
+        int subs = r->route == REQ_MERCURE_SUBS;
+        r->allow = subs ? "GET, HEAD, OPTIONS" : "GET, HEAD, POST, OPTIONS";
+        if (strcmp(method, "HEAD") == 0)
+            r->head = 1;
+        else if (strcmp(method, "GET") != 0 && strcmp(method, "OPTIONS") != 0 &&
+                 (subs || strcmp(method, "POST") != 0))
+            fail(r, 405, subs ? "method not allowed: use GET, HEAD or OPTIONS"
+                              : "method not allowed: use GET, HEAD, POST or OPTIONS");
+        return;
+    }
     if (r->route == REQ_RUN) {
         r->allow = "GET, POST";
         if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)

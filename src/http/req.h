@@ -13,7 +13,9 @@ enum req_route {
     REQ_EVENTS,    /* last path segment "events": subscribe to channels */
     REQ_PUBLISH,   /* last path segment "publish": publish to a channel */
     REQ_RUN,       /* .../run/NAME: run the program configured as NAME */
-    REQ_CHAT       /* .../chat/completions: the OpenAI-compatible program */
+    REQ_CHAT,      /* .../chat/completions: the OpenAI-compatible program */
+    REQ_MERCURE,   /* .../.well-known/mercure: the Mercure hub (subscribe, publish) */
+    REQ_MERCURE_SUBS /* .../.well-known/mercure/subscriptions[/...]: its subscriptions API */
 };
 
 /* The names a request may carry: a channel name is 1 to 128 bytes of
@@ -52,6 +54,7 @@ struct req {
     const char *run_path;         /* run, chat: the program to start */
     int chat_stream;              /* chat: "stream": true */
     char model[256];              /* chat: the request's "model" */
+    void *mercure;                /* Mercure: what the hub read (mercure_serve) */
 };
 
 /* Returns the value of a request parameter (CGI/FastCGI variable), or NULL. */
@@ -72,7 +75,10 @@ typedef const char *(*req_param_fn)(const char *name, void *ctx);
  * Every name is checked (text_name_ok); a bad one is a 400 naming the
  * parameter. .../run/NAME (the second-to-last segment "run") takes GET
  * and POST and a NAME that text_program_name_ok accepts (else 404);
- * .../chat/completions takes POST; their query is the program's. */
+ * .../chat/completions takes POST; their query is the program's.
+ * A path that ends in /.well-known/mercure is the Mercure hub's (GET,
+ * HEAD, POST, OPTIONS), one under /.well-known/mercure/subscriptions its
+ * API's (GET, HEAD, OPTIONS): the hub reads their query and body. */
 void req_parse(struct req *r, req_param_fn get, void *ctx);
 
 #endif

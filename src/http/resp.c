@@ -5,12 +5,16 @@
 #include "http/sse.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *resp_reason_phrase(int status)
 {
     switch (status) {
     case 200: return "OK";
+    case 204: return "No Content";
+    case 401: return "Unauthorized";
+    case 429: return "Too Many Requests";
     case 400: return "Bad Request";
     case 404: return "Not Found";
     case 403: return "Forbidden";
@@ -32,25 +36,44 @@ static int send_all(const struct resp_sink *o, const char *buf, size_t len)
 
 int resp_stream_head(const struct resp_sink *o, unsigned long retry_ms, int head_only)
 {
+    return resp_stream_head_extra(o, retry_ms, "", head_only);
+}
+
+int resp_stream_head_extra(const struct resp_sink *o, unsigned long retry_ms, const char *extra,
+                           int head_only)
+{
     static const char head[] =
         "Status: 200 OK\r\n"
         "Content-Type: text/event-stream; charset=utf-8\r\n"
         "Cache-Control: no-cache\r\n"
-        "X-Accel-Buffering: no\r\n"
-        "\r\n";
-    char buf[sizeof head + 64];
-    size_t n = sizeof head - 1;
+        "X-Accel-Buffering: no\r\n";
+    size_t n = sizeof head - 1, x = strlen(extra), cap = n + x + 2 + 64;
+    char stack[1024], *buf = cap <= sizeof stack ? stack : malloc(cap);
     ssize_t r;
+    int rc;
 
+    if (!buf)
+        return -1;
     memcpy(buf, head, n);
+    memcpy(buf + n, extra, x);
+    n += x;
+    memcpy(buf + n, "\r\n", 2);
+    n += 2;
+    rc = 0;
     if (!head_only) {
-        r = sse_retry(buf + n, sizeof buf - n - 1, retry_ms);
+        r = sse_retry(buf + n, cap - n - 1, retry_ms);
         if (r < 0)
-            return -1;
-        n += (size_t)r;
-        buf[n++] = '\n'; /* a blank line: the retry block is complete */
+            rc = -1;
+        else {
+            n += (size_t)r;
+            buf[n++] = '\n'; /* a blank line: the retry block is complete */
+        }
     }
-    return send_all(o, buf, n);
+    if (rc == 0)
+        rc = send_all(o, buf, n);
+    if (buf != stack)
+        free(buf);
+    return rc;
 }
 
 int resp_head(char *buf, size_t cap, int status, const char *type, size_t len,
@@ -97,6 +120,24 @@ int resp_error_allow(const struct resp_sink *o, int status, const char *reason,
     memcpy(buf + n, reason, blen - 1);
     buf[(size_t)n + blen - 1] = '\n';
     return send_all(o, buf, (size_t)n + blen);
+}
+
+int resp_send(const struct resp_sink *o, int status, const char *type, const char *extra,
+              const char *body, size_t len, int head_only)
+{
+    size_t cap = 256 + strlen(type) + strlen(extra);
+    char stack[1024], *head = cap <= sizeof stack ? stack : malloc(cap);
+    int n, rc = -1;
+
+    if (!head)
+        return -1;
+    n = resp_head(head, cap, status, type, len, extra);
+    if (n >= 0 && o->write(o->ctx, head, (size_t)n) == 0 &&
+        (head_only || !len || o->write(o->ctx, body, len) == 0))
+        rc = o->flush(o->ctx);
+    if (head != stack)
+        free(head);
+    return rc;
 }
 
 int resp_json(const struct resp_sink *o, const char *json, size_t len, int head_only)

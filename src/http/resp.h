@@ -21,6 +21,11 @@ struct resp_sink {
  * Flushed, so the client learns at once that the stream is open. */
 int resp_stream_head(const struct resp_sink *o, unsigned long retry_ms, int head_only);
 
+/* The same with extra header lines (each ending in CRLF, or ""), before
+ * the blank line. */
+int resp_stream_head_extra(const struct resp_sink *o, unsigned long retry_ms, const char *extra,
+                           int head_only);
+
 /* The header block of an answer whose body is len bytes of type: Status,
  * Content-Type, Content-Length, Cache-Control: no-store, then extra
  * (whole header lines, or ""), then the blank line, into buf. Its length,
@@ -36,6 +41,11 @@ int resp_error(const struct resp_sink *o, int status, const char *reason,
 /* The same, with `Allow: allow` on a 405. */
 int resp_error_allow(const struct resp_sink *o, int status, const char *reason,
                      unsigned retry_after_s, const char *allow, int head_only);
+
+/* status with body[0, len) of type, and extra header lines (each ending
+ * in CRLF, or ""); HEAD: the header block only. Flushed. */
+int resp_send(const struct resp_sink *o, int status, const char *type, const char *extra,
+              const char *body, size_t len, int head_only);
 
 /* 200 with a JSON body (status route). */
 int resp_json(const struct resp_sink *o, const char *json, size_t len, int head_only);

@@ -32,6 +32,13 @@ local function name_ok(s, max)
   return #s >= 1 and #s <= max and string.find(s, '^[A-Za-z0-9_.:-]+$') ~= nil
 end
 
+-- a channel: a name, or an internal channel's ('@' and a name, which no request can name:
+-- the Mercure hub's updates)
+local function channel_ok(s)
+  if string.sub(s, 1, 1) == '@' then return name_ok(string.sub(s, 2), 127) end
+  return name_ok(s, 128)
+end
+
 -- 1 when the decimal text a (no leading zero, as Redis writes ids) is at most b
 local function part_le(a, b)
   if #a ~= #b then return #a < #b end
@@ -73,8 +80,8 @@ local function publish(keys, args)
     return redis.error_reply('ERR fcgi_sse_publish: keys are fcgi-sse:last fcgi-sse:chan:NAME')
   end
   local name = string.sub(keys[2], #prefix + 1)
-  if not name_ok(name, 128) then
-    return redis.error_reply('ERR fcgi_sse_publish: a channel name is 1 to 128 of [A-Za-z0-9_.:-]')
+  if not channel_ok(name) then
+    return redis.error_reply('ERR fcgi_sse_publish: a channel name is 1 to 128 of [A-Za-z0-9_.:-], or @ and 1 to 127 of them')
   end
   local history = tonumber(args[1])
   if #args ~= 3 or not history or history < 1 or history ~= math.floor(history) then

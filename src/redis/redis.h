@@ -17,6 +17,7 @@ struct redis;
 struct redis_config {
     struct redisurl url;            /* where Redis is, with its credentials */
     unsigned long history;          /* --history: entries each channel's stream keeps */
+    unsigned long internal_history; /* and each internal channel's ('@', chan.h); 0: history */
     unsigned long max_message;      /* --max-message: sizes what one read may bring */
 };
 

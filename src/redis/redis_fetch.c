@@ -105,15 +105,19 @@ static int redis_batch_of(struct redis *b, struct history_fetch *f, const redisR
         redis_saw(b, id);
         if (redis_fields(b, e->element[1]->str, e->element[2], &type, &data, &len, NULL, NULL) != 1)
             continue; /* a foreign entry: the cursor passes it */
-        m = msg_create(b->engine, id, type, data, len);
+        m = msg_create_in(b->engine, f->keys[e->element[0]->integer] + strlen(REDIS_KEY_PREFIX),
+                          id, type, data, len);
         if (!m) {
             redis_batch_free(out);
             return -1;
         }
         out->v[out->n++] = m;
     }
-    if (!out->more)
-        redis_saw(b, out->cursor); /* the last id issued, when the fetch ran */
+    /* the last id issued when the fetch ran: only when it moved past the id asked
+     * for, which is the subscriber's and may be one Redis never issued (a future
+     * Last-Event-ID must not become where every later subscriber starts) */
+    if (!out->more && msgid_cmp(out->cursor, f->after) > 0)
+        redis_saw(b, out->cursor);
     if (out->reset && msgid_is_zero(out->reset_id))
         out->reset_id = out->cursor;
     return 0;

@@ -327,7 +327,7 @@ int redis_fields(struct redis *b, const char *id, const redisReply *f, const cha
         }
     }
     if (!*data || (*type && !text_name_ok(*type, CHAN_TYPE_MAX)) || *len > b->cfg.max_message ||
-        !text_utf8_ok(*data, *len) || (name && (!*name || !text_name_ok(*name, CHAN_NAME_MAX)))) {
+        !text_utf8_ok(*data, *len) || (name && (!*name || !chan_name_valid(*name)))) {
         if (log_allow(&b->warn))
             log_warn("redis: entry %s skipped: not a message fcgi_sse_publish makes (type, "
                      "UTF-8 text, --max-message)", id);

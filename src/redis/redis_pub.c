@@ -83,7 +83,9 @@ void redis_publish(void *ctx, const char *channel, const char *type, const char 
         return;
     }
     snprintf(key, sizeof key, REDIS_KEY_PREFIX "%s", channel);
-    snprintf(history, sizeof history, "%lu", b->cfg.history);
+    snprintf(history, sizeof history, "%lu",
+             channel[0] == CHAN_INTERNAL && b->cfg.internal_history ? b->cfg.internal_history
+                                                                     : b->cfg.history);
     argv[0] = "FCALL";
     argv[1] = "fcgi_sse_publish";
     argv[2] = "2";

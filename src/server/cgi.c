@@ -57,6 +57,8 @@ int cgi_serve(const struct opt_config *cfg, const volatile sig_atomic_t *stop,
     case DISPATCH_RUN:       /* nor programs (404) */
     case DISPATCH_CHAT:
     case DISPATCH_PUBLISH:   /* nor a publisher */
+    case DISPATCH_MERCURE:   /* nor the Mercure hub (404) */
+    case DISPATCH_MERCURE_PUBLISH:
         return 0;
     case DISPATCH_GONE:
         return 0; /* the client is gone already */

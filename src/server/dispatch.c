@@ -129,6 +129,33 @@ static enum dispatch_result serve_program(const struct dispatch *c, struct req *
     return chat ? DISPATCH_CHAT : DISPATCH_RUN;
 }
 
+/* .../.well-known/mercure[/subscriptions...] (r parsed with status 200). */
+static enum dispatch_result serve_mercure(const struct dispatch *c, struct req *r,
+                                          req_param_fn get, void *ctx, const char *body,
+                                          size_t body_len, int too_big,
+                                          const struct resp_sink *o)
+{
+    if (!c->mercure)
+        return answered(resp_error(o, 404, "Mercure is off: it needs the FastCGI responder "
+                                           "started with --mercure", 0, r->head));
+    switch (mercure_serve(c->mercure, r, get, ctx, body, body_len, too_big, o)) {
+    case MERCURE_ANSWERED:
+        return DISPATCH_ANSWERED;
+    case MERCURE_GONE:
+        return DISPATCH_GONE;
+    case MERCURE_PUBLISH:
+        return DISPATCH_MERCURE_PUBLISH;
+    case MERCURE_SUBSCRIBE:
+        break;
+    }
+    if (!admit_take(c->stats)) {
+        mercure_req_free(r->mercure);
+        r->mercure = NULL;
+        return answered(answer_refuse(o, c->retry_ms, 0));
+    }
+    return DISPATCH_MERCURE;
+}
+
 enum dispatch_result dispatch_serve(const struct dispatch *c, req_param_fn get, void *ctx, const char *body,
                           size_t body_len, int body_too_big, const struct resp_sink *o,
                           struct req *r)
@@ -149,6 +176,8 @@ enum dispatch_result dispatch_serve(const struct dispatch *c, req_param_fn get, 
     }
     if ((r->route == REQ_RUN || r->route == REQ_CHAT) && r->status == 200)
         return serve_program(c, r, get, ctx, body, body_len, body_too_big, o);
+    if ((r->route == REQ_MERCURE || r->route == REQ_MERCURE_SUBS) && r->status == 200)
+        return serve_mercure(c, r, get, ctx, body, body_len, over_message, o);
     if (r->route == REQ_EVENTS && r->status == 200 && !may_subscribe(c, r, &why))
         return answered(resp_error(o, 403, why, 0, r->head));
     if (r->route == REQ_STATUS && r->status == 200)
@@ -182,7 +211,7 @@ static struct log_limit dispatch_warn;
  * environment is taken from the params (before stream_begin drops them)
  * and *body is taken. 0, or -1 (the caller ends s and gives its slot back). */
 static int start_stream(const struct dispatch *c, struct stream *s, enum dispatch_result kind,
-                        const struct req *r, char **body, size_t body_len,
+                        struct req *r, char **body, size_t body_len,
                         const struct resp_sink *o)
 {
     long long now = clock_now_ns();
@@ -198,6 +227,8 @@ static int start_stream(const struct dispatch *c, struct stream *s, enum dispatc
     }
     if (stream_begin(s, c->sndbuf, now) < 0) {
         free(env);
+        if (kind == DISPATCH_MERCURE)
+            mercure_req_free(r->mercure);
         if (log_allow(&dispatch_warn))
             log_errno("setting up a stream connection", errno);
         return -1;
@@ -213,6 +244,9 @@ static int start_stream(const struct dispatch *c, struct stream *s, enum dispatc
         }
     } else if (kind == DISPATCH_STREAM) {
         if (counter_start(c->counter, s, r->first_id, r->limit, now) < 0)
+            return -1;
+    } else if (kind == DISPATCH_MERCURE) {
+        if (mercure_subscribe(c->mercure, s, r, now) < 0)
             return -1;
     } else if (sub_start(c->subs, s, r->chans, r->nchan, r->have_last ? &r->last : NULL, now) < 0) {
         unsigned after = (unsigned)((c->retry_ms + 999) / 1000);
@@ -247,8 +281,13 @@ void dispatch_request(void *arg, struct stream *s, char *body, size_t body_len, 
                   body_len);
         free(body);
         return;
+    case DISPATCH_MERCURE_PUBLISH:
+        mercure_publish(c->mercure, s, &r);
+        free(body);
+        return;
     case DISPATCH_STREAM:
     case DISPATCH_SUBSCRIBE:
+    case DISPATCH_MERCURE:
     case DISPATCH_RUN:
     case DISPATCH_CHAT:
         if (start_stream(c, s, res, &r, &body, body_len, &o) == 0) {

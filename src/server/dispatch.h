@@ -16,6 +16,7 @@
 #include "http/req.h"
 #include "http/resp.h"
 #include "http/stats.h"
+#include "mercurehub/mercure.h"
 #include "stream/stream.h"
 
 /* What the controller needs of the process. */
@@ -37,6 +38,7 @@ struct dispatch {
     struct programs *programs;               /* the program source */
     struct processes *procs;                 /* the programs running (also /status) */
     int sndbuf;                          /* --max-backlog: send buffer of each stream */
+    struct mercure *mercure;             /* the Mercure hub (--mercure), or NULL */
 };
 
 enum dispatch_result {
@@ -52,6 +54,10 @@ enum dispatch_result {
                           header block flushed when r->chat_stream, else nothing written */
     DISPATCH_PUBLISH,       /* a publish that passed its checks: the caller hands it to
                           pub_start (r->chans[0], r->event, the body) */
+    DISPATCH_MERCURE,       /* a Mercure subscription (r->mercure): slot taken, nothing
+                               written: mercure_subscribe writes the header block */
+    DISPATCH_MERCURE_PUBLISH, /* a Mercure update that passed its checks (r->mercure):
+                               the caller hands it to mercure_publish */
     DISPATCH_GONE           /* the answer could not be written: the peer is gone */
 };
 

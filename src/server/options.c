@@ -46,6 +46,8 @@ struct opt_row {
 
 static int run_arg(struct opt_config *cfg, const char *arg, char *err, size_t errlen);
 static int redis_arg(struct opt_config *cfg, const char *arg, char *err, size_t errlen);
+static int protocol_arg(struct opt_config *cfg, const char *arg, char *err, size_t errlen);
+static int cors_arg(struct opt_config *cfg, const char *arg, char *err, size_t errlen);
 
 static const struct opt_row rows[] = {
     { "listen", 'l', K_TEXT, FIELD(listen), 0, 0, 0, "ADDR", NULL,
@@ -119,6 +121,37 @@ static const struct opt_row rows[] = {
       "a run's total time, 0 = off", "off", NULL },
     { "max-runs", 0, K_NUMBER, FIELD(max_runs), 1, 100000, 0, "N", "a number", NULL,
       "programs running at once", "from the CPUs, open files and processes allowed", NULL },
+    { "mercure", 0, K_FLAG, FIELD(mercure), 0, 0, 0, NULL, NULL,
+      "Mercure (GET and POST .../.well-known/mercure, docs/mercure.md):",
+      "be a Mercure hub: subscribe, publish (with a publisher key), resume", NULL, NULL },
+    { "mercure-protocol", 0, K_CUSTOM, FIELD(mercure_protocol), 0, 0, 0, "GEN", NULL, NULL,
+      "current (match=, RFC 9068 tokens), legacy (topic=, the mercure claim: what Symfony "
+      "speaks) or both, told apart by each request", "both", protocol_arg },
+    { "mercure-publisher-key-file", 0, K_TEXT, FIELD(mercure_publisher_key_file), 0, 0, 0,
+      "[ALG:]FILE", NULL, NULL,
+      "the key publishers' tokens are signed with: a secret (the file's first line) or a PEM "
+      "public key, bound to ALG (HS256, HS384, HS512, RS256, ES256, EdDSA; default from the "
+      "key); without it no one may publish", NULL, NULL },
+    { "mercure-subscriber-key-file", 0, K_TEXT, FIELD(mercure_subscriber_key_file), 0, 0, 0,
+      "[ALG:]FILE", NULL, NULL, "the key subscribers' tokens are signed with, as above",
+      NULL, NULL },
+    { "mercure-issuer", 0, K_TEXT, FIELD(mercure_issuer), 0, 0, 0, "ISS", NULL, NULL,
+      "the issuer (iss) tokens must carry (the current draft requires one)", NULL, NULL },
+    { "mercure-audience", 0, K_TEXT, FIELD(mercure_audience), 0, 0, 0, "URL", NULL, NULL,
+      "the hub's resource identifier (aud), its public URL: relative topics and patterns "
+      "resolve against it", "https://mercure.invalid/.well-known/mercure, no aud accepted",
+      NULL },
+    { "mercure-anonymous", 0, K_FLAG, FIELD(mercure_anonymous), 0, 0, 0, NULL, NULL, NULL,
+      "subscribers without a token get the public updates (else 401)", NULL, NULL },
+    { "mercure-subscriptions", 0, K_FLAG, FIELD(mercure_subscriptions), 0, 0, 0, NULL, NULL,
+      NULL, "active subscriptions: an update on each subscription's start and end, and "
+      ".../.well-known/mercure/subscriptions", NULL, NULL },
+    { "mercure-history", 0, K_NUMBER, FIELD(mercure_history), 1, 1000000, 10000, "N",
+      "a number of updates", NULL,
+      "updates kept for resuming (within --history-bytes)", NULL, NULL },
+    { "mercure-cors-origin", 0, K_CUSTOM, FIELD(mercure_cors), 0, 0, 0, "ORIGIN", NULL, NULL,
+      "a web origin (scheme://host[:port]) whose pages may subscribe with credentials and "
+      "publish (repeatable)", "none", cors_arg },
 };
 
 #define NROWS (sizeof rows / sizeof rows[0])
@@ -310,6 +343,43 @@ static int redis_arg(struct opt_config *cfg, const char *arg, char *err, size_t 
     return 0;
 }
 
+/* --mercure-protocol current|legacy|both. */
+static int protocol_arg(struct opt_config *cfg, const char *arg, char *err, size_t errlen)
+{
+    if (strcmp(arg, "current") == 0)
+        cfg->mercure_protocol = OPT_MERCURE_CURRENT;
+    else if (strcmp(arg, "legacy") == 0)
+        cfg->mercure_protocol = OPT_MERCURE_LEGACY;
+    else if (strcmp(arg, "both") == 0)
+        cfg->mercure_protocol = OPT_MERCURE_CURRENT | OPT_MERCURE_LEGACY;
+    else {
+        snprintf(err, errlen, "--mercure-protocol: must be current, legacy or both");
+        return -1;
+    }
+    return 0;
+}
+
+/* --mercure-cors-origin ORIGIN: a serialized origin, as a browser sends it
+ * in Origin: http or https, a host, an optional port, nothing after. */
+static int cors_arg(struct opt_config *cfg, const char *arg, char *err, size_t errlen)
+{
+    const char *host = strncmp(arg, "https://", 8) == 0 ? arg + 8
+                       : strncmp(arg, "http://", 7) == 0 ? arg + 7 : NULL;
+    size_t n = host ? strspn(host, "abcdefghijklmnopqrstuvwxyz0123456789.-[]:") : 0;
+
+    if (!host || n == 0 || host[n] != '\0' || strcmp(arg, "*") == 0) {
+        snprintf(err, errlen, "--mercure-cors-origin: must be an origin, http[s]://host[:port] "
+                              "in lower case, without a path (never *)");
+        return -1;
+    }
+    if (cfg->mercure_ncors == OPT_CORS_MAX) {
+        snprintf(err, errlen, "--mercure-cors-origin: at most %d origins", OPT_CORS_MAX);
+        return -1;
+    }
+    cfg->mercure_cors[cfg->mercure_ncors++] = arg;
+    return 0;
+}
+
 /* ---------------------------------------------------------------- help */
 
 /* Writes text's words from column `col` on, wrapped before column 80, each
@@ -413,6 +483,7 @@ static void defaults(struct opt_config *cfg)
         if (rows[i].kind == K_NUMBER || rows[i].kind == K_SIZE || rows[i].kind == K_SECONDS ||
             rows[i].kind == K_OCTAL)
             set_number(cfg, &rows[i], rows[i].dflt);
+    cfg->mercure_protocol = OPT_MERCURE_CURRENT | OPT_MERCURE_LEGACY;
 }
 
 enum opt_result opt_parse(struct opt_config *cfg, int argc, char **argv,
@@ -481,6 +552,13 @@ enum opt_result opt_parse(struct opt_config *cfg, int argc, char **argv,
     }
     if (cfg->redis_password_file && !cfg->redis) {
         snprintf(err, errlen, "--redis-password-file: only with --redis");
+        return OPT_ERROR;
+    }
+    if (!cfg->mercure && (cfg->mercure_publisher_key_file || cfg->mercure_subscriber_key_file ||
+                          cfg->mercure_issuer || cfg->mercure_audience ||
+                          cfg->mercure_anonymous || cfg->mercure_subscriptions ||
+                          cfg->mercure_ncors)) {
+        snprintf(err, errlen, "--mercure-*: only with --mercure");
         return OPT_ERROR;
     }
     return OPT_RUN;

@@ -6,6 +6,13 @@
 
 #include "core/text.h"
 
+/* --mercure-cors-origin: origins at most. */
+#define OPT_CORS_MAX 16
+/* --mercure-protocol: which generations (the bits of mercure/selector.h's
+ * enum sel_gen: 1 the current draft, 2 the legacy one). */
+#define OPT_MERCURE_CURRENT 1u
+#define OPT_MERCURE_LEGACY 2u
+
 /* --run: programs at most; a NAME is text_program_name_ok. */
 #define OPT_RUN_MAX 64
 #define OPT_RUN_NAME_MAX TEXT_PROGRAM_NAME_MAX
@@ -47,6 +54,19 @@ struct opt_config {
     /* channels through Redis (redis.c) */
     const char *redis;             /* --redis URL (checked by redisurl_parse), or NULL */
     const char *redis_password_file; /* --redis-password-file, or NULL */
+
+    /* Mercure (mercurehub/) */
+    int mercure;                   /* --mercure: serve .../.well-known/mercure */
+    unsigned mercure_protocol;     /* --mercure-protocol: OPT_MERCURE_* bits */
+    const char *mercure_publisher_key_file;  /* [ALG:]FILE, or NULL */
+    const char *mercure_subscriber_key_file; /* [ALG:]FILE, or NULL */
+    const char *mercure_issuer;    /* --mercure-issuer, or NULL */
+    const char *mercure_audience;  /* --mercure-audience, or NULL */
+    int mercure_anonymous;         /* --mercure-anonymous */
+    int mercure_subscriptions;     /* --mercure-subscriptions */
+    unsigned long mercure_history; /* --mercure-history: updates kept */
+    unsigned mercure_ncors;        /* --mercure-cors-origin, in the order given */
+    const char *mercure_cors[OPT_CORS_MAX];
 };
 
 enum opt_result {

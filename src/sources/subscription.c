@@ -45,6 +45,7 @@ struct sub {
     int in_batch;                  /* a batch is being written, from bi */
     struct history_batch batch;
     size_t bi;
+    struct sub_spec spec;          /* the owner's choices (sub_start_spec); names, last unused */
 };
 
 struct subs *sub_create(const struct sub_params *p)
@@ -95,22 +96,44 @@ static struct msgid dropped_max(const struct sub *u)
     return d;
 }
 
-/* The next retained message after `after`, over all channels (each
- * channel's history is in id order, and ids grow across channels). Sets
- * *gap when one of them dropped a message the subscriber has not had. */
-static struct msg *next_msg(struct sub *u, struct msgid after, int *gap)
+/* 1 when the subscriber gets m (the owner's accept, when there is one). */
+static int accepts(const struct sub *u, const struct msg *m, int topics_known)
+{
+    return !u->spec.accept || u->spec.accept(u->spec.ctx, m, topics_known);
+}
+
+/* The next retained message after `after` that the subscriber gets, over
+ * all channels (each channel's history is in id order, and ids grow across
+ * channels). Sets *gap when one of them dropped a message the subscriber
+ * has not had. *passed is the newest id passed over (not accepted) before
+ * it, or `after`: the subscriber's cursor may move there. */
+static struct msg *next_msg(struct sub *u, struct msgid after, int *gap, struct msgid *passed)
 {
     struct msgid seen = msgid_cmp(after, u->floor) > 0 ? after : u->floor;
     struct msg *best = NULL;
     unsigned i;
 
     *gap = 0;
+    *passed = after;
     for (i = 0; i < u->n; i++) {
         struct msg *m = chan_next(&u->links[i], after);
+        while (m && !accepts(u, m, 0))
+            m = chan_next(&u->links[i], m->id);
         if (msgid_cmp(chan_dropped(&u->links[i]), seen) > 0)
             *gap = 1;
         if (m && (!best || msgid_cmp(m->id, best->id) < 0))
             best = m;
+    }
+    if (u->spec.accept) {
+        /* what it passed over, up to the message it gets (or the channels' last) */
+        for (i = 0; i < u->n; i++) {
+            struct msg *m = chan_next(&u->links[i], after);
+            while (m && (!best || msgid_cmp(m->id, best->id) < 0)) {
+                if (msgid_cmp(m->id, *passed) > 0)
+                    *passed = m->id;
+                m = chan_next(&u->links[i], m->id);
+            }
+        }
     }
     return best;
 }
@@ -136,7 +159,7 @@ static struct msg *batch_peek(struct sub *u, struct msgid after)
 {
     while (u->bi < u->batch.n) {
         struct msg *m = u->batch.v[u->bi];
-        if (msgid_cmp(m->id, after) > 0)
+        if (msgid_cmp(m->id, after) > 0 && accepts(u, m, 0))
             return m;
         msg_unref(m);
         u->batch.v[u->bi++] = NULL;
@@ -229,8 +252,11 @@ static enum stream_status replay(struct stream *s, struct sub *u, long long now)
         /* gather whole messages into one piece */
         for (;;) {
             int gap = 0;
-            struct msg *m = u->in_batch ? batch_peek(u, upto) : next_msg(u, upto, &gap);
+            struct msgid passed = upto;
+            struct msg *m = u->in_batch ? batch_peek(u, upto) : next_msg(u, upto, &gap, &passed);
 
+            if (msgid_cmp(passed, upto) > 0 && !gap)
+                upto = passed; /* passed over: not for this subscriber */
             if (gap) {
                 refetch = 1; /* the engine lacks some: the history may have them */
                 break;
@@ -264,6 +290,8 @@ static enum stream_status replay(struct stream *s, struct sub *u, long long now)
             *u->ctx->params.delivered += count;
             continue;
         }
+        if (msgid_cmp(upto, u->cursor) > 0 && !u->partial)
+            u->cursor = upto; /* only messages it does not get were left */
         if (u->partial || u->in_batch)
             continue;
         if (refetch) {
@@ -318,6 +346,7 @@ static int begin(struct sub *u, const struct msgid *last, struct msgid start, lo
     chan_expire(u->ctx->params.engine, clock_wall_ms());
     for (i = 0; i < u->n; i++) {
         u->links[i].sub = u;
+        u->links[i].quiet = u->spec.quiet;
         if (chan_subscribe(u->ctx->params.engine, u->names[i], &u->links[i]) < 0) {
             int err = errno;
             while (i-- > 0)
@@ -327,7 +356,8 @@ static int begin(struct sub *u, const struct msgid *last, struct msgid start, lo
         }
     }
     stream_sink(s, &o);
-    if (resp_stream_head(&o, u->ctx->params.retry_ms, 0) < 0) {
+    if ((u->spec.head ? u->spec.head(u->spec.ctx, &o)
+                      : resp_stream_head(&o, u->ctx->params.retry_ms, 0)) < 0) {
         errno = EPIPE;
         return -1; /* release() unsubscribes */
     }
@@ -343,7 +373,8 @@ static int begin(struct sub *u, const struct msgid *last, struct msgid start, lo
         return 0;
     if (errno != ENOENT)
         return -1;
-    check_reset(u, *last);
+    if (!u->spec.no_reset)
+        check_reset(u, *last);
     return 0;
 }
 
@@ -386,6 +417,8 @@ static enum stream_status run(struct stream *s, long long now)
 
     if (!u->started)
         return wait_start(s, u, now);
+    if (u->spec.end_ns && now >= u->spec.end_ns)
+        return STREAM_DONE; /* its owner's deadline (a token's exp) */
     if (u->reset_pending && (st = write_reset(s, u, now)) != STREAM_OPEN)
         return st;
     if ((u->replaying || u->partial) && (st = replay(s, u, now)) != STREAM_OPEN)
@@ -400,6 +433,8 @@ static enum stream_status run(struct stream *s, long long now)
     }
     s->timer.node.due = s->want_out ? s->last_output + SUB_STALL_NS
                         : u->ctx->params.heartbeat_ns ? s->last_output + u->ctx->params.heartbeat_ns : 0;
+    if (u->spec.end_ns && (!s->timer.node.due || s->timer.node.due > u->spec.end_ns))
+        s->timer.node.due = u->spec.end_ns;
     return STREAM_OPEN;
 }
 
@@ -417,6 +452,8 @@ static void release(struct stream *s)
         u->ctx->params.history->cancel(u->fetch);
     free(u->names);
     msg_unref(u->partial);
+    if (u->spec.released)
+        u->spec.released(u->spec.ctx);
     free(u);
     s->src_state = NULL;
 }
@@ -449,13 +486,24 @@ static void on_fetched(void *arg, struct history_batch *b)
         hub_update(s, st);
 }
 
-void sub_deliver(struct chan_link *l, struct msg *m, void *ctx)
+/* The id just before `id`: every id up to it is before id. */
+static struct msgid msgid_before(struct msgid id)
 {
-    struct sub *u = l->sub;
+    if (id.seq) {
+        id.seq--;
+    } else if (id.ms) {
+        id.ms--;
+        id.seq = ~0ULL;
+    }
+    return id;
+}
+
+/* A published message for u: written at once when it is caught up. */
+static void offer(struct sub *u, struct msg *m)
+{
     struct stream *s = u->s;
     long long now;
     enum stream_status st;
-    (void)ctx;
 
     if (s->dead || u->replaying || u->partial || u->reset_pending ||
         msgid_cmp(m->id, u->cursor) <= 0)
@@ -477,6 +525,30 @@ void sub_deliver(struct chan_link *l, struct msg *m, void *ctx)
         hub_update(s, st);
 }
 
+void sub_deliver(struct chan_link *l, struct msg *m, void *ctx)
+{
+    struct sub *u = l->sub;
+    (void)ctx;
+
+    if (!u->spec.accept || accepts(u, m, 0))
+        offer(u, m);
+}
+
+void sub_offer(struct stream *s, struct msg *m)
+{
+    struct sub *u = s->src_state;
+
+    if (!u || !u->started || u->s->dead)
+        return;
+    /* caught up: what came between its cursor and m was not for it (its
+     * owner offers every message it matches), so a replay from here on
+     * starts at m and does not take the history's drops before it for a gap */
+    if (!u->replaying && !u->partial && !u->reset_pending && msgid_cmp(m->id, u->cursor) > 0)
+        u->cursor = msgid_before(m->id);
+    if (accepts(u, m, 1))
+        offer(u, m);
+}
+
 void sub_resync(struct chan_link *l, void *ctx)
 {
     struct sub *u = l->sub;
@@ -493,20 +565,36 @@ void sub_resync(struct chan_link *l, void *ctx)
 int sub_start(const struct subs *c, struct stream *s, const char (*names)[CHAN_NAME_MAX + 1],
               unsigned n, const struct msgid *last, long long now)
 {
+    struct sub_spec spec = { .names = names, .n = n, .last = last };
+
+    return sub_start_spec(c, s, &spec, now);
+}
+
+int sub_start_spec(const struct subs *c, struct stream *s, const struct sub_spec *spec,
+                   long long now)
+{
     struct sub *u = calloc(1, sizeof *u);
+    const struct msgid *last = spec->last;
+    unsigned n = spec->n;
     struct msgid start;
 
-    if (!u)
+    if (!u) {
+        if (spec->released)
+            spec->released(spec->ctx);
         return -1;
+    }
     u->ctx = c;
     u->s = s;
     u->n = n;
+    u->spec = *spec;
+    u->spec.names = NULL;
+    u->spec.last = NULL;
     s->src = &sub_source;
     s->src_state = u;
     u->names = malloc(n * sizeof *u->names);
     if (!u->names)
         return -1; /* release() frees the rest */
-    memcpy(u->names, names, n * sizeof *u->names);
+    memcpy(u->names, spec->names, n * sizeof *u->names);
     if (last || u->ctx->params.history->start(u->ctx->params.history, &start) == 0)
         return begin(u, last, last ? *last : start, now);
     /* Redis not reached yet: no 200 before it knows where the stream starts */

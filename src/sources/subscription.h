@@ -54,4 +54,32 @@ void sub_resync(struct chan_link *l, void *ctx);
 int sub_start(const struct subs *c, struct stream *s, const char (*names)[CHAN_NAME_MAX + 1],
               unsigned n, const struct msgid *last, long long now);
 
+/* A subscription whose owner decides what it gets and how it begins (the
+ * Mercure hub's): sub_start with these. NULL or 0 members behave as a
+ * channel subscription does. */
+struct sub_spec {
+    const char (*names)[CHAN_NAME_MAX + 1];
+    unsigned n;
+    const struct msgid *last;      /* resume after this; NULL: from where it starts */
+    int quiet;                     /* its links are not called on a publish: the owner
+                                      calls sub_offer with the messages it matched */
+    int no_reset;                  /* never `event: reset`: the owner chose `last` knowing
+                                      what the engine holds (a gap drops the stream) */
+    /* 1 when the subscriber gets m: every message is asked, in replay too;
+     * topics_known: the owner has matched m's topics already (sub_offer) */
+    int (*accept)(void *ctx, const struct msg *m, int topics_known);
+    /* writes the header block instead of resp_stream_head: 0, or -1 */
+    int (*head)(void *ctx, const struct resp_sink *o);
+    /* the stream ends (called once, last; also when it never started) */
+    void (*released)(void *ctx);
+    void *ctx;
+    long long end_ns;              /* ends cleanly at this CLOCK_MONOTONIC time; 0 never */
+};
+int sub_start_spec(const struct subs *c, struct stream *s, const struct sub_spec *spec,
+                   long long now);
+
+/* A message of its channel that the owner of a quiet subscription matched
+ * (its topics): written as sub_deliver writes, if accept agrees. */
+void sub_offer(struct stream *s, struct msg *m);
+
 #endif

@@ -100,7 +100,7 @@ static void setup(void)
         /* the counter's schedule, and channels that anyone the web server
          * authenticated may publish to (REMOTE_USER): every route is reachable */
         struct sched_params sp = { 1000000000LL, 15000000000LL, 0 };
-        struct chan_limits lim = { 16, 3600000ULL, 1u << 20, 64 };
+        struct chan_limits lim = { 16, 3600000ULL, 1u << 20, 64, 0 };
         struct sub_params up = { NULL, sp.heartbeat_ns, &stats.events_delivered, &history, 3000 };
         sp.grid_ns = sched_grid(sp.interval_ns);
         ctl.counter = counter_create(&sp, &stats.events_sent);

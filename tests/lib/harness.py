@@ -738,7 +738,7 @@ def status(sock):
 #   streams of a responder nobody attacks, read at the same moments by the same process
 #   (beyond_control).
 # Waits have deadlines (generous ones: a deadline is not a claim about speed). Absolute
-# figures are the benchmark's (bench/bench.py, README).
+# figures are the benchmark's (bench/bench.py, docs/benchmark.md).
 
 def gaps(events):
     ts = [e["t"] for e in events if e["data"] is not None]

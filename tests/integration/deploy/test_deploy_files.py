@@ -465,10 +465,10 @@ try:
         t.ok(ran.events and ran.events[-1]["event"] == "exit" and
              ran.events[-1]["data"] == "0" and "execve" in prog_used and not prog_outside,
              "SystemCallFilter: a typical program (a shell script, coreutils, python3) run by "
-             "--run makes no call outside it (it inherits the filter: README)",
+             "--run makes no call outside it (it inherits the filter: docs/programs.md)",
              (ran.events[-1:], "outside: %s" % prog_outside))
         t.ok(prog_used and not prog_wx, "MemoryDenyWriteExecute: the typical program maps no "
-             "writable+executable memory (a JIT would need the unit relaxed: README)",
+             "writable+executable memory (a JIT would need the unit relaxed: docs/programs.md)",
              "\n".join(prog_wx[:5]))
 
     # ============================================================ compose

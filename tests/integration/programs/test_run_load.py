@@ -5,7 +5,7 @@ before the program prints line k+1 (the program writes the moment it printed eac
 it), at the p99 of the lines. A line held back by the responder (buffered, or stuck behind
 another run) comes with or after the next one. The issue's figure, p99 <= 50 ms from print
 to client, is a speed target: it is measured by the benchmark (bench/bench.py --runs 200,
-figures in README), not by a timed test, which a loaded machine would fail without a fault
+figures in docs/programs.md), not by a timed test, which a loaded machine would fail without a fault
 of the code.
 
 The program is a bash script that takes its clock from $EPOCHREALTIME and sleeps with the

@@ -336,7 +336,7 @@ def balance_test(url, rsock, rproc, tag, kill_redis=False, rname=None):
 
     What is asserted, and why: the publisher retries a publish answered other than 200
     (a 503 while Redis is down, a 502/503 or a cut connection when its responder dies),
-    and such a publish may nevertheless have been stored (README: "a publish answered 503
+    and such a publish may nevertheless have been stored (docs/redis.md: "a publish answered 503
     mid-outage ... a retry may store it twice"), so the acknowledged messages alone are not
     the whole truth. The truth is what Redis holds of the channel after the start mark,
     read with XRANGE at the end: it must hold every acknowledged message (id and body),

@@ -54,7 +54,7 @@ CLOSE_WAIT = 5.0
 # ASan's quarantine keeps freed memory resident: RSS says nothing there (LeakSanitizer
 # reports leaks at exit instead)
 SAN_RSS = "RSS is no measure under ASan (its quarantine); LeakSanitizer checks leaks"
-# glibc's tcache pins freed pages; without it RSS is a stable measure (README, Memory)
+# glibc's tcache pins freed pages; without it RSS is a stable measure (docs/deploy.md, "Memory")
 ENV = dict(os.environ, GLIBC_TUNABLES="glibc.malloc.tcache_count=0")
 STREAM_PARAMS = {"REQUEST_METHOD": "GET", "SCRIPT_NAME": "/stream", "QUERY_STRING": "",
                  "SERVER_PROTOCOL": "HTTP/1.1"}

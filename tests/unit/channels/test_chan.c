@@ -188,7 +188,7 @@ static size_t retained(const struct chan_link *l, struct msgid *out, size_t max)
     return n;
 }
 
-static const struct chan_limits big = { 100, 3600000ULL, 1ULL << 30, 0 };
+static const struct chan_limits big = { 100, 3600000ULL, 1ULL << 30, 0, 0 };
 
 static void test_ids_and_wire(void)
 {
@@ -307,7 +307,7 @@ static void test_ids_and_wire(void)
 
 static void test_history(void)
 {
-    struct chan_limits lim = { 3, 3600000ULL, 1ULL << 30, 0 };
+    struct chan_limits lim = { 3, 3600000ULL, 1ULL << 30, 0, 0 };
     struct recorder rec = { 0 };
     struct chan_engine *e = chan_engine_create(&lim, 1000, record, &rec);
     struct chan_link l = { 0 }, lo = { 0 };
@@ -352,7 +352,7 @@ static void test_history(void)
 
     /* a ring that grows while its head is not at 0 */
     {
-        struct chan_limits lim2 = { 10, 1000ULL, 1ULL << 30, 0 };
+        struct chan_limits lim2 = { 10, 1000ULL, 1ULL << 30, 0, 0 };
         struct chan_engine *e2 = chan_engine_create(&lim2, 1000, record, &rec);
         struct chan_link l2 = { 0 };
         struct msgid all[40];
@@ -378,7 +378,7 @@ static void test_history(void)
     }
     {
         /* --history 1 */
-        struct chan_limits lim1 = { 1, 3600000ULL, 1ULL << 30, 0 };
+        struct chan_limits lim1 = { 1, 3600000ULL, 1ULL << 30, 0, 0 };
         struct chan_engine *e1 = chan_engine_create(&lim1, 1000, record, &rec);
         struct chan_link l1 = { 0 };
         struct msgid a, b;
@@ -401,7 +401,7 @@ static void test_bytes(void)
 {
     /* measure one message's bytes, then bound the history to about 4 of them */
     char data[1000];
-    struct chan_limits lim = { 100, 3600000ULL, 1ULL << 30, 0 };
+    struct chan_limits lim = { 100, 3600000ULL, 1ULL << 30, 0, 0 };
     struct recorder rec = { 0 };
     struct chan_engine *e;
     struct chan_link la = { 0 }, lb = { 0 };
@@ -471,7 +471,7 @@ static void test_bytes(void)
 
 static void test_ttl_and_free(void)
 {
-    struct chan_limits lim = { 100, 1000ULL, 1ULL << 30, 0 };
+    struct chan_limits lim = { 100, 1000ULL, 1ULL << 30, 0, 0 };
     struct recorder rec = { 0 };
     struct chan_engine *e = chan_engine_create(&lim, 1000, record, &rec);
     struct chan_link l = { 0 }, l2 = { 0 };
@@ -622,7 +622,7 @@ static void test_subscribers(void)
 
 static void test_refs(void)
 {
-    struct chan_limits lim = { 1, 3600000ULL, 1ULL << 30, 0 };
+    struct chan_limits lim = { 1, 3600000ULL, 1ULL << 30, 0, 0 };
     struct recorder rec = { 0 };
     struct chan_engine *e = chan_engine_create(&lim, 1000, record, &rec);
     struct chan_link l = { 0 };
@@ -720,7 +720,7 @@ static unsigned long long fnv1a(const char *s)
 /* finding 10 (issue 18): crafted names cannot make one long hash chain */
 static void test_hash_flood(void)
 {
-    static const struct chan_limits lim = { 10, 3600000ULL, 1ULL << 30, 0 };
+    static const struct chan_limits lim = { 10, 3600000ULL, 1ULL << 30, 0, 0 };
     struct recorder rec = { 0 };
     struct chan_engine *e = chan_engine_create(&lim, 1000, record, &rec);
     static struct chan_link links[200];
@@ -752,7 +752,7 @@ static void test_hash_flood(void)
 static void test_channel_bound(void)
 {
     char data[1000];
-    struct chan_limits lim = { 100, 3600000ULL, 1ULL << 30, 0 };
+    struct chan_limits lim = { 100, 3600000ULL, 1ULL << 30, 0, 0 };
     struct recorder rec = { 0 };
     struct chan_engine *e;
     static struct chan_link subs[1200];
@@ -838,7 +838,7 @@ static void test_channel_bound(void)
 static void test_held(void)
 {
     char data[2000];
-    struct chan_limits lim = { 2, 3600000ULL, 1ULL << 30, 0 };
+    struct chan_limits lim = { 2, 3600000ULL, 1ULL << 30, 0, 0 };
     struct recorder rec = { 0 };
     struct chan_engine *e = chan_engine_create(&lim, 1000, record, &rec);
     struct chan_link l = { 0 };
@@ -914,7 +914,7 @@ static void count_resync(struct chan_link *l, void *ctx)
 /* A hole in what Redis delivered: every channel marked, every subscriber told */
 static void test_gap_all(void)
 {
-    static const struct chan_limits lim = { 10, 3600000ULL, 1ULL << 30, 0 };
+    static const struct chan_limits lim = { 10, 3600000ULL, 1ULL << 30, 0, 0 };
     struct recorder rec = { 0 };
     struct chan_engine *e = chan_engine_create(&lim, 1000, record, &rec);
     struct chan_link a = { 0 }, b = { 0 }, b2 = { 0 }, c = { 0 };

@@ -150,7 +150,7 @@ static int ids_are(const struct conn_event *ev, size_t n, const char *const *wan
 int main(void)
 {
     struct hub_hooks hooks = { on_ended, NULL, NULL };
-    struct chan_limits lim = { HISTORY, 3600000ULL, 1u << 20, 0 };
+    struct chan_limits lim = { HISTORY, 3600000ULL, 1u << 20, 0, 0 };
     struct sub_params params;
     struct conn_peer live, resumed, reset, boundary, two;
     struct conn_peer *peers[1];
