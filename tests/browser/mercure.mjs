@@ -1,4 +1,4 @@
-// mercure.mjs -- Mercure subscribers for tests/test_mercure_fronts.py: Chromium's own EventSource
+// mercure.mjs -- Mercure subscribers for tests/integration/mercure/test_mercure_fronts.py: Chromium's own EventSource
 // in a page served by the front server (with the cookies a site sets), and the `eventsource` npm
 // client with an Authorization: Bearer header
 //
