@@ -6,9 +6,12 @@
 # Programs: run/demo runs deploy/lighttpd/demo-run.sh (--run demo=...), which the page's
 # program panel shows live.
 # Mercure: the responder is a Mercure hub at /.well-known/mercure (--mercure), anyone may
-# subscribe to its public updates (--mercure-anonymous), and publishers sign their tokens
-# with a secret made for this run only (like the publish key); a publisher token made with
-# it (openssl, HS256, the claim Symfony's tokens carry) is printed with a curl command.
+# subscribe to its public updates (--mercure-anonymous), and publishers and subscribers sign
+# their tokens with a secret made for this run only (like the publish key; its file is
+# printed: an app's MERCURE_JWT_SECRET); a publisher token made with it (openssl, HS256, the
+# claim Symfony's tokens carry) is printed with a curl command. The hub's URL
+# (--mercure-audience, the aud of the current draft's tokens) is http://127.0.0.1:PORT/...,
+# their issuer (--mercure-issuer) http://127.0.0.1:PORT.
 #
 # Environment: FCGI_SSE_PORT (default 8080); FCGI_SSE_NO_INSTALL=1 skips apt-get;
 # FCGI_SSE_BUILD: a configured build directory to use (default build/ of the tree, configured
@@ -73,7 +76,9 @@ GLIBC_TUNABLES=glibc.malloc.tcache_count=0 \
     spawn-fcgi -n -b 4096 -s "$sock" -M 0600 -- "$build/fcgi-sse" \
         --publish-key-file "$keyfile" --run demo="$top/deploy/lighttpd/demo-run.sh" \
         --mercure --mercure-anonymous --mercure-publisher-key-file "$mercure_keyfile" \
-        --mercure-subscriber-key-file "$mercure_keyfile" "$@" &
+        --mercure-subscriber-key-file "$mercure_keyfile" \
+        --mercure-audience "http://127.0.0.1:$port/.well-known/mercure" \
+        --mercure-issuer "http://127.0.0.1:$port" "$@" &
 pids+=($!)
 for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
 [ -S "$sock" ] || { echo "demo.sh: fcgi-sse did not start" >&2; exit 1; }
@@ -94,6 +99,7 @@ demo.sh: Mercure: subscribe to a topic, then publish an update to it (docs/mercu
   curl -N 'http://127.0.0.1:$port/.well-known/mercure?topic=https://example.com/books/1'
   curl -H "Authorization: Bearer $mercure_token" -d topic=https://example.com/books/1 \\
        -d data='{"status": "sold"}' http://127.0.0.1:$port/.well-known/mercure
+demo.sh: Mercure's secret, an application's MERCURE_JWT_SECRET, is the line in $mercure_keyfile
 demo.sh: Ctrl-C stops
 EOF
 # Whichever ends first ends the demo; the trap stops the other.
