@@ -723,7 +723,7 @@ def legacy_publisher_token(secret):
 
 
 def check_mercure_publish(run, b, name):
-    """mercure-publish (and README's readme-mercure): a subscriber, then a publish with $token."""
+    """readme-mercure, mercure-publish: a subscriber, then a publish with $token."""
     sub, res = subscribe_then(run, b, name)
     if not sub or len(res) != 1:
         return t.ok(False, "%s: one publish" % name, b.code)
@@ -835,6 +835,7 @@ CHECKS = [
     ("programs-run", "demo", check_programs_run),
     ("openai-model", "demo", None),        # run with the program's path, below
     ("openai-curl", "demo", check_openai_curl),
+    ("readme-mercure", "demo", lambda run, b: check_mercure_publish(run, b, "readme-mercure")),
     ("mercure-publish", "demo", lambda run, b: check_mercure_publish(run, b, "mercure-publish")),
     ("mercure-token", "demo", check_mercure_token),
     ("mercure-access-token", "demo", check_mercure_access_token),
