@@ -206,6 +206,8 @@ static int start_channels(struct app *a, long long heartbeat_ns)
     sp.engine = a->engine;
     history_memory(&a->memory_history, a->engine);
     pub_memory(&a->memory_backend, a->engine);
+    ctl_memory(&a->memory_ctl, a->engine);
+    a->dispatch.ctl = &a->memory_ctl;
     sp.history = &a->memory_history;
     a->dispatch.pub.backend = &a->memory_backend;
     if (cfg->redis) {
