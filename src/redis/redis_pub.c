@@ -101,8 +101,7 @@ void redis_publish(void *ctx, const char *channel, const char *type, const char 
     argv[8] = ttl;
     argv[9] = bytes;
     for (i = 0; i < 10; i++)
-        lens[i] = strlen(argv[i]);
-    lens[7] = len;
+        lens[i] = i == 7 ? len : strlen(argv[i]); /* the body: any length, not a string */
     if (redis_cmd(b, on_published, p, 10, argv, lens) < 0)
         redis_pub_finish(p, NULL, "Redis is unreachable: try again later");
 }
