@@ -9,9 +9,12 @@ started from the SHIPPED configs, and `fcgi-sse channel` on the socket.
   delete ends every subscriber's stream of the channel, one of several channels too, each
   with `event: deleted` and the channel as its last event, then the end of the stream,
   while a subscriber of another channel goes on; a reconnect afterwards gets nothing of the
-  deleted history; refusals: no key, a wrong key (403, one line), an internal channel
-  (@mercure: 403), from another address than loopback (demo.conf: 403), a bad name (400),
-  a method (405), a channel that does not exist (404).
+  deleted history; refusals: no key, a wrong key (403, one line), from another address
+  than loopback (demo.conf: 403), a bad name (400), a method (405), a channel that does
+  not exist (404).
+- An internal channel: the responder is a Mercure hub too, and @mercure holds an update;
+  GET, HEAD, DELETE and the purge of .../channels/@mercure get 403 with the key, the
+  update is still held and the hub's subscriber is told nothing.
 - A subscriber whose reader is slow is in the middle of a large message when its channel
   is deleted (raw FastCGI on the socket, the responder's send buffer full: -b 16384): it
   gets the whole message, then `event: deleted`.
@@ -24,7 +27,10 @@ started from the SHIPPED configs, and `fcgi-sse channel` on the socket.
 Apache and nginx parts are skipped without them or without root.
 """
 
+import base64
 import fcntl
+import hashlib
+import hmac
 import json
 import os
 import pwd
@@ -34,11 +40,13 @@ import socket
 import sys
 import termios
 import time
+import urllib.parse
 
 sys.dont_write_bytecode = True    # nothing written into the source tree
 
 from harness import (FCGI_STDOUT, HttpStream, SseParser, Tap, Workdir, fcgi_raw,  # noqa: E402
-                     fcgi_split_records, run_binary, status, wait_for)
+                     fcgi_read_records, fcgi_request_bytes, fcgi_split_records, run_binary,
+                     status, wait_for)
 from client import start_with_lighttpd  # noqa: E402
 from nginx import get_from  # noqa: E402
 
@@ -64,6 +72,12 @@ def keyfile(name, key, owner=None):
 
 
 KEYFILE = keyfile("publish.keys", KEY)
+MERCURE_KEY = "mercure-" + secrets.token_hex(24)
+MERCURE_KEYFILE = wd.file("mercure-publisher.key")
+with open(MERCURE_KEYFILE, "w") as f:
+    f.write(MERCURE_KEY + "\n")
+os.chmod(MERCURE_KEYFILE, 0o600)
+TOPIC = "https://example.com/books/1"
 
 
 def mid(s):
@@ -233,6 +247,81 @@ def check_delete(port, sock, a, b2, c, four, sport1):
     wait_for(lambda: status(sock)["streams_open"] == 0, 10)
 
 
+def mercure_token():
+    """A legacy Mercure publisher token (HS256, the mercure claim) signed with MERCURE_KEY."""
+    def b64(b):
+        return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+    head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    claims = b64(json.dumps({"mercure": {"publish": ["*"]}}).encode())
+    sig = hmac.new(MERCURE_KEY.encode(), (head + "." + claims).encode(), hashlib.sha256)
+    return head + "." + claims + "." + b64(sig.digest())
+
+
+def mercure_publish(sock, data):
+    """A Mercure update of TOPIC on the responder's socket (the hub keeps it in @mercure);
+    its id, or None."""
+    body = urllib.parse.urlencode({"topic": TOPIC, "data": data}).encode()
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sock)
+    try:
+        s.sendall(fcgi_request_bytes({
+            "REQUEST_METHOD": "POST", "SCRIPT_NAME": "/.well-known/mercure", "QUERY_STRING": "",
+            "CONTENT_TYPE": "application/x-www-form-urlencoded",
+            "CONTENT_LENGTH": str(len(body)), "HTTP_AUTHORIZATION": "Bearer " + mercure_token(),
+            "REMOTE_ADDR": "127.0.0.1"}, stdin=body))
+        recs, _ = fcgi_read_records(s, 10)
+    finally:
+        s.close()
+    out = b"".join(c for rtype, c, _ in recs if rtype == FCGI_STDOUT)
+    return out.split(b"\r\n\r\n", 1)[1].decode() if out.startswith(b"Status: 200") else None
+
+
+def mercure_subscribe(sock):
+    """A Mercure subscriber of TOPIC from the earliest update the hub holds (raw FastCGI)."""
+    return fcgi_raw(sock, script="/.well-known/mercure",
+                    query="topic=" + urllib.parse.quote(TOPIC, safe="") +
+                          "&lastEventID=earliest")
+
+
+def check_internal(port, sock):
+    """@mercure (the Mercure hub's updates) can be neither read, deleted nor purged."""
+    def updates(s, n):
+        got = []
+        read_fcgi_events(s, lambda ev: len(got_of(ev, got)) >= n, 10)
+        return got
+
+    def got_of(ev, got):
+        got[:] = [e for e in ev if e["data"] is not None]
+        return got
+
+    uid = mercure_publish(sock, "held by the hub")
+    before = mercure_subscribe(sock)
+    got = updates(before, 1)
+    t.ok(uid and [e["id"] for e in got] == [uid],
+         "a Mercure update is held in @mercure: a subscriber from the earliest gets it",
+         (uid, got))
+    for method, path in [("GET", "/channels/@mercure"), ("HEAD", "/channels/@mercure"),
+                         ("DELETE", "/channels/@mercure"),
+                         ("DELETE", "/channels/@mercure/history"),
+                         ("DELETE", "/channels/%40mercure")]:
+        st, _, b, _ = request(port, path, method=method)
+        t.ok(st == 403 and (method == "HEAD" or (one_line(b) and b"@" in b)),
+             "%s %s with the key: 403, an internal channel (%r)" % (method, path, b.strip()),
+             (st, b))
+    after = mercure_subscribe(sock)
+    got = updates(after, 1)
+    t.ok([e["id"] for e in got] == [uid], "after the refusals the update is still held: a new "
+         "subscriber from the earliest gets it", got)
+    uid2 = mercure_publish(sock, "the next")
+    got = updates(before, 1)
+    t.ok(uid2 and [(e["event"], e["id"]) for e in got] == [(None, uid2)],
+         "the first Mercure subscriber was told nothing: the next update is the next event "
+         "it gets", got)
+    for s in (before, after):
+        s.close()
+    subscribers_of(sock, 0)
+
+
 def check_refusals(port):
     publish(port, "kept", "still here")
     for name, args in [("no key", {"key": None}), ("a wrong key", {"key": "x" * 32})]:
@@ -246,13 +335,6 @@ def check_refusals(port):
              (st, b))
     st, _, b, j = request(port, "/channels/kept")
     t.ok(st == 200 and j["messages"] == 1, "after the refusals the channel is whole", (st, b))
-    for method in ("GET", "DELETE"):
-        st, _, b, _ = request(port, "/channels/@mercure", method=method)
-        t.ok(st == 403 and one_line(b) and b"@" in b,
-             "%s /channels/@mercure with the key: 403, an internal channel (%r)"
-             % (method, b.strip()), (st, b))
-    st, _, b, _ = request(port, "/channels/%40mercure/history", method="DELETE")
-    t.ok(st == 403, "DELETE /channels/%40mercure/history: 403", (st, b))
     st, _, b, _ = request(port, "/channels/kept", method="DELETE", source="127.0.0.2")
     t.ok(st == 403 and b"Bearer" not in b,
          "DELETE from 127.0.0.2 with the key: 403 from lighttpd (loopback only)", (st, b[:100]))
@@ -449,11 +531,16 @@ def check_nginx():
 
 try:
     resp, lsock, lport = start_with_lighttpd(wd, "fcgi-sse", ["--publish-key-file", KEYFILE,
-                                                               "-k", "1", "-b", "16384"])
+                                                               "-k", "1", "-b", "16384",
+                                                               "--mercure",
+                                                               "--mercure-publisher-key-file",
+                                                               "HS256:" + MERCURE_KEYFILE,
+                                                               "--mercure-anonymous"])
     a, b2, c, ids, sport1 = check_figures(lport, lsock)
     four = check_purge(lport, a, b2, ids)
     check_delete(lport, lsock, a, b2, c, four, sport1)
     check_refusals(lport)
+    check_internal(lport, lsock)
     check_partial(lport, lsock)
     check_command(lport, lsock)
     t.ok(resp.alive(), "the responder is still running")
