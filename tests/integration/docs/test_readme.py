@@ -124,7 +124,7 @@ def talks_to_responder(b):
     """An example that needs a mark: it calls the responder or Redis."""
     if b.lang == "sh":
         code = "\n".join(re.sub(r"(^|\s)#.*$", "", x) for x in b.code.split("\n"))
-        return re.search(r"\bcurl\b|\bfcgi-sse (publish|sign)\b|\bredis-cli\b", code)
+        return re.search(r"\bcurl\b|\bfcgi-sse (publish|sign|channel)\b|\bredis-cli\b", code)
     if b.lang in ("python", "php"):
         return re.search(r"127\.0\.0\.1|fcall|hash_hmac|hmac\.new|urlopen|file_get_contents",
                          b.code, re.I)
@@ -640,6 +640,40 @@ def check_sign_python(run, b):
     check_sign_query(run, "channels-sign-python", q)
 
 
+def check_channels_control(run, b):
+    """channels-control: a subscriber, a publish, the figures, a purge, a delete with
+    `fcgi-sse channel`: each answer as docs/channels.md says, and the subscriber's stream
+    ends with event: deleted."""
+    sub, res = subscribe_then(run, b, "channels-control")
+    if not sub or len(res) != 4:
+        return t.ok(False, "channels-control: a publish, the figures, a purge, a delete",
+                    b.code)
+    pub, fig, purged, deleted = (answer(r.out) for r in res)
+    t.ok(is_answer(pub, "scores", 1), "channels-control: the publish reaches 1 subscriber",
+         res[0])
+    mid = pub and pub["id"]
+    if pub:
+        published.append(("scores", mid, None, ["2-1"]))
+    t.ok(fig is not None and fig.get("channel") == "scores" and fig.get("subscribers") == 1
+         and fig.get("subscribers_scope") == "all" and fig.get("messages") == 1
+         and fig.get("bytes", 0) > 0 and fig.get("oldest") == mid and fig.get("newest") == mid
+         and fig.get("dropped") is None,
+         "channels-control: GET .../channels/scores: 1 subscriber, 1 message, its bytes, "
+         "oldest and newest its id, nothing dropped", res[1])
+    t.ok(purged is not None and purged.get("purged") is True and purged.get("messages") == 1
+         and purged.get("subscribers") == 1,
+         "channels-control: DELETE .../channels/scores/history: purged, what it held", res[2])
+    t.ok(res[3].rc == 0 and deleted is not None and deleted.get("deleted") is True
+         and deleted.get("messages") == 0 and deleted.get("subscribers") == 1,
+         "channels-control: fcgi-sse channel --delete: deleted, its 1 subscriber, no message "
+         "(purged before), exit status 0", res[3])
+    ended = wait_for(lambda: sub.poll() is not None, 10)
+    t.ok(ended and sse_events(run.output(sub)) == [(mid, None, ["2-1"]),
+                                                   (None, "deleted", ["scores"])],
+         "channels-control: the subscriber got the message, then event: deleted with the "
+         "channel, and its stream (curl) ended", run.output(sub))
+
+
 DEMO_RUN = os.path.join(SRCDIR, "deploy", "lighttpd", "demo-run.sh")
 demo_lines = {}
 
@@ -831,6 +865,7 @@ CHECKS = [
     ("channels-sign", "demo", check_sign),
     ("channels-sign-php", "demo", check_sign_php),
     ("channels-sign-python", "demo", check_sign_python),
+    ("channels-control", "demo", check_channels_control),
     ("readme-program", "demo", check_readme_program),
     ("programs-run", "demo", check_programs_run),
     ("openai-model", "demo", None),        # run with the program's path, below
