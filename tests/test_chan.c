@@ -168,6 +168,14 @@ static unsigned long long hbytes(const struct chan_engine *e)
     return st.history_bytes;
 }
 
+static unsigned long long hmsgs(const struct chan_engine *e)
+{
+    struct chan_stats st;
+
+    chan_stats_read(e, &st);
+    return st.history_messages;
+}
+
 static struct msg *pub(struct chan_engine *e, const char *name, const char *type, const char *data,
                        unsigned long long now, unsigned long *subs)
 {
@@ -761,10 +769,14 @@ static void test_ttl_and_free(void)
             pub(e, name, i % 2 ? "t" : NULL, "some data\nmore", 10000 + i / 50, NULL);
         }
         ok(nchannels(e) == 200, "200 channels (the table grew; got %lu)", nchannels(e));
+        ok(hmsgs(e) == 200, "history_messages: the 200 messages held (got %llu)", hmsgs(e));
+        chan_expire(e, 10000 + 1000 + 1); /* those of 10000 ms: ttl 1000 */
+        ok(hmsgs(e) == 150, "history_messages: 150 after the oldest 50 expired (got %llu)",
+           hmsgs(e));
         chan_expire(e, 20000);
-        ok(nchannels(e) == 0 && hbytes(e) == b0,
-           "200 channels expired: 0 channels, history_bytes back to start (got %lu, %llu)",
-           nchannels(e), hbytes(e));
+        ok(nchannels(e) == 0 && hbytes(e) == b0 && hmsgs(e) == 0,
+           "200 channels expired: 0 channels, history_bytes back to start, no message held "
+           "(got %lu, %llu, %llu)", nchannels(e), hbytes(e), hmsgs(e));
     }
     /* publish expires first */
     m = pub(e, "p", NULL, "x", 30000, NULL);

@@ -175,6 +175,7 @@ static void drop_oldest(struct chan_engine *e, struct chan *c)
     c->head = (c->head + 1) % c->cap;
     c->count--;
     list_remove(&m->age);
+    e->nmsgs--;
     if (msgid_cmp(m->id, c->dropped) > 0)
         c->dropped = m->id;
     e->bytes -= m->cost;
@@ -282,6 +283,7 @@ struct msg *chan_store_id(struct chan_engine *e, const char *name, const char *t
     m->chan = c;
     m->t_ms = now_ms;
     list_append(&e->msgs, &m->age);
+    e->nmsgs++;
     c->ring[(c->head + c->count) % c->cap] = m;
     c->count++;
     e->bytes += m->cost;
@@ -419,6 +421,7 @@ void chan_stats_read(const struct chan_engine *e, struct chan_stats *st)
     st->channels = e->nchans;
     st->published = e->published;
     st->history_bytes = e->bytes;
+    st->history_messages = e->nmsgs;
     st->held_bytes = e->held;
     st->channel_bytes = e->meta;
     st->channels_refused = e->refused;

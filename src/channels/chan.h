@@ -86,6 +86,7 @@ struct chan_stats {
     unsigned long channels;        /* channels that exist (with history or subscribers) */
     unsigned long published;       /* messages published since start */
     unsigned long long history_bytes;  /* messages in the histories, and their rings */
+    unsigned long long history_messages; /* messages in the histories */
     unsigned long long held_bytes;     /* messages out of every history that a subscriber
                                           is still writing (counted in --history-bytes) */
     unsigned long long channel_bytes;  /* the channels themselves (--max-channels bounds) */

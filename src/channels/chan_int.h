@@ -24,6 +24,7 @@ struct chan_engine {
     struct chan **buckets;
     size_t nbuckets, nchans;
     struct list msgs;              /* every retained message, oldest first (msg's age) */
+    unsigned long long nmsgs;      /* how many: the histories' messages */
     unsigned long long bytes;      /* history: messages and rings */
     unsigned long long held;       /* messages outside every history that writers hold */
     unsigned long long meta;       /* the channels themselves */
