@@ -236,7 +236,8 @@ static void on_conn(struct loop *l, struct loop_io *io, uint32_t events)
             conn_free(c, 0);
             return;
         case FRAME_BAD:
-            refuse(c, STATS_IN_MALFORMED, c->fr.why);
+            /* frame.c judges the size too: counted apart from a broken record */
+            refuse(c, c->fr.oversize ? STATS_IN_TOO_LARGE : STATS_IN_MALFORMED, c->fr.why);
             return;
         }
     }
