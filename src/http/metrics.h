@@ -10,7 +10,7 @@
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 /* Room for the whole text at its largest: every counter at its maximum,
- * Redis on, every process_* figure read (tests/test_metrics_format.c). */
+ * Redis on, every process_* figure read (tests/unit/http/test_metrics.c). */
 #define METRICS_TEXT_MAX 16384
 
 /* Renders v (its process_* figures from v->proc, where read) as the text

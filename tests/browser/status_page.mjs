@@ -1,4 +1,4 @@
-// status_page.mjs -- drives the status page (html/status.html) in headless Chromium (playwright-core) for tests/test_status_page.py
+// status_page.mjs -- drives the status page (html/status.html) in headless Chromium (playwright-core) for tests/integration/ops/test_status_page.py
 //
 // Usage: node status_page.mjs USER_DATA_DIR [CHROMIUM]   (CHROMIUM defaults to /usr/bin/chromium)
 //
