@@ -91,6 +91,8 @@ struct chan_stats {
                                           is still writing (counted in --history-bytes) */
     unsigned long long channel_bytes;  /* the channels themselves (--max-channels bounds) */
     unsigned long channels_refused;    /* subscribes and publishes refused at --max-channels */
+    unsigned long internal_channels;   /* of channels, the internal ones (CHAN_INTERNAL) */
+    unsigned long internal_published;  /* of published, those on internal channels */
 };
 
 /* What one channel costs besides its history: the bytes channel_bytes

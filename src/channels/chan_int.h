@@ -36,6 +36,8 @@ struct chan_engine {
     struct msgid gone_dropped;     /* newest id dropped from a channel since freed */
     struct msgid floor;            /* a new channel's dropped id (chan_engine_set_floor) */
     unsigned long published;
+    size_t ninternal;              /* of nchans, the internal ones (CHAN_INTERNAL) */
+    unsigned long published_internal; /* of published, on internal channels */
     chan_deliver_fn deliver;
     chan_resync_fn resync;
     void *ctx;

@@ -163,13 +163,18 @@ static void answers(struct out *o, const struct stats_view *v)
 
 static void channels(struct out *o, const struct stats_view *v)
 {
-    one(o, "fcgi_sse_channels", "gauge", "Channels that have history or subscribers.",
+    one(o, "fcgi_sse_channels", "gauge",
+        "Channels that have history or subscribers (the Mercure hub's own left out).",
         v->channels);
     one(o, "fcgi_sse_messages_published_total", "counter",
-        "Messages published (with --redis: those this responder read from Redis for its "
-        "subscribers' channels, published anywhere).", v->messages_published);
-    one(o, "fcgi_sse_history_messages", "gauge", "Messages held in the channels' histories.",
-        v->history_messages);
+        "Messages published to channels (with --redis: those this responder read from Redis "
+        "for its subscribers' channels, published anywhere); Mercure updates apart.",
+        v->messages_published);
+    one(o, "fcgi_sse_mercure_updates_published_total", "counter",
+        "Mercure updates published to the hub, subscription events included (with --redis: "
+        "those this responder read from Redis).", v->mercure_published);
+    one(o, "fcgi_sse_history_messages", "gauge",
+        "Messages held in the channels' histories, Mercure's included.", v->history_messages);
     one(o, "fcgi_sse_history_bytes", "gauge",
         "Bytes of the histories: their messages and rings (--history-bytes bounds them with "
         "fcgi_sse_history_held_bytes).", v->history_bytes);

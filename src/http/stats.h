@@ -46,7 +46,7 @@ struct stats {
     unsigned long streams_dropped_slow;  /* dropped: send buffer full */
     unsigned long streams_refused;       /* 503: at --max-streams */
     unsigned long events_delivered;      /* channel messages written to subscribers (Mercure's:
-                                            mercure_delivered; /status adds them up) */
+                                            mercure_delivered) */
     unsigned long runs_started;          /* programs started (--run, --openai: program.c) */
     unsigned long runs_failed;           /* could not be started: exit 127 (program.c) */
     unsigned long runs_refused;          /* 503: at --max-runs (dispatch.c) */
@@ -77,6 +77,9 @@ struct stats_view {
     /* for /metrics: the counts above by kind and reason, and what the
      * owners of the channels and programs and the kernel add */
     unsigned long mercure_delivered, status_events;
+    unsigned long mercure_published;     /* Mercure updates published (the channels' owner:
+                                            those of the internal channels, the rest being
+                                            messages_published; channels leaves them out too) */
     unsigned long open_kind[STATS_KINDS], total_kind[STATS_KINDS];
     unsigned long long bytes_written;
     unsigned long answers[STATS_CODES];

@@ -80,8 +80,10 @@ static void status_view(const struct dispatch *c, struct stats_view *v)
     if (!c->engine)
         return;
     chan_stats_read(c->engine, &cs);
-    v->channels = cs.channels;
-    v->messages_published = cs.published;
+    /* the Mercure hub's internal channel is counted as Mercure's, not as a channel */
+    v->channels = cs.channels - cs.internal_channels;
+    v->messages_published = cs.published - cs.internal_published;
+    v->mercure_published = cs.internal_published;
     v->history_bytes = cs.history_bytes;
     v->history_messages = cs.history_messages;
     v->held_bytes = cs.held_bytes;

@@ -232,6 +232,7 @@ static void fill(struct stats_view *v)
     v->channels_refused = 43;
     v->channels = 51;
     v->messages_published = 52;
+    v->mercure_published = 59;
     v->history_messages = 53;
     v->history_bytes = 54;
     v->held_bytes = 55;
@@ -251,7 +252,8 @@ static void test_text(void)
         "fcgi_sse_streams_total", "fcgi_sse_streams_dropped_slow_total",
         "fcgi_sse_events_written_total", "fcgi_sse_written_bytes_total",
         "fcgi_sse_responses_total", "fcgi_sse_refused_total",
-        "fcgi_sse_messages_published_total", "fcgi_sse_replays_total", "fcgi_sse_resets_total",
+        "fcgi_sse_messages_published_total", "fcgi_sse_mercure_updates_published_total",
+        "fcgi_sse_replays_total", "fcgi_sse_resets_total",
         "fcgi_sse_programs_started_total", "fcgi_sse_programs_failed_total",
         "fcgi_sse_programs_terminated_total", "fcgi_sse_programs_killed_total",
         "process_cpu_seconds_total" };
@@ -293,6 +295,7 @@ static void test_text(void)
         { "fcgi_sse_refused_total{reason=\"max_channels\"}", "43" },
         { "fcgi_sse_channels", "51" },
         { "fcgi_sse_messages_published_total", "52" },
+        { "fcgi_sse_mercure_updates_published_total", "59" },
         { "fcgi_sse_history_messages", "53" },
         { "fcgi_sse_history_bytes", "54" },
         { "fcgi_sse_history_held_bytes", "55" },
