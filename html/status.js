@@ -97,8 +97,10 @@
       return;
     }
     var now = performance.now();
-    var events = num(s.events_sent) + num(s.events_delivered) + num(s.run_events);
-    var sample = { t: now, events: events, published: num(s.messages_published),
+    var events = num(s.events_sent) + num(s.events_delivered) + num(s.mercure_delivered) +
+      num(s.run_events);
+    var sample = { t: now, events: events,
+      published: num(s.messages_published) + num(s.mercure_published),
       dropped: num(s.streams_dropped_slow) };
     show('streams-open', String(num(s.streams_open)) + ' of ' + num(s.max_streams));
     show('channels', String(num(s.channels)));
@@ -106,6 +108,7 @@
     show('dropped', String(sample.dropped));
     show('refused', String(num(s.streams_refused) + num(s.runs_refused) +
       num(s.channels_refused)));
+    show('mercure', String(num(s.mercure_subscribers)));
     show('runs', String(num(s.runs_running)));
     show('streams-total', String(num(s.streams_total)));
     show('uptime', duration(num(s.uptime_s)));

@@ -47,7 +47,7 @@ function pageSnap() {
     return el ? el.textContent : null;
   };
   const ids = ['state', 'streams-open', 'events-rate', 'channels', 'publish-rate', 'published',
-    'dropped', 'refused', 'runs', 'streams-total', 'uptime', 'version'];
+    'dropped', 'refused', 'mercure', 'runs', 'streams-total', 'uptime', 'version'];
   const figures = {};
   for (const id of ids) figures[id] = text(id);
   const charts = {};
