@@ -692,6 +692,24 @@ def check_openai_curl(run, b):
          "openai-curl: without stream, one chat.completion with the whole text", whole)
 
 
+def check_operations_metrics(run, b):
+    """operations-metrics: the open streams by kind; promtool finds nothing to say."""
+    cmds = b.commands()
+    if not t.ok(len(cmds) == 2, "operations-metrics: two commands", b.code):
+        return
+    r = run.run(cmds[0])
+    kinds = re.findall(r'^fcgi_sse_streams_open\{kind="([a-z]+)"\} \d+$', r.out, re.M)
+    t.ok(r.rc == 0 and kinds == ["counter", "channel", "program", "mercure", "status"] and
+         len(r.out.strip().split("\n")) == 5,
+         "operations-metrics: %s: one line per kind of stream" % cmds[0], r)
+    if not shutil.which("promtool"):
+        t.skip("operations-metrics: promtool", "promtool is not installed (apt-get install "
+               "prometheus)")
+        return
+    r = run.run(cmds[1])
+    t.ok(r.rc == 0, "operations-metrics: %s: exit 0" % cmds[1], r)
+
+
 # NAME: (setup, check). In this order: the reset replay counts what the publishes before
 # it published.
 CHECKS = [
@@ -711,6 +729,7 @@ CHECKS = [
     ("programs-run", "demo", check_programs_run),
     ("openai-model", "demo", None),        # run with the program's path, below
     ("openai-curl", "demo", check_openai_curl),
+    ("operations-metrics", "demo", check_operations_metrics),
     ("redis-cli-publish", "redis", None),  # below, with the subscriber of docs/redis.md
     ("redis-python-publish", "redis", None),
     ("redis-keys", "redis", None),
