@@ -71,6 +71,8 @@ demo.sh: or straight to the responder's socket, without the web server:
   printf hello | $build/fcgi-sse publish --socket unix:$sock --key-file $keyfile news
 demo.sh: a program as a stream (the page's panel runs it too):
   curl -N http://127.0.0.1:$port/run/demo
+demo.sh: the responder's figures, live: http://127.0.0.1:$port/status.html; for Prometheus:
+  curl -s http://127.0.0.1:$port/metrics
 demo.sh: Ctrl-C stops
 EOF
 # Whichever ends first ends the demo; the trap stops the other.
