@@ -277,12 +277,115 @@ static void parse_chan_query(struct req *r, const char *q, int *have_q_id, struc
     }
 }
 
+/* The methods route r->route takes: sets r->allow and r->head, fails r with 405 (or, for
+ * .../channels/NAME, the name's 400 or 403). Returns 1 when nothing more is to be read
+ * (the request failed, or its route reads its own query), else 0. */
+static int route_methods(struct req *r, const char *method)
+{
+    switch (r->route) {
+    case REQ_CHANNEL:
+        r->allow = r->history ? "DELETE" : "GET, HEAD, DELETE";
+        r->del = strcmp(method, "DELETE") == 0;
+        r->head = strcmp(method, "HEAD") == 0 && !r->history;
+        if (!r->del && (r->history || (!r->head && strcmp(method, "GET") != 0)))
+            fail(r, 405, r->history ? "method not allowed: use DELETE"
+                                    : "method not allowed: use GET, HEAD or DELETE");
+        else if (r->nchan && r->chans[0][0] == '@')
+            fail(r, 403, "channels whose names start with @ are the responder's own: no "
+                         "request reads or controls them");
+        else if (!r->nchan || !text_name_ok(r->chans[0], REQ_CHANNEL_MAX))
+            fail(r, 400, "the channel in .../channels/NAME must be 1 to 128 bytes of "
+                         "A-Z a-z 0-9 _ . : -");
+        return 1;
+    case REQ_MERCURE:
+    case REQ_MERCURE_SUBS: {
+        int subs = r->route == REQ_MERCURE_SUBS;
+        r->allow = subs ? "GET, HEAD, OPTIONS" : "GET, HEAD, POST, OPTIONS";
+        if (strcmp(method, "HEAD") == 0)
+            r->head = 1;
+        else if (strcmp(method, "GET") != 0 && strcmp(method, "OPTIONS") != 0 &&
+                 (subs || strcmp(method, "POST") != 0))
+            fail(r, 405, subs ? "method not allowed: use GET, HEAD or OPTIONS"
+                              : "method not allowed: use GET, HEAD, POST or OPTIONS");
+        return 1;
+    }
+    case REQ_RUN:
+        r->allow = "GET, POST";
+        if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
+            fail(r, 405, "method not allowed: use GET or POST");
+        return 1;
+    case REQ_CHAT:
+    case REQ_PUBLISH:
+        r->allow = "POST";
+        if (strcmp(method, "POST") != 0) {
+            fail(r, 405, "method not allowed: use POST");
+            return 1;
+        }
+        return r->route == REQ_CHAT;
+    default:
+        r->allow = "GET, HEAD";
+        if (strcmp(method, "HEAD") == 0)
+            r->head = 1;
+        else if (strcmp(method, "GET") != 0) {
+            fail(r, 405, "method not allowed: use GET or HEAD");
+            return 1;
+        }
+        return r->route == REQ_METRICS;
+    }
+}
+
+/* .../events and .../publish: the channels of the query; .../events also the resume id,
+ * Last-Event-ID first, else the query's lastEventId. */
+static void parse_channels(struct req *r, req_param_fn get, void *ctx, const char *query)
+{
+    struct msgid mq = { 0, 0 };
+    int have_mq = 0;
+    const char *hdr;
+
+    parse_chan_query(r, query, &have_mq, &mq);
+    if (r->status == 200 && r->nchan == 0)
+        fail(r, 400, "no channel: give channel=NAME");
+    if (r->route != REQ_EVENTS)
+        return;
+    hdr = param(get, ctx, "HTTP_LAST_EVENT_ID");
+    if (*hdr) {
+        if (msgid_parse(hdr, &r->last) < 0) {
+            fail(r, 400, E_MSGID);
+            return;
+        }
+        r->have_last = 1;
+    } else if (have_mq) {
+        r->last = mq;
+        r->have_last = 1;
+    }
+}
+
+/* .../stream: the query's options, and where the count resumes (Last-Event-ID first, else
+ * the query's lastEventId). */
+static void parse_stream(struct req *r, req_param_fn get, void *ctx, const char *query)
+{
+    unsigned long long id = 0, q_id = 0;
+    int have_q_id = 0;
+    const char *hdr;
+
+    parse_query(r, query, &have_q_id, &q_id);
+
+    hdr = param(get, ctx, "HTTP_LAST_EVENT_ID");
+    if (*hdr) {
+        if (text_parse_uint(hdr, 0, REQ_LAST_ID_MAX, &id) < 0) {
+            fail(r, 400, E_LAST_ID);
+            return;
+        }
+        r->first_id = id + 1;
+    } else if (have_q_id) {
+        r->first_id = q_id + 1;
+    }
+}
+
 void req_parse(struct req *r, req_param_fn get, void *ctx)
 {
     char path[REQ_PATH_MAX];
-    const char *method, *hdr, *query;
-    unsigned long long id = 0, q_id = 0;
-    int have_q_id = 0;
+    const char *query;
 
     memset(r, 0, sizeof *r);
     r->status = 200;
@@ -301,62 +404,7 @@ void req_parse(struct req *r, req_param_fn get, void *ctx)
                      ".../.well-known/mercure");
         return;
     }
-
-    method = param(get, ctx, "REQUEST_METHOD");
-    if (r->route == REQ_CHANNEL) {
-        r->allow = r->history ? "DELETE" : "GET, HEAD, DELETE";
-        r->del = strcmp(method, "DELETE") == 0;
-        r->head = strcmp(method, "HEAD") == 0 && !r->history;
-        if (!r->del && (r->history || (!r->head && strcmp(method, "GET") != 0)))
-            fail(r, 405, r->history ? "method not allowed: use DELETE"
-                                    : "method not allowed: use GET, HEAD or DELETE");
-        else if (r->nchan && r->chans[0][0] == '@')
-            fail(r, 403, "channels whose names start with @ are the responder's own: no "
-                         "request reads or controls them");
-        else if (!r->nchan || !text_name_ok(r->chans[0], REQ_CHANNEL_MAX))
-            fail(r, 400, "the channel in .../channels/NAME must be 1 to 128 bytes of "
-                         "A-Z a-z 0-9 _ . : -");
-        return;
-    }
-    if (r->route == REQ_MERCURE || r->route == REQ_MERCURE_SUBS) {
-        int subs = r->route == REQ_MERCURE_SUBS;
-        r->allow = subs ? "GET, HEAD, OPTIONS" : "GET, HEAD, POST, OPTIONS";
-        if (strcmp(method, "HEAD") == 0)
-            r->head = 1;
-        else if (strcmp(method, "GET") != 0 && strcmp(method, "OPTIONS") != 0 &&
-                 (subs || strcmp(method, "POST") != 0))
-            fail(r, 405, subs ? "method not allowed: use GET, HEAD or OPTIONS"
-                              : "method not allowed: use GET, HEAD, POST or OPTIONS");
-        return;
-    }
-    if (r->route == REQ_RUN) {
-        r->allow = "GET, POST";
-        if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
-            fail(r, 405, "method not allowed: use GET or POST");
-        return;
-    }
-    if (r->route == REQ_CHAT) {
-        r->allow = "POST";
-        if (strcmp(method, "POST") != 0)
-            fail(r, 405, "method not allowed: use POST");
-        return;
-    }
-    if (r->route == REQ_PUBLISH) {
-        r->allow = "POST";
-        if (strcmp(method, "POST") != 0) {
-            fail(r, 405, "method not allowed: use POST");
-            return;
-        }
-    } else {
-        r->allow = "GET, HEAD";
-        if (strcmp(method, "HEAD") == 0)
-            r->head = 1;
-        else if (strcmp(method, "GET") != 0) {
-            fail(r, 405, "method not allowed: use GET or HEAD");
-            return;
-        }
-    }
-    if (r->route == REQ_METRICS)
+    if (route_methods(r, param(get, ctx, "REQUEST_METHOD")))
         return;
 
     query = get("QUERY_STRING", ctx);
@@ -365,41 +413,10 @@ void req_parse(struct req *r, req_param_fn get, void *ctx)
         const char *qm = strchr(uri, '?');
         query = qm ? qm + 1 : "";
     }
-    if (r->route == REQ_STATUS) {
+    if (r->route == REQ_STATUS)
         parse_status_query(r, query);
-        return;
-    }
-    if (r->route != REQ_STREAM) {
-        struct msgid mq = { 0, 0 };
-        int have_mq = 0;
-        parse_chan_query(r, query, &have_mq, &mq);
-        if (r->status == 200 && r->nchan == 0)
-            fail(r, 400, "no channel: give channel=NAME");
-        if (r->route != REQ_EVENTS)
-            return;
-        hdr = param(get, ctx, "HTTP_LAST_EVENT_ID");
-        if (*hdr) {
-            if (msgid_parse(hdr, &r->last) < 0) {
-                fail(r, 400, E_MSGID);
-                return;
-            }
-            r->have_last = 1;
-        } else if (have_mq) {
-            r->last = mq;
-            r->have_last = 1;
-        }
-        return;
-    }
-    parse_query(r, query, &have_q_id, &q_id);
-
-    hdr = param(get, ctx, "HTTP_LAST_EVENT_ID");
-    if (*hdr) {
-        if (text_parse_uint(hdr, 0, REQ_LAST_ID_MAX, &id) < 0) {
-            fail(r, 400, E_LAST_ID);
-            return;
-        }
-        r->first_id = id + 1;
-    } else if (have_q_id) {
-        r->first_id = q_id + 1;
-    }
+    else if (r->route == REQ_STREAM)
+        parse_stream(r, get, ctx, query);
+    else
+        parse_channels(r, get, ctx, query);
 }
