@@ -1342,6 +1342,12 @@ def chan_run(setup, build, nm, loader, n, duration, tmp, resume, mode="closed",
         time.sleep(0.5)
         Publisher(port, "warm", hdr).run(1, 5, 20)
         w.communicate(timeout=30)
+        if probe:
+            # The warm-up's clients have left, but a front notices that only when it next
+            # writes to them (an event, or the heartbeat 15 s later): until then Apache
+            # keeps a worker on each (10 of Debian's 150). Two more messages (the first
+            # write draws the client's RST, the second fails) let go of them.
+            Publisher(port, "warm", hdr).run(6, 7, 5)
         time.sleep(1.0)
         idle = chan_sample(stack)
         res["load"] = loadavg()
