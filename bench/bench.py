@@ -100,6 +100,27 @@ Usage: bench/bench.py --channels [--redis] [--lighttpd-workers N] [--streams 100
        [--setups nchan,node,fcgi-nginx,fcgi-lighttpd,nchan-redis,fcgi-redis]
        [--loader PATH] [--build DIR]
        [--json FILE]
+
+--fronts: Apache as a front, measured beside the others: the channel run of --channels (one
+channel, subscribers at 4000/s, --duration x 10 messages at 10/s, CPU time per delivered
+event and PSS per stream of the front and of the responder, apart and together), for each of
+--streams, through nginx + nchan, fcgi-sse behind nginx, behind lighttpd (2 processes past
+8,000 streams: one holds 2 open files per stream), behind Apache (event MPM, mod_proxy_fcgi,
+the SHIPPED deploy/apache/fcgi-sse-proxy-fcgi.conf with its flushpackets=on) with Debian's
+mpm_event.conf (150 workers), and behind Apache sized for 1,000 (<= 1000 streams) or
+10,000 streams (APACHE_MPM below). Apache holds a worker thread per stream: past
+MaxRequestWorkers a stream is not refused but waits unanswered in the listen queue, so a
+stream not answered within 20 s counts as "waiting", and before publishing one probe POST
+(5 s timeout) tells whether a publish still gets a worker (if not, nothing is published).
+Also Apache with Debian's defaults at --fronts-fit (140) streams, just under its 150
+workers. Each row records the front's processes, threads and the open files of its fullest
+process with the streams open. --smoke: 200 streams, 3 s, no --fronts-fit run. Needs
+apache2, nginx, libnginx-mod-nchan, lighttpd, spawn-fcgi, a C compiler; root (Apache's and
+nginx's workers run as www-data).
+
+Usage: bench/bench.py --fronts [--streams 1000,10000] [--duration 20] [--fronts-fit 140]
+       [--setups nchan,fcgi-nginx,fcgi-lighttpd,apache-debian,apache-1k,apache-10k]
+       [--smoke] [--loader PATH] [--build DIR] [--json FILE]
 """
 
 import argparse
@@ -2037,7 +2058,7 @@ def runs_main(a):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--streams", default="1000,8000")
+    ap.add_argument("--streams", default=None, help="1000,8000 (--fronts: 1000,10000)")
     ap.add_argument("--duration", type=float, default=20)
     ap.add_argument("--rate", type=int, default=4000)
     ap.add_argument("--smoke", action="store_true", help="300 streams for 5 s (for make check)")
@@ -2081,6 +2102,8 @@ def main():
     ap.add_argument("--run-lines", type=int, default=100)
     ap.add_argument("--runs-repeat", type=int, default=3)
     a = ap.parse_args()
+    if a.streams is None:
+        a.streams = "1000,10000" if a.fronts else "1000,8000"
     if a.runs:
         runs_main(a)
         return
