@@ -114,7 +114,8 @@ stream not answered within 20 s counts as "waiting", and before publishing one p
 (5 s timeout) tells whether a publish still gets a worker (if not, nothing is published).
 Also Apache with Debian's defaults at --fronts-fit (140) streams, just under its 150
 workers. Each row records the front's processes, threads and the open files of its fullest
-process with the streams open. --smoke: 200 streams, 3 s, no --fronts-fit run. Needs
+process with the streams open. --smoke: 160 streams (10 past Debian's 150 workers), 2 s,
+5 s for the answers, a 2 s probe, no --fronts-fit run. Needs
 apache2, nginx, libnginx-mod-nchan, lighttpd, spawn-fcgi, a C compiler; root (Apache's and
 nginx's workers run as www-data).
 
@@ -1347,7 +1348,7 @@ def chan_loader(loader, port, n, path, expect, wait_s, rate=4000, headers=(), so
 
 
 def chan_run(setup, build, nm, loader, n, duration, tmp, resume, mode="closed",
-             answer_wait=None, probe=False):
+             answer_wait=None, probe=False, wait_s=None):
     """One setup, n subscribers (see the header). answer_wait: sse-load --answer-wait.
     probe: before publishing, one POST to another channel with a 5 s timeout; if it gets no
     answer (a front whose every worker holds a stream: Apache), nothing is published and
@@ -1375,8 +1376,8 @@ def chan_run(setup, build, nm, loader, n, duration, tmp, resume, mode="closed",
         m = int(duration * CHAN_PUB_RATE)
         log("channels: %s, %d subscribers, %d messages at %g/s, %s loop (load %s)"
             % (setup, n, m, CHAN_PUB_RATE, mode, res["load"]))
-        p = chan_loader(loader, port, n, "/events?channel=bench", "1-%d" % m, duration + 60,
-                        answer_wait=answer_wait)
+        p = chan_loader(loader, port, n, "/events?channel=bench", "1-%d" % m,
+                        wait_s or duration + 60, answer_wait=answer_wait)
         started, done, err = threading.Event(), threading.Event(), []
         marks = {}
 
@@ -1400,7 +1401,7 @@ def chan_run(setup, build, nm, loader, n, duration, tmp, resume, mode="closed",
         res["publish_blocked"] = False
         if probe:
             pb = Publisher(port, "probe", hdr)
-            pb.timeout = 5
+            pb.timeout = PROBE_TIMEOUT
             pb.publish(1)
             res["publish_blocked"] = bool(pb.errors)
             res["probe_error"] = pb.errors[:1]
@@ -1825,6 +1826,7 @@ def channels_main(a):
 FRONT_GROUP = {"nchan": "nginx", "fcgi-nginx": "nginx", "fcgi-lighttpd": "lighttpd",
                "apache-debian": "apache", "apache-1k": "apache", "apache-10k": "apache"}
 FRONT_ANSWER_WAIT = 20                  # s: streams not answered by then are "waiting"
+PROBE_TIMEOUT = 5                       # s, per attempt (2) of the probe POST
 
 
 def fronts_setups(n):
@@ -1857,9 +1859,10 @@ def fronts_row(r):
     rp = procs.get("fcgi-sse", (0, 0, 0))
     want = int(r.get("msgs_expected_per_client", 0)) * held
     return [
-        "{:,}".format(r["n"]), CHAN_LABEL[r["setup"]], r["load"], str(held), str(refused),
+        "{:,}".format(r["n"]), CHAN_LABEL[r["setup"]],
+        "%s → %s" % (r["load"].split()[0], r["load_after"].split()[0]), str(held), str(refused),
         str(waiting),
-        "**no answer in 5 s**" if r.get("publish_blocked") else
+        "**no answer in %d s**" % PROBE_TIMEOUT if r.get("publish_blocked") else
         "%d at %s/s" % (r["published"], f2(r["publish_rate"], "%.1f")),
         "-" if r.get("publish_blocked") else "%d / %d" % (ev, want),
         str(int(r.get("msgs_lost", -1))) if held and not r.get("publish_blocked") else "-",
@@ -1873,7 +1876,7 @@ def fronts_row(r):
 
 
 def fronts_tables(runs):
-    out = ["| streams asked | setup | load before (1/5/15 min) | held (200) | refused or failed "
+    out = ["| streams asked | setup | load (1 min) before → after | held (200) | refused or failed "
            "| waiting (no answer in %d s) | published | delivered / expected | lost | latency "
            "p50 / p99 ms | CPU µs per delivered event: front / responder / total | PSS KB per "
            "held stream: front / responder / total | front PSS MB: idle → with the streams | "
@@ -1905,7 +1908,9 @@ def fronts_main(a):
     """--fronts: the same channel run through every front, Apache's three profiles among
     them, and Apache with Debian's defaults once more at --fronts-fit streams (under its
     150 workers, so its publish gets a worker)."""
-    global LIGHTTPD_WORKERS
+    global LIGHTTPD_WORKERS, FRONT_ANSWER_WAIT, PROBE_TIMEOUT
+    if a.smoke:
+        FRONT_ANSWER_WAIT, PROBE_TIMEOUT = 5, 2
     hard = prepare(a, "--fronts", ("lighttpd", "spawn-fcgi", "nginx", APACHE2))
     if not os.path.exists(NCHAN_MODULE):
         sys.exit("bench: no %s (apt-get install libnginx-mod-nchan)" % NCHAN_MODULE)
@@ -1931,8 +1936,11 @@ def fronts_main(a):
         t0 = time.time()
         for n, setup in plan:
             LIGHTTPD_WORKERS = 2 if n > 8000 else 0
+            # wait_s: a closed-loop publisher slows down with the fan-out (10,000
+            # subscribers on 2 cores: 2-5 msg/s), and sse-load must still see the last
             r = chan_run(setup, a.build, None, loader, n, a.duration, tmp, 0,
-                         answer_wait=FRONT_ANSWER_WAIT, probe=True)
+                         answer_wait=FRONT_ANSWER_WAIT, probe=True,
+                         wait_s=a.duration * 8 + 60)
             log("  %s: held %d of %d, lost %d, p99 %s ms%s; %s" % (
                 setup, r.get("streams_established", 0), n, r.get("msgs_lost", -1),
                 f2(r.get("msg_latency_ms_p99", float("nan")), "%.1f"),
@@ -1951,13 +1959,14 @@ def fronts_main(a):
                   (time.time() - t0) / 60, loadavg()),
                "Each row: a fresh front (and responder); subscribers opened at 4000/s on one "
                "channel; once all are answered (or %d s passed) one probe POST to another "
-               "channel (5 s timeout), then %d messages published at %g/s through the same "
+               "channel (%d s timeout, 2 attempts), then %d messages published at %g/s through the same "
                "front. CPU = CPU time of the counted processes from the first POST until every "
                "held client had the last message, over messages delivered; PSS = with every "
                "subscriber minus after a 10-subscriber warm-up, over the streams held. lighttpd "
                "runs 1 process up to 8,000 streams, 2 (server.max-worker) past it: one needs 2 "
                "open files per stream. nginx: 2 workers, worker_connections 19000."
-               % (FRONT_ANSWER_WAIT, int(a.duration * CHAN_PUB_RATE), CHAN_PUB_RATE), ""]
+               % (FRONT_ANSWER_WAIT, PROBE_TIMEOUT, int(a.duration * CHAN_PUB_RATE),
+                  CHAN_PUB_RATE), ""]
         out += fronts_tables(runs)
         report(a, out, runs)
     finally:
@@ -2109,7 +2118,7 @@ def main():
         return
     if a.fronts:
         if a.smoke:
-            a.streams, a.duration, a.fronts_fit = "200", 3, 0
+            a.streams, a.duration, a.fronts_fit = "160", 2, 0
         fronts_main(a)
         return
     if a.channels:
