@@ -1876,11 +1876,12 @@ def fronts_row(r):
 
 
 def fronts_tables(runs):
-    out = ["| streams asked | setup | load (1 min) before → after | held (200) | refused or failed "
-           "| waiting (no answer in %d s) | published | delivered / expected | lost | latency "
-           "p50 / p99 ms | CPU µs per delivered event: front / responder / total | PSS KB per "
-           "held stream: front / responder / total | front PSS MB: idle → with the streams | "
-           "front processes / threads | open files: fullest front process / responder |"
+    out = ["| streams asked | setup | load (1 min) before → after | held (200) | "
+           "refused or failed | waiting (no answer in %d s) | published | delivered / "
+           "expected | lost | latency p50 / p99 ms | CPU µs per delivered event: front / "
+           "responder / total | PSS KB per held stream: front / responder / total | front "
+           "PSS MB: idle → with the streams | front processes / threads | open files: "
+           "fullest front process / responder |"
            % FRONT_ANSWER_WAIT,
            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | "
            "--- | --- |"]
@@ -1959,9 +1960,10 @@ def fronts_main(a):
                   (time.time() - t0) / 60, loadavg()),
                "Each row: a fresh front (and responder); subscribers opened at 4000/s on one "
                "channel; once all are answered (or %d s passed) one probe POST to another "
-               "channel (%d s timeout, 2 attempts), then %d messages published at %g/s through the same "
-               "front. CPU = CPU time of the counted processes from the first POST until every "
-               "held client had the last message, over messages delivered; PSS = with every "
+               "channel (%d s timeout, 2 attempts), then %d messages published at %g/s "
+               "through the same front. CPU = CPU time of the counted processes from the "
+               "first POST until every held client had the last message, over messages "
+               "delivered; PSS = with every "
                "subscriber minus after a 10-subscriber warm-up, over the streams held. lighttpd "
                "runs 1 process up to 8,000 streams, 2 (server.max-worker) past it: one needs 2 "
                "open files per stream. nginx: 2 workers, worker_connections 19000."
