@@ -424,6 +424,95 @@ void chan_stats_read(const struct chan_engine *e, struct chan_stats *st)
     st->channels_refused = e->refused;
 }
 
+void chan_engine_on_delete(struct chan_engine *e, chan_deleted_fn deleted)
+{
+    e->deleted = deleted;
+}
+
+/* What c holds: its subscribers, messages and their bytes, ids. */
+static void describe(const struct chan *c, struct chan_info *out)
+{
+    struct msgid zero = { 0, 0 };
+    size_t i;
+
+    out->subscribers = c->nsubs;
+    out->messages = c->count;
+    out->bytes = 0;
+    for (i = 0; i < c->count; i++)
+        out->bytes += at(c, i)->cost;
+    out->oldest = c->count ? at(c, 0)->id : zero;
+    out->newest = c->count ? at(c, c->count - 1)->id : zero;
+    out->dropped = c->dropped;
+}
+
+int chan_info(struct chan_engine *e, const char *name, unsigned long long now_ms,
+              struct chan_info *out)
+{
+    struct chan *c;
+
+    chan_expire(e, now_ms);
+    c = lookup(e, name, 0);
+    if (!c) {
+        errno = ENOENT;
+        return -1;
+    }
+    describe(c, out);
+    return 0;
+}
+
+/* The channel a control names, described in *out: NULL with errno ENOENT
+ * (none), EPERM (an internal channel). */
+static struct chan *controlled(struct chan_engine *e, const char *name, struct chan_info *out)
+{
+    struct chan *c;
+
+    if (name[0] == CHAN_INTERNAL) {
+        errno = EPERM;
+        return NULL;
+    }
+    c = lookup(e, name, 0);
+    if (!c) {
+        errno = ENOENT;
+        return NULL;
+    }
+    describe(c, out);
+    return c;
+}
+
+int chan_purge(struct chan_engine *e, const char *name, struct chan_info *out)
+{
+    struct chan *c = controlled(e, name, out);
+
+    if (!c)
+        return -1;
+    while (c->count)
+        drop_oldest(e, c); /* each raises c->dropped: a resume from before gets a reset */
+    maybe_free(e, c);
+    return 0;
+}
+
+int chan_delete(struct chan_engine *e, const char *name, struct chan_info *out)
+{
+    struct chan *c = controlled(e, name, out);
+    struct list *n, *next;
+
+    if (!c)
+        return -1;
+    /* out of the channel first: nothing published from now on reaches them */
+    list_for_each(n, next, &c->subs) {
+        struct chan_link *l = container_of(n, struct chan_link, node);
+        list_remove(&l->node);
+        c->nsubs--;
+        l->chan = NULL;
+        if (e->deleted)
+            e->deleted(l, c->name, e->ctx);
+    }
+    while (c->count)
+        drop_oldest(e, c);
+    maybe_free(e, c);
+    return 0;
+}
+
 void chan_gap_all(struct chan_engine *e, struct msgid upto)
 {
     size_t i;

@@ -37,6 +37,7 @@ struct chan_engine {
     unsigned long published;
     chan_deliver_fn deliver;
     chan_resync_fn resync;
+    chan_deleted_fn deleted;       /* chan_engine_on_delete */
     void *ctx;
     const struct chan_codec *codec; /* the internal channels' (chan_engine_set_codec) */
     struct keyhash *names;         /* the hash of names, keyed at random at creation */

@@ -60,6 +60,41 @@ static enum req_route mercure_route(const char *path)
     return REQ_NOT_FOUND;
 }
 
+/* .../channels/NAME or .../channels/NAME/history: REQ_CHANNEL, NAME in
+ * r->chans[0] when it fits (else r->nchan stays 0), r->history; else
+ * REQ_NOT_FOUND. A NAME is not checked here. */
+static enum req_route channel_route(const char *path, struct req *r)
+{
+    const char *seg[3] = { NULL, NULL, NULL }, *end = path + strlen(path), *p = end;
+    size_t len[3] = { 0, 0, 0 };
+    int i, k;
+
+    for (i = 0; i < 3 && p > path; i++) {
+        const char *segend = p;
+        while (p > path && p[-1] != '/')
+            p--;
+        seg[i] = p;
+        len[i] = (size_t)(segend - p);
+        if (p == path)
+            break;
+        p--; /* the slash */
+    }
+    if (seg[2] && len[0] == 7 && memcmp(seg[0], "history", 7) == 0 && len[2] == 8 &&
+        memcmp(seg[2], "channels", 8) == 0 && len[1])
+        k = 1;
+    else if (seg[1] && len[1] == 8 && memcmp(seg[1], "channels", 8) == 0 && len[0])
+        k = 0;
+    else
+        return REQ_NOT_FOUND;
+    r->history = k == 1;
+    if (len[k] <= REQ_CHANNEL_MAX) {
+        memcpy(r->chans[0], seg[k], len[k]);
+        r->chans[0][len[k]] = '\0';
+        r->nchan = 1;
+    }
+    return REQ_CHANNEL;
+}
+
 /* The route of path; for .../run/NAME, NAME goes into name[65]. */
 static enum req_route route_of(const char *path, char *name)
 {
@@ -231,15 +266,32 @@ void req_parse(struct req *r, req_param_fn get, void *ctx)
         fail(r, 414, "request path too long or badly escaped");
         return;
     }
-    r->route = route_of(path, r->run_name);
+    r->route = mercure_route(path) == REQ_NOT_FOUND ? channel_route(path, r) : REQ_NOT_FOUND;
+    if (r->route == REQ_NOT_FOUND)
+        r->route = route_of(path, r->run_name);
     if (r->route == REQ_NOT_FOUND) {
         fail(r, 404, "no such resource: the routes are .../stream, .../events, .../publish, "
-                     ".../status, .../run/NAME, .../chat/completions and "
+                     ".../status, .../channels/NAME, .../run/NAME, .../chat/completions and "
                      ".../.well-known/mercure");
         return;
     }
 
     method = param(get, ctx, "REQUEST_METHOD");
+    if (r->route == REQ_CHANNEL) {
+        r->allow = r->history ? "DELETE" : "GET, HEAD, DELETE";
+        r->del = strcmp(method, "DELETE") == 0;
+        r->head = strcmp(method, "HEAD") == 0 && !r->history;
+        if (!r->del && (r->history || (!r->head && strcmp(method, "GET") != 0)))
+            fail(r, 405, r->history ? "method not allowed: use DELETE"
+                                    : "method not allowed: use GET, HEAD or DELETE");
+        else if (r->nchan && r->chans[0][0] == '@')
+            fail(r, 403, "channels whose names start with @ are the responder's own: no "
+                         "request reads or controls them");
+        else if (!r->nchan || !text_name_ok(r->chans[0], REQ_CHANNEL_MAX))
+            fail(r, 400, "the channel in .../channels/NAME must be 1 to 128 bytes of "
+                         "A-Z a-z 0-9 _ . : -");
+        return;
+    }
     if (r->route == REQ_MERCURE || r->route == REQ_MERCURE_SUBS) {
         int subs = r->route == REQ_MERCURE_SUBS;
         r->allow = subs ? "GET, HEAD, OPTIONS" : "GET, HEAD, POST, OPTIONS";

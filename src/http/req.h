@@ -15,7 +15,9 @@ enum req_route {
     REQ_RUN,       /* .../run/NAME: run the program configured as NAME */
     REQ_CHAT,      /* .../chat/completions: the OpenAI-compatible program */
     REQ_MERCURE,   /* .../.well-known/mercure: the Mercure hub (subscribe, publish) */
-    REQ_MERCURE_SUBS /* .../.well-known/mercure/subscriptions[/...]: its subscriptions API */
+    REQ_MERCURE_SUBS, /* .../.well-known/mercure/subscriptions[/...]: its subscriptions API */
+    REQ_CHANNEL    /* .../channels/NAME: a channel's figures (GET, HEAD), its delete (DELETE);
+                      .../channels/NAME/history: its history purged (DELETE) */
 };
 
 /* The names a request may carry: a channel name is 1 to 128 bytes of
@@ -49,6 +51,8 @@ struct req {
     char sig[64];
     char event[REQ_EVENT_MAX + 1]; /* publish: event= ("" if absent) */
     char run_name[65];            /* run: NAME, [A-Za-z0-9_.-]{1,64}, never only dots */
+    int history;                  /* channel: .../channels/NAME/history (NAME in chans[0]) */
+    int del;                      /* channel: DELETE */
 
     /* filled by the controller (dispatch.c), not by req_parse */
     const char *run_path;         /* run, chat: the program to start */
@@ -78,7 +82,11 @@ typedef const char *(*req_param_fn)(const char *name, void *ctx);
  * .../chat/completions takes POST; their query is the program's.
  * A path that ends in /.well-known/mercure is the Mercure hub's (GET,
  * HEAD, POST, OPTIONS), one under /.well-known/mercure/subscriptions its
- * API's (GET, HEAD, OPTIONS): the hub reads their query and body. */
+ * API's (GET, HEAD, OPTIONS): the hub reads their query and body.
+ * .../channels/NAME (the second-to-last segment "channels", whatever the
+ * last) takes GET, HEAD and DELETE, .../channels/NAME/history DELETE; NAME
+ * is a channel name (else 400), never an internal one (starting with '@':
+ * 403); their query is ignored. */
 void req_parse(struct req *r, req_param_fn get, void *ctx);
 
 #endif

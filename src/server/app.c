@@ -101,6 +101,8 @@ static int redis_options(const struct opt_config *cfg, struct redis_config *rc)
     rc->history = cfg->history;
     rc->internal_history = cfg->mercure_history;
     rc->max_message = cfg->max_message;
+    rc->ttl_ms = (unsigned long long)cfg->history_ttl_s * 1000ULL;
+    rc->bytes_max = (unsigned long long)cfg->history_bytes;
     if (!cfg->redis_password_file)
         return 0;
     f = fopen(cfg->redis_password_file, "re");
@@ -206,6 +208,8 @@ static int start_channels(struct app *a, long long heartbeat_ns)
     sp.engine = a->engine;
     history_memory(&a->memory_history, a->engine);
     pub_memory(&a->memory_backend, a->engine);
+    ctl_memory(&a->memory_ctl, a->engine);
+    a->dispatch.ctl = &a->memory_ctl;
     sp.history = &a->memory_history;
     a->dispatch.pub.backend = &a->memory_backend;
     if (cfg->redis) {
@@ -219,6 +223,7 @@ static int start_channels(struct app *a, long long heartbeat_ns)
         }
         sp.history = redis_history(a->bus);
         a->dispatch.pub.backend = redis_backend(a->bus);
+        a->dispatch.ctl = redis_ctl_backend(a->bus);
         log_info("channels through Redis at %s: ids, history and resume from its streams",
                  a->stats.redis.where);
     }

@@ -59,6 +59,7 @@ int cgi_serve(const struct opt_config *cfg, const volatile sig_atomic_t *stop,
     case DISPATCH_PUBLISH:   /* nor a publisher */
     case DISPATCH_MERCURE:   /* nor the Mercure hub (404) */
     case DISPATCH_MERCURE_PUBLISH:
+    case DISPATCH_CONTROL:   /* nor channels to control (404) */
         return 0;
     case DISPATCH_GONE:
         return 0; /* the client is gone already */

@@ -167,13 +167,18 @@ enum dispatch_result dispatch_serve(const struct dispatch *c, req_param_fn get, 
     req_parse(r, get, ctx);
     /* the intake may take more (--max-body, for programs): the other routes keep theirs */
     over_message = body_too_big || (c->max_message && body_len > c->max_message);
-    if ((r->route == REQ_EVENTS || r->route == REQ_PUBLISH) && !c->engine && r->status == 200)
+    if ((r->route == REQ_EVENTS || r->route == REQ_PUBLISH || r->route == REQ_CHANNEL) &&
+        !c->engine && r->status == 200)
         return answered(resp_error(o, 404, "channels need fcgi-sse as a FastCGI responder: "
                                            "one process holds them", 0, r->head));
     if (r->route == REQ_PUBLISH && r->status == 200) {
         rc = pub_check(&c->pub, get, ctx, body, body_len, over_message, o);
         return rc == 1 ? DISPATCH_PUBLISH : answered(rc);
     }
+    if (r->route == REQ_CHANNEL && r->status == 200)
+        return pub_control_may(&c->pub, get, ctx, &why)
+                   ? DISPATCH_CONTROL
+                   : answered(resp_error(o, 403, why, 0, r->head));
     if ((r->route == REQ_RUN || r->route == REQ_CHAT) && r->status == 200)
         return serve_program(c, r, get, ctx, body, body_len, body_too_big, o);
     if ((r->route == REQ_MERCURE || r->route == REQ_MERCURE_SUBS) && r->status == 200)
@@ -283,6 +288,11 @@ void dispatch_request(void *arg, struct stream *s, char *body, size_t body_len, 
         return;
     case DISPATCH_MERCURE_PUBLISH:
         mercure_publish(c->mercure, s, &r);
+        free(body);
+        return;
+    case DISPATCH_CONTROL:
+        ctl_start(c->ctl, s, !r.del ? CTL_INFO : r.history ? CTL_PURGE : CTL_DELETE, r.chans[0],
+                  r.head);
         free(body);
         return;
     case DISPATCH_STREAM:

@@ -6,6 +6,7 @@
 
 #include "http/auth.h"
 #include "channels/chan.h"
+#include "channels/ctl.h"
 #include "sources/counter.h"
 #include "sources/process.h"
 #include "sources/program.h"
@@ -25,6 +26,7 @@ struct dispatch {
     struct stats *stats;                 /* /status, and the stream slots (admit.c) */
     struct chan_engine *engine;          /* channels; NULL where there are none (CGI) */
     struct pub_config pub;               /* who may publish, where messages go */
+    const struct ctl_backend *ctl;       /* where .../channels/NAME is read and controlled */
     const struct auth_keys *subscribe_keys; /* --subscribe-key-file, or NULL */
     unsigned long max_message;           /* --max-message: a publish's body at most */
     unsigned long max_body;              /* --max-body: a program's body at most */
@@ -58,6 +60,8 @@ enum dispatch_result {
                                written: mercure_subscribe writes the header block */
     DISPATCH_MERCURE_PUBLISH, /* a Mercure update that passed its checks (r->mercure):
                                the caller hands it to mercure_publish */
+    DISPATCH_CONTROL,       /* .../channels/NAME[/history] that may be read or controlled:
+                               the caller hands it to ctl_start (r->chans[0]) */
     DISPATCH_GONE           /* the answer could not be written: the peer is gone */
 };
 
@@ -70,7 +74,8 @@ enum dispatch_result {
  * --max-body); each route enforces its own limit (413). .../run/NAME: 404
  * unless NAME was configured; .../chat/completions: 404 without
  * --openai, 403 unless it may publish, 400 (an OpenAI error body) for a
- * body that is not a chat request; both 503 + Retry-After at --max-runs. */
+ * body that is not a chat request; both 503 + Retry-After at --max-runs.
+ * .../channels/NAME[/history]: 403 unless it may publish (pub_control_may). */
 enum dispatch_result dispatch_serve(const struct dispatch *c, req_param_fn get, void *ctx, const char *body,
                           size_t body_len, int body_too_big, const struct resp_sink *o,
                           struct req *r);

@@ -42,6 +42,8 @@ struct sub {
     struct history_fetch *fetch;   /* a fetch in flight */
     struct msgid fetch_floor;      /* the channels' drops when it was sent */
     int failed;                    /* Redis refused a fetch: end the stream (it resumes) */
+    unsigned deleted;              /* 1 + the index of its channel that was deleted: the
+                                      stream ends with `event: deleted` (sub_deleted) */
     int in_batch;                  /* a batch is being written, from bi */
     struct history_batch batch;
     size_t bi;
@@ -56,6 +58,7 @@ struct subs *sub_create(const struct sub_params *p)
         return NULL;
     c->params = *p;
     chan_engine_on_resync(p->engine, sub_resync);
+    chan_engine_on_delete(p->engine, sub_deleted);
     return c;
 }
 
@@ -201,6 +204,28 @@ static int end_batch(struct sub *u)
     return more ? start_fetch(u, u->cursor, 0) : 0;
 }
 
+/* Writes the next piece of the message begun (u->partial), the send
+ * buffer having room for it; once it is whole, the cursor is past it. */
+static enum stream_status send_piece(struct stream *s, struct sub *u, long long now)
+{
+    size_t take = u->partial->len - u->partial_off;
+    enum stream_status st;
+
+    if (take > STREAM_PIECE)
+        take = STREAM_PIECE;
+    st = stream_send(s, u->partial->wire + u->partial_off, take, now);
+    if (st != STREAM_OPEN)
+        return st;
+    u->partial_off += take;
+    if (u->partial_off == u->partial->len) {
+        u->cursor = u->partial->id;
+        msg_unref(u->partial);
+        u->partial = NULL;
+        (*u->ctx->params.delivered)++;
+    }
+    return STREAM_OPEN;
+}
+
 /* Writes from the history what the send buffer can take, in pieces of
  * whole messages (a large one in parts), until caught up or full. A gap
  * in the engine's history (messages it dropped, or never held) is fetched
@@ -229,19 +254,8 @@ static enum stream_status replay(struct stream *s, struct sub *u, long long now)
             return STREAM_OPEN;
         }
         if (u->partial) {
-            size_t take = u->partial->len - u->partial_off;
-            if (take > STREAM_PIECE)
-                take = STREAM_PIECE;
-            st = stream_send(s, u->partial->wire + u->partial_off, take, now);
-            if (st != STREAM_OPEN)
+            if ((st = send_piece(s, u, now)) != STREAM_OPEN)
                 return st;
-            u->partial_off += take;
-            if (u->partial_off < u->partial->len)
-                continue;
-            u->cursor = u->partial->id;
-            msg_unref(u->partial);
-            u->partial = NULL;
-            (*u->ctx->params.delivered)++;
             continue;
         }
         if (u->in_batch && u->bi >= u->batch.n) {
@@ -391,6 +405,34 @@ static enum stream_status refuse(struct stream *s, struct sub *u, const char *wh
     return STREAM_DONE;
 }
 
+/* A channel of u was deleted: a message begun is finished (the event must
+ * start on a line of its own), then `event: deleted` with the channel's
+ * name, and the stream ends. Its links may be out of their channels: only
+ * u->partial, which it holds, is written. */
+static enum stream_status write_deleted(struct stream *s, struct sub *u, long long now)
+{
+    char buf[32 + CHAN_NAME_MAX];
+    const char *name = u->names[u->deleted - 1];
+    struct sse_event ev = { NULL, "deleted", name, strlen(name) };
+    enum stream_status st;
+    ssize_t n;
+
+    while (u->partial) {
+        if (stream_room(s) < STREAM_PIECE) {
+            s->want_out = 1;
+            s->timer.node.due = s->last_output + SUB_STALL_NS;
+            return now - s->last_output >= SUB_STALL_NS ? STREAM_SLOW : STREAM_OPEN;
+        }
+        if ((st = send_piece(s, u, now)) != STREAM_OPEN)
+            return st;
+    }
+    n = sse_encode(buf, sizeof buf, &ev);
+    if (n < 0)
+        return STREAM_GONE;
+    st = stream_send(s, buf, (size_t)n, now);
+    return st == STREAM_OPEN ? STREAM_DONE : st;
+}
+
 /* Not started: waiting until where it starts is known (Redis reached). */
 static enum stream_status wait_start(struct stream *s, struct sub *u, long long now)
 {
@@ -417,6 +459,8 @@ static enum stream_status run(struct stream *s, long long now)
 
     if (!u->started)
         return wait_start(s, u, now);
+    if (u->deleted)
+        return write_deleted(s, u, now);
     if (u->spec.end_ns && now >= u->spec.end_ns)
         return STREAM_DONE; /* its owner's deadline (a token's exp) */
     if (u->reset_pending && (st = write_reset(s, u, now)) != STREAM_OPEN)
@@ -505,7 +549,7 @@ static void offer(struct sub *u, struct msg *m)
     long long now;
     enum stream_status st;
 
-    if (s->dead || u->replaying || u->partial || u->reset_pending ||
+    if (s->dead || u->deleted || u->replaying || u->partial || u->reset_pending ||
         msgid_cmp(m->id, u->cursor) <= 0)
         return; /* its replay takes the message from the history */
     now = clock_now_ns();
@@ -559,6 +603,22 @@ void sub_resync(struct chan_link *l, void *ctx)
         return; /* a replay looks at the gap when it gets there */
     u->replaying = 1;
     s->timer.node.due = clock_now_ns(); /* the replay runs from the timer, not from here */
+    hub_update(s, STREAM_OPEN);
+}
+
+void sub_deleted(struct chan_link *l, const char *name, void *ctx)
+{
+    struct sub *u = l->sub;
+    struct stream *s = u->s;
+    (void)name;
+    (void)ctx;
+
+    if (u->deleted)
+        return; /* one of its channels was deleted already: its stream is ending */
+    u->deleted = 1 + (unsigned)(l - u->links);
+    if (s->dead || !s->owner)
+        return;
+    s->timer.node.due = clock_now_ns(); /* written from the timer, not from here */
     hub_update(s, STREAM_OPEN);
 }
 
