@@ -100,6 +100,8 @@ demo.sh: Mercure: subscribe to a topic, then publish an update to it (docs/mercu
   curl -H "Authorization: Bearer $mercure_token" -d topic=https://example.com/books/1 \\
        -d data='{"status": "sold"}' http://127.0.0.1:$port/.well-known/mercure
 demo.sh: Mercure's secret, an application's MERCURE_JWT_SECRET, is the line in $mercure_keyfile
+demo.sh: the responder's figures, live: http://127.0.0.1:$port/status.html; for Prometheus:
+  curl -s http://127.0.0.1:$port/metrics
 demo.sh: Ctrl-C stops
 EOF
 # Whichever ends first ends the demo; the trap stops the other.

@@ -138,6 +138,8 @@ static struct chan *lookup(struct chan_engine *e, const char *name, int create)
     c->dropped = e->floor;
     *p = c;
     e->nchans++;
+    if (name[0] == CHAN_INTERNAL)
+        e->ninternal++;
     e->meta += chan_cost(n);
     if (e->nchans > e->nbuckets)
         grow_table(e);
@@ -154,6 +156,8 @@ static void maybe_free(struct chan_engine *e, struct chan *c)
     p = slot(e, c->hash, c->name, c->namelen);
     *p = c->hnext;
     e->nchans--;
+    if (c->name[0] == CHAN_INTERNAL)
+        e->ninternal--;
     e->meta -= chan_cost(c->namelen);
     e->bytes -= c->cap * sizeof *c->ring;
     if (msgid_cmp(c->dropped, e->gone_dropped) > 0)
@@ -175,6 +179,7 @@ static void drop_oldest(struct chan_engine *e, struct chan *c)
     c->head = (c->head + 1) % c->cap;
     c->count--;
     list_remove(&m->age);
+    e->nmsgs--;
     if (msgid_cmp(m->id, c->dropped) > 0)
         c->dropped = m->id;
     e->bytes -= m->cost;
@@ -282,10 +287,13 @@ struct msg *chan_store_id(struct chan_engine *e, const char *name, const char *t
     m->chan = c;
     m->t_ms = now_ms;
     list_append(&e->msgs, &m->age);
+    e->nmsgs++;
     c->ring[(c->head + c->count) % c->cap] = m;
     c->count++;
     e->bytes += m->cost;
     e->published++;
+    if (c->name[0] == CHAN_INTERNAL)
+        e->published_internal++;
     /* the bound on all history, and on what slow subscribers still hold of
      * messages gone from it: the history's oldest go first, whatever their
      * channel (the newest message stays: it is being delivered) */
@@ -418,7 +426,10 @@ void chan_stats_read(const struct chan_engine *e, struct chan_stats *st)
 {
     st->channels = e->nchans;
     st->published = e->published;
+    st->internal_channels = e->ninternal;
+    st->internal_published = e->published_internal;
     st->history_bytes = e->bytes;
+    st->history_messages = e->nmsgs;
     st->held_bytes = e->held;
     st->channel_bytes = e->meta;
     st->channels_refused = e->refused;

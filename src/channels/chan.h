@@ -86,10 +86,13 @@ struct chan_stats {
     unsigned long channels;        /* channels that exist (with history or subscribers) */
     unsigned long published;       /* messages published since start */
     unsigned long long history_bytes;  /* messages in the histories, and their rings */
+    unsigned long long history_messages; /* messages in the histories */
     unsigned long long held_bytes;     /* messages out of every history that a subscriber
                                           is still writing (counted in --history-bytes) */
     unsigned long long channel_bytes;  /* the channels themselves (--max-channels bounds) */
     unsigned long channels_refused;    /* subscribes and publishes refused at --max-channels */
+    unsigned long internal_channels;   /* of channels, the internal ones (CHAN_INTERNAL) */
+    unsigned long internal_published;  /* of published, those on internal channels */
 };
 
 /* What one channel costs besides its history: the bytes channel_bytes

@@ -122,6 +122,8 @@ static enum req_route route_of(const char *path, char *name)
         return REQ_STREAM;
     if (strcmp(seg, "status") == 0)
         return REQ_STATUS;
+    if (strcmp(seg, "metrics") == 0)
+        return REQ_METRICS;
     if (strcmp(seg, "events") == 0)
         return REQ_EVENTS;
     if (strcmp(seg, "publish") == 0)
@@ -179,6 +181,29 @@ static void parse_query(struct req *r, const char *q, int *have_q_id,
                 seen_limit = 1;
             }
         }
+    }
+}
+
+/* Reads the query of .../status: stream=1 (the figures as an event
+ * stream) or stream=0, once; others are ignored. */
+static void parse_status_query(struct req *r, const char *q)
+{
+    int seen = 0;
+    struct text_field fd;
+
+    while (text_form_next(&q, "&;", &fd)) {
+        char key[16], v[4];
+
+        if (text_decode(fd.name, fd.name_len, 1, key, sizeof key) < 0 || strcmp(key, "stream"))
+            continue;
+        if (seen)
+            fail(r, 400, "stream given more than once");
+        else if (text_decode(fd.value, fd.value_len, 1, v, sizeof v) < 0 ||
+                 (strcmp(v, "0") && strcmp(v, "1")))
+            fail(r, 400, "stream must be 0 or 1");
+        else
+            r->status_stream = v[0] == '1';
+        seen = 1;
     }
 }
 
@@ -271,7 +296,8 @@ void req_parse(struct req *r, req_param_fn get, void *ctx)
         r->route = route_of(path, r->run_name);
     if (r->route == REQ_NOT_FOUND) {
         fail(r, 404, "no such resource: the routes are .../stream, .../events, .../publish, "
-                     ".../status, .../channels/NAME, .../run/NAME, .../chat/completions and "
+                     ".../status, .../metrics, .../channels/NAME, .../run/NAME, "
+                     ".../chat/completions and "
                      ".../.well-known/mercure");
         return;
     }
@@ -330,7 +356,7 @@ void req_parse(struct req *r, req_param_fn get, void *ctx)
             return;
         }
     }
-    if (r->route == REQ_STATUS)
+    if (r->route == REQ_METRICS)
         return;
 
     query = get("QUERY_STRING", ctx);
@@ -338,6 +364,10 @@ void req_parse(struct req *r, req_param_fn get, void *ctx)
         const char *uri = param(get, ctx, "REQUEST_URI");
         const char *qm = strchr(uri, '?');
         query = qm ? qm + 1 : "";
+    }
+    if (r->route == REQ_STATUS) {
+        parse_status_query(r, query);
+        return;
     }
     if (r->route != REQ_STREAM) {
         struct msgid mq = { 0, 0 };

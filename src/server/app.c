@@ -13,6 +13,7 @@
 #include "server/listen.h"
 #include "server/peer.h"
 #include "sources/counter.h"
+#include "sources/feed.h"
 #include "sources/process.h"
 #include "sources/program.h"
 #include "sources/subscription.h"
@@ -31,6 +32,8 @@
 #define INTAKE_TIMEOUT_NS (5 * 1000000000LL)
 /* Requests being read hold at most this much memory in all. */
 #define INTAKE_MEM_MAX (64 * 1024 * 1024)
+/* The status feed writes the figures this often. */
+#define FEED_INTERVAL_NS 1000000000LL
 
 /* Every stream is one descriptor: take all the process may have. */
 static rlim_t raise_nofile(rlim_t *hard)
@@ -274,7 +277,7 @@ static int start_mercure(struct app *a, long long heartbeat_ns)
     const struct opt_config *cfg = &a->cfg;
     struct mercure_config mc = { 0 };
     struct mercure_deps md = { a->loop, a->engine, a->dispatch.pub.backend, a->history, a->hub,
-                               &a->stats.events_delivered };
+                               &a->stats.mercure_delivered };
     char err[512];
     unsigned i;
 
@@ -319,7 +322,12 @@ static int start_serving(struct app *a)
     struct dispatch *c = &a->dispatch;
 
     a->hub = hub_create(a->loop, &hooks);
-    if (!a->hub || start_mercure(a, (long long)cfg->heartbeat_s * 1000000000LL) < 0)
+    a->feed = feed_create(dispatch_status_json, c, FEED_INTERVAL_NS, &a->stats.status_events);
+    if (!a->hub || !a->feed) {
+        log_errno("creating the event loop", errno);
+        return -1;
+    }
+    if (start_mercure(a, (long long)cfg->heartbeat_s * 1000000000LL) < 0)
         return -1;
     c->retry_ms = cfg->retry_ms;
     c->stats = &a->stats;
@@ -338,6 +346,7 @@ static int start_serving(struct app *a)
     c->subs = a->subs;
     c->programs = a->runs;
     c->procs = a->procs;
+    c->feed = a->feed;
     c->sndbuf = (int)cfg->max_backlog;
     a->ic.listen_fd = a->fd;
     a->ic.serve = dispatch_request;
@@ -349,6 +358,7 @@ static int start_serving(struct app *a)
         a->ic.body_max = cfg->max_body;
     a->ic.timeout_ns = INTAKE_TIMEOUT_NS;
     a->ic.mem_max = INTAKE_MEM_MAX;
+    a->ic.stats = &a->stats;
     a->intake = a->hub ? intake_start(a->loop, &a->ic) : NULL;
     if (!a->intake) {
         log_errno("creating the event loop", errno);
@@ -420,6 +430,7 @@ void app_free(struct app *a, const volatile sig_atomic_t *stop)
     sub_destroy(a->subs);
     redis_destroy(a->bus);
     counter_destroy(a->counter);
+    feed_destroy(a->feed);
     loop_destroy(a->loop);
     chan_engine_destroy(a->engine);
     auth_keys_free(a->publish_keys);

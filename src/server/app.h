@@ -31,6 +31,7 @@ struct app {
     struct mercure *mercure;             /* --mercure */
     struct redis *bus;                    /* --redis */
     struct counter *counter;
+    struct feed *feed;                   /* .../status?stream=1 */
     struct subs *subs;
     struct expire *expire;
     struct processes *procs;                 /* --run, --openai */

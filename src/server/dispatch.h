@@ -8,6 +8,7 @@
 #include "channels/chan.h"
 #include "channels/ctl.h"
 #include "sources/counter.h"
+#include "sources/feed.h"
 #include "sources/process.h"
 #include "sources/program.h"
 #include "sources/subscription.h"
@@ -41,6 +42,7 @@ struct dispatch {
     struct processes *procs;                 /* the programs running (also /status) */
     int sndbuf;                          /* --max-backlog: send buffer of each stream */
     struct mercure *mercure;             /* the Mercure hub (--mercure), or NULL */
+    struct feed *feed;                   /* the status feed (.../status?stream=1), or NULL */
 };
 
 enum dispatch_result {
@@ -62,6 +64,8 @@ enum dispatch_result {
                                the caller hands it to mercure_publish */
     DISPATCH_CONTROL,       /* .../channels/NAME[/history] that may be read or controlled:
                                the caller hands it to ctl_start (r->chans[0]) */
+    DISPATCH_STATUS_FEED,   /* .../status?stream=1: slot taken, header block flushed: the
+                               caller starts the status feed */
     DISPATCH_GONE           /* the answer could not be written: the peer is gone */
 };
 
@@ -79,6 +83,10 @@ enum dispatch_result {
 enum dispatch_result dispatch_serve(const struct dispatch *c, req_param_fn get, void *ctx, const char *body,
                           size_t body_len, int body_too_big, const struct resp_sink *o,
                           struct req *r);
+
+/* The figures of /status as JSON (a feed_render_fn: arg is the struct
+ * dispatch), without its trailing newline. Its length, or -1. */
+int dispatch_status_json(void *arg, char *buf, size_t cap);
 
 /* Serves the request libfcgi read into s (FastCGI: its connection is the
  * web server's): dispatch_serve, then what follows: a publish goes to

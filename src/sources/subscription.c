@@ -84,6 +84,8 @@ static enum stream_status write_reset(struct stream *s, struct sub *u, long long
     if (n < 0)
         return STREAM_GONE;
     u->reset_pending = 0;
+    if (s->stats)
+        s->stats->resets++;
     return stream_send(s, buf, (size_t)n, now);
 }
 
@@ -381,6 +383,8 @@ static int begin(struct sub *u, const struct msgid *last, struct msgid start, lo
     if (!last)
         return 0;
     u->replaying = 1;
+    if (s->stats)
+        s->stats->replays++; /* a resume: what followed last is replayed */
     /* what followed the Last-Event-ID comes from the history behind the
      * engine when there is one (it tells of a reset), else from the engine */
     if (start_fetch(u, *last, 1) == 0)

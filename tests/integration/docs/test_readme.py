@@ -496,10 +496,10 @@ def check_channels_publish(run, b):
     t.eq(sse_events(run.output(sub)), want,
          "channels-publish: the subscriber to both channels gets both, the alert typed, "
          "one data: line a line")
-    # the two, and the Mercure hub's own (@mercure: the setup runs the hub, docs/protocol.md)
+    # the two (the Mercure hub's own channel, @mercure, is not counted: docs/protocol.md)
     st = answer(res[2].out) or {}
-    t.ok(st.get("channels") == 2 + 1 and st.get("messages_published") == len(published),
-         "channels-publish: /status counts 2 channels (and the hub's) and %d messages "
+    t.ok(st.get("channels") == 2 and st.get("messages_published") == len(published),
+         "channels-publish: /status counts 2 channels (not the hub's) and %d messages "
          "published" % len(published), res[2])
     run.stop()
 
@@ -850,6 +850,24 @@ def check_mercure_refusal(run, b):
          "mercure-refusal: 401, WWW-Authenticate: Bearer, and the line the page quotes", r)
 
 
+def check_operations_metrics(run, b):
+    """operations-metrics: the open streams by kind; promtool finds nothing to say."""
+    cmds = b.commands()
+    if not t.ok(len(cmds) == 2, "operations-metrics: two commands", b.code):
+        return
+    r = run.run(cmds[0])
+    kinds = re.findall(r'^fcgi_sse_streams_open\{kind="([a-z]+)"\} \d+$', r.out, re.M)
+    t.ok(r.rc == 0 and kinds == ["counter", "channel", "program", "mercure", "status"] and
+         len(r.out.strip().split("\n")) == 5,
+         "operations-metrics: %s: one line per kind of stream" % cmds[0], r)
+    if not shutil.which("promtool"):
+        t.skip("operations-metrics: promtool", "promtool is not installed (apt-get install "
+               "prometheus)")
+        return
+    r = run.run(cmds[1])
+    t.ok(r.rc == 0, "operations-metrics: %s: exit 0" % cmds[1], r)
+
+
 # NAME: (setup, check). In this order: the reset replay counts what the publishes before
 # it published.
 CHECKS = [
@@ -877,6 +895,7 @@ CHECKS = [
     ("mercure-symfony", "demo", check_mercure_symfony),
     ("mercure-resume", "demo", check_mercure_resume),     # after every publish to books/1
     ("mercure-refusal", "demo", check_mercure_refusal),
+    ("operations-metrics", "demo", check_operations_metrics),
     ("redis-cli-publish", "redis", None),  # below, with the subscriber of docs/redis.md
     ("redis-python-publish", "redis", None),
     ("redis-keys", "redis", None),
