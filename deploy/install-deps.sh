@@ -20,7 +20,9 @@ for what in "$@"; do
         pkgs="$pkgs lighttpd lighttpd-mod-deflate spawn-fcgi libfcgi-bin python3 procps iproute2 systemd valgrind chromium curl nginx-light apache2 libapache2-mod-fcgid strace docker-compose docker.io debootstrap debhelper lintian fakeroot dpkg-dev redis-server redis-tools python3-redis python3-uritemplate php-cli php-symfony-mercure libapache2-mod-php python3-jwt openssl prometheus"
         # node and npm run the seed baseline; a node installed otherwise is fine
         command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
-        command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm" ;;
+        command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
+        # nchan: the channels benchmark's and --fronts' reference (bench/bench.py)
+        [ "$what" = test ] || pkgs="$pkgs libnginx-mod-nchan" ;;
     fuzz)  pkgs="$pkgs clang libclang-rt-14-dev" ;;
     *) echo "install-deps.sh: unknown group '$what' (build, demo, test, bench, fuzz)" >&2; exit 2 ;;
     esac
