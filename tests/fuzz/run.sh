@@ -2,10 +2,11 @@
 # run.sh -- builds the libFuzzer harnesses with clang (ASan + UBSan) and runs each for a while.
 #
 # Usage: tests/fuzz/run.sh [SECONDS_EACH] [BUILD_DIR] [NAME...]   (default 60 s, build-fuzz/,
-# every harness: sse req frame intake)
-# Needs clang and libclang-rt-14-dev (deploy/install-deps.sh fuzz), and libfcgi-dev for
-# fuzz_intake. Each harness starts from its seed corpus in tests/fuzz/corpus/<name> and keeps
-# what it finds in BUILD_DIR/corpus/; a crash leaves its input in BUILD_DIR and fails the run.
+# every harness: sse req frame intake redis)
+# Needs clang and libclang-rt-14-dev (deploy/install-deps.sh fuzz), and libfcgi-dev and
+# libhiredis-dev for fuzz_intake and fuzz_redis. Each harness starts from its seed corpus in
+# tests/fuzz/corpus/<name> and keeps what it finds in BUILD_DIR/corpus/; a crash leaves its
+# input in BUILD_DIR and fails the run.
 # Prints each harness's executions and "N passed, N failed".
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -14,7 +15,7 @@ out=${2:-$top/build-fuzz}
 if [ $# -gt 2 ]; then
     shift 2
 else
-    set -- sse req frame intake
+    set -- sse req frame intake redis
 fi
 mkdir -p "$out"
 # config.h: the one of a configured build in build/ when there is one, else a minimal one
@@ -45,7 +46,7 @@ for name in "$@"; do
         srcs="$top/src/sse.c $top/src/req.c $top/src/frame.c $top/src/msgid.c $top/src/chan.c $top/src/opt.c $top/src/redisurl.c"
         libs=""
         ;;
-    intake)
+    intake | redis)
         srcs=""
         for m in intake loop hub stream counter sub chan msgid pub auth fcgireq ctl admit route opt oai proc run \
                  resp req sse sched stats theap frame peer log \
@@ -53,8 +54,12 @@ for name in "$@"; do
             srcs="$srcs $top/src/$m.c"
         done
         libs="$fcgi_flags $hiredis_flags -ljansson -lcrypto"
-        # the harness writes each input into a socket buffer: keep inputs well within one
+        # the intake harness writes each input into a socket buffer: keep inputs well within
+        # one; the Redis harness runs OPS_MAX operations at most, and the responder's log (a
+        # line or more per input) goes to /dev/null (libFuzzer's and the sanitizers' reports
+        # do not)
         extra="-max_len=16384"
+        [ "$name" = redis ] && extra="-max_len=4096 -close_fd_mask=2"
         ;;
     *)
         echo "fuzz_$name: no such harness"

@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""redis_inputs.py -- writes fuzz_redis's seed corpus and the inputs of what it found, readably.
+
+Usage: tests/fuzz/redis_inputs.py [CORPUS_DIR FINDINGS_DIR]
+(default tests/fuzz/corpus/redis and tests/fuzz/findings/redis, next to this file).
+The encoding is fuzz_redis.c's: a configuration byte, then operations (op % NOPS) with their
+parameter bytes; keep the tables below in step with its enum op, enum kind, enum cls and
+gen_fields(). Seeds reach replies with entries (live, resumed, trimmed, large, hostile), the
+reconnect, the fetch slots; findings fail on the code they were found on (see results.md).
+"""
+import os
+import sys
+
+OP = dict(SUB=0, UNSUB=1, PUB=2, ARM=3, XADD=4, TRIM=5, TIME=6, HOLD=7, CLOSE=8, RAW=9,
+          STALL=10, LISTEN=11, SETLAST=12, FLUSH=13, CROWD=14, PUMP=15)
+KIND = dict(LOAD=0, CLIENTID=1, UNBLOCK=2, GET=3, XREAD=4, PUB=5, FETCH=6, AUTH=7, SELECT=8,
+            OTHER=9, ANY=10)
+CLS = dict(HONEST=0, ERROR=1, NIL=2, NILARR=3, INT=4, STATUS=5, EMPTY=6, ID=7, SHAPED=8,
+           RAW=9, CLOSE=10, HOLD=11)
+# OP_TIME's steps: 1, 6, 100, 250, 1000, 2100, 5100, 10100, 15100, 60000 ms
+T_100MS, T_2S, T_5S, T_10S = 2, 5, 6, 7
+# channels: a b c d L(128 bytes) x; a subscription's mask takes bits of the first five
+A, B, C, D, L, X = range(6)
+
+
+def conf(max_message=1, history=2, auth=0, small_sndbuf=0, heartbeat=0):
+    """--max-message 64/1024/9000/16M, --history 2/5/64/1000, auth: none/password/user and
+    password/SELECT 3, send buffer 64k/16k, heartbeats off/15 s."""
+    return bytes([max_message | history << 2 | auth << 4 | small_sndbuf << 6 | heartbeat << 7])
+
+
+def op(name, *args):
+    return bytes([OP[name], *args])
+
+
+def sub(mask, last_mode=0, *args):
+    """last_mode: 0 none, 1 0-0, 2 an entry's id (args: stream, index), 3 fcgi-sse:last,
+    4 MS-SEQ from two bytes, 5 the largest id, 6 the id before an entry's."""
+    return op('SUB', mask, last_mode, *args)
+
+
+def pub(name, body, event=0):
+    """event: 0 none, 1 t, 2 reset, 3 message, 4 a 64-byte type."""
+    return op('PUB', name, event, len(body)) + body
+
+
+def big_pub(name, size_byte, event=0):
+    """size_byte >= 240: a body of 2000, 8100, 8999 or 20000 bytes (size_byte % 4)."""
+    return op('PUB', name, event, size_byte)
+
+
+def fields(data, mode, event=0):
+    """gen_fields(): mode 0 type '' + data, 1 type + data, 2 data only, 3 no data, ..."""
+    return bytes([len(data)]) + data + bytes([mode, event])
+
+
+def xadd(stream, id_mode, id_args, fields_bytes, set_last=False):
+    """An entry another writer adds. id_mode 0: after the top ('*'); 1: (2^63 + byte)-0;
+    2: (2^64-1)-(2^64-1 - byte % 2); 3: the top's ms with seq 2^63-1 + byte % 2; 4: the top's
+    ms + byte, seq byte."""
+    return op('XADD', stream, id_mode, *id_args, 0 if set_last else 1) + fields_bytes
+
+
+def arm(kind, cls, params=b''):
+    return op('ARM', KIND[kind], CLS[cls], len(params)) + params
+
+
+SEEDS = {
+    # live: a subscriber of a and b, two publishes
+    'live': conf() + sub(0b11) + pub(A, b'hello', 1) + pub(B, b'bye\nline') + op('PUMP'),
+    # resumed from 0-0 over what another writer added
+    'resume': conf() + xadd(A, 0, [], fields(b'one', 1)) + xadd(B, 0, [], fields(b'two', 0)) +
+              xadd(A, 0, [], fields(b'three', 1, 1)) + sub(0b11, 1) + pub(B, b'four', 1) +
+              op('PUMP'),
+    # --history 2: resumed past what was trimmed (event: reset)
+    'resume-trimmed': conf(max_message=3, history=0) + pub(A, b'x') + pub(A, b'y') + pub(A, b'z') +
+                      sub(0b1, 4, 1, 0) + pub(A, b'w') + op('PUMP'),
+    # AUTH user password, heartbeats, a stalled subscriber of c and the 128-byte name
+    'auth-stall': conf(max_message=2, auth=2, small_sndbuf=1, heartbeat=1) + sub(0b10100) +
+                  sub(0b100) + op('STALL', 0) + pub(C, b'a' * 60) + pub(L, b'b', 1) +
+                  op('TIME', T_10S) + op('STALL', 0) + pub(C, b'c', 3) + op('PUMP'),
+    # an XREAD answered with entries of hostile shape
+    'hostile-read': conf() + sub(0b1) +
+                    arm('XREAD', 'SHAPED', bytes([2, 0, 0, 3, 0, 11, 0, 0, 1, 0, 6, 0, 2, 0, 11,
+                                                  0, 0, 1, 0])) +
+                    pub(A, b'm') + op('PUMP'),
+    # a fetch answered with entries of hostile shape
+    'hostile-fetch': conf(history=3) + pub(B, b'p1') + pub(B, b'p2') +
+                     arm('FETCH', 'SHAPED', bytes([0, 0, 1, 0, 0, 2, 3, 0, 0, 11, 0, 0, 1, 0, 0,
+                                                   11, 0, 0, 1, 0])) +
+                     sub(0b10, 1) + op('PUMP'),
+    # SELECT 3; a publish held past the watchdog, the socket gone, the link back
+    'down-up': conf(auth=3) + sub(0b1) + op('HOLD') + pub(A, b'slow') + op('TIME', T_10S) +
+               op('HOLD') + op('LISTEN') + op('TIME', T_100MS) + op('LISTEN') +
+               op('TIME', T_100MS) + pub(A, b'again') + op('PUMP'),
+    # CLIENT UNBLOCK that finds the read not blocked (0), retried
+    'unblock': conf() + sub(0b1) + op('PUMP') + sub(0b10) + arm('UNBLOCK', 'INT', b'\x00') +
+               sub(0b1000) + op('TIME', 1) + pub(D, b'd') + op('PUMP'),
+    # 64 subscribers that resume and read nothing hold every fetch slot; one more waits
+    'crowd': conf(max_message=2, history=1, small_sndbuf=1) + pub(A, b'one') + pub(A, b'two', 1) +
+             op('HOLD') + op('CROWD', 1, 0) + sub(0b1, 1) + op('HOLD') + big_pub(A, 0xf1) +
+             pub(A, b'last') + op('PUMP'),
+    # messages larger than one write, to a subscriber that stalls, and one that resumes
+    'big': conf(max_message=2, history=0, small_sndbuf=1) + sub(0b10) + op('STALL', 0) +
+           big_pub(B, 0xf1) + big_pub(B, 0xf2) + big_pub(B, 0xf1) + big_pub(B, 0xf1) +
+           sub(0b10, 1) + op('TIME', T_10S) + op('STALL', 0) + op('PUMP'),
+}
+
+FINDINGS = {
+    # issue 18, finding 7: another writer adds an entry with an id above 2^63-1 to a watched
+    # stream: the blocking read skips it without moving its position and reads it forever
+    'finding7-read-spin': conf() + sub(0b1) + xadd(A, 2, [0], fields(b'x', 0)) + op('PUMP'),
+    # finding 7, the fetch: --max-message 16 MiB, a fetch over five channels asks for 3
+    # entries each; a holds 3 entries above 2^63-1; a subscriber resumes from 0-0: the fetch
+    # comes back full of ids that do not parse and is sent again forever from 0-0
+    'finding7-fetch-spin': conf(max_message=3) + xadd(A, 1, [0], fields(b'x', 0)) +
+                           xadd(A, 1, [1], fields(b'y', 0)) + xadd(A, 1, [2], fields(b'z', 0)) +
+                           sub(0b11111, 1) + op('PUMP'),
+}
+
+
+def write(directory, inputs):
+    os.makedirs(directory, exist_ok=True)
+    for name, data in inputs.items():
+        with open(os.path.join(directory, name), 'wb') as f:
+            f.write(data)
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    corpus = sys.argv[1] if len(sys.argv) > 2 else os.path.join(here, 'corpus', 'redis')
+    findings = sys.argv[2] if len(sys.argv) > 2 else os.path.join(here, 'findings', 'redis')
+    write(corpus, SEEDS)
+    write(findings, FINDINGS)
+
+
+if __name__ == '__main__':
+    main()
