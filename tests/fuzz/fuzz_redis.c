@@ -25,7 +25,7 @@
  * entry as another writer would, trim a stream, advance the clock, hold every reply, close a
  * Redis connection, write raw bytes, stall a subscriber, close the listening socket, set
  * fcgi-sse:last, flush the functions, open a crowd of 64+ subscribers that resume and read
- * nothing (past the fetch slots), turn the loop longer. After each operation the loop turns
+ * nothing (past the fetch slots), restart Redis without persistence, turn the loop longer. After each operation the loop turns
  * (loop_once with no wait) until quiet, at most 16 times.
  * The clock: CLOCK_MONOTONIC, read by every deadline of the responder (monotime.h), is the
  * machine's plus what the input advanced (this file's clock_gettime), so the watchdogs, the
@@ -48,11 +48,13 @@
  * FUZZ_REDIS_SHOW=1 in the environment prints what each subscriber received on stderr,
  * FUZZ_REDIS_TRACE=1 each operation, command and reply. Run with -close_fd_mask=2 to keep the
  * responder's log out of the output (tests/fuzz/run.sh does).
- * Found by this harness on the code of d165bc2 (issue 18, finding 7; inputs in
- * tests/fuzz/findings/fuzz_redis, not in the seed corpus while they fail): an entry with an id
+ * Found by this harness on the code of d165bc2 (inputs in tests/fuzz/findings/redis, not in
+ * the seed corpus while they fail; see results.md): issue 18's finding 7, an entry with an id
  * above 2^63-1 in a watched stream makes the blocking read return it forever (the position
  * does not move past an entry whose id does not parse), and a fetch full of such entries is
- * sent again forever from the same id. */
+ * sent again forever from the same id; and a resume that never ends (sub.c): when Redis holds
+ * nothing after a subscriber's cursor but the local history dropped messages after it, the
+ * subscriber fetches from the same cursor again, forever, with an event: reset each time. */
 #include "config.h"
 
 #include "chan.h"
@@ -99,7 +101,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n);
 #define ARMED_MAX 8
 #define REPLY_ENTRIES_MAX 300
 #define SPIN_TURNS 256       /* turns that only repeat what was sent: a spin */
-#define SETTLE_MAX 200000    /* turns before the end must be quiet, whatever happens */
+#define SETTLE_MAX 20000     /* turns before the end must be quiet, whatever happens (the
+                                largest inputs need under 2,000) */
 #define SIGS 8192
 #define KEY_PREFIX "fcgi-sse:chan:"
 #define LUA_EXACT (1ULL << 53) /* past this, the functions' Lua numbers are not exact */
@@ -2235,7 +2238,7 @@ static void settle(void)
 /* ---------------------------------------------------------------- operations */
 
 enum op { OP_SUB, OP_UNSUB, OP_PUB, OP_ARM, OP_XADD, OP_TRIM, OP_TIME, OP_HOLD, OP_CLOSE, OP_RAW,
-          OP_STALL, OP_LISTEN, OP_SETLAST, OP_FLUSH, OP_CROWD, OP_PUMP, NOPS };
+          OP_STALL, OP_LISTEN, OP_SETLAST, OP_FLUSH, OP_CROWD, OP_RESTART, OP_PUMP, NOPS };
 
 static void listen_open(void)
 {
@@ -2458,7 +2461,7 @@ static void op(struct rd *r)
     static const char *const op_names[] = { "subscribe", "unsubscribe", "publish", "arm",
                                             "xadd", "trim", "time", "hold", "close", "raw",
                                             "stall", "listen", "setlast", "flush", "crowd",
-                                            "pump" };
+                                            "restart", "pump" };
     struct rconn *c;
     struct web *w;
     size_t n;
@@ -2535,6 +2538,18 @@ static void op(struct rd *r)
     case OP_FLUSH:
         R.loaded = 0;
         break;
+    case OP_RESTART: {
+        /* Redis restarts without persistence: connections, keys and functions gone */
+        int i;
+        for (i = 0; i < CONNS_MAX; i++)
+            if (R.conns[i].fd >= 0)
+                conn_close(&R.conns[i]);
+        model_free();
+        memset(R.st, 0, sizeof R.st);
+        R.has_last = 0;
+        R.loaded = 0;
+        break;
+    }
     case OP_CROWD: {
         /* subscribers that resume and read nothing: they hold the fetch slots */
         unsigned k = CROWD + u8(r) % 4, name = u8(r) % SUB_NAMES, i;

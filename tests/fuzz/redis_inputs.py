@@ -12,7 +12,7 @@ import os
 import sys
 
 OP = dict(SUB=0, UNSUB=1, PUB=2, ARM=3, XADD=4, TRIM=5, TIME=6, HOLD=7, CLOSE=8, RAW=9,
-          STALL=10, LISTEN=11, SETLAST=12, FLUSH=13, CROWD=14, PUMP=15)
+          STALL=10, LISTEN=11, SETLAST=12, FLUSH=13, CROWD=14, RESTART=15, PUMP=16)
 KIND = dict(LOAD=0, CLIENTID=1, UNBLOCK=2, GET=3, XREAD=4, PUB=5, FETCH=6, AUTH=7, SELECT=8,
             OTHER=9, ANY=10)
 CLS = dict(HONEST=0, ERROR=1, NIL=2, NILARR=3, INT=4, STATUS=5, EMPTY=6, ID=7, SHAPED=8,
@@ -116,6 +116,17 @@ FINDINGS = {
     'finding7-fetch-spin': conf(max_message=3) + xadd(A, 1, [0], fields(b'x', 0)) +
                            xadd(A, 1, [1], fields(b'y', 0)) + xadd(A, 1, [2], fields(b'z', 0)) +
                            sub(0b11111, 1) + op('PUMP'),
+    # a resume that never ends (sub.c): --history 2; a live subscriber of a makes the
+    # responder store 3 messages (its local history drops the first); then a's stream loses
+    # every entry (XDEL, XTRIM); a subscriber resumes from 0-0: Redis has nothing after 0-0
+    # (and says what was deleted: event: reset), the local history has a gap after 0-0, so it
+    # fetches from 0-0 again, forever, with an event: reset each time
+    'resume-loop': conf(history=0) + sub(0b1) + pub(A, b'1') + pub(A, b'2') + pub(A, b'3') +
+                   op('TRIM', A, 3) + sub(0b1, 1) + op('PUMP'),
+    # the same after Redis restarts without persistence (the stream is gone: no reset)
+    'resume-loop-restart': conf(history=0) + sub(0b1) + pub(A, b'1') + pub(A, b'2') +
+                           pub(A, b'3') + op('RESTART') + op('TIME', T_100MS) + sub(0b1, 1) +
+                           op('PUMP'),
 }
 
 
