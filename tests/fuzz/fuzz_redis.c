@@ -25,7 +25,9 @@
  * entry as another writer would, trim a stream, advance the clock, hold every reply, close a
  * Redis connection, write raw bytes, stall a subscriber, close the listening socket, set
  * fcgi-sse:last, flush the functions, open a crowd of 64+ subscribers that resume and read
- * nothing (past the fetch slots), restart Redis without persistence, turn the loop longer. After each operation the loop turns
+ * nothing (past the fetch slots; one an input, marked by a byte, and at most CROWD_OPS
+ * operations after it),
+ * restart Redis without persistence, turn the loop longer. After each operation the loop turns
  * (loop_once with no wait) until quiet, at most 16 times.
  * The clock: CLOCK_MONOTONIC, read by every deadline of the responder (monotime.h), is the
  * machine's plus what the input advanced (this file's clock_gettime), so the watchdogs, the
@@ -95,6 +97,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n);
 #define CONNS_MAX 8          /* fake Redis connections at once (more are closed) */
 #define WEBS_MAX 96          /* subscribers and publishes at once (past the 64 fetch slots) */
 #define CROWD 64             /* subscribers a crowd opens at least */
+#define CROWD_OPS 8          /* operations after a crowd at most */
+#define CROWD_MARK 0xc7      /* the byte a crowd's operation needs after it: a crowd costs 20
+                                usual inputs, it must not be in most of them */
 #define NAMES 6              /* channels a, b, c, d, a 128-byte name, and x (never subscribed) */
 #define SUB_NAMES 5
 #define ENTRIES_MAX 48       /* entries a stream of the model keeps */
@@ -414,6 +419,7 @@ static struct {
     struct spec armed[ARMED_MAX];
     unsigned narmed;
     int hold, settle, final;
+    int crowd;                     /* a crowd was opened */
     long long next_client_id;
     unsigned long max_message, history;
     struct offer *offers;
@@ -2552,8 +2558,13 @@ static void op(struct rd *r)
     }
     case OP_CROWD: {
         /* subscribers that resume and read nothing: they hold the fetch slots */
-        unsigned k = CROWD + u8(r) % 4, name = u8(r) % SUB_NAMES, i;
+        unsigned k, name, i;
         char query[256];
+        if (u8(r) != CROWD_MARK || R.crowd)
+            break; /* one an input */
+        k = CROWD + u8(r) % 4;
+        name = u8(r) % SUB_NAMES;
+        R.crowd = 1;
         snprintf(query, sizeof query, "channel=%s", names[name]);
         for (i = 0; i < k; i++) {
             w = web_request(1, 1u << name, query, "0-0", NULL, 0);
@@ -2646,7 +2657,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n)
     struct chan_limits lim = { 64, 3600000ULL, 1u << 20 };
     char err[200];
     unsigned conf;
-    int fds, i, ops;
+    int fds, i, ops, after;
 
     if (!ready) {
         setup();
@@ -2722,8 +2733,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n)
         fail("intake_start");
 
     pump(OP_TURNS);
-    for (ops = 0; ops < OPS_MAX && r.off < r.n; ops++)
+    for (ops = 0, after = 0; ops < OPS_MAX && r.off < r.n; ops++) {
+        if (R.crowd && after++ == CROWD_OPS)
+            break;
         op(&r);
+    }
     settle();
 
     /* the end: everything let go of, in main's order */

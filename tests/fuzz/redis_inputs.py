@@ -98,7 +98,7 @@ SEEDS = {
                sub(0b1000) + op('TIME', 1) + pub(D, b'd') + op('PUMP'),
     # 64 subscribers that resume and read nothing hold every fetch slot; one more waits
     'crowd': conf(max_message=2, history=1, small_sndbuf=1) + pub(A, b'one') + pub(A, b'two', 1) +
-             op('HOLD') + op('CROWD', 1, 0) + sub(0b1, 1) + op('HOLD') + big_pub(A, 0xf1) +
+             op('HOLD') + op('CROWD', 0xc7, 1, 0) + sub(0b1, 1) + op('HOLD') + big_pub(A, 0xf1) +
              pub(A, b'last') + op('PUMP'),
     # messages larger than one write, to a subscriber that stalls, and one that resumes
     'big': conf(max_message=2, history=0, small_sndbuf=1) + sub(0b10) + op('STALL', 0) +
