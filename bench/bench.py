@@ -1052,6 +1052,7 @@ def chan_start(setup, stack, build, nm, port):
         conf = nginx_http_conf(d, port, [
             "location ~ %s {" % CHAN_ROUTE,
             "    include fastcgi_params;",
+            '    fastcgi_param REMOTE_USER "";',     # as the shipped configs: no user
             "    fastcgi_pass unix:%s;" % socks[0],
             "    fastcgi_buffering off;",
             "    fastcgi_read_timeout 60s;",

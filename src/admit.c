@@ -24,6 +24,11 @@ void admit_give(struct stats *st)
         st->streams_open--;
 }
 
+void admit_ended(void *arg)
+{
+    admit_give(arg);
+}
+
 /* libfcgi's writer: FCGX_Stream, its data and an 8 KB buffer. */
 #define ADMIT_WRITER_COST (8192 + 512)
 

@@ -12,6 +12,9 @@ int admit_take(struct stats *st);
 /* Gives back a slot taken by admit_take, once its stream is freed. */
 void admit_give(struct stats *st);
 
+/* admit_give(arg) for a hub's hooks (hub.h): arg is the struct stats. */
+void admit_ended(void *arg);
+
 /* What one stream may cost at most, in bytes: our part of it (the
  * stream, libfcgi's 8 KB output writer) and the kernel's send buffer,
  * which SO_SNDBUF = sndbuf lets grow to twice that. */

@@ -20,6 +20,8 @@
 
 /* A key file larger than this is refused: keys are a few lines. */
 #define AUTH_FILE_MAX (64 * 1024)
+/* A key is a token of at least this many bytes (128 bits of a hex key). */
+#define AUTH_KEY_MIN 16
 /* What a signature covers: at most this many names of at most this many bytes. */
 #define AUTH_NAMES_MAX 16
 #define AUTH_NAME_MAX 128
@@ -116,16 +118,44 @@ static int auth_is_blank(char c)
     return c == ' ' || c == '\t' || c == '\r';
 }
 
-/* Cuts the keys out of k->buf (in place: each line end becomes a NUL).
- * 0, or -1 on ENOMEM. */
-static int auth_parse(struct auth_keys *k)
+/* Checks a key (len bytes at key, trimmed) of line `lineno`: a token of at
+ * least AUTH_KEY_MIN bytes, each printable ASCII other than a space (0x21
+ * to 0x7e): no control byte, no DEL, nothing beyond ASCII (a no-break
+ * space is not a key). 0, or -1 with a one-line message in err that names
+ * the line and never quotes the key. */
+static int auth_key_check(const char *key, size_t len, size_t lineno, char *err, size_t errlen)
 {
-    size_t cap = 0, i = 0;
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)key[i];
+
+        if (c <= 0x20 || c >= 0x7f) {
+            snprintf(err, errlen, "line %zu: a key must be printable ASCII without spaces "
+                     "(byte 0x%02x at column %zu)", lineno, c, i + 1);
+            return -1;
+        }
+    }
+    if (len < AUTH_KEY_MIN) {
+        snprintf(err, errlen, "line %zu: a key must be at least %d bytes (this one has %zu): "
+                 "make one with head -c 32 /dev/urandom | base64", lineno, AUTH_KEY_MIN, len);
+        return -1;
+    }
+    return 0;
+}
+
+/* Cuts the keys out of k->buf (in place: each line end becomes a NUL),
+ * checking each (auth_key_check). 0, or -1 with a one-line message in
+ * err (a bad key, or out of memory). */
+static int auth_parse(struct auth_keys *k, char *err, size_t errlen)
+{
+    size_t cap = 0, i = 0, lineno = 0;
 
     while (i < k->buflen) {
         size_t start = i, end;
         char *line;
 
+        lineno++;
         while (i < k->buflen && k->buf[i] != '\n')
             i++;
         end = i;
@@ -140,12 +170,16 @@ static int auth_parse(struct auth_keys *k)
             continue;
         k->buf[end] = '\0';
         line = k->buf + start;
+        if (auth_key_check(line, end - start, lineno, err, errlen) < 0)
+            return -1;
         if (k->n == cap) {
             size_t ncap = cap ? cap * 2 : 4;
             struct auth_key *nk = malloc(ncap * sizeof *nk);
 
-            if (!nk)
+            if (!nk) {
+                snprintf(err, errlen, "out of memory");
                 return -1;
+            }
             if (k->n) {
                 memcpy(nk, k->keys, k->n * sizeof *nk);
                 OPENSSL_cleanse(k->keys, k->n * sizeof *nk);
@@ -156,18 +190,45 @@ static int auth_parse(struct auth_keys *k)
         }
         k->keys[k->n].key = line;
         k->keys[k->n].len = end - start;
-        if (auth_sha256(line, end - start, k->keys[k->n].digest) < 0)
+        if (auth_sha256(line, end - start, k->keys[k->n].digest) < 0) {
+            snprintf(err, errlen, "cannot hash its keys (SHA-256)");
             return -1;
+        }
         k->n++;
     }
     return 0;
 }
 
-struct auth_keys *auth_keys_load(const char *path, char *err, size_t errlen, int *warned)
+/* What others than the file's owner may do to it, worst first: a one-line
+ * reason, or NULL when nothing is wrong. A key file that someone else may
+ * write (its group or others, or an owner other than root and us) lets
+ * them add a key; one that others may read lets them learn the keys. */
+static const char *auth_file_risk(const struct stat *st, char *buf, size_t len, int *severe)
+{
+    uid_t me = geteuid();
+
+    *severe = 1;
+    if (st->st_mode & (S_IWGRP | S_IWOTH))
+        return "writable by its group or others, who could add a key: chmod go-w it";
+    if (st->st_uid != 0 && st->st_uid != me) {
+        snprintf(buf, len, "owned by uid %lu, neither root nor this process's user (uid %lu), "
+                 "who could add a key: chown it", (unsigned long)st->st_uid, (unsigned long)me);
+        return buf;
+    }
+    *severe = 0;
+    if (st->st_mode & S_IROTH)
+        return "readable by others than its owner and group: chmod o-r it";
+    return NULL;
+}
+
+struct auth_keys *auth_keys_load(const char *path, int strict, char *err, size_t errlen,
+                                 int *warned)
 {
     struct auth_keys *k;
     struct stat st;
-    int fd;
+    char riskbuf[160];
+    const char *risk;
+    int fd, severe;
 
     if (warned)
         *warned = 0;
@@ -185,6 +246,12 @@ struct auth_keys *auth_keys_load(const char *path, char *err, size_t errlen, int
     }
     if (!S_ISREG(st.st_mode)) {
         snprintf(err, errlen, "not a regular file");
+        (void)close(fd);
+        return NULL;
+    }
+    risk = auth_file_risk(&st, riskbuf, sizeof riskbuf, &severe);
+    if (risk && severe && strict) {
+        snprintf(err, errlen, "%s", risk);
         (void)close(fd);
         return NULL;
     }
@@ -214,8 +281,7 @@ struct auth_keys *auth_keys_load(const char *path, char *err, size_t errlen, int
         auth_keys_free(k);
         return NULL;
     }
-    if (auth_parse(k) < 0) {
-        snprintf(err, errlen, "out of memory");
+    if (auth_parse(k, err, errlen) < 0) {
         auth_keys_free(k);
         return NULL;
     }
@@ -224,8 +290,8 @@ struct auth_keys *auth_keys_load(const char *path, char *err, size_t errlen, int
         auth_keys_free(k);
         return NULL;
     }
-    if (st.st_mode & S_IROTH) {
-        snprintf(err, errlen, "readable by others than its owner and group: chmod o-r it");
+    if (risk) {
+        snprintf(err, errlen, "%s", risk);
         if (warned)
             *warned = 1;
     }

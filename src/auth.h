@@ -6,14 +6,22 @@
 
 /* The keys of one key file (--publish-key-file, --subscribe-key-file):
  * one key a line; blank lines and lines starting with '#' are ignored;
- * spaces and tabs around a key are trimmed. Several keys let an operator
- * rotate them. Only digests of the keys are compared, in constant time. */
+ * spaces and tabs around a key are trimmed. A key is a token: at least 16
+ * bytes, each printable ASCII other than a space (no control byte, no
+ * Unicode space). Several keys let an operator rotate them. Only digests
+ * of the keys are compared, in constant time. */
 struct auth_keys;
 
-/* Reads FILE. NULL with a one-line message in err (the file cannot be
- * read, holds no key, or is readable by others than its owner and
- * group: a warning in err then, not a failure: *warned set). */
-struct auth_keys *auth_keys_load(const char *path, char *err, size_t errlen, int *warned);
+/* Reads FILE. NULL with a one-line message in err: the file cannot be
+ * read, is not a regular file, holds no key, or a line holds a key that
+ * is not one (the message names the line, never the key); and, when
+ * strict (the responder: its keys decide who may publish or subscribe),
+ * others than its owner may write it (group or others writable) or its
+ * owner is neither root nor the effective user. Not strict (the sign and
+ * publish commands, which only present a key), those are a warning in err
+ * with *warned set; so is, always, a file others may read. */
+struct auth_keys *auth_keys_load(const char *path, int strict, char *err, size_t errlen,
+                                 int *warned);
 void auth_keys_free(struct auth_keys *k);
 
 /* 1 when `authorization` (the Authorization header, or NULL) is

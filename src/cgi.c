@@ -4,7 +4,7 @@
 #include "cgi.h"
 #include "ctl.h"
 #include "log.h"
-#include "monotime.h"
+#include "clock.h"
 #include "req.h"
 #include "resp.h"
 #include "sched.h"
@@ -40,7 +40,7 @@ int cgi_serve(const struct opt_config *cfg, const volatile sig_atomic_t *stop,
     struct resp_sink o = { stdout_write, stdout_flush, stdout, NULL };
     struct sched_params sp = { (long long)cfg->interval_ms * 1000000LL,
                                (long long)cfg->heartbeat_s * 1000000000LL, 0 };
-    struct stats st = { .max_streams = 1, .started_ms = monotime_ms() };
+    struct stats st = { .max_streams = 1, .started_ms = clock_now_ms() };
     struct ctl ctl = { .retry_ms = cfg->retry_ms, .stats = &st };
     struct sched sc;
     struct req r;
@@ -64,11 +64,11 @@ int cgi_serve(const struct opt_config *cfg, const volatile sig_atomic_t *stop,
         break;
     }
 
-    sched_start(&sc, &sp, monotime_ns(), r.first_id, r.limit);
+    sched_start(&sc, &sp, clock_now_ns(), r.first_id, r.limit);
     while (!*stop) {
         char buf[SCHED_OUT_MAX];
         unsigned long events;
-        long long now = monotime_ns(), wake = sched_wake(&sc, &sp);
+        long long now = clock_now_ns(), wake = sched_wake(&sc, &sp);
         size_t len;
 
         if (wake > now) {

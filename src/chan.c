@@ -1,5 +1,6 @@
 /* chan.c -- channels: ids, each channel's history within bounds, and who is subscribed */
 #include "config.h"
+#include "text.h"
 
 #include "chan.h"
 #include "sse.h"
@@ -9,6 +10,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 struct chan {
     struct chan *hnext;            /* the engine's hash chain */
@@ -18,6 +24,7 @@ struct chan {
     struct msgid last;             /* newest id stored: the next must be after it */
     struct chan_link *subs;        /* subscribers */
     unsigned long nsubs;
+    uint64_t hash;                 /* of the name, under the engine's key */
     size_t namelen;
     char name[];
 };
@@ -26,52 +33,66 @@ struct chan_engine {
     struct chan **buckets;
     size_t nbuckets, nchans;
     struct msg *oldest, *newest;   /* every retained message, in id order */
-    unsigned long long bytes;      /* history: messages, rings, channels */
+    unsigned long long bytes;      /* history: messages and rings */
+    unsigned long long held;       /* messages outside every history that writers hold */
+    unsigned long long meta;       /* the channels themselves */
+    unsigned long refused;         /* channels refused at channels_max */
+    int destroying;                /* chan_engine_destroy: what writers hold is theirs alone */
     struct chan_limits lim;
     struct msgid last;             /* the last id issued */
     struct msgid boot;             /* ids of earlier runs are at most this */
     struct msgid gone_dropped;     /* newest id dropped from a channel since freed */
+    struct msgid floor;            /* a new channel's dropped id (chan_engine_set_floor) */
     unsigned long published;
     chan_deliver_fn deliver;
+    chan_resync_fn resync;
     void *ctx;
+    EVP_MAC_CTX *mac;              /* SipHash, keyed at random at creation */
+    unsigned char key[16];
 };
 
-int chan_name_ok(const char *name, size_t max)
+/* SipHash-2-4 of the name under the engine's key (libcrypto's: about 70 ns
+ * a name). Unkeyed hashes let a peer choose names that share one chain. */
+static uint64_t hash(const struct chan_engine *e, const char *s, size_t n)
 {
-    size_t n = 0;
+    size_t size = 8, outl = 0;
+    OSSL_PARAM params[] = { OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &size),
+                            OSSL_PARAM_construct_end() };
+    unsigned char out[16];
+    uint64_t h = 0;
 
-    for (; name[n]; n++) {
-        char c = name[n];
-        if (n >= max || !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                          (c >= '0' && c <= '9') || c == '_' || c == '.' || c == ':' || c == '-'))
-            return 0;
-    }
-    return n > 0;
+    if (EVP_MAC_init(e->mac, e->key, sizeof e->key, params) != 1 ||
+        EVP_MAC_update(e->mac, (const unsigned char *)s, n) != 1 ||
+        EVP_MAC_final(e->mac, out, &outl, sizeof out) != 1 || outl != 8)
+        return 0; /* cannot happen once the MAC was set up; every name then shares a chain */
+    memcpy(&h, out, sizeof h);
+    return h;
 }
 
-static uint64_t hash(const char *s, size_t n)
+size_t chan_cost(size_t n)
 {
-    uint64_t h = 1469598103934665603ULL;
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
+    return sizeof(struct chan) + n + 1;
 }
 
 struct chan_engine *chan_engine_create(const struct chan_limits *lim, unsigned long long now_ms,
                                        chan_deliver_fn deliver, void *ctx)
 {
     struct chan_engine *e = calloc(1, sizeof *e);
+    EVP_MAC *mac;
 
     if (!e)
         return NULL;
     e->nbuckets = 64;
     e->buckets = calloc(e->nbuckets, sizeof *e->buckets);
-    if (!e->buckets) {
+    mac = EVP_MAC_fetch(NULL, "SIPHASH", NULL);
+    e->mac = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    EVP_MAC_free(mac); /* the context keeps its own reference */
+    if (!e->buckets || !e->mac ||
+        getrandom(e->key, sizeof e->key, 0) != (ssize_t)sizeof e->key) {
+        EVP_MAC_CTX_free(e->mac);
+        free(e->buckets);
         free(e);
+        errno = ENOMEM;
         return NULL;
     }
     e->lim = *lim;
@@ -85,6 +106,16 @@ struct chan_engine *chan_engine_create(const struct chan_limits *lim, unsigned l
     return e;
 }
 
+void chan_engine_on_resync(struct chan_engine *e, chan_resync_fn resync)
+{
+    e->resync = resync;
+}
+
+void chan_engine_set_floor(struct chan_engine *e, struct msgid floor)
+{
+    e->floor = floor;
+}
+
 void msg_ref(struct msg *m)
 {
     m->refs++;
@@ -92,15 +123,18 @@ void msg_ref(struct msg *m)
 
 void msg_unref(struct msg *m)
 {
-    if (m && --m->refs == 0)
+    if (m && --m->refs == 0) {
+        if (m->held)
+            *m->held -= sizeof *m + m->len;
         free(m);
+    }
 }
 
-static struct chan **slot(struct chan_engine *e, const char *name, size_t n)
+static struct chan **slot(struct chan_engine *e, uint64_t h, const char *name, size_t n)
 {
-    struct chan **p = &e->buckets[hash(name, n) & (e->nbuckets - 1)];
+    struct chan **p = &e->buckets[h & (e->nbuckets - 1)];
 
-    while (*p && !((*p)->namelen == n && memcmp((*p)->name, name, n) == 0))
+    while (*p && !((*p)->hash == h && (*p)->namelen == n && memcmp((*p)->name, name, n) == 0))
         p = &(*p)->hnext;
     return p;
 }
@@ -115,7 +149,7 @@ static void grow_table(struct chan_engine *e)
     for (i = 0; i < e->nbuckets; i++) {
         struct chan *c = e->buckets[i], *next;
         for (; c; c = next) {
-            struct chan **p = &b[hash(c->name, c->namelen) & (nb - 1)];
+            struct chan **p = &b[c->hash & (nb - 1)];
             next = c->hnext;
             c->hnext = *p;
             *p = c;
@@ -126,21 +160,33 @@ static void grow_table(struct chan_engine *e)
     e->nbuckets = nb;
 }
 
+/* The channel `name`, or NULL; with create, made when missing (NULL with
+ * errno ENOMEM, or ENOSPC at channels_max). */
 static struct chan *lookup(struct chan_engine *e, const char *name, int create)
 {
     size_t n = strlen(name);
-    struct chan **p = slot(e, name, n), *c;
+    uint64_t h = hash(e, name, n);
+    struct chan **p = slot(e, h, name, n), *c;
 
     if (*p || !create)
         return *p;
-    c = calloc(1, sizeof *c + n + 1);
-    if (!c)
+    if (e->lim.channels_max && e->nchans >= e->lim.channels_max) {
+        e->refused++;
+        errno = ENOSPC;
         return NULL;
+    }
+    c = calloc(1, chan_cost(n));
+    if (!c) {
+        errno = ENOMEM;
+        return NULL;
+    }
     memcpy(c->name, name, n + 1);
     c->namelen = n;
+    c->hash = h;
+    c->dropped = e->floor;
     *p = c;
     e->nchans++;
-    e->bytes += sizeof *c + n + 1;
+    e->meta += chan_cost(n);
     if (e->nchans > e->nbuckets)
         grow_table(e);
     return c;
@@ -153,10 +199,11 @@ static void maybe_free(struct chan_engine *e, struct chan *c)
 
     if (c->count || c->subs)
         return;
-    p = slot(e, c->name, c->namelen);
+    p = slot(e, c->hash, c->name, c->namelen);
     *p = c->hnext;
     e->nchans--;
-    e->bytes -= sizeof *c + c->namelen + 1 + c->cap * sizeof *c->ring;
+    e->meta -= chan_cost(c->namelen);
+    e->bytes -= c->cap * sizeof *c->ring;
     if (msgid_cmp(c->dropped, e->gone_dropped) > 0)
         e->gone_dropped = c->dropped;
     free(c->ring);
@@ -186,6 +233,13 @@ static void drop_oldest(struct chan_engine *e, struct chan *c)
     if (msgid_cmp(m->id, c->dropped) > 0)
         c->dropped = m->id;
     e->bytes -= sizeof *m + m->len;
+    m->chan = NULL;
+    m->older = m->newer = NULL;
+    if (m->refs > 1 && !e->destroying) {
+        /* a subscriber is still writing it: its bytes stay counted */
+        m->held = &e->held;
+        e->held += sizeof *m + m->len;
+    }
     msg_unref(m);
 }
 
@@ -242,7 +296,8 @@ static size_t wire_size(size_t idlen, const char *type, const char *data, size_t
     return 4 + idlen + 1 + (type ? 7 + strlen(type) + 1 : 0) + len + lines * 7 + 1;
 }
 
-struct msg *msg_create(struct msgid id, const char *type, const char *data, size_t len)
+struct msg *msg_create(struct chan_engine *e, struct msgid id, const char *type,
+                       const char *data, size_t len)
 {
     char idstr[MSGID_STR_MAX];
     struct sse_event ev;
@@ -269,6 +324,10 @@ struct msg *msg_create(struct msgid id, const char *type, const char *data, size
     m->id = id;
     m->len = (size_t)n;
     m->refs = 1;
+    if (e) {
+        m->held = &e->held;
+        e->held += sizeof *m + m->len;
+    }
     return m;
 }
 
@@ -284,7 +343,8 @@ struct msg *chan_store_id(struct chan_engine *e, const char *name, const char *t
     chan_expire(e, now_ms);
     c = lookup(e, name, given ? 0 : 1);
     if (!c) {
-        errno = given ? ENOENT : ENOMEM;
+        if (given)
+            errno = ENOENT;
         return NULL;
     }
     if (given && msgid_cmp(*given, c->last) <= 0) {
@@ -302,7 +362,7 @@ struct msg *chan_store_id(struct chan_engine *e, const char *name, const char *t
         struct msgid next_id = e->last;
         id = msgid_next(&next_id, now_ms);
     }
-    m = msg_create(id, type, data, len);
+    m = msg_create(NULL, id, type, data, len);
     if (!m) {
         maybe_free(e, c);
         return NULL;
@@ -323,9 +383,10 @@ struct msg *chan_store_id(struct chan_engine *e, const char *name, const char *t
     c->count++;
     e->bytes += sizeof *m + m->len;
     e->published++;
-    /* the bound on all history: oldest first, whatever its channel (the
-     * newest message stays: it is being delivered) */
-    while (e->bytes > e->lim.bytes_max && e->oldest && e->oldest != m) {
+    /* the bound on all history, and on what slow subscribers still hold of
+     * messages gone from it: the history's oldest go first, whatever their
+     * channel (the newest message stays: it is being delivered) */
+    while (e->bytes + e->held > e->lim.bytes_max && e->oldest && e->oldest != m) {
         struct chan *oc = e->oldest->chan;
         drop_oldest(e, oc);
         if (oc != c)
@@ -457,6 +518,44 @@ void chan_stats_read(const struct chan_engine *e, struct chan_stats *st)
     st->channels = e->nchans;
     st->published = e->published;
     st->history_bytes = e->bytes;
+    st->held_bytes = e->held;
+    st->channel_bytes = e->meta;
+    st->channels_refused = e->refused;
+}
+
+void chan_gap_all(struct chan_engine *e, struct msgid upto)
+{
+    size_t i;
+
+    if (msgid_cmp(upto, e->floor) > 0)
+        e->floor = upto;
+    for (i = 0; i < e->nbuckets; i++) {
+        struct chan *c;
+        for (c = e->buckets[i]; c; c = c->hnext) {
+            struct chan_link *l, *next;
+            if (msgid_cmp(upto, c->dropped) > 0)
+                c->dropped = upto;
+            for (l = c->subs; l && e->resync; l = next) {
+                next = l->next;
+                e->resync(l, e->ctx);
+            }
+        }
+    }
+}
+
+size_t chan_longest_chain(const struct chan_engine *e)
+{
+    size_t i, most = 0;
+
+    for (i = 0; i < e->nbuckets; i++) {
+        size_t n = 0;
+        const struct chan *c;
+        for (c = e->buckets[i]; c; c = c->hnext)
+            n++;
+        if (n > most)
+            most = n;
+    }
+    return most;
 }
 
 void chan_engine_destroy(struct chan_engine *e)
@@ -465,6 +564,7 @@ void chan_engine_destroy(struct chan_engine *e)
 
     if (!e)
         return;
+    e->destroying = 1;
     for (i = 0; i < e->nbuckets; i++) {
         struct chan *c = e->buckets[i], *next;
         for (; c; c = next) {
@@ -476,5 +576,7 @@ void chan_engine_destroy(struct chan_engine *e)
         }
     }
     free(e->buckets);
+    EVP_MAC_CTX_free(e->mac);
+    OPENSSL_cleanse(e->key, sizeof e->key);
     free(e);
 }

@@ -20,11 +20,13 @@ struct chan_engine;
  * the blank line. Shared by the history and by subscribers writing it. */
 struct msg {
     struct msgid id;
-    struct chan *chan;
+    struct chan *chan;             /* its channel while in the history; NULL outside */
     unsigned long long t_ms;       /* wall time of publication (--history-ttl) */
     struct msg *older, *newer;     /* every retained message, in the order stored
                                       (id order when the engine assigns the ids) */
     unsigned refs;                 /* the history's and each writer's */
+    unsigned long long *held;      /* while outside any history and still held by a
+                                      writer: the counter its bytes are in (held_bytes) */
     size_t len;                    /* bytes of wire */
     char wire[];                   /* the event, as sent */
 };
@@ -39,35 +41,70 @@ struct chan_link {
 struct chan_limits {
     size_t history;                /* messages kept per channel (--history) */
     unsigned long long ttl_ms;     /* none older than this (--history-ttl) */
-    size_t bytes_max;              /* history of all channels (--history-bytes) */
+    size_t bytes_max;              /* history of all channels, and the messages that
+                                      writers still hold outside it (--history-bytes) */
+    unsigned long channels_max;    /* channels at most (--max-channels); 0: no bound */
 };
 
 /* Called for each subscriber of a message's channel when it is published. */
 typedef void (*chan_deliver_fn)(struct chan_link *l, struct msg *m, void *ctx);
 
+/* Called for each subscriber when every channel's history may have missed
+ * messages (chan_gap_all): it must look again at what it has not had,
+ * later (from a timer): it may not unsubscribe or free anything here. */
+typedef void (*chan_resync_fn)(struct chan_link *l, void *ctx);
+
 struct chan_stats {
     unsigned long channels;        /* channels that exist (with history or subscribers) */
     unsigned long published;       /* messages published since start */
-    unsigned long long history_bytes;
+    unsigned long long history_bytes;  /* messages in the histories, and their rings */
+    unsigned long long held_bytes;     /* messages out of every history that a subscriber
+                                          is still writing (counted in --history-bytes) */
+    unsigned long long channel_bytes;  /* the channels themselves (--max-channels bounds) */
+    unsigned long channels_refused;    /* subscribes and publishes refused at --max-channels */
 };
+
+/* What one channel costs besides its history: the bytes channel_bytes
+ * counts for a channel named with n bytes. */
+size_t chan_cost(size_t n);
 
 /* An engine. boot: ids this process issues are all after it (the wall
  * clock at start, minus nothing: a restart takes longer than 1 ms).
- * NULL on ENOMEM. */
+ * Channel names are hashed with SipHash under a random key, so that no
+ * set of names can be chosen to fall into one chain. NULL on ENOMEM (or
+ * when libcrypto has no SipHash). */
 struct chan_engine *chan_engine_create(const struct chan_limits *lim, unsigned long long now_ms,
                                        chan_deliver_fn deliver, void *ctx);
+/* Frees the engine and its history. Messages a writer still holds stay
+ * valid (they are the writer's alone then), except those made by
+ * msg_create(e, ...): those must be freed first. */
 void chan_engine_destroy(struct chan_engine *e);
 
-/* 1 when name is a valid channel name (or, with max CHAN_TYPE_MAX, event type). */
-int chan_name_ok(const char *name, size_t max);
+/* The function chan_gap_all calls for each subscriber (none by default). */
+void chan_engine_on_resync(struct chan_engine *e, chan_resync_fn resync);
+
+/* Where a channel created from now on starts to hold messages: ids up to
+ * `floor` are taken as dropped from it (chan_dropped), so that a
+ * subscriber behind it looks elsewhere (Redis) for them. With --redis,
+ * the position of the responder's read; 0-0 (the default) in memory. */
+void chan_engine_set_floor(struct chan_engine *e, struct msgid floor);
+
+/* Every channel may have missed messages up to `upto` (the Redis read
+ * found a hole): each channel's dropped id is raised to it, the floor
+ * too, and resync is called for every subscriber. */
+void chan_gap_all(struct chan_engine *e, struct msgid upto);
+
+/* The longest hash chain (for the tests of the hash). */
+size_t chan_longest_chain(const struct chan_engine *e);
 
 /* Stores data[0, len) (any bytes; the caller checked UTF-8 and size) as
  * the next message of channel `name` with an optional event type: assigns
  * the next id, encodes the event once, keeps it in the channel's history
  * (dropping the oldest beyond the bounds). Returns the message (owned by
  * the engine; valid until the next call into it) and sets *subscribers
- * to the channel's; NULL on ENOMEM. chan_fanout must follow, before any
- * other call into the engine. */
+ * to the channel's; NULL with errno ENOMEM, or ENOSPC when the channel
+ * would be one more than channels_max. chan_fanout must follow, before
+ * any other call into the engine. */
 struct msg *chan_store(struct chan_engine *e, const char *name, const char *type,
                        const char *data, size_t len, unsigned long long now_ms,
                        unsigned long *subscribers);
@@ -81,9 +118,11 @@ struct msg *chan_store_id(struct chan_engine *e, const char *name, const char *t
                           const char *data, size_t len, const struct msgid *id,
                           unsigned long long now_ms, unsigned long *subscribers);
 
-/* A message outside any engine (a replay fetched from Redis): the event
- * encoded once, refs 1, chan NULL. NULL on ENOMEM. */
-struct msg *msg_create(struct msgid id, const char *type, const char *data, size_t len);
+/* A message outside any history (a replay fetched from Redis): the event
+ * encoded once, refs 1, chan NULL; its bytes are counted in e's held_bytes
+ * until it is freed (e may be NULL: counted nowhere). NULL on ENOMEM. */
+struct msg *msg_create(struct chan_engine *e, struct msgid id, const char *type,
+                       const char *data, size_t len);
 
 /* Calls deliver for each subscriber of m's channel. */
 void chan_fanout(struct chan_engine *e, struct msg *m);
@@ -94,7 +133,8 @@ struct msg *chan_publish(struct chan_engine *e, const char *name, const char *ty
                          unsigned long *subscribers);
 
 /* Adds l (l->sub set by the caller) to the subscribers of `name`,
- * creating the channel. 0, or -1 on ENOMEM. */
+ * creating the channel. 0, or -1 with errno: ENOMEM, or ENOSPC when the
+ * channel would be one more than channels_max. */
 int chan_subscribe(struct chan_engine *e, const char *name, struct chan_link *l);
 /* Removes l; a channel left with no subscriber and no history goes. */
 void chan_unsubscribe(struct chan_engine *e, struct chan_link *l);

@@ -1,5 +1,8 @@
 /* cmd.c -- the commands `fcgi-sse sign` (a signed subscription query) and `publish` (a FastCGI client) */
 #include "config.h"
+#include "addr.h"
+#include "clock.h"
+#include "text.h"
 
 #include "auth.h"
 #include "cmd.h"
@@ -65,23 +68,6 @@ static int cmd_usage_error(const char *cmd, const char *what)
     return 2;
 }
 
-/* 1 when s is 1..max bytes of [A-Za-z0-9_.:-]. */
-static int cmd_name_ok(const char *s, size_t max)
-{
-    size_t i;
-
-    for (i = 0; s[i]; i++) {
-        char c = s[i];
-
-        if (i == max)
-            return 0;
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '.' || c == ':' || c == '-'))
-            return 0;
-    }
-    return i > 0;
-}
-
 /* Parses argv[2..] of subcommand cmd: the options in `allowed` (a list of
  * names without the dashes) as --name VALUE or --name=VALUE, anywhere;
  * "--" ends the options; the rest are names. 0, or the exit status 2
@@ -121,7 +107,7 @@ static int cmd_parse(int argc, char **argv, const char *cmd, const char *const *
                 break;
         if (!allowed[j]) {
             /* Quoting an unknown option's name only when it is printable and short. */
-            if (nlen <= 40 && cmd_name_ok(arg + 2, nlen) && !eq)
+            if (nlen <= 40 && text_name_ok(arg + 2, nlen) && !eq)
                 snprintf(what, sizeof what, "unknown option --%s", arg + 2);
             else
                 snprintf(what, sizeof what, "unknown option");
@@ -153,13 +139,14 @@ static int cmd_parse(int argc, char **argv, const char *cmd, const char *const *
     return 0;
 }
 
-/* Loads the keys of path, printing a warning (a world-readable file) or
- * the error. NULL after a one-line message. */
+/* Loads the keys of path, printing a warning (a file others may read or
+ * write: these commands only present a key, the responder refuses such a
+ * file) or the error. NULL after a one-line message. */
 static struct auth_keys *cmd_load_keys(const char *cmd, const char *path)
 {
     char err[512];
     int warned = 0;
-    struct auth_keys *k = auth_keys_load(path, err, sizeof err, &warned);
+    struct auth_keys *k = auth_keys_load(path, 0, err, sizeof err, &warned);
 
     if (!k || warned)
         fprintf(stderr, "fcgi-sse %s: %s--key-file %s: %s\n", cmd, k ? "warning: " : "", path, err);
@@ -178,7 +165,7 @@ static int cmd_check_names(const char *cmd, const struct cmd_args *a, size_t min
         return cmd_usage_error(cmd, max == 1 ? "only one channel can be published to"
                                              : "at most 16 channels can be signed");
     for (i = 0; i < a->n; i++)
-        if (!cmd_name_ok(a->names[i], CMD_NAME_MAX))
+        if (!text_name_ok(a->names[i], CMD_NAME_MAX))
             return cmd_usage_error(cmd, "a channel name must be 1 to 128 bytes of A-Z a-z 0-9 _ . : -");
     return 0;
 }
@@ -254,22 +241,11 @@ static int cmd_sign(int argc, char **argv)
 
 /* ---------------------------------------------------------------- publish */
 
-static long long cmd_now_ms(void)
-{
-    struct timespec ts;
-
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-        return -1;
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Milliseconds left until deadline (at least 0), or -1 if the clock fails. */
+/* Milliseconds left until deadline (at least 0). */
 static int cmd_left_ms(long long deadline)
 {
-    long long now = cmd_now_ms();
+    long long now = clock_now_ms();
 
-    if (now < 0)
-        return -1;
     return now >= deadline ? 0 : (int)(deadline - now);
 }
 
@@ -318,69 +294,20 @@ static int cmd_send_timeout(int fd, int ms)
     return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
-/* Where publish connects: a unix socket, or a host and a port. */
-struct cmd_addr {
-    int is_unix;
-    struct sockaddr_un sun;
-    char host[256];
-    char port[8];
-};
-
-/* Parses addr (unix:/path, HOST:PORT, [V6]:PORT, :PORT for 127.0.0.1).
- * 0, or the exit status 2 after a one-line message. */
-static int cmd_addr_parse(const char *addr, struct cmd_addr *out)
-{
-    const char *colon, *p;
-    size_t hlen, plen;
-
-    memset(out, 0, sizeof *out);
-    if (strncmp(addr, "unix:", 5) == 0) {
-        plen = strlen(addr + 5);
-        if (plen == 0 || plen >= sizeof out->sun.sun_path)
-            return cmd_usage_error("publish", "--socket unix:PATH needs a path of 1 to 107 bytes");
-        out->is_unix = 1;
-        out->sun.sun_family = AF_UNIX;
-        memcpy(out->sun.sun_path, addr + 5, plen);
-        return 0;
-    }
-    colon = strrchr(addr, ':');
-    if (!colon || !colon[1])
-        return cmd_usage_error("publish", "--socket must be unix:PATH, HOST:PORT or :PORT");
-    plen = strlen(colon + 1);
-    for (p = colon + 1; *p; p++)
-        if (*p < '0' || *p > '9')
-            break;
-    if (*p || plen > 5 || atoi(colon + 1) < 1 || atoi(colon + 1) > 65535)
-        return cmd_usage_error("publish", "--socket: the port must be 1 to 65535");
-    memcpy(out->port, colon + 1, plen + 1);
-    hlen = (size_t)(colon - addr);
-    if (hlen >= 2 && addr[0] == '[' && addr[hlen - 1] == ']') {
-        addr++;
-        hlen -= 2;
-    }
-    if (hlen >= sizeof out->host)
-        return cmd_usage_error("publish", "--socket: the host name is too long");
-    if (hlen == 0) {
-        memcpy(out->host, "127.0.0.1", sizeof "127.0.0.1");
-    } else {
-        memcpy(out->host, addr, hlen);
-        out->host[hlen] = '\0';
-    }
-    return 0;
-}
-
 /* Connects to ad (name: --socket as given, for messages), a send timeout
  * of what is left until deadline bounding the connect. The socket, or -1
  * after a one-line message. */
-static int cmd_connect(const struct cmd_addr *ad, const char *name, long long deadline)
+static int cmd_connect(const struct addr *ad, const char *name, long long deadline)
 {
     struct addrinfo hints, *res = NULL, *ai;
     int fd = -1, err, e = 0;
 
     if (ad->is_unix) {
+        struct sockaddr_un sun = { .sun_family = AF_UNIX };
+        memcpy(sun.sun_path, ad->path, sizeof sun.sun_path);
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0 || cmd_send_timeout(fd, cmd_left_ms(deadline)) < 0 ||
-            connect(fd, (const struct sockaddr *)&ad->sun, sizeof ad->sun) < 0) {
+            connect(fd, (const struct sockaddr *)&sun, sizeof sun) < 0) {
             e = errno;
             if (fd >= 0)
                 (void)close(fd);
@@ -533,8 +460,6 @@ static int cmd_read_exact(int fd, unsigned char *buf, size_t n, long long deadli
         int left = cmd_left_ms(deadline), r;
         ssize_t got;
 
-        if (left < 0)
-            return -1;
         if (left == 0) {
             errno = ETIMEDOUT;
             return -1;
@@ -732,7 +657,7 @@ static int cmd_publish(int argc, char **argv)
     struct sigaction sa;
     long long start;
     size_t len, authlen = 0, np = 0;
-    struct cmd_addr addr;
+    struct addr addr;
     int rc, too_big, fd;
 
     rc = cmd_parse(argc, argv, "publish", allowed, &a);
@@ -754,11 +679,13 @@ static int cmd_publish(int argc, char **argv)
     rc = cmd_check_names("publish", &a, 1, 1);
     if (rc)
         return rc;
-    if (a.event && !cmd_name_ok(a.event, CMD_TYPE_MAX))
+    if (a.event && !text_name_ok(a.event, CMD_TYPE_MAX))
         return cmd_usage_error("publish", "--event must be 1 to 64 bytes of A-Z a-z 0-9 _ . : -");
-    rc = cmd_addr_parse(a.socket, &addr);
-    if (rc)
-        return rc;
+    if (addr_parse(a.socket, &addr, why, sizeof why) < 0) {
+        char what[sizeof why + 16];
+        snprintf(what, sizeof what, "--socket: %s", why);
+        return cmd_usage_error("publish", what);
+    }
     if (snprintf(query, sizeof query, "channel=%s%s%s", a.names[0], a.event ? "&event=" : "",
                  a.event ? a.event : "") >= (int)sizeof query ||
         snprintf(uri, sizeof uri, "/publish?%s", query) >= (int)sizeof uri)
@@ -823,12 +750,7 @@ static int cmd_publish(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    start = cmd_now_ms();
-    if (start < 0) {
-        fprintf(stderr, "fcgi-sse publish: cannot read the clock: %s\n", strerror(errno));
-        rc = 1;
-        goto out;
-    }
+    start = clock_now_ms();
     fd = cmd_connect(&addr, a.socket, start + CMD_TIMEOUT_MS);
     if (fd < 0) {
         rc = 1;

@@ -2,15 +2,20 @@
 #ifndef FCGI_SSE_COUNTER_H
 #define FCGI_SSE_COUNTER_H
 
+#include "sched.h"
 #include "stream.h"
 
-/* The schedule every counter stream follows, and the counter of events
- * written (/status's events_sent); set once at start. */
-void counter_setup(const struct sched_params *p, unsigned long *events_sent);
+struct counter;
+
+/* The counter source: every stream follows schedule p; *events_sent
+ * counts the events written (/status's events_sent). NULL on ENOMEM. */
+struct counter *counter_create(const struct sched_params *p, unsigned long *events_sent);
+void counter_destroy(struct counter *c);
 
 /* Makes s (begun) a counter stream from first_id, ending after `limit`
- * events (0: never), starting at now; sets its first wake-up. */
-void counter_start(struct stream *s, unsigned long long first_id, unsigned long long limit,
-                   long long now);
+ * events (0: never), starting at now; sets its first wake-up. 0, or -1
+ * (ENOMEM). */
+int counter_start(struct counter *c, struct stream *s, unsigned long long first_id,
+                  unsigned long long limit, long long now);
 
 #endif

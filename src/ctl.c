@@ -3,12 +3,16 @@
 
 #include "ctl.h"
 #include "admit.h"
-#include "monotime.h"
+#include "clock.h"
+#include "fcgireq.h"
+#include "log.h"
 #include "oai.h"
 #include "proc.h"
-#include "pub.h"
 #include "route.h"
+#include "run.h"
+#include "sub.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,7 +43,24 @@ static int may_subscribe(const struct ctl *c, const struct req *r, const char **
         return 0;
     }
     return auth_sig_ok(c->subscribe_keys, r->expires, r->sig, names, r->nchan,
-                       wallclock_ms() / 1000, why);
+                       clock_wall_ms() / 1000, why);
+}
+
+/* The figures of /status: the process's counters, and the channels'. */
+static void status_view(const struct ctl *c, struct stats_view *v)
+{
+    struct chan_stats cs;
+
+    stats_read(c->stats, v, clock_now_ms());
+    if (!c->engine)
+        return;
+    chan_stats_read(c->engine, &cs);
+    v->channels = cs.channels;
+    v->messages_published = cs.published;
+    v->history_bytes = cs.history_bytes;
+    v->held_bytes = cs.held_bytes;
+    v->channel_bytes = cs.channel_bytes;
+    v->channels_refused = cs.channels_refused;
 }
 
 /* An OpenAI-style error answer: {"error":{"message":..,"type":..}}. */
@@ -72,7 +93,7 @@ static enum ctl_result serve_program(const struct ctl *c, struct req *r, req_par
         if (!c->openai)
             return answered(resp_error(o, 404, "no model program: the responder has no "
                                                "--openai", 0, 0));
-        if (!pub_chat_may(c, get, ctx, &why))
+        if (!pub_chat_may(&c->pub, get, ctx, &why))
             return oai_refuse(o, 403, why, "invalid_request_error", 0);
         if (too_big)
             return oai_refuse(o, 413, "the request is over the responder's --max-body",
@@ -112,6 +133,7 @@ enum ctl_result ctl_serve(const struct ctl *c, req_param_fn get, void *ctx, cons
                           struct req *r)
 {
     const char *why = NULL;
+    struct stats_view view = { 0 };
     int rc, over_message;
 
     req_parse(r, get, ctx);
@@ -120,26 +142,123 @@ enum ctl_result ctl_serve(const struct ctl *c, req_param_fn get, void *ctx, cons
     if ((r->route == REQ_EVENTS || r->route == REQ_PUBLISH) && !c->engine && r->status == 200)
         return answered(resp_error(o, 404, "channels need fcgi-sse as a FastCGI responder: "
                                            "one process holds them", 0, r->head));
-    if (r->route == REQ_PUBLISH && r->status == 200 && c->publisher) {
-        rc = pub_check(c, get, ctx, body, body_len, over_message, o);
+    if (r->route == REQ_PUBLISH && r->status == 200) {
+        rc = pub_check(&c->pub, get, ctx, body, body_len, over_message, o);
         return rc == 1 ? CTL_PUBLISH : answered(rc);
     }
-    if (r->route == REQ_PUBLISH && r->status == 200)
-        return answered(pub_serve(c, r, get, ctx, body, body_len, over_message, o));
     if ((r->route == REQ_RUN || r->route == REQ_CHAT) && r->status == 200)
         return serve_program(c, r, get, ctx, body, body_len, body_too_big, o);
     if (r->route == REQ_EVENTS && r->status == 200 && !may_subscribe(c, r, &why))
         return answered(resp_error(o, 403, why, 0, r->head));
-    rc = route_answer(r, o, c->stats, c->retry_ms);
+    if (r->route == REQ_STATUS && r->status == 200)
+        status_view(c, &view);
+    rc = route_answer(r, o, &view, c->retry_ms);
     if (rc != 1)
         return answered(rc);
     if (over_message)
         return answered(resp_error(o, 413, "a stream request carries no body", 0, 0));
     if (!admit_take(c->stats))
         return answered(route_refuse(o, c->retry_ms, 0));
+    if (r->route == REQ_EVENTS)
+        return CTL_SUBSCRIBE; /* its header block once it has started (sub_start) */
     if (resp_stream_head(o, c->retry_ms, 0) < 0) {
         admit_give(c->stats);
         return CTL_GONE;
     }
-    return r->route == REQ_EVENTS ? CTL_SUBSCRIBE : CTL_STREAM;
+    return CTL_STREAM;
+}
+
+/* ---------------------------------------------------------------- FastCGI */
+
+static const char *param(const char *name, void *ctx)
+{
+    return fcgireq_param(ctx, name);
+}
+
+static struct log_limit dispatch_warn;
+
+/* Starts an admitted stream: its source, then the hub. For a program, its
+ * environment is taken from the params (before stream_begin drops them)
+ * and *body is taken. 0, or -1 (the caller ends s and gives its slot back). */
+static int start_stream(const struct ctl *c, struct stream *s, enum ctl_result kind,
+                        const struct req *r, char **body, size_t body_len,
+                        const struct resp_sink *o)
+{
+    long long now = clock_now_ns();
+    char **env = NULL;
+
+    if (kind == CTL_RUN || kind == CTL_CHAT) {
+        env = run_env(param, &s->req, kind == CTL_RUN ? r->run_name : "chat", body_len);
+        if (!env) {
+            if (log_allow(&dispatch_warn))
+                log_errno("a program's environment", ENOMEM);
+            return -1;
+        }
+    }
+    if (stream_begin(s, c->sndbuf, now) < 0) {
+        free(env);
+        if (log_allow(&dispatch_warn))
+            log_errno("setting up a stream connection", errno);
+        return -1;
+    }
+    if (kind == CTL_RUN || kind == CTL_CHAT) {
+        enum run_mode mode = kind == CTL_RUN ? RUN_LINES : r->chat_stream ? RUN_CHAT
+                                                                           : RUN_CHAT_WHOLE;
+        if (run_start(s, mode, r->run_path, kind == CTL_RUN ? r->run_name : "openai", r->model,
+                      env, body, body_len, now) < 0) {
+            if (mode == RUN_CHAT_WHOLE)
+                (void)resp_error(o, 500, "the model program could not be started", 0, 0);
+            return -1;
+        }
+    } else if (kind == CTL_STREAM) {
+        if (counter_start(c->counter, s, r->first_id, r->limit, now) < 0)
+            return -1;
+    } else if (sub_start(s, r->chans, r->nchan, r->have_last ? &r->last : NULL, now) < 0) {
+        unsigned after = (unsigned)((c->retry_ms + 999) / 1000);
+        if (errno == ENOSPC)
+            (void)resp_error(o, 503, "too many channels: the responder's --max-channels is "
+                                     "reached", after ? after : 1, 0);
+        else if (errno != EPIPE && log_allow(&dispatch_warn))
+            log_errno("subscribing", errno);
+        return -1;
+    }
+    return hub_add(c->hub, s);
+}
+
+void ctl_dispatch(void *ctl, struct stream *s, char *body, size_t body_len, int body_too_big)
+{
+    const struct ctl *c = ctl;
+    struct resp_sink o;
+    struct req r;
+    enum ctl_result res;
+
+    stream_sink(s, &o);
+    res = ctl_serve(c, param, &s->req, body, body_len, body_too_big, &o, &r);
+    switch (res) {
+    case CTL_ANSWERED:
+        stream_end(s, 1);
+        break;
+    case CTL_GONE:
+        stream_end(s, 0);
+        break;
+    case CTL_PUBLISH:
+        pub_start(&c->pub, s, r.chans[0], r.event[0] ? r.event : NULL, body ? body : "",
+                  body_len);
+        free(body);
+        return;
+    case CTL_STREAM:
+    case CTL_SUBSCRIBE:
+    case CTL_RUN:
+    case CTL_CHAT:
+        if (start_stream(c, s, res, &r, &body, body_len, &o) == 0) {
+            free(body);
+            return;
+        }
+        /* shutting down, or out of resources: a clean, empty stream */
+        stream_end(s, 1);
+        admit_give(c->stats);
+        break;
+    }
+    free(body);
+    stream_destroy(s);
 }

@@ -5,7 +5,7 @@
 #include "chan.h"
 #include "log.h"
 #include "loop.h"
-#include "monotime.h"
+#include "clock.h"
 
 #include <errno.h>
 
@@ -19,16 +19,16 @@ static unsigned long long ttl_ms;
  * at once would run again in the same turn of the loop, and forever. */
 static int arm(struct loop *l)
 {
-    unsigned long long now = wallclock_ms(), next = chan_next_expiry(engine);
+    unsigned long long now = clock_wall_ms(), next = chan_next_expiry(engine);
     unsigned long long wait_ms = !next ? ttl_ms : next > now ? next - now : 1;
 
-    return loop_timer_set(l, &timer, monotime_ns() + (long long)wait_ms * 1000000LL);
+    return loop_timer_set(l, &timer, clock_now_ns() + (long long)wait_ms * 1000000LL);
 }
 
 static void on_timer(struct loop *l, struct loop_timer *t)
 {
     (void)t;
-    chan_expire(engine, wallclock_ms());
+    chan_expire(engine, clock_wall_ms());
     if (arm(l) < 0)
         log_errno("channels: the history's expiry timer (history now expires only on publish "
                   "and subscribe)", ENOMEM);

@@ -4,6 +4,7 @@
 #include "fcgireq.h"
 
 #include <errno.h>
+#include <string.h>
 
 int fcgireq_read(FCGX_Request *r, int feed, int conn, char *body, size_t body_cap,
                  size_t *body_len, int skip_body)
@@ -41,7 +42,17 @@ int fcgireq_read(FCGX_Request *r, int feed, int conn, char *body, size_t body_ca
 
 const char *fcgireq_param(FCGX_Request *r, const char *name)
 {
-    return r->envp ? FCGX_GetParam(name, r->envp) : NULL;
+    const char *found = NULL;
+    size_t len;
+    char **p;
+
+    if (!r->envp || !name)
+        return NULL;
+    len = strlen(name);
+    for (p = r->envp; *p; p++)
+        if (strncmp(*p, name, len) == 0 && (*p)[len] == '=')
+            found = *p + len + 1;
+    return found;
 }
 
 int fcgireq_write(FCGX_Request *r, const char *buf, size_t len)

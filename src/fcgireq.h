@@ -26,7 +26,12 @@
 int fcgireq_read(FCGX_Request *r, int feed, int conn, char *body, size_t body_cap,
                  size_t *body_len, int skip_body);
 
-/* A request parameter, or NULL. Valid until fcgireq_trim/fcgireq_end. */
+/* A request parameter, or NULL. Valid until fcgireq_trim/fcgireq_end.
+ * A name passed more than once counts by its LAST value (libfcgi's
+ * FCGX_GetParam takes the first): nginx sends every fastcgi_param line,
+ * and a site overrides a line of the included fastcgi_params by repeating
+ * it after the include (`fastcgi_param REMOTE_USER "";` in the shipped
+ * configs); PHP-FPM also takes the last. */
 const char *fcgireq_param(FCGX_Request *r, const char *name);
 
 /* Writes len bytes to the response (buffered in libfcgi's 8 KB writer,

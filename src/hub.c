@@ -2,21 +2,19 @@
 #include "config.h"
 
 #include "hub.h"
-#include "admit.h"
 #include "log.h"
-#include "monotime.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <malloc.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 
 struct hub {
     struct loop *loop;
-    struct stats *stats;
-    struct stream *all;       /* every live stream the hub owns */
-    struct stream *dead;      /* ended this turn, freed after it */
+    struct hub_hooks hooks;
+    struct list all;          /* every live stream the hub owns */
+    struct list dead;         /* ended this turn, freed after it */
     unsigned long n;          /* live streams */
     int closing;
     unsigned long freed;      /* streams freed since the last trim */
@@ -24,18 +22,6 @@ struct hub {
 
 /* Streams freed between two returns of memory to the kernel at most. */
 #define HUB_TRIM_EVERY 4096
-
-static void unlink_stream(struct hub *h, struct stream *s)
-{
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        h->all = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    s->prev = s->next = NULL;
-    h->n--;
-}
 
 /* Ends s (cleanly or not) and gives its slot back; s itself is freed when
  * the loop's turn ends, since an event of this turn may still name it. */
@@ -50,22 +36,24 @@ static void finish(struct hub *h, struct stream *s, int clean)
         s->src->release(s);
     s->src = NULL;
     stream_end(s, clean);
-    unlink_stream(h, s);
-    admit_give(h->stats);
-    s->next = h->dead;
-    h->dead = s;
+    list_remove(&s->node);
+    h->n--;
+    if (h->hooks.ended)
+        h->hooks.ended(h->hooks.arg);
+    list_push(&h->dead, &s->node);
 }
 
 /* After each turn of the loop: frees what ended in it. */
 static void reap(struct loop *l, void *arg)
 {
     struct hub *h = arg;
-    int any = h->dead != NULL;
+    int any = !list_empty(&h->dead);
+    struct list *n;
     (void)l;
 
-    while (h->dead) {
-        struct stream *s = h->dead;
-        h->dead = s->next;
+    while ((n = list_first(&h->dead))) {
+        struct stream *s = container_of(n, struct stream, node);
+        list_remove(n);
         stream_destroy(s);
         h->freed++;
     }
@@ -95,7 +83,8 @@ void hub_update(struct stream *s, enum stream_status st)
         finish(h, s, 1);
         return;
     case STREAM_SLOW:
-        h->stats->streams_dropped_slow++;
+        if (h->hooks.dropped_slow)
+            (*h->hooks.dropped_slow)++;
         finish(h, s, 0);
         return;
     case STREAM_GONE:
@@ -125,7 +114,7 @@ void hub_update(struct stream *s, enum stream_status st)
  * FCGI_ABORT_REQUEST (answered with a proper end), or room to write. */
 static void on_conn(struct loop *l, struct loop_io *io, uint32_t events)
 {
-    struct stream *s = (struct stream *)((char *)io - offsetof(struct stream, io));
+    struct stream *s = container_of(io, struct stream, io);
     (void)l;
 
     if (s->dead)
@@ -139,28 +128,30 @@ static void on_conn(struct loop *l, struct loop_io *io, uint32_t events)
         return;
     }
     if ((events & EPOLLOUT) && s->src->writable)
-        hub_update(s, s->src->writable(s, monotime_ns()));
+        hub_update(s, s->src->writable(s, clock_now_ns()));
 }
 
 static void on_due(struct loop *l, struct loop_timer *t)
 {
-    struct stream *s = (struct stream *)((char *)t - offsetof(struct stream, timer));
+    struct stream *s = container_of(t, struct stream, timer);
     (void)l;
 
     if (s->dead)
         return;
     s->timer.node.due = 0;
-    hub_update(s, s->src->due(s, monotime_ns()));
+    hub_update(s, s->src->due(s, clock_now_ns()));
 }
 
-struct hub *hub_create(struct loop *l, struct stats *st)
+struct hub *hub_create(struct loop *l, const struct hub_hooks *hooks)
 {
     struct hub *h = calloc(1, sizeof *h);
 
     if (!h)
         return NULL;
     h->loop = l;
-    h->stats = st;
+    h->hooks = *hooks;
+    list_init(&h->all);
+    list_init(&h->dead);
     if (loop_after(l, reap, h) < 0) {
         free(h);
         return NULL;
@@ -187,29 +178,29 @@ int hub_add(struct hub *h, struct stream *s)
         loop_io_del(h->loop, &s->io);
         return -1;
     }
-    s->prev = NULL;
-    s->next = h->all;
-    if (h->all)
-        h->all->prev = s;
-    h->all = s;
+    list_push(&h->all, &s->node);
     h->n++;
     return 0;
 }
 
 void hub_close(struct hub *h, const volatile sig_atomic_t *stop)
 {
+    struct list *n;
+
     h->closing = 1;
-    while (h->all && *stop < 2)
-        finish(h, h->all, 1);
+    while ((n = list_first(&h->all)) && *stop < 2)
+        finish(h, container_of(n, struct stream, node), 1);
     reap(h->loop, h);
 }
 
 void hub_destroy(struct hub *h)
 {
+    struct list *n;
+
     if (!h)
         return;
-    while (h->all)
-        finish(h, h->all, 0);
+    while ((n = list_first(&h->all)))
+        finish(h, container_of(n, struct stream, node), 0);
     reap(h->loop, h);
     loop_after_remove(h->loop, reap, h);
     free(h);

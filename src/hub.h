@@ -5,19 +5,25 @@
 #include <signal.h>
 
 #include "loop.h"
-#include "stats.h"
 #include "stream.h"
 
 struct hub;
 
-/* A hub running its streams in loop l. NULL with errno on failure. */
-struct hub *hub_create(struct loop *l, struct stats *st);
+/* What the hub tells its owner. */
+struct hub_hooks {
+    void (*ended)(void *arg);      /* a stream it owned ended: its slot is free again */
+    void *arg;
+    unsigned long *dropped_slow;   /* counts the streams dropped for a full send buffer */
+};
 
-/* Takes a begun stream (stream_begin) with its source set, whose slot was
- * taken (admit_take): from now on the hub calls the source when its timer
- * is due and when the connection drains, ends it when the source is done,
- * frees it as soon as its connection hangs up or sends an abort, drops it
- * when its backlog is full, and gives its slot back when it is freed.
+/* A hub running its streams in loop l. NULL with errno on failure. */
+struct hub *hub_create(struct loop *l, const struct hub_hooks *hooks);
+
+/* Takes a begun stream (stream_begin) with its source set: from now on the
+ * hub calls the source when its timer is due and when the connection
+ * drains, ends it when the source is done, frees it as soon as its
+ * connection hangs up or sends an abort, drops it when its backlog is
+ * full, and calls hooks->ended once for it when it ends.
  * 0: the hub owns s; -1 (closing, or out of memory): the caller still does. */
 int hub_add(struct hub *h, struct stream *s);
 

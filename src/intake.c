@@ -2,15 +2,12 @@
 #include "config.h"
 
 #include "intake.h"
-#include "admit.h"
-#include "counter.h"
 #include "fcgireq.h"
 #include "frame.h"
+#include "list.h"
 #include "log.h"
-#include "monotime.h"
-#include "run.h"
+#include "clock.h"
 #include "stream.h"
-#include "sub.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,7 +36,7 @@ struct conn {
     struct loop_io io;
     struct loop_timer deadline;
     struct intake *in;
-    struct conn *prev, *next;
+    struct list node;           /* in the intake's list of connections being read */
     unsigned char *buf;         /* the request's bytes so far */
     size_t len, cap;
     struct frame fr;
@@ -53,19 +50,19 @@ struct intake {
     int listening;                /* lsn is in the loop */
     int spare_fd;                 /* /dev/null, given up to shed a connection at EMFILE */
     int memfd;                    /* libfcgi reads each checked request from here */
-    struct conn *conns;           /* connections being read */
+    struct list conns;            /* connections being read */
     size_t mem;                   /* bytes of their buffers */
     struct log_limit warn;
 };
 
 static struct conn *conn_of_io(struct loop_io *io)
 {
-    return (struct conn *)((char *)io - offsetof(struct conn, io));
+    return container_of(io, struct conn, io);
 }
 
 static struct conn *conn_of_timer(struct loop_timer *t)
 {
-    return (struct conn *)((char *)t - offsetof(struct conn, deadline));
+    return container_of(t, struct conn, deadline);
 }
 
 /* Forgets c; its fd is closed unless keep_fd (libfcgi has it now). */
@@ -77,12 +74,7 @@ static void conn_free(struct conn *c, int keep_fd)
     loop_timer_cancel(in->loop, &c->deadline);
     if (!keep_fd)
         close(c->io.fd);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        in->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    list_remove(&c->node);
     in->mem -= c->cap;
     free(c->buf);
     free(c);
@@ -96,26 +88,6 @@ static void refuse(struct conn *c, const char *why)
 }
 
 /* ---------------------------------------------------------------- serving */
-
-static const char *param(const char *name, void *ctx)
-{
-    return fcgireq_param(ctx, name);
-}
-
-static int sink_write(void *ctx, const char *buf, size_t len)
-{
-    return fcgireq_write(ctx, buf, len);
-}
-
-static int sink_flush(void *ctx)
-{
-    return fcgireq_flush(ctx);
-}
-
-static void sink_end(void *ctx)
-{
-    fcgireq_end(ctx, 1);
-}
 
 /* Puts the checked records of a request, without padding, into the memfd
  * for libfcgi. */
@@ -141,53 +113,8 @@ static int feed(struct intake *in, const unsigned char *buf, size_t n)
     return 0;
 }
 
-/* Runs an admitted stream: its source, then the hub. For a program, its
- * environment is taken from the params (before stream_begin drops them)
- * and *body is taken. 0, or -1 (the caller ends s and gives its slot
- * back). */
-static int run_stream(struct intake *in, struct stream *s, enum ctl_result kind,
-                      const struct req *r, char **body, size_t body_len,
-                      const struct resp_sink *o)
-{
-    long long now = monotime_ns();
-    char **env = NULL;
-
-    if (kind == CTL_RUN || kind == CTL_CHAT) {
-        env = run_env(param, &s->req, kind == CTL_RUN ? r->run_name : "chat", body_len);
-        if (!env) {
-            if (log_allow(&in->warn))
-                log_errno("a program's environment", ENOMEM);
-            return -1;
-        }
-    }
-    if (stream_begin(s, in->cfg.sndbuf, now) < 0) {
-        free(env);
-        if (log_allow(&in->warn))
-            log_errno("setting up a stream connection", errno);
-        return -1;
-    }
-    if (kind == CTL_RUN || kind == CTL_CHAT) {
-        enum run_mode mode = kind == CTL_RUN ? RUN_LINES : r->chat_stream ? RUN_CHAT
-                                                                           : RUN_CHAT_WHOLE;
-        if (run_start(s, mode, r->run_path, kind == CTL_RUN ? r->run_name : "openai", r->model,
-                      env, body, body_len, now) < 0) {
-            if (mode == RUN_CHAT_WHOLE)
-                (void)resp_error(o, 500, "the model program could not be started", 0, 0);
-            return -1;
-        }
-    } else if (kind == CTL_STREAM) {
-        counter_start(s, r->first_id, r->limit, now);
-    } else if (sub_start(s, r->chans, r->nchan, r->have_last ? &r->last : NULL, now) < 0) {
-        if (log_allow(&in->warn))
-            log_errno("subscribing", ENOMEM);
-        return -1;
-    }
-    return hub_add(in->cfg.hub, s);
-}
-
 /* c's request is complete (or its params are, and its body is too big):
- * libfcgi parses it, the controller answers it, publishes, or opens a
- * stream. */
+ * libfcgi parses it, and the controller serves it (ctl_dispatch). */
 static void serve(struct conn *c, int too_big)
 {
     struct intake *in = c->in;
@@ -196,9 +123,6 @@ static void serve(struct conn *c, int too_big)
     size_t body_len = 0;
     char *body = NULL;
     struct stream *s;
-    struct req r;
-    struct resp_sink o;
-    enum ctl_result res;
 
     if (!too_big && c->len > c->fr.end) {
         /* An abort, or a second request without waiting for the answer. */
@@ -229,40 +153,7 @@ static void serve(struct conn *c, int too_big)
         return;
     }
     conn_free(c, 1); /* the connection is s's now */
-
-    o.write = sink_write;
-    o.flush = sink_flush;
-    o.ctx = &s->req;
-    o.end = sink_end;
-    res = ctl_serve(&cfg->ctl, param, &s->req, body, body_len, too_big, &o, &r);
-    switch (res) {
-    case CTL_ANSWERED:
-        stream_end(s, 1);
-        break;
-    case CTL_GONE:
-        stream_end(s, 0);
-        break;
-    case CTL_PUBLISH:
-        /* the publisher answers and frees s when the id comes back */
-        cfg->ctl.publisher->publish(cfg->ctl.publisher->ctx, s, r.chans[0],
-                                    r.event[0] ? r.event : NULL, body ? body : "", body_len);
-        free(body);
-        return;
-    case CTL_STREAM:
-    case CTL_SUBSCRIBE:
-    case CTL_RUN:
-    case CTL_CHAT:
-        if (run_stream(in, s, res, &r, &body, body_len, &o) == 0) {
-            free(body);
-            return;
-        }
-        /* shutting down, or out of resources: a clean, empty stream */
-        stream_end(s, 1);
-        admit_give(cfg->ctl.stats);
-        break;
-    }
-    free(body);
-    stream_destroy(s);
+    cfg->serve(cfg->serve_arg, s, body, body_len, too_big);
 }
 
 /* ---------------------------------------------------------------- reading */
@@ -375,13 +266,13 @@ static void listen_pause(struct intake *in)
         loop_io_del(in->loop, &in->lsn);
         in->listening = 0;
     }
-    if (loop_timer_set(in->loop, &in->pause, monotime_ns() + INTAKE_PAUSE_NS) < 0)
+    if (loop_timer_set(in->loop, &in->pause, clock_now_ns() + INTAKE_PAUSE_NS) < 0)
         log_errno("pausing the listener", errno);
 }
 
 static void on_pause_end(struct loop *l, struct loop_timer *t)
 {
-    struct intake *in = (struct intake *)((char *)t - offsetof(struct intake, pause));
+    struct intake *in = container_of(t, struct intake, pause);
 
     if (!in->listening && loop_io_add(l, &in->lsn, EPOLLIN) == 0)
         in->listening = 1;
@@ -424,7 +315,7 @@ int intake_adopt(struct intake *in, int fd)
     c->fr.lim.raw_max = FRAME_PARAMS_MAX + in->cfg.body_max + INTAKE_RAW_SLACK;
     loop_timer_init(&c->deadline, on_deadline);
     if (loop_io_add(in->loop, &c->io, EPOLLIN | EPOLLRDHUP) < 0 ||
-        loop_timer_set(in->loop, &c->deadline, monotime_ns() + in->cfg.timeout_ns) < 0) {
+        loop_timer_set(in->loop, &c->deadline, clock_now_ns() + in->cfg.timeout_ns) < 0) {
         if (log_allow(&in->warn))
             log_errno("watching a connection", errno);
         loop_io_del(in->loop, &c->io);
@@ -432,16 +323,13 @@ int intake_adopt(struct intake *in, int fd)
         free(c);
         return -1;
     }
-    c->next = in->conns;
-    if (in->conns)
-        in->conns->prev = c;
-    in->conns = c;
+    list_push(&in->conns, &c->node);
     return 0;
 }
 
 static void on_listen(struct loop *l, struct loop_io *io, uint32_t events)
 {
-    struct intake *in = (struct intake *)((char *)io - offsetof(struct intake, lsn));
+    struct intake *in = container_of(io, struct intake, lsn);
     int i;
     (void)l;
     (void)events;
@@ -490,6 +378,7 @@ struct intake *intake_start(struct loop *l, const struct intake_config *cfg)
     in->cfg = *cfg;
     in->loop = l;
     in->memfd = -1;
+    list_init(&in->conns);
     in->lsn.fd = cfg->listen_fd;
     in->lsn.fn = on_listen;
     loop_timer_init(&in->pause, on_pause_end);
@@ -508,13 +397,15 @@ struct intake *intake_start(struct loop *l, const struct intake_config *cfg)
 
 void intake_stop(struct intake *in)
 {
+    struct list *n;
+
     if (in->listening) {
         loop_io_del(in->loop, &in->lsn);
         in->listening = 0;
     }
     loop_timer_cancel(in->loop, &in->pause);
-    while (in->conns)
-        conn_free(in->conns, 0);
+    while ((n = list_first(&in->conns)))
+        conn_free(container_of(n, struct conn, node), 0);
 }
 
 void intake_destroy(struct intake *in)

@@ -4,18 +4,21 @@
 
 #include <stddef.h>
 
-#include "ctl.h"
-#include "hub.h"
 #include "loop.h"
 #include "peer.h"
-#include "sched.h"
+#include "stream.h"
+
+/* Serves the request that libfcgi read into s (its params readable, its
+ * connection the web server's), with its body (malloc'd, or NULL) or
+ * body_too_big: takes s and body. */
+typedef void (*intake_serve_fn)(void *arg, struct stream *s, char *body, size_t body_len,
+                                int body_too_big);
 
 struct intake_config {
     int listen_fd;              /* non-blocking listening socket (the caller's) */
     struct peer_acl acl;        /* FCGI_WEB_SERVER_ADDRS */
-    struct ctl ctl;             /* how requests are answered */
-    int sndbuf;                 /* --max-backlog: send buffer of each stream */
-    struct hub *hub;            /* where streams go */
+    intake_serve_fn serve;      /* how requests are served (ctl_dispatch) */
+    void *serve_arg;
     size_t body_max;            /* request body accepted (--max-message); more gets 413 */
     long long timeout_ns;       /* a whole request must arrive within this */
     size_t mem_max;             /* bytes of requests being read, all connections together */

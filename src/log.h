@@ -2,12 +2,16 @@
 #ifndef FCGI_SSE_LOG_H
 #define FCGI_SSE_LOG_H
 
+#include <stddef.h>
+
 #define LOG_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
 /* Sets the name each line starts with. Not thread-safe: call first. */
 void log_init(const char *prog);
 
-/* Each writes one whole line with a single write(2), safe from any thread. */
+/* Each writes one whole line with a single write(2), safe from any thread,
+ * at most 1024 bytes. The formatted message is escaped (log_escape): no
+ * byte of it can end the line, move the cursor or forge another line. */
 void log_info(const char *fmt, ...) LOG_PRINTF(1, 2);
 void log_warn(const char *fmt, ...) LOG_PRINTF(1, 2);
 void log_error(const char *fmt, ...) LOG_PRINTF(1, 2);
@@ -21,6 +25,13 @@ struct log_limit {
     unsigned count;
 };
 int log_allow(struct log_limit *l);
+
+/* Copies n bytes of src into dst (cap bytes), writing each byte below
+ * 0x20 (CR, LF, ESC...), DEL (0x7f), and each C1 control in its UTF-8 form
+ * (0xC2 0x80 to 0xC2 0x9F) as \xNN (the C1 pair as \xc2\xNN); other bytes
+ * (UTF-8 text included) as they are. Stops before an escape that does not
+ * fit whole. Returns the bytes written (no NUL is added). */
+size_t log_escape(char *dst, size_t cap, const char *src, size_t n);
 
 /* "prog: error: <what> failed: <strerror(errnum)>" */
 void log_errno(const char *what, int errnum);

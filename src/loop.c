@@ -3,7 +3,7 @@
 
 #include "loop.h"
 #include "log.h"
-#include "monotime.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -133,7 +133,7 @@ static struct loop_timer *timer_of(struct theap_node *n)
 
 static void run_due(struct loop *l)
 {
-    long long now = monotime_ns();
+    long long now = clock_now_ns();
     struct theap_node *n;
 
     while ((n = theap_min(&l->timers)) && n->due <= now) {
@@ -151,7 +151,7 @@ static int next_timeout(const struct loop *l)
 
     if (!n)
         return -1;
-    wait = n->due - monotime_ns();
+    wait = n->due - clock_now_ns();
     if (wait <= 0)
         return 0;
     wait = (wait + 999999) / 1000000;

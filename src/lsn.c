@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "lsn.h"
+#include "addr.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -162,28 +163,14 @@ static int open_unix(const char *path, unsigned mode, const char *group, char *e
     return fd;
 }
 
-static int open_tcp(const char *addr, char *err, size_t errlen)
+static int open_tcp(const struct addr *a, const char *addr, char *err, size_t errlen)
 {
-    char host[256];
-    const char *colon = strrchr(addr, ':');
-    const char *port;
-    struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                               .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
     struct addrinfo *res, *ai;
     int fd = -1, rc, one = 1, e = 0;
 
-    if (!colon || colon[1] == '\0') {
-        snprintf(err, errlen, "address must be unix:/path, HOST:PORT or :PORT");
-        return -1;
-    }
-    port = colon + 1;
-    if ((size_t)(colon - addr) >= sizeof host) {
-        snprintf(err, errlen, "host name too long");
-        return -1;
-    }
-    memcpy(host, addr, (size_t)(colon - addr));
-    host[colon - addr] = '\0';
-    rc = getaddrinfo(host[0] ? host : "127.0.0.1", port, &hints, &res);
+    rc = getaddrinfo(a->host, a->port, &hints, &res);
     if (rc != 0) {
         snprintf(err, errlen, "cannot resolve %s: %s", addr, gai_strerror(rc));
         return -1;
@@ -210,16 +197,18 @@ static int open_tcp(const char *addr, char *err, size_t errlen)
 int lsn_open(const char *addr, unsigned mode, const char *group, char *err, size_t errlen,
              const char **unix_path)
 {
+    struct addr a;
     int fd;
 
     *unix_path = NULL;
-    if (strncmp(addr, "unix:", 5) == 0) {
-        fd = open_unix(addr + 5, mode, group, err, errlen);
-        if (fd >= 0)
-            *unix_path = addr + 5;
-        return fd;
-    }
-    return open_tcp(addr, err, errlen);
+    if (addr_parse(addr, &a, err, errlen) < 0)
+        return -1;
+    if (!a.is_unix)
+        return open_tcp(&a, addr, err, errlen);
+    fd = open_unix(addr + 5, mode, group, err, errlen);
+    if (fd >= 0)
+        *unix_path = addr + 5;
+    return fd;
 }
 
 int lsn_systemd(char *err, size_t errlen)

@@ -4,9 +4,10 @@
 
 #include <stddef.h>
 
-/* Opens a listening socket for addr: "unix:/path" (created with `mode`,
- * a stale socket file replaced, a live one refused), "HOST:PORT" or
- * ":PORT" (127.0.0.1: only the web server on this host should connect).
+/* Opens a listening socket for addr (addr_parse): "unix:/path" (created
+ * with `mode`, a stale socket file replaced, a live one refused),
+ * "HOST:PORT", "[V6]:PORT" or ":PORT" (127.0.0.1: only the web server on
+ * this host should connect).
  * A group (name or number; NULL: ours) is given to the unix socket file,
  * which is created owner-only and then opened to `mode`, never following
  * a symbolic link. The backlog is lsn_backlog().

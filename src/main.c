@@ -7,16 +7,19 @@
 #include "chan.h"
 #include "cmd.h"
 #include "counter.h"
+#include "ctl.h"
 #include "expire.h"
+#include "history.h"
 #include "hub.h"
 #include "intake.h"
 #include "log.h"
 #include "loop.h"
 #include "lsn.h"
-#include "monotime.h"
+#include "clock.h"
 #include "opt.h"
 #include "peer.h"
 #include "proc.h"
+#include "pub.h"
 #include "rbus.h"
 #include "redisurl.h"
 #include "run.h"
@@ -26,6 +29,7 @@
 #include <errno.h>
 #include <fcgiapp.h>
 #include <malloc.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -188,7 +192,7 @@ static int load_keys(const struct opt_config *cfg, struct auth_keys **pub, struc
         *out[i] = NULL;
         if (!paths[i])
             continue;
-        *out[i] = auth_keys_load(paths[i], err, sizeof err, &warned);
+        *out[i] = auth_keys_load(paths[i], 1, err, sizeof err, &warned);
         if (!*out[i]) {
             log_error("%s %s: %s", opts[i], paths[i], err);
             return -1;
@@ -211,6 +215,10 @@ int main(int argc, char **argv)
     static struct loop *loop; /* static: reachable at an early exit */
     static struct hub *hub;
     static struct intake *intake;
+    static struct ctl ctl;
+    static struct pub_backend memory_backend;
+    static struct history memory_history;
+    static struct counter *counter;
     static struct rbus *bus;
     static struct rbus_config redis_cfg;
     struct sub_params sp;
@@ -221,6 +229,12 @@ int main(int argc, char **argv)
     rlim_t nofile, nofile_hard;
     int cgi, fd = -1, rc, status = 0;
 
+    /* libcrypto is used for digests, HMAC and the channels' SipHash: nothing an
+     * openssl.cnf should change, and the service's sandbox need not read one */
+    if (OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) != 1) {
+        fprintf(stderr, "%s: OPENSSL_init_crypto failed\n", argv[0]);
+        return 1;
+    }
     rc = cmd_main(argc, argv);
     if (rc >= 0)
         return rc; /* a command: sign, publish */
@@ -309,38 +323,44 @@ int main(int argc, char **argv)
         goto out;
     }
     nofile = raise_nofile(&nofile_hard);
-    stats.started_ms = monotime_ms();
+    stats.started_ms = clock_now_ms();
     stats.max_streams = stream_limit(&cfg, nofile);
 
     sched.interval_ns = (long long)cfg.interval_ms * 1000000LL;
     sched.heartbeat_ns = (long long)cfg.heartbeat_s * 1000000000LL;
     sched.grid_ns = sched_grid(sched.interval_ns);
-    counter_setup(&sched, &stats.events_sent);
+    counter = counter_create(&sched, &stats.events_sent);
     {
         struct chan_limits lim = { cfg.history, (unsigned long long)cfg.history_ttl_s * 1000ULL,
-                                   (size_t)cfg.history_bytes };
+                                   (size_t)cfg.history_bytes, cfg.max_channels };
         memset(&sp, 0, sizeof sp);
         sp.heartbeat_ns = sched.heartbeat_ns;
         sp.delivered = &stats.events_delivered;
-        engine = chan_engine_create(&lim, wallclock_ms(), sub_deliver, NULL);
+        sp.retry_ms = cfg.retry_ms;
+        engine = chan_engine_create(&lim, clock_wall_ms(), sub_deliver, NULL);
         sp.engine = engine;
-        sub_setup(&sp);
-        stats.engine = engine;
     }
 
     ic.listen_fd = fd;
-    ic.ctl.retry_ms = cfg.retry_ms;
-    ic.ctl.stats = &stats;
-    ic.ctl.engine = engine;
-    ic.ctl.publish_keys = publish_keys;
-    ic.ctl.publish_remote_user = cfg.publish_remote_user;
-    ic.ctl.subscribe_keys = subscribe_keys;
-    ic.ctl.max_message = cfg.max_message;
-    ic.ctl.max_body = cfg.max_body;
-    ic.ctl.runs = cfg.runs;
-    ic.ctl.nrun = cfg.nrun;
-    ic.ctl.openai = cfg.openai;
-    ic.sndbuf = (int)cfg.max_backlog;
+    ic.serve = ctl_dispatch;
+    ic.serve_arg = &ctl;
+    ctl.retry_ms = cfg.retry_ms;
+    ctl.stats = &stats;
+    ctl.engine = engine;
+    ctl.pub.keys = publish_keys;
+    ctl.pub.remote_user = cfg.publish_remote_user;
+    ctl.pub.engine = engine;
+    ctl.pub.backend = &memory_backend;
+    if (engine)
+        pub_memory(&memory_backend, engine);
+    ctl.subscribe_keys = subscribe_keys;
+    ctl.max_message = cfg.max_message;
+    ctl.max_body = cfg.max_body;
+    ctl.runs = cfg.runs;
+    ctl.nrun = cfg.nrun;
+    ctl.openai = cfg.openai;
+    ctl.sndbuf = (int)cfg.max_backlog;
+    ctl.counter = counter;
     /* the intake takes the larger (--max-body only when there are programs);
      * each route checks its own (ctl.c) */
     ic.body_max = cfg.max_message;
@@ -362,15 +382,22 @@ int main(int argc, char **argv)
             status = 1;
             goto out;
         }
-        sp.bus = bus;
-        sub_setup(&sp);
-        ic.ctl.publisher = rbus_publisher(bus);
+        sp.history = rbus_history(bus);
+        ctl.pub.backend = rbus_backend(bus);
         log_info("channels through Redis at %s: ids, history and resume from its streams",
                  stats.redis.where);
     }
-    if (loop)
-        hub = hub_create(loop, &stats);
-    ic.hub = hub;
+    if (engine && !sp.history) {
+        history_memory(&memory_history, engine);
+        sp.history = &memory_history;
+    }
+    if (engine)
+        sub_setup(&sp);
+    if (loop) {
+        struct hub_hooks hooks = { admit_ended, &stats, &stats.streams_dropped_slow };
+        hub = hub_create(loop, &hooks);
+    }
+    ctl.hub = hub;
     if (hub) {
         /* without programs, no run is ever admitted (and no CPU count is read) */
         unsigned long max_runs = !cfg.nrun && !cfg.openai ? 0
@@ -378,9 +405,9 @@ int main(int argc, char **argv)
         struct run_params rp = { loop, sched.heartbeat_ns,
                                  (long long)cfg.run_timeout_s * 1000000000LL, cfg.max_line,
                                  &stats.run_events, &stats.runs_started, &stats.runs_failed };
-        proc_setup(loop, (long long)cfg.kill_after_s * 1000000000LL, max_runs);
         stats.runs_running = proc_running;
-        if (run_setup(&rp) == 0 && expire_start(loop, engine, (unsigned long long)cfg.history_ttl_s * 1000ULL) == 0)
+        if (proc_setup(loop, (long long)cfg.kill_after_s * 1000000000LL, max_runs, &waitmask) == 0 &&
+            run_setup(&rp) == 0 && expire_start(loop, engine, (unsigned long long)cfg.history_ttl_s * 1000ULL) == 0)
             intake = intake_start(loop, &ic);
         if (cfg.nrun || cfg.openai)
             log_info("programs: %u configured%s; max runs %lu%s, bodies up to %lu bytes, lines "
@@ -402,9 +429,9 @@ int main(int argc, char **argv)
              PACKAGE_NAME, PACKAGE_VERSION, where, cfg.interval_ms, cfg.retry_ms,
              cfg.heartbeat_s, stats.max_streams, (unsigned long)nofile,
              (unsigned long)nofile_hard, cfg.max_backlog, lsn_backlog());
-    log_info("channels: history %lu messages, %lu s, %llu bytes in all; messages up to %lu "
-             "bytes; publishing %s; private channels %s", cfg.history, cfg.history_ttl_s,
-             cfg.history_bytes, cfg.max_message,
+    log_info("channels: at most %lu; history %lu messages, %lu s, %llu bytes in all; messages "
+             "up to %lu bytes; publishing %s; private channels %s", cfg.max_channels, cfg.history,
+             cfg.history_ttl_s, cfg.history_bytes, cfg.max_message,
              publish_keys ? (cfg.publish_remote_user ? "by key or REMOTE_USER" : "by key")
                           : (cfg.publish_remote_user ? "by REMOTE_USER" : "off"),
              subscribe_keys ? "by signed URL" : "off");
@@ -436,6 +463,7 @@ out:
     proc_shutdown(&stop_requested, &waitmask);
     run_teardown();
     rbus_destroy(bus); /* after the hub: subscriptions let go of it first */
+    counter_destroy(counter);
     loop_destroy(loop);
     chan_engine_destroy(engine);
     auth_keys_free(publish_keys);

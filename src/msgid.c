@@ -2,8 +2,7 @@
 #include "config.h"
 
 #include "msgid.h"
-#include "req.h"
-#include "sse.h"
+#include "text.h"
 
 #include <string.h>
 
@@ -25,9 +24,9 @@ int msgid_is_zero(struct msgid a)
 
 size_t msgid_format(char *buf, struct msgid id)
 {
-    size_t n = sse_u64(buf, id.ms);
+    size_t n = text_u64(buf, id.ms);
     buf[n++] = '-';
-    return n + sse_u64(buf + n, id.seq);
+    return n + text_u64(buf + n, id.seq);
 }
 
 int msgid_parse(const char *s, struct msgid *out)
@@ -44,8 +43,8 @@ int msgid_parse(const char *s, struct msgid *out)
         return -1;
     memcpy(ms, s, n);
     ms[n] = '\0';
-    if (req_parse_uint(ms, 0, MSGID_PART_MAX, &id.ms) < 0 ||
-        req_parse_uint(dash + 1, 0, MSGID_PART_MAX, &id.seq) < 0)
+    if (text_parse_uint(ms, 0, MSGID_PART_MAX, &id.ms) < 0 ||
+        text_parse_uint(dash + 1, 0, MSGID_PART_MAX, &id.seq) < 0)
         return -1;
     *out = id;
     return 0;

@@ -19,14 +19,6 @@ struct oai_reply {
  * "stream" (*stream, default 0). 0, or -1 with *why a fixed sentence. */
 int oai_parse(const char *body, size_t len, char *model, int *stream, const char **why);
 
-/* Bytes of s[0, n) that end on a whole UTF-8 character: at most the 3
- * last bytes, when they begin a character still arriving, are left. */
-size_t oai_utf8_whole(const char *s, size_t n);
-
-/* Replaces each byte of s[0, n) that is not part of well-formed UTF-8
- * (or is NUL) with '?', in place, so that the text can go into JSON. */
-void oai_utf8_clean(char *s, size_t n);
-
 /* One SSE event "data: {chat.completion.chunk}\n\n", malloc'd (*len
  * set): content text[0, n) (UTF-8, cleaned), "role":"assistant" when
  * first, "finish_reason":finish (NULL: null; then text may be empty and

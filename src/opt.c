@@ -3,7 +3,7 @@
 
 #include "opt.h"
 #include "redisurl.h"
-#include "req.h"
+#include "text.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -14,7 +14,7 @@ enum {
     OPT_SOCKET_MODE = 256, OPT_SOCKET_GROUP, OPT_MAX_MEMORY, OPT_HISTORY, OPT_HISTORY_TTL,
     OPT_HISTORY_BYTES, OPT_MAX_MESSAGE, OPT_PUBLISH_KEY_FILE, OPT_PUBLISH_REMOTE_USER,
     OPT_SUBSCRIBE_KEY_FILE, OPT_RUN_PROGRAM, OPT_MAX_BODY, OPT_MAX_LINE, OPT_KILL_AFTER,
-    OPT_RUN_TIMEOUT, OPT_MAX_RUNS, OPT_OPENAI, OPT_REDIS, OPT_REDIS_PASSWORD_FILE
+    OPT_RUN_TIMEOUT, OPT_MAX_RUNS, OPT_OPENAI, OPT_REDIS, OPT_REDIS_PASSWORD_FILE, OPT_MAX_CHANNELS
 };
 
 static const struct option long_options[] = {
@@ -31,6 +31,7 @@ static const struct option long_options[] = {
     { "history-ttl", required_argument, NULL, OPT_HISTORY_TTL },
     { "history-bytes", required_argument, NULL, OPT_HISTORY_BYTES },
     { "max-message", required_argument, NULL, OPT_MAX_MESSAGE },
+    { "max-channels", required_argument, NULL, OPT_MAX_CHANNELS },
     { "publish-key-file", required_argument, NULL, OPT_PUBLISH_KEY_FILE },
     { "publish-remote-user", no_argument, NULL, OPT_PUBLISH_REMOTE_USER },
     { "subscribe-key-file", required_argument, NULL, OPT_SUBSCRIBE_KEY_FILE },
@@ -87,6 +88,9 @@ void opt_usage(const char *prog)
            "                          G), 64k..1T (default 64M); oldest dropped first\n"
            "      --max-message B     a published message at most, bytes (or with k, M),\n"
            "                          1..16M (default 64k); more gets 413\n"
+           "      --max-channels N    channels at most, 1..10000000 (default 100000); a\n"
+           "                          subscribe or publish that would make one more\n"
+           "                          gets 503\n"
            "      --publish-key-file FILE  may publish: Authorization: Bearer KEY with\n"
            "                          KEY a line of FILE\n"
            "      --publish-remote-user  may publish: a user the web server authenticated\n"
@@ -143,7 +147,7 @@ static int scaled_arg(const char *arg, unsigned long long min, unsigned long lon
         return -1;
     memcpy(num, arg, n);
     num[n] = '\0';
-    if (req_parse_uint(num, 0, max / mul, &v) < 0 || v * mul < min)
+    if (text_parse_uint(num, 0, max / mul, &v) < 0 || v * mul < min)
         return -1;
     *out = v * mul;
     return 0;
@@ -171,22 +175,6 @@ static int seconds_arg(const char *arg, unsigned long long min, unsigned long lo
     return 0;
 }
 
-int opt_run_name_ok(const char *name, size_t len)
-{
-    size_t i, dots = 0;
-
-    if (len == 0 || len > OPT_RUN_NAME_MAX)
-        return 0;
-    for (i = 0; i < len; i++) {
-        char c = name[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '.' || c == '-'))
-            return 0;
-        dots += c == '.';
-    }
-    return dots < len;
-}
-
 /* --run NAME=PROGRAM into cfg. 0, or -1 with err. */
 static int run_arg(struct opt_config *cfg, const char *arg, char *err, size_t errlen)
 {
@@ -194,7 +182,7 @@ static int run_arg(struct opt_config *cfg, const char *arg, char *err, size_t er
     size_t n = eq ? (size_t)(eq - arg) : 0;
     unsigned i;
 
-    if (!eq || !opt_run_name_ok(arg, n)) {
+    if (!eq || !text_program_name_ok(arg, n)) {
         snprintf(err, errlen, "--run: must be NAME=PROGRAM, NAME 1 to 64 of A-Z a-z 0-9 _ . - "
                               "(not only dots)");
         return -1;
@@ -226,7 +214,7 @@ static int number(const char *arg, unsigned long min, unsigned long max,
 {
     unsigned long long v;
 
-    if (req_parse_uint(arg, min, max, &v) < 0)
+    if (text_parse_uint(arg, min, max, &v) < 0)
         return -1;
     *out = (unsigned long)v;
     return 0;
@@ -247,6 +235,7 @@ enum opt_result opt_parse(struct opt_config *cfg, int argc, char **argv,
     cfg->history_ttl_s = 3600;
     cfg->history_bytes = 64ULL << 20;
     cfg->max_message = 64 * 1024;
+    cfg->max_channels = 100000;
     cfg->max_body = 1024 * 1024;
     cfg->max_line = 64 * 1024;
     cfg->kill_after_s = 5;
@@ -338,6 +327,13 @@ enum opt_result opt_parse(struct opt_config *cfg, int argc, char **argv,
             if (size_arg(optarg, 64ULL << 10, 1ULL << 40, &cfg->history_bytes) < 0) {
                 snprintf(err, errlen, "--history-bytes: must be bytes (or with k, M, G) "
                                       "from 64k to 1024G");
+                return OPT_ERROR;
+            }
+            break;
+        case OPT_MAX_CHANNELS:
+            if (number(optarg, 1, 10000000, &cfg->max_channels) < 0) {
+                snprintf(err, errlen, "--max-channels: must be a number of channels from 1 to "
+                                      "10000000");
                 return OPT_ERROR;
             }
             break;

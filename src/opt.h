@@ -4,13 +4,11 @@
 
 #include <stddef.h>
 
-/* --run: programs at most, and a NAME's length ([A-Za-z0-9_.-]). */
-#define OPT_RUN_MAX 64
-#define OPT_RUN_NAME_MAX 64
+#include "text.h"
 
-/* 1 when name is a program NAME: 1 to 64 of [A-Za-z0-9_.-], not only
- * dots (so "." and ".." never are). Pure. */
-int opt_run_name_ok(const char *name, size_t len);
+/* --run: programs at most; a NAME is text_program_name_ok. */
+#define OPT_RUN_MAX 64
+#define OPT_RUN_NAME_MAX TEXT_PROGRAM_NAME_MAX
 
 struct opt_config {
     const char *listen;            /* -l ADDR, or NULL: systemd's socket, else fd 0, else CGI */
@@ -28,6 +26,7 @@ struct opt_config {
     unsigned long history_ttl_s;   /* --history-ttl: none older */
     unsigned long long history_bytes; /* --history-bytes: all channels' history */
     unsigned long max_message;     /* --max-message: a published message at most */
+    unsigned long max_channels;    /* --max-channels: channels that may exist at once */
     const char *publish_key_file;  /* --publish-key-file, or NULL */
     int publish_remote_user;       /* --publish-remote-user */
     const char *subscribe_key_file; /* --subscribe-key-file, or NULL */

@@ -1,4 +1,4 @@
-/* proc.h -- child programs: spawned in a process group of their own, watched by pidfd in the loop, always reaped */
+/* proc.h -- child programs: each in a session of its own, watched by pidfd in the loop, always reaped, with what they leave behind */
 #ifndef FCGI_SSE_PROC_H
 #define FCGI_SSE_PROC_H
 
@@ -11,12 +11,22 @@ struct proc;
 
 /* Called once, when the program (the group's leader) has exited and was
  * reaped: status is its exit code, or 128 + the signal that ended it.
- * Whatever else was left in its process group was killed first. */
+ * Whatever else was left in its process group was killed first, and so
+ * was what it left outside (see proc_setup). */
 typedef void (*proc_exit_fn)(void *arg, int status);
 
 /* Children run in loop l; SIGKILL follows SIGTERM after kill_after_ns;
- * at most max at once. */
-void proc_setup(struct loop *l, long long kill_after_ns, unsigned long max);
+ * at most max at once. With max > 0 the process becomes a child subreaper
+ * (PR_SET_CHILD_SUBREAPER): whatever a program leaves behind re-parents
+ * to us when its parent exits, instead of to init. Such an adopted
+ * process is reaped when it exits, and SIGKILLed as soon as it is seen
+ * outside the session of a program that runs: one that left with setsid,
+ * or one whose program ended (one that left its group but not its session,
+ * setpgid or `set -m`, lives while its program runs). It is seen at every
+ * SIGCHLD (taken from a signalfd: SIGCHLD is blocked, and added to
+ * *waitmask, the loop's wait mask) and when a program is reaped. 0, or -1
+ * with errno (no signalfd, or the loop refused it). */
+int proc_setup(struct loop *l, long long kill_after_ns, unsigned long max, sigset_t *waitmask);
 
 /* The default of --max-runs: 64 a CPU, bounded by what the open files
  * (nofile, 6 a run: the stream, three pipes, the pidfd and spare) and the
@@ -27,7 +37,8 @@ unsigned long proc_default_max(unsigned long long nofile);
 int proc_full(void);
 unsigned long proc_running(void);
 
-/* Starts path (argv: just path) with envp, in a new process group, with
+/* Starts path (argv: just path) with envp, in a new session (and so a
+ * process group of its own, whose id is its pid), with
  * every signal at its default and none blocked, fds 0, 1, 2 pipes and no
  * other descriptor. fds[0] is set to our end of its stdin (write),
  * fds[1] of its stdout, fds[2] of its stderr: non-blocking, close-on-exec,
@@ -48,7 +59,8 @@ void proc_detach(struct proc *p);
 
 /* At shutdown: terminates every program, runs the loop until all are
  * reaped or kill_after and 500 ms have passed (or *stop exceeds 1), then
- * SIGKILLs and reaps (waitpid) whatever is left. Never leaves a child. */
+ * SIGKILLs and reaps (waitpid) whatever is left, adopted processes too,
+ * generation by generation. Never leaves a child. */
 void proc_shutdown(const volatile sig_atomic_t *stop, const sigset_t *waitmask);
 
 #endif

@@ -1,55 +1,15 @@
-/* pub.c -- a publish request: who may, what a message may hold, and the answer */
+/* pub.c -- a publish request: who may, what a message may hold, its id from the engine or Redis, and the answer */
 #include "config.h"
 
 #include "pub.h"
-#include "monotime.h"
+#include "text.h"
+#include "clock.h"
 
+#include <errno.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int pub_text_ok(const char *str, size_t n)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0;
-
-    while (i < n) {
-        unsigned c = s[i];
-        size_t k, len;
-        unsigned long cp;
-
-        if (c == 0)
-            return 0;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            len = 2;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            len = 3;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        if (n - i < len)
-            return 0;
-        for (k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += len;
-    }
-    return 1;
-}
 
 /* The refusals of one route: off (neither --publish-key-file nor
  * --publish-remote-user), key only, key or user, user only. */
@@ -72,36 +32,36 @@ static const struct pub_why chat_why = {
     "chat needs a user the web server authenticated"
 };
 
-static int may(const struct ctl *c, req_param_fn get, void *ctx, const struct pub_why *w,
-               const char **why)
+static int may(const struct pub_config *c, req_param_fn get, void *ctx,
+               const struct pub_why *w, const char **why)
 {
     const char *user;
 
-    if (!c->publish_keys && !c->publish_remote_user) {
+    if (!c->keys && !c->remote_user) {
         *why = w->off;
         return 0;
     }
-    if (c->publish_keys && auth_bearer_ok(c->publish_keys, get("HTTP_AUTHORIZATION", ctx)))
+    if (c->keys && auth_bearer_ok(c->keys, get("HTTP_AUTHORIZATION", ctx)))
         return 1;
     user = get("REMOTE_USER", ctx);
-    if (c->publish_remote_user && user && *user)
+    if (c->remote_user && user && *user)
         return 1;
-    *why = c->publish_keys ? (c->publish_remote_user ? w->key_or_user : w->key) : w->user;
+    *why = c->keys ? (c->remote_user ? w->key_or_user : w->key) : w->user;
     return 0;
 }
 
-int pub_may(const struct ctl *c, req_param_fn get, void *ctx, const char **why)
+int pub_may(const struct pub_config *c, req_param_fn get, void *ctx, const char **why)
 {
     return may(c, get, ctx, &publish_why, why);
 }
 
-int pub_chat_may(const struct ctl *c, req_param_fn get, void *ctx, const char **why)
+int pub_chat_may(const struct pub_config *c, req_param_fn get, void *ctx, const char **why)
 {
     return may(c, get, ctx, &chat_why, why);
 }
 
-int pub_check(const struct ctl *c, req_param_fn get, void *ctx, const char *body, size_t len,
-              int too_big, const struct resp_sink *o)
+int pub_check(const struct pub_config *c, req_param_fn get, void *ctx, const char *body,
+              size_t len, int too_big, const struct resp_sink *o)
 {
     const char *why = NULL;
 
@@ -109,7 +69,7 @@ int pub_check(const struct ctl *c, req_param_fn get, void *ctx, const char *body
         return resp_error(o, 403, why, 0, 0);
     if (too_big)
         return resp_error(o, 413, "the message is over the responder's --max-message", 0, 0);
-    if (!pub_text_ok(body ? body : "", len))
+    if (!text_utf8_ok(body ? body : "", len))
         return resp_error(o, 400, "the message must be UTF-8 text without NUL bytes", 0, 0);
     return 1;
 }
@@ -133,24 +93,69 @@ int pub_answer(const struct resp_sink *o, struct msgid mid, const char *channel,
     return rc;
 }
 
-int pub_serve(const struct ctl *c, const struct req *r, req_param_fn get, void *ctx,
-              const char *body, size_t len, int too_big, const struct resp_sink *o)
-{
-    unsigned long subscribers = 0;
-    struct msg *m;
-    int rc = pub_check(c, get, ctx, body, len, too_big, o);
+/* A publish waiting for its id. */
+struct pub_wait {
+    const struct pub_config *c;
+    struct stream *s;
+    char channel[CHAN_NAME_MAX + 1];
+};
 
-    if (rc != 1)
-        return rc;
-    m = chan_store(c->engine, r->chans[0], r->event[0] ? r->event : NULL, body ? body : "",
-                   len, wallclock_ms(), &subscribers);
-    if (!m)
-        return resp_error(o, 503, "out of memory for the message: try again later", 1, 0);
-    /* The publisher has its answer before the fan-out: writing to 8,000
-     * subscribers takes tens of ms it need not wait for. */
-    rc = pub_answer(o, m->id, r->chans[0], subscribers);
-    if (o->end)
-        o->end(o->ctx);
-    chan_fanout(c->engine, m);
-    return rc;
+static void pub_finish(void *arg, const struct msgid *id, const char *why)
+{
+    struct pub_wait *w = arg;
+    struct resp_sink o;
+
+    stream_sink(w->s, &o);
+    if (id)
+        (void)pub_answer(&o, *id, w->channel, chan_subscribers(w->c->engine, w->channel));
+    else
+        (void)resp_error(&o, 503, why, 1, 0);
+    stream_end(w->s, 1);
+    stream_destroy(w->s);
+    free(w);
+}
+
+void pub_start(const struct pub_config *c, struct stream *s, const char *channel,
+               const char *type, const char *body, size_t len)
+{
+    struct pub_wait *w = malloc(sizeof *w);
+
+    if (!w) {
+        struct resp_sink o;
+        stream_sink(s, &o);
+        (void)resp_error(&o, 503, "out of memory for the message: try again later", 1, 0);
+        stream_end(s, 1);
+        stream_destroy(s);
+        return;
+    }
+    w->c = c;
+    w->s = s;
+    snprintf(w->channel, sizeof w->channel, "%s", channel);
+    c->backend->publish(c->backend->ctx, channel, type, body, len, pub_finish, w);
+}
+
+/* The engine assigns the id: the publisher is answered, then the
+ * subscribers get the message (writing to 8,000 of them takes tens of ms
+ * the publisher need not wait for). */
+static void pub_memory_publish(void *ctx, const char *channel, const char *type,
+                               const char *body, size_t len, pub_done_fn done, void *arg)
+{
+    struct chan_engine *e = ctx;
+    unsigned long subscribers;
+    struct msg *m = chan_store(e, channel, type, body, len, clock_wall_ms(), &subscribers);
+
+    if (!m) {
+        done(arg, NULL, errno == ENOSPC ? "too many channels: the responder's --max-channels "
+                                          "is reached"
+                                        : "out of memory for the message: try again later");
+        return;
+    }
+    done(arg, &m->id, NULL);
+    chan_fanout(e, m);
+}
+
+void pub_memory(struct pub_backend *b, struct chan_engine *e)
+{
+    b->publish = pub_memory_publish;
+    b->ctx = e;
 }

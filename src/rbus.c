@@ -1,349 +1,31 @@
-/* rbus.c -- channels through Redis: the link (two connections, handshake, backoff, watchdog) and its lifetime */
+/* rbus.c -- channels through Redis: ids and history in Redis streams, one blocking read per responder, resume from Redis */
 #include "config.h"
 
 #include "rbus_int.h"
-#include "monotime.h"
-#include "pub.h"
-#include "redisloop.h"
 
-#include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
 
-/* The functions (src/fcgi-sse.lua), one C string per line. */
-static const char rbus_lua[] =
-#include "src/fcgi-sse-lua.h"
-    ;
-
-/* Makes s fit inside a JSON string of /status as it is: '?' for a quote,
- * backslash, control byte or any byte past ASCII (Redis's errors and a
- * socket's path are not promised to be UTF-8). */
-static void rbus_json_safe(char *s)
+/* The link is up: the read starts (first, where it starts, if not known
+ * yet), and the fetches that waited are sent. */
+static void rbus_on_ready(struct rbus *b)
 {
-    for (; *s; s++)
-        if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
-            *s = '?';
-}
-
-/* Keeps a reason for /status. */
-static void rbus_error(struct rbus *b, const char *what, const char *detail)
-{
-    snprintf(b->st->last_error, sizeof b->st->last_error, "%s%s%s", what, detail ? ": " : "",
-             detail ? detail : "");
-    rbus_json_safe(b->st->last_error);
-}
-
-/* A connection failed (or Redis misbehaved): both go, the reconnect is
- * scheduled. The contexts still open are freed from a timer, never from
- * inside a hiredis callback of another context. */
-void rbus_down(struct rbus *b, const char *why, const char *detail)
-{
-    long long now = monotime_ns();
-
-    if (b->state == RBUS_DOWN)
-        return; /* the first cause is the one /status keeps */
-    if (why)
-        rbus_error(b, why, detail);
-    if (log_allow(&b->warn))
-        log_warn("redis %s: %s; reconnecting in %lld ms", b->st->where, b->st->last_error,
-                 b->backoff_ns / 1000000);
-    b->state = RBUS_DOWN;
-    b->st->connected = 0;
-    b->cmd_ready = b->rd_ready = 0;
-    b->reading = 0;
-    if (loop_timer_set(b->loop, &b->teardown, now) < 0 ||
-        loop_timer_set(b->loop, &b->retry, now + b->backoff_ns) < 0)
-        log_errno("redis: a timer", ENOMEM);
-    b->backoff_ns *= 2;
-    if (b->backoff_ns > RBUS_BACKOFF_MAX_NS)
-        b->backoff_ns = RBUS_BACKOFF_MAX_NS;
-}
-
-/* Nothing still queued on a connection given up on may reach Redis later:
- * on a link gone silent the kernel would go on retransmitting a closed
- * socket's unacknowledged FCALL, and a publish answered 503 would be
- * stored once the link is back, after messages published since. An
- * abortive close (SO_LINGER 0: RST, the send queue dropped) ends that. */
-static void rbus_abort(redisAsyncContext *ac)
-{
-    struct linger lg = { 1, 0 };
-
-    if (ac->c.fd >= 0 && setsockopt(ac->c.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) < 0)
-        log_errno("redis: SO_LINGER on a connection given up on", errno);
-}
-
-void rbus_free_contexts(struct rbus *b)
-{
-    redisAsyncContext *cmd = b->cmd, *rd = b->rd;
-
-    /* cleared first: the callbacks hiredis now calls see stale contexts */
-    b->cmd = b->rd = NULL;
-    if (cmd) {
-        rbus_abort(cmd);
-        redisAsyncFree(cmd);
-    }
-    if (rd) {
-        rbus_abort(rd);
-        redisAsyncFree(rd);
-    }
-}
-
-static void on_teardown(struct loop *l, struct loop_timer *t)
-{
-    struct rbus *b = (struct rbus *)((char *)t - offsetof(struct rbus, teardown));
-    (void)l;
-
-    if (b->state == RBUS_DOWN)
-        rbus_free_contexts(b);
-}
-
-static void on_disconnect(const redisAsyncContext *ac, int status)
-{
-    struct rbus *b = ac->data;
-    (void)status;
-
-    if (ac == b->cmd)
-        b->cmd = NULL; /* hiredis frees it */
-    else if (ac == b->rd)
-        b->rd = NULL;
-    else
-        return; /* one we let go of */
-    rbus_down(b, "connection lost", ac->errstr[0] ? ac->errstr : "closed by Redis");
-}
-
-static void on_connect(const redisAsyncContext *ac, int status)
-{
-    struct rbus *b = ac->data;
-
-    if (status == REDIS_OK)
-        return; /* the handshake's replies tell the rest */
-    if (ac == b->cmd)
-        b->cmd = NULL; /* hiredis frees it after this call */
-    else if (ac == b->rd)
-        b->rd = NULL;
-    else
-        return;
-    rbus_down(b, "cannot connect", ac->errstr);
-}
-
-/* The connection is whole: both handshakes answered. */
-static void rbus_ready(struct rbus *b)
-{
-    struct rchan *c;
-
-    if (!b->cmd_ready || !b->rd_ready || b->state != RBUS_CONNECTING)
-        return;
-    b->state = RBUS_UP;
-    b->st->connected = 1;
-    b->backoff_ns = RBUS_BACKOFF_MIN_NS;
-    if (b->connected_once)
-        b->st->reconnects++;
-    log_info("redis %s: connected%s", b->st->where, b->connected_once ? " again" : "");
-    b->connected_once = 1;
-    b->cmd_progress = monotime_ns();
-    /* positions first (a fetch must run after its channels' positions are fixed) */
-    for (c = b->chans; c; c = c->next)
-        if (c->refs && !c->known && !c->asking)
-            rbus_ask_pos(b, c);
-    rbus_fetch_pump(b);
     rbus_read_next(b);
+    rbus_fetch_pump(b);
 }
 
-/* AUTH, SELECT: an error ends the attempt. */
-static void on_setup(redisAsyncContext *ac, void *reply, void *priv)
+static int rbus_history_start(struct history *h, struct msgid *out)
 {
-    struct rbus *b = ac->data;
-    redisReply *r = reply;
-    (void)priv;
-
-    if (ac != b->cmd && ac != b->rd)
-        return; /* not counted in cmd_pending: sent before the connection was whole */
-    if (r && r->type == REDIS_REPLY_ERROR)
-        rbus_down(b, "Redis refused the setup", r->str);
+    return rbus_position(h->ctx, out);
 }
 
-static void on_loaded(redisAsyncContext *ac, void *reply, void *priv)
+static struct history_fetch *rbus_history_fetch(struct history *h,
+                                                const char (*names)[CHAN_NAME_MAX + 1],
+                                                unsigned n, const struct msgid *after,
+                                                int check_reset, size_t bytes, history_fn fn,
+                                                void *arg)
 {
-    struct rbus *b = ac->data;
-    redisReply *r = reply;
-    (void)priv;
-
-    if (ac != b->cmd)
-        return;
-    b->cmd_pending--;
-    b->cmd_progress = monotime_ns();
-    if (!r || r->type == REDIS_REPLY_ERROR) {
-        rbus_down(b, "FUNCTION LOAD", r ? r->str : ac->errstr[0] ? ac->errstr : "no reply");
-        return;
-    }
-    b->cmd_ready = 1;
-    rbus_ready(b);
+    return rbus_fetch(h->ctx, names, n, after, check_reset, bytes, fn, arg);
 }
-
-static void on_client_id(redisAsyncContext *ac, void *reply, void *priv)
-{
-    struct rbus *b = ac->data;
-    redisReply *r = reply;
-    (void)priv;
-
-    if (ac != b->rd)
-        return;
-    if (!r || r->type != REDIS_REPLY_INTEGER) {
-        rbus_down(b, "CLIENT ID", r && r->type == REDIS_REPLY_ERROR ? r->str
-                                  : !r && ac->errstr[0] ? ac->errstr : "no id");
-        return;
-    }
-    b->rd_id = r->integer;
-    b->rd_ready = 1;
-    rbus_ready(b);
-}
-
-/* Sends a command on cmd, counted for the watchdog. 0, or -1. */
-int rbus_cmd(struct rbus *b, redisCallbackFn *fn, void *priv, int argc, const char **argv,
-                    const size_t *lens)
-{
-    if (!b->cmd || redisAsyncCommandArgv(b->cmd, fn, priv, argc, argv, lens) != REDIS_OK)
-        return -1;
-    if (b->cmd_pending++ == 0)
-        b->cmd_progress = monotime_ns();
-    return 0;
-}
-
-/* AUTH and SELECT, first on a new connection. */
-static int rbus_handshake(struct rbus *b, redisAsyncContext *ac)
-{
-    const struct redisurl *u = &b->cfg.url;
-    char db[16];
-    int rc = REDIS_OK;
-
-    if (u->password[0] && u->user[0])
-        rc = redisAsyncCommand(ac, on_setup, NULL, "AUTH %s %s", u->user, u->password);
-    else if (u->password[0])
-        rc = redisAsyncCommand(ac, on_setup, NULL, "AUTH %s", u->password);
-    if (rc == REDIS_OK && u->db) {
-        snprintf(db, sizeof db, "%u", u->db);
-        rc = redisAsyncCommand(ac, on_setup, NULL, "SELECT %s", db);
-    }
-    return rc == REDIS_OK ? 0 : -1;
-}
-
-static redisAsyncContext *rbus_open(struct rbus *b)
-{
-    const struct redisurl *u = &b->cfg.url;
-    redisAsyncContext *ac = u->is_unix ? redisAsyncConnectUnix(u->path)
-                                       : redisAsyncConnect(u->host, u->port);
-
-    if (!ac)
-        return NULL;
-    if (ac->err) {
-        rbus_error(b, "cannot connect", ac->errstr);
-        redisAsyncFree(ac);
-        return NULL;
-    }
-    ac->data = b;
-    if (redisloop_attach(ac, b->loop) < 0 ||
-        redisAsyncSetConnectCallback(ac, on_connect) != REDIS_OK ||
-        redisAsyncSetDisconnectCallback(ac, on_disconnect) != REDIS_OK ||
-        rbus_handshake(b, ac) < 0) {
-        rbus_error(b, "cannot set up the connection", NULL);
-        redisAsyncFree(ac);
-        return NULL;
-    }
-    return ac;
-}
-
-static void on_retry(struct loop *l, struct loop_timer *t)
-{
-    struct rbus *b = (struct rbus *)((char *)t - offsetof(struct rbus, retry));
-    const char *argv[4] = { "FUNCTION", "LOAD", "REPLACE", rbus_lua };
-    size_t lens[4] = { 8, 4, 7, sizeof rbus_lua - 1 };
-    (void)l;
-
-    if (b->state != RBUS_DOWN)
-        return;
-    rbus_free_contexts(b);
-    b->state = RBUS_CONNECTING;
-    b->connect_started = monotime_ns();
-    b->cmd = rbus_open(b);
-    b->rd = b->cmd ? rbus_open(b) : NULL;
-    b->cmd_pending = 0;
-    if (!b->cmd || !b->rd || rbus_cmd(b, on_loaded, NULL, 4, argv, lens) < 0 ||
-        redisAsyncCommand(b->rd, on_client_id, NULL, "CLIENT ID") != REDIS_OK) {
-        rbus_down(b, NULL, NULL);
-        return;
-    }
-}
-
-static void on_watchdog(struct loop *l, struct loop_timer *t)
-{
-    struct rbus *b = (struct rbus *)((char *)t - offsetof(struct rbus, watchdog));
-    long long now = monotime_ns();
-
-    if (b->state == RBUS_CONNECTING && now - b->connect_started > RBUS_CONNECT_NS)
-        rbus_down(b, "no connection within 2 s", NULL);
-    else if (b->state == RBUS_UP && b->cmd_pending && now - b->cmd_progress > RBUS_REPLY_NS)
-        rbus_down(b, "no reply within 5 s", NULL);
-    else if (b->state == RBUS_UP && b->reading &&
-             now - b->rd_sent > RBUS_BLOCK_MS * 1000000LL + RBUS_REPLY_NS)
-        rbus_down(b, "the blocking read got no reply within 10 s", NULL);
-    if (loop_timer_set(l, t, now + 1000000000LL) < 0)
-        log_errno("redis: the watchdog's timer", ENOMEM);
-}
-
-/* ---------------------------------------------------------------- entries */
-
-/* The fields of a stream entry [id, [field, value, ...]] as
- * fcgi_sse_publish writes them: *id, *type (NULL for none), data[0,
- * *len). 1 when it is such a message; 0 when its id parses but the rest
- * does not (a bad type, data that is not UTF-8 text or is over
- * --max-message: logged, skipped); -1 when not even the id parses. */
-int rbus_fields(struct rbus *b, const redisReply *e, struct msgid *id, const char **type,
-                       const char **data, size_t *len)
-{
-    const redisReply *f;
-    size_t i;
-
-    *type = *data = NULL;
-    *len = 0;
-    if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
-        e->element[0]->type != REDIS_REPLY_STRING || msgid_parse(e->element[0]->str, id) < 0)
-        return -1;
-    f = e->element[1];
-    for (i = 0; f->type == REDIS_REPLY_ARRAY && i + 1 < f->elements; i += 2) {
-        const redisReply *k = f->element[i], *v = f->element[i + 1];
-        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
-            continue;
-        if (strcmp(k->str, "type") == 0) {
-            *type = v->str[0] ? v->str : NULL;
-        } else if (strcmp(k->str, "data") == 0) {
-            *data = v->str;
-            *len = v->len;
-        }
-    }
-    if (!*data || (*type && !chan_name_ok(*type, CHAN_TYPE_MAX)) || *len > b->cfg.max_message ||
-        !pub_text_ok(*data, *len)) {
-        if (log_allow(&b->warn))
-            log_warn("redis: entry %s skipped: not a message fcgi_sse_publish makes (type, "
-                     "UTF-8 text, --max-message)", e->element[0]->str);
-        return 0;
-    }
-    return 1;
-}
-
-/* The message of an entry (rbus_fields), or NULL (skipped, or ENOMEM). */
-struct msg *rbus_entry(struct rbus *b, const redisReply *e, struct msgid *id, int *bad)
-{
-    const char *type, *data;
-    size_t len;
-    int rc = rbus_fields(b, e, id, &type, &data, &len);
-
-    *bad = rc < 0;
-    return rc == 1 ? msg_create(*id, type, data, len) : NULL;
-}
-
-/* ---------------------------------------------------------------- lifetime */
 
 struct rbus *rbus_create(struct loop *l, const struct rbus_config *cfg, struct chan_engine *e,
                          struct stats *st)
@@ -357,52 +39,39 @@ struct rbus *rbus_create(struct loop *l, const struct rbus_config *cfg, struct c
     b->cfg = *cfg;
     b->st = &st->redis;
     b->st->enabled = 1;
-    redisurl_describe(&cfg->url, b->st->where, sizeof b->st->where);
-    rbus_json_safe(b->st->where);
-    b->publisher.publish = rbus_publish;
-    b->publisher.ctx = b;
-    b->state = RBUS_DOWN;
-    b->backoff_ns = RBUS_BACKOFF_MIN_NS;
-    loop_timer_init(&b->retry, on_retry);
-    loop_timer_init(&b->watchdog, on_watchdog);
-    loop_timer_init(&b->teardown, on_teardown);
-    loop_timer_init(&b->unblock, rbus_on_unblock);
-    if (loop_timer_set(l, &b->retry, monotime_ns()) < 0 ||
-        loop_timer_set(l, &b->watchdog, monotime_ns() + 1000000000LL) < 0) {
-        loop_timer_cancel(l, &b->retry);
+    rbus_describe(b);
+    b->backend.publish = rbus_publish;
+    b->backend.ctx = b;
+    b->history.start = rbus_history_start;
+    b->history.fetch = rbus_history_fetch;
+    b->history.cancel = rbus_fetch_cancel;
+    b->history.ctx = b;
+    rbus_link_start(b, rbus_on_ready);
+    if (rbus_link_connect(b) < 0) {
         free(b);
         return NULL;
     }
     return b;
 }
 
+int rbus_position(const struct rbus *b, struct msgid *out)
+{
+    if (!b->have_pos)
+        return -1;
+    *out = b->known;
+    return 0;
+}
+
+struct history *rbus_history(struct rbus *b)
+{
+    return &b->history;
+}
+
 void rbus_destroy(struct rbus *b)
 {
-    struct rchan *c, *next;
-
     if (!b)
         return;
-    loop_timer_cancel(b->loop, &b->retry);
-    loop_timer_cancel(b->loop, &b->watchdog);
-    loop_timer_cancel(b->loop, &b->teardown);
-    loop_timer_cancel(b->loop, &b->unblock);
-    b->state = RBUS_DOWN;
-    rbus_free_contexts(b); /* publishes in flight: 503; fetches: queued */
-    while (b->fq_head) {
-        struct rbus_fetch *f = b->fq_head;
-        b->fq_head = f->next;
-        f->queued = 0;
-        if (f->slot)
-            b->slots--;
-        f->slot = 0;
-        if (!f->arg)
-            free(f);
-        else
-            f->b = NULL; /* the subscription still holds it: released with the hub */
-    }
-    for (c = b->chans; c; c = next) {
-        next = c->next;
-        free(c);
-    }
+    rbus_link_stop(b);
+    rbus_fetch_drop(b);
     free(b);
 }

@@ -1,11 +1,8 @@
-/* rbus_pub.c -- channels through Redis: a publish is one FCALL, answered with the id Redis assigned */
+/* rbus_pub.c -- channels through Redis: a publish is one FCALL, done with the id Redis assigned */
 #include "config.h"
 
 #include "rbus_int.h"
-#include "fcgireq.h"
-#include "monotime.h"
-#include "pub.h"
-#include "stream.h"
+#include "clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,32 +11,21 @@
 /* A publish waiting for its id. */
 struct rpub {
     struct rbus *b;
-    struct stream *s;
-    char channel[CHAN_NAME_MAX + 1];
+    pub_done_fn done;
+    void *arg;
+    size_t len;                    /* of the message, counted in pub_bytes */
 };
 
-static int rp_write(void *ctx, const char *buf, size_t len)
-{
-    return fcgireq_write(ctx, buf, len);
-}
-
-static int rp_flush(void *ctx)
-{
-    return fcgireq_flush(ctx);
-}
-
-/* Answers a waiting publish with its id (id non-NULL) or a 503, and frees it. */
+/* Tells the publisher (id non-NULL, or a reason for its 503) and forgets p. */
 static void rbus_pub_finish(struct rpub *p, const struct msgid *id, const char *why)
 {
-    struct resp_sink o = { rp_write, rp_flush, &p->s->req, NULL };
+    struct rbus *b = p->b;
 
-    if (id)
-        (void)pub_answer(&o, *id, p->channel, chan_subscribers(p->b->engine, p->channel));
-    else
-        (void)resp_error(&o, 503, why, 1, 0);
-    stream_end(p->s, 1);
-    stream_destroy(p->s);
-    p->b->pub_pending--;
+    b->pub_pending--;
+    b->pub_bytes -= p->len;
+    b->st->pending_publishes = b->pub_pending;
+    b->st->pending_bytes = b->pub_bytes;
+    p->done(p->arg, id, why);
     free(p);
 }
 
@@ -50,16 +36,14 @@ static void on_published(redisAsyncContext *ac, void *reply, void *priv)
     redisReply *r = reply;
     struct msgid id;
 
-    if (ac == b->cmd) {
-        b->cmd_pending--;
-        b->cmd_progress = monotime_ns();
-    }
+    (void)rbus_cmd_done(b, ac);
     if (r && r->type == REDIS_REPLY_STRING && msgid_parse(r->str, &id) == 0) {
+        rbus_saw(b, id);
         rbus_pub_finish(p, &id, NULL);
         return;
     }
     if (r && r->type == REDIS_REPLY_ERROR && log_allow(&b->warn))
-        log_warn("redis: publishing on %s: %s", p->channel, r->str);
+        log_warn("redis: publishing: %s", r->str);
     /* someone ran FUNCTION FLUSH (or loaded another library): a new
      * connection loads them again */
     if (r && r->type == REDIS_REPLY_ERROR && ac == b->cmd && strstr(r->str, "Function not found"))
@@ -68,31 +52,33 @@ static void on_published(redisAsyncContext *ac, void *reply, void *priv)
                                : "Redis is unreachable: try again later");
 }
 
-void rbus_publish(void *ctx, struct stream *s, const char *channel, const char *type,
-                         const char *body, size_t len)
+void rbus_publish(void *ctx, const char *channel, const char *type, const char *body,
+                  size_t len, pub_done_fn done, void *arg)
 {
     struct rbus *b = ctx;
     struct rpub *p = malloc(sizeof *p);
     char key[RBUS_KEY_MAX], history[24];
     const char *argv[8];
     size_t lens[8];
+    int i;
 
     if (!p) {
-        struct resp_sink o = { rp_write, rp_flush, &s->req, NULL };
-        (void)resp_error(&o, 503, "out of memory for the message: try again later", 1, 0);
-        stream_end(s, 1);
-        stream_destroy(s);
+        done(arg, NULL, "out of memory for the message: try again later");
         return;
     }
     p->b = b;
-    p->s = s;
-    snprintf(p->channel, sizeof p->channel, "%s", channel);
+    p->done = done;
+    p->arg = arg;
+    p->len = len;
     b->pub_pending++;
+    b->pub_bytes += len;
+    b->st->pending_publishes = b->pub_pending;
+    b->st->pending_bytes = b->pub_bytes;
     if (b->state != RBUS_UP) {
         rbus_pub_finish(p, NULL, "Redis is unreachable: try again later");
         return;
     }
-    if (b->pub_pending > RBUS_PUB_MAX) {
+    if (b->pub_pending > RBUS_PUB_MAX || b->pub_bytes > RBUS_PUB_BYTES) {
         rbus_pub_finish(p, NULL, "too many messages waiting for Redis: try again later");
         return;
     }
@@ -106,15 +92,14 @@ void rbus_publish(void *ctx, struct stream *s, const char *channel, const char *
     argv[5] = history;
     argv[6] = type ? type : "";
     argv[7] = body;
-    for (int i = 0; i < 7; i++)
+    for (i = 0; i < 7; i++)
         lens[i] = strlen(argv[i]);
     lens[7] = len;
     if (rbus_cmd(b, on_published, p, 8, argv, lens) < 0)
         rbus_pub_finish(p, NULL, "Redis is unreachable: try again later");
 }
 
-const struct ctl_publisher *rbus_publisher(struct rbus *b)
+const struct pub_backend *rbus_backend(struct rbus *b)
 {
-    return &b->publisher;
+    return &b->backend;
 }
-

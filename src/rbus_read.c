@@ -1,147 +1,115 @@
-/* rbus_read.c -- channels through Redis: the one blocking read per responder, and the channels it covers */
+/* rbus_read.c -- channels through Redis: the one blocking read of fcgi-sse:log per responder */
 #include "config.h"
 
 #include "rbus_int.h"
-#include "monotime.h"
-#include "rmerge.h"
+#include "clock.h"
+#include "req.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static struct rchan *rbus_find(struct rbus *b, const char *key, size_t len)
+/* Entries in one read: what RBUS_READ_BYTES holds at --max-message each. */
+static unsigned long rbus_read_count(const struct rbus *b)
 {
-    struct rchan *c;
-
-    for (c = b->chans; c; c = c->next)
-        if (c->keylen == len && memcmp(c->key, key, len) == 0)
-            return c;
-    return NULL;
-}
-
-/* Frees the channels nobody wants, unless a reply may still name them. */
-static void rbus_reap(struct rbus *b)
-{
-    struct rchan **p = &b->chans;
-
-    if (b->in_read || !b->nreaped)
-        return;
-    while (*p) {
-        struct rchan *c = *p;
-        if (c->refs == 0 && !c->asking) {
-            *p = c->next;
-            b->nreaped--;
-            free(c);
-        } else {
-            p = &c->next;
-        }
-    }
-}
-
-/* Stores and fans out what one XREAD brought, in id order (rmerge). */
-/* Entries a stream in one blocking read over n channels. */
-static unsigned long rbus_read_count(const struct rbus *b, unsigned long n)
-{
-    unsigned long c = RBUS_READ_BYTES / ((b->cfg.max_message + 256) * (n ? n : 1));
+    unsigned long c = RBUS_READ_BYTES / (b->cfg.max_message + 256);
 
     return c < 1 ? 1 : c > RBUS_READ_COUNT ? RBUS_READ_COUNT : c;
 }
 
-static void rbus_take(struct rbus *b, const redisReply *r)
+/* 1 when s is a stream id as Redis writes them (digits, a dash, digits)
+ * that fits pos; msgid_parse may still refuse it (a part past 2^63). */
+static int rbus_id_text(const char *s, size_t len)
 {
-    size_t total = 0, i, j, k, n = 0;
-    unsigned ns = (unsigned)r->elements;
-    struct rmerge_item *v;
-    struct rchan **sc;
-    int *full;
-    struct msgid *last;
+    const char *dash = memchr(s, '-', len);
 
-    for (i = 0; i < r->elements; i++) {
-        const redisReply *s = r->element[i];
-        if (s->type == REDIS_REPLY_ARRAY && s->elements == 2 &&
-            s->element[1]->type == REDIS_REPLY_ARRAY)
-            total += s->element[1]->elements;
-    }
-    v = calloc(total ? total : 1, sizeof *v);
-    sc = calloc(ns ? ns : 1, sizeof *sc);
-    full = calloc(ns ? ns : 1, sizeof *full);
-    last = calloc(ns ? ns : 1, sizeof *last);
-    if (!v || !sc || !full || !last) {
-        /* nothing stored: the next read asks again from the same ids */
-        log_errno("redis: taking entries", ENOMEM);
-        goto out;
-    }
-    for (i = 0; i < ns; i++) {
-        const redisReply *s = r->element[i], *es;
-        if (s->type != REDIS_REPLY_ARRAY || s->elements != 2 ||
-            s->element[0]->type != REDIS_REPLY_STRING || s->element[1]->type != REDIS_REPLY_ARRAY)
-            continue;
-        sc[i] = rbus_find(b, s->element[0]->str, s->element[0]->len);
-        es = s->element[1];
-        full[i] = es->elements >= b->read_count;
-        for (j = 0; j < es->elements; j++) {
-            struct msgid id;
-            const redisReply *e = es->element[j];
-            if (e->type != REDIS_REPLY_ARRAY || e->elements < 1 ||
-                e->element[0]->type != REDIS_REPLY_STRING || msgid_parse(e->element[0]->str, &id) < 0)
-                continue;
-            last[i] = id;
-            v[n].id = id;
-            v[n].stream = (unsigned)i;
-            v[n].p = (void *)e;
-            n++;
-        }
-    }
-    /* A channel whose position was fixed after this read was sent is not in
-     * it, and may have entries after its position that come before some the
-     * read brought: those wait for the next read, which covers it (else a
-     * subscriber of both would get them out of order, and skip one). */
-    {
-        struct rchan *c;
-        struct msgid cap = { 0, 0 };
-        int capped = 0;
-        for (c = b->chans; c; c = c->next) {
-            if (c->refs && c->known && c->known_gen > b->read_gen &&
-                (!capped || msgid_cmp(c->pos, cap) < 0)) {
-                cap = c->pos;
-                capped = 1;
-            }
-        }
-        k = rmerge_order(v, n, full, last, ns, capped ? &cap : NULL);
-    }
-    for (i = 0; i < k; i++) {
-        struct rchan *c = sc[v[i].stream];
-        struct msgid id;
-        unsigned long subs;
-        const char *type, *data;
-        size_t dlen;
-        struct msg *m;
-
-        if (!c || !c->refs || !c->known || msgid_cmp(v[i].id, c->pos) <= 0)
-            continue; /* not wanted now, or had already: never stored twice */
-        c->pos = v[i].id;
-        if (rbus_fields(b, v[i].p, &id, &type, &data, &dlen) != 1)
-            continue;
-        /* through the engine: history, bounds, and one event for all its subscribers */
-        m = chan_store_id(b->engine, c->key + sizeof RBUS_KEY_PREFIX - 1, type, data, dlen, &id,
-                          wallclock_ms(), &subs);
-        if (m)
-            chan_fanout(b->engine, m);
-        else if (errno == ENOMEM && log_allow(&b->warn))
-            log_errno("redis: storing an entry", ENOMEM);
-    }
-out:
-    free(v);
-    free(sc);
-    free(full);
-    free(last);
+    return len < MSGID_STR_MAX && dash && dash > s && dash < s + len - 1 &&
+           strspn(s, "0123456789") == (size_t)(dash - s) &&
+           strspn(dash + 1, "0123456789") == len - (size_t)(dash - s) - 1;
 }
+
+/* <0, 0, >0 as the stream id a is before, equal to, after b (both as
+ * rbus_id_text accepts them: parts of any length, no leading zeros). */
+static int rbus_id_text_cmp(const char *a, const char *b)
+{
+    size_t am = strcspn(a, "-"), bm = strcspn(b, "-"), as, bs;
+    int c;
+
+    if (am != bm)
+        return am < bm ? -1 : 1;
+    if ((c = strncmp(a, b, am)) != 0)
+        return c;
+    as = strlen(a + am);
+    bs = strlen(b + bm);
+    if (as != bs)
+        return as < bs ? -1 : 1;
+    return strcmp(a + am, b + bm);
+}
+
+/* The log has a hole before the entry `id`: every channel here may have
+ * missed messages up to it, which its subscribers fetch. */
+static void rbus_hole(struct rbus *b, struct msgid id, const char *why)
+{
+    b->st->resyncs++;
+    if (log_allow(&b->warn))
+        log_warn("redis: the read of " RBUS_KEY_LOG " missed entries (%s): subscribers fetch "
+                 "them from the channels", why);
+    chan_gap_all(b->engine, id);
+}
+
+/* Stores and fans out one entry of the log, in the order read. */
+static void rbus_take_entry(struct rbus *b, const redisReply *e)
+{
+    const char *type, *data, *name;
+    unsigned long long n;
+    struct msgid id;
+    size_t dlen;
+    unsigned long subs;
+    struct msg *m;
+    int own;
+
+    if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+        e->element[0]->type != REDIS_REPLY_STRING ||
+        !rbus_id_text(e->element[0]->str, e->element[0]->len)) {
+        if (log_allow(&b->warn))
+            log_warn("redis: an entry of " RBUS_KEY_LOG " without an id: skipped");
+        return;
+    }
+    /* the read goes on after it, whatever it holds: it is never read twice */
+    memcpy(b->pos, e->element[0]->str, e->element[0]->len + 1);
+    if (msgid_parse(e->element[0]->str, &id) < 0) {
+        if (log_allow(&b->warn))
+            log_warn("redis: entry %s of " RBUS_KEY_LOG " skipped: not an id fcgi-sse makes",
+                     b->pos);
+        return;
+    }
+    own = rbus_fields(b, b->pos, e->element[1], &type, &data, &dlen, &name, &n);
+    if (!n)
+        return; /* a foreign entry: it counts nothing */
+    if (n != b->n + 1)
+        rbus_hole(b, id, "its count jumped: the read fell behind its trimming, or Redis lost it");
+    b->n = n;
+    rbus_saw(b, id);
+    chan_engine_set_floor(b->engine, id);
+    if (!own)
+        return;
+    /* through the engine: history, bounds, and one event for all its
+     * subscribers; a channel nobody here subscribes to does not exist */
+    m = chan_store_id(b->engine, name, type, data, dlen, &id, clock_wall_ms(), &subs);
+    if (m)
+        chan_fanout(b->engine, m);
+    else if (errno == ENOMEM && log_allow(&b->warn))
+        log_errno("redis: storing an entry", ENOMEM);
+}
+
+static void rbus_ask_head(struct rbus *b, int check);
 
 static void on_read(redisAsyncContext *ac, void *reply, void *priv)
 {
     struct rbus *b = ac->data;
     redisReply *r = reply;
+    size_t i;
     (void)priv;
 
     if (ac != b->rd)
@@ -153,42 +121,120 @@ static void on_read(redisAsyncContext *ac, void *reply, void *priv)
         rbus_down(b, "XREAD", r->str);
         return;
     }
-    if (r->type == REDIS_REPLY_ARRAY) {
-        b->in_read = 1;
-        rbus_take(b, r);
-        b->in_read = 0;
+    /* [[fcgi-sse:log, [entry...]]], or nil when the block timed out */
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+        r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements == 2 &&
+        r->element[0]->element[1]->type == REDIS_REPLY_ARRAY) {
+        const redisReply *es = r->element[0]->element[1];
+        for (i = 0; i < es->elements && b->rd == ac; i++)
+            rbus_take_entry(b, es->element[i]);
+    } else if (r->type != REDIS_REPLY_NIL) {
+        rbus_down(b, "XREAD", "a reply that is not a stream's entries");
+        return;
+    } else {
+        rbus_ask_head(b, 1); /* 5 s without an entry: is the log where the read is? */
+        return;
     }
     rbus_read_next(b);
 }
 
-/* One XREAD BLOCK over every channel wanted whose position is fixed. */
+/* The head again, while the read is at pos: a log whose newest entry is
+ * before pos was made anew (deleted, or Redis lost it) after the read
+ * went past a foreign id or the old entries: the read starts over after
+ * its newest entry, and every channel may have missed what came before. */
+static void rbus_recheck(struct rbus *b, const redisReply *r, struct msgid last)
+{
+    struct msgid top = last;
+    char target[MSGID_STR_MAX];
+
+    if (r->element[1]->len) {
+        if (rbus_id_text_cmp(r->element[1]->str, b->pos) >= 0)
+            return; /* the log is where the read left it, or after: the read sees what follows */
+        memcpy(target, r->element[1]->str, r->element[1]->len + 1);
+        if (msgid_parse(target, &top) < 0)
+            top = last;
+    } else {
+        msgid_format(target, last); /* no log: the next entry comes after the last id */
+        if (strcmp(target, b->pos) == 0)
+            return;
+    }
+    memcpy(b->pos, target, sizeof target);
+    b->n = (unsigned long long)r->element[2]->integer;
+    rbus_saw(b, top);
+    rbus_hole(b, top, "the log was made anew behind the read");
+}
+
+static void on_head(redisAsyncContext *ac, void *reply, void *priv)
+{
+    struct rbus *b = ac->data;
+    redisReply *r = reply;
+    struct msgid last = { 0, 0 }, top;
+
+    if (!rbus_cmd_done(b, ac) || !r)
+        return; /* asked again once connected */
+    b->reading = 0;
+    /* {last or '', newest log id or '', its count} */
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+        r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING ||
+        r->element[2]->type != REDIS_REPLY_INTEGER || r->element[2]->integer < 0 ||
+        (r->element[0]->len && msgid_parse(r->element[0]->str, &last) < 0) ||
+        (r->element[1]->len && !rbus_id_text(r->element[1]->str, r->element[1]->len))) {
+        rbus_down(b, "fcgi_sse_head", r->type == REDIS_REPLY_ERROR ? r->str : "not its reply");
+        return;
+    }
+    if (priv) {
+        rbus_recheck(b, r, last);
+        rbus_read_next(b);
+        return;
+    }
+    /* the read starts after the newest entry of the log (or the last id:
+     * what came before, subscribers fetch) */
+    if (r->element[1]->len) {
+        memcpy(b->pos, r->element[1]->str, r->element[1]->len + 1);
+        if (msgid_parse(b->pos, &top) == 0)
+            rbus_saw(b, top);
+    } else {
+        msgid_format(b->pos, last);
+    }
+    rbus_saw(b, last);
+    b->n = (unsigned long long)r->element[2]->integer;
+    b->have_pos = 1;
+    chan_engine_set_floor(b->engine, b->known);
+    rbus_read_next(b);
+}
+
+/* Asks where the log's newest entry is (fcgi_sse_head): to start the read
+ * (check 0), or to see whether the log was made anew behind it (check 1).
+ * It stands for the read until it answers. */
+static void rbus_ask_head(struct rbus *b, int check)
+{
+    static int check_mark;
+    const char *hv[4] = { "FCALL_RO", "fcgi_sse_head", "1", RBUS_KEY_LAST };
+    size_t hl[4] = { 8, 13, 1, sizeof RBUS_KEY_LAST - 1 };
+
+    if (rbus_cmd(b, on_head, check ? &check_mark : NULL, 4, hv, hl) < 0) {
+        rbus_down(b, "cannot send fcgi_sse_head", NULL);
+        return;
+    }
+    b->reading = 1;
+    b->rd_sent = clock_now_ns();
+}
+
+/* One XREAD BLOCK of the log after pos; first, once, where pos is. */
 void rbus_read_next(struct rbus *b)
 {
-    char count[16], block[16];
-    char (*ids)[MSGID_STR_MAX];
-    const char **argv;
-    size_t *lens;
-    struct rchan *c;
-    unsigned long n = 0, i = 0;
-    int argc;
+    char count[24], block[16];
+    const char *argv[8];
+    size_t lens[8];
+    int i;
 
-    rbus_reap(b);
     if (b->state != RBUS_UP || b->reading || !b->rd)
         return;
-    for (c = b->chans; c; c = c->next)
-        n += c->refs && c->known;
-    b->st->channels_read = n;
-    if (!n)
-        return; /* a channel whose position gets fixed starts it */
-    argc = 6 + 2 * (int)n;
-    argv = malloc((size_t)argc * sizeof *argv);
-    lens = malloc((size_t)argc * sizeof *lens);
-    ids = malloc(n * sizeof *ids);
-    if (!argv || !lens || !ids) {
-        rbus_down(b, "out of memory for the blocking read", NULL);
-        goto out;
+    if (!b->have_pos) {
+        rbus_ask_head(b, 0);
+        return;
     }
-    b->read_count = rbus_read_count(b, n);
+    b->read_count = rbus_read_count(b);
     snprintf(count, sizeof count, "%lu", b->read_count);
     snprintf(block, sizeof block, "%d", RBUS_BLOCK_MS);
     argv[0] = "XREAD";
@@ -197,165 +243,14 @@ void rbus_read_next(struct rbus *b)
     argv[3] = "BLOCK";
     argv[4] = block;
     argv[5] = "STREAMS";
-    for (c = b->chans; c; c = c->next) {
-        if (!c->refs || !c->known)
-            continue;
-        argv[6 + i] = c->key;
-        lens[6 + i] = c->keylen;
-        lens[6 + n + i] = msgid_format(ids[i], c->pos);
-        argv[6 + n + i] = ids[i];
-        i++;
-    }
-    for (i = 0; i < 6; i++)
+    argv[6] = RBUS_KEY_LOG;
+    argv[7] = b->pos;
+    for (i = 0; i < 8; i++)
         lens[i] = strlen(argv[i]);
-    if (redisAsyncCommandArgv(b->rd, on_read, NULL, argc, argv, lens) != REDIS_OK) {
+    if (redisAsyncCommandArgv(b->rd, on_read, NULL, 8, argv, lens) != REDIS_OK) {
         rbus_down(b, "cannot send the blocking read", NULL);
-        goto out;
+        return;
     }
     b->reading = 1;
-    b->read_gen = b->gen;
-    b->rd_sent = monotime_ns();
-out:
-    free(argv);
-    free(lens);
-    free(ids);
+    b->rd_sent = clock_now_ns();
 }
-
-static void on_unblocked(redisAsyncContext *ac, void *reply, void *priv)
-{
-    struct rbus *b = ac->data;
-    redisReply *r = reply;
-    (void)priv;
-
-    if (ac != b->cmd)
-        return;
-    b->cmd_pending--;
-    b->cmd_progress = monotime_ns();
-    /* 0: the read was not blocked yet (on its way, or its reply is): if
-     * it still covers fewer channels, try again shortly */
-    if (r && r->type == REDIS_REPLY_INTEGER && r->integer == 0 && b->reading &&
-        b->read_gen != b->gen && loop_timer_set(b->loop, &b->unblock,
-                                                monotime_ns() + RBUS_UNBLOCK_RETRY_NS) < 0)
-        log_errno("redis: a timer", ENOMEM);
-}
-
-/* A channel was added: the read in flight must end so that the next one
- * covers it (CLIENT UNBLOCK ends a blocked XREAD with a nil reply, as a
- * timeout would). */
-static void rbus_interrupt(struct rbus *b)
-{
-    char id[24];
-    const char *argv[3] = { "CLIENT", "UNBLOCK", id };
-    size_t lens[3] = { 6, 7, 0 };
-
-    if (b->state != RBUS_UP)
-        return;
-    if (!b->reading) {
-        rbus_read_next(b);
-        return;
-    }
-    if (b->read_gen == b->gen)
-        return;
-    lens[2] = (size_t)snprintf(id, sizeof id, "%lld", b->rd_id);
-    if (rbus_cmd(b, on_unblocked, NULL, 3, argv, lens) < 0)
-        rbus_down(b, "cannot send CLIENT UNBLOCK", NULL);
-}
-
-void rbus_on_unblock(struct loop *l, struct loop_timer *t)
-{
-    struct rbus *b = (struct rbus *)((char *)t - offsetof(struct rbus, unblock));
-    (void)l;
-
-    rbus_interrupt(b);
-}
-
-static void on_pos(redisAsyncContext *ac, void *reply, void *priv)
-{
-    struct rbus *b = ac->data;
-    struct rchan *c = priv;
-    redisReply *r = reply;
-    struct msgid pos = { 0, 0 };
-
-    c->asking = 0;
-    if (ac == b->cmd) {
-        b->cmd_pending--;
-        b->cmd_progress = monotime_ns();
-    }
-    if (ac != b->cmd || !r)
-        return; /* asked again once connected */
-    if (r->type == REDIS_REPLY_STRING && msgid_parse(r->str, &pos) < 0)
-        r = NULL;
-    if (!r || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_NIL)) {
-        rbus_down(b, "GET " RBUS_KEY_LAST, r && r->type == REDIS_REPLY_ERROR
-                                                      ? r->str : "not an id");
-        return;
-    }
-    if (c->known || !c->refs)
-        return; /* no longer wanted (or fixed already) */
-    c->pos = pos;
-    c->known = 1;
-    c->known_gen = ++b->gen;
-    rbus_interrupt(b);
-}
-
-/* Fixes where the read of c starts: after the id Redis issued last (all
- * that came before, a subscriber fetches). */
-void rbus_ask_pos(struct rbus *b, struct rchan *c)
-{
-    const char *argv[2] = { "GET", RBUS_KEY_LAST };
-    size_t lens[2] = { 3, sizeof RBUS_KEY_LAST - 1 };
-
-    if (rbus_cmd(b, on_pos, c, 2, argv, lens) < 0) {
-        rbus_down(b, "cannot send GET", NULL);
-        return;
-    }
-    c->asking = 1;
-}
-
-int rbus_watch(struct rbus *b, const char *name)
-{
-    char key[RBUS_KEY_MAX];
-    size_t len = (size_t)snprintf(key, sizeof key, RBUS_KEY_PREFIX "%s", name);
-    struct rchan *c = rbus_find(b, key, len);
-
-    if (c) {
-        if (c->refs++ == 0) {
-            b->nreaped--;
-            b->nchans++;
-            if (b->state == RBUS_UP && !c->asking)
-                rbus_ask_pos(b, c);
-        }
-        return 0;
-    }
-    c = calloc(1, sizeof *c);
-    if (!c)
-        return -1;
-    memcpy(c->key, key, len + 1);
-    c->keylen = len;
-    c->refs = 1;
-    c->next = b->chans;
-    b->chans = c;
-    b->nchans++;
-    if (b->state == RBUS_UP)
-        rbus_ask_pos(b, c);
-    return 0;
-}
-
-void rbus_unwatch(struct rbus *b, const char *name)
-{
-    char key[RBUS_KEY_MAX];
-    size_t len = (size_t)snprintf(key, sizeof key, RBUS_KEY_PREFIX "%s", name);
-    struct rchan *c = rbus_find(b, key, len);
-
-    if (!c || !c->refs)
-        return;
-    if (--c->refs == 0) {
-        /* its history goes with it: a subscriber that comes back later is
-         * read from a new position, and fetches what came between */
-        c->known = 0;
-        b->nchans--;
-        b->nreaped++;
-        rbus_reap(b);
-    }
-}
-

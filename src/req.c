@@ -2,69 +2,9 @@
 #include "config.h"
 
 #include "req.h"
-#include "opt.h"
+#include "text.h"
 
 #include <string.h>
-
-int req_parse_uint(const char *s, unsigned long long min, unsigned long long max,
-                   unsigned long long *out)
-{
-    unsigned long long v = 0;
-
-    if (*s == '\0')
-        return -1;
-    for (; *s; s++) {
-        unsigned d;
-        if (*s < '0' || *s > '9')
-            return -1;
-        d = (unsigned)(*s - '0');
-        if (d > max || v > (max - d) / 10)
-            return -1;
-        v = v * 10 + d;
-    }
-    if (v < min)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-long req_decode(const char *s, size_t n, int plus, char *out, size_t cap)
-{
-    size_t i, o = 0;
-
-    for (i = 0; i < n; i++) {
-        char c = s[i];
-        if (c == '%') {
-            int hi, lo;
-            if (i + 2 >= n)
-                return -1;
-            hi = hexval(s[i + 1]);
-            lo = hexval(s[i + 2]);
-            if (hi < 0 || lo < 0)
-                return -1;
-            c = (char)(hi * 16 + lo);
-            i += 2;
-        } else if (c == '+' && plus) {
-            c = ' ';
-        }
-        if (c == '\0' || o + 1 >= cap)
-            return -1;
-        out[o++] = c;
-    }
-    out[o] = '\0';
-    return (long)o;
-}
 
 static const char *param(req_param_fn get, void *ctx, const char *name)
 {
@@ -93,7 +33,7 @@ static int request_path(req_param_fn get, void *ctx, char *path)
     uri = param(get, ctx, "REQUEST_URI");
     if (*uri) {
         n = strcspn(uri, "?#");
-        return req_decode(uri, n, 0, path, REQ_PATH_MAX) < 0 ? -1 : 0;
+        return text_decode(uri, n, 0, path, REQ_PATH_MAX) < 0 ? -1 : 0;
     }
     uri = param(get, ctx, "DOCUMENT_URI");
     n = strlen(uri);
@@ -115,7 +55,7 @@ static enum req_route route_of(const char *path, char *name)
         prev--;
     if (slash && (size_t)(slash - prev) == 3 && memcmp(prev, "run", 3) == 0) {
         size_t n = strlen(seg);
-        if (!opt_run_name_ok(seg, n))
+        if (!text_program_name_ok(seg, n))
             return REQ_NOT_FOUND;
         memcpy(name, seg, n + 1);
         return REQ_RUN;
@@ -154,26 +94,24 @@ static void parse_query(struct req *r, const char *q, int *have_q_id,
                         unsigned long long *q_id)
 {
     int seen_limit = 0, seen_id = 0;
+    struct text_field fd;
 
-    while (*q) {
-        size_t n = strcspn(q, "&;");
-        const char *eq = memchr(q, '=', n);
-        size_t kn = eq ? (size_t)(eq - q) : n;
-        const char *val = eq ? eq + 1 : q + n;
-        size_t vn = eq ? n - kn - 1 : 0;
+    while (text_form_next(&q, "&;", &fd)) {
+        const char *val = fd.value;
+        size_t vn = fd.value_len;
         char key[16], v[32];
         int is_id, is_limit;
 
-        if (req_decode(q, kn, 1, key, sizeof key) >= 0) {
+        if (text_decode(fd.name, fd.name_len, 1, key, sizeof key) >= 0) {
             is_id = strcmp(key, "lastEventId") == 0;
             is_limit = strcmp(key, "limit") == 0;
             if (is_id) {
                 /* an empty value means no resume, as for the header */
                 if (seen_id)
                     fail(r, 400, "lastEventId given more than once");
-                else if (req_decode(val, vn, 1, v, sizeof v) < 0)
+                else if (text_decode(val, vn, 1, v, sizeof v) < 0)
                     fail(r, 400, E_Q_LAST_ID);
-                else if (v[0] != '\0' && req_parse_uint(v, 0, REQ_LAST_ID_MAX, q_id) < 0)
+                else if (v[0] != '\0' && text_parse_uint(v, 0, REQ_LAST_ID_MAX, q_id) < 0)
                     fail(r, 400, E_Q_LAST_ID);
                 else
                     *have_q_id = v[0] != '\0';
@@ -181,15 +119,12 @@ static void parse_query(struct req *r, const char *q, int *have_q_id,
             } else if (is_limit) {
                 if (seen_limit)
                     fail(r, 400, "limit given more than once");
-                else if (req_decode(val, vn, 1, v, sizeof v) < 0 ||
-                         req_parse_uint(v, 1, REQ_LIMIT_MAX, &r->limit) < 0)
+                else if (text_decode(val, vn, 1, v, sizeof v) < 0 ||
+                         text_parse_uint(v, 1, REQ_LIMIT_MAX, &r->limit) < 0)
                     fail(r, 400, E_Q_LIMIT);
                 seen_limit = 1;
             }
         }
-        q += n;
-        if (*q)
-            q++;
     }
 }
 
@@ -215,22 +150,18 @@ static void keep_once(struct req *r, int *seen, const char *v, long vl, char *ds
 static void parse_chan_query(struct req *r, const char *q, int *have_q_id, struct msgid *q_id)
 {
     int seen_id = 0, seen_exp = 0, seen_sig = 0, seen_ev = 0;
+    struct text_field fd;
 
-    while (*q) {
-        size_t n = strcspn(q, "&;");
-        const char *eq = memchr(q, '=', n);
-        size_t kn = eq ? (size_t)(eq - q) : n;
-        const char *val = eq ? eq + 1 : q + n;
-        size_t vn = eq ? n - kn - 1 : 0;
+    while (text_form_next(&q, "&;", &fd)) {
         char key[16], v[CHAN_NAME_MAX + 2];
         long vl;
 
-        if (req_decode(q, kn, 1, key, sizeof key) >= 0) {
-            vl = req_decode(val, vn, 1, v, sizeof v);
+        if (text_decode(fd.name, fd.name_len, 1, key, sizeof key) >= 0) {
+            vl = text_decode(fd.value, fd.value_len, 1, v, sizeof v);
             if (strcmp(key, "channel") == 0) {
                 unsigned i;
                 int dup = 0;
-                if (vl < 0 || !chan_name_ok(v, CHAN_NAME_MAX)) {
+                if (vl < 0 || !text_name_ok(v, CHAN_NAME_MAX)) {
                     fail(r, 400, E_CHANNEL);
                 } else {
                     for (i = 0; i < r->nchan; i++)
@@ -257,16 +188,13 @@ static void parse_chan_query(struct req *r, const char *q, int *have_q_id, struc
                 keep_once(r, &seen_sig, v, vl, r->sig, sizeof r->sig,
                           "sig must be given once, as a base64url signature");
             } else if (strcmp(key, "event") == 0 && r->route == REQ_PUBLISH) {
-                if (seen_ev || vl < 0 || !chan_name_ok(v, CHAN_TYPE_MAX))
+                if (seen_ev || vl < 0 || !text_name_ok(v, CHAN_TYPE_MAX))
                     fail(r, 400, seen_ev ? "event given more than once" : E_EVENT);
                 else
                     memcpy(r->event, v, (size_t)vl + 1);
                 seen_ev = 1;
             }
         }
-        q += n;
-        if (*q)
-            q++;
     }
 }
 
@@ -353,7 +281,7 @@ void req_parse(struct req *r, req_param_fn get, void *ctx)
 
     hdr = param(get, ctx, "HTTP_LAST_EVENT_ID");
     if (*hdr) {
-        if (req_parse_uint(hdr, 0, REQ_LAST_ID_MAX, &id) < 0) {
+        if (text_parse_uint(hdr, 0, REQ_LAST_ID_MAX, &id) < 0) {
             fail(r, 400, E_LAST_ID);
             return;
         }

@@ -63,20 +63,10 @@ typedef const char *(*req_param_fn)(const char *name, void *ctx);
  * GET and HEAD, a decimal id, limit=; .../events takes GET and HEAD,
  * channel= (1 to 16, repeated names counted once), an id MS-SEQ,
  * expires= and sig=; .../publish takes POST, channel= (one) and event=.
- * Every name is checked (chan_name_ok); a bad one is a 400 naming the
+ * Every name is checked (text_name_ok); a bad one is a 400 naming the
  * parameter. .../run/NAME (the second-to-last segment "run") takes GET
- * and POST and a NAME that opt_run_name_ok accepts (else 404);
+ * and POST and a NAME that text_program_name_ok accepts (else 404);
  * .../chat/completions takes POST; their query is the program's. */
 void req_parse(struct req *r, req_param_fn get, void *ctx);
-
-/* Percent-decodes s[0..n) into out (cap bytes incl. NUL); '+' becomes a
- * space when plus is set (query strings). Returns the decoded length, or
- * -1 on a bad escape, an embedded NUL, or when it does not fit. */
-long req_decode(const char *s, size_t n, int plus, char *out, size_t cap);
-
-/* Parses a decimal integer in [min, max]: digits only, no sign, no space,
- * no leading '+'. Returns 0 and sets *out, or -1. */
-int req_parse_uint(const char *s, unsigned long long min, unsigned long long max,
-                   unsigned long long *out);
 
 #endif

@@ -2,21 +2,16 @@
 #include "config.h"
 
 #include "route.h"
-#include "monotime.h"
 
-int route_answer(const struct req *r, const struct resp_sink *o, struct stats *st,
+int route_answer(const struct req *r, const struct resp_sink *o, const struct stats_view *v,
                  unsigned long retry_ms)
 {
     if (r->status != 200)
         return resp_error_allow(o, r->status, r->error, 0, r->allow ? r->allow : "GET, HEAD",
                                 r->head);
     if (r->route == REQ_STATUS) {
-        struct stats_view v = { 0 };
         char json[STATS_JSON_MAX];
-        int n;
-        if (st)
-            stats_read(st, &v, monotime_ms());
-        n = stats_json(&v, json, sizeof json);
+        int n = stats_json(v, json, sizeof json);
         if (n < 0)
             return resp_error(o, 500, "status does not fit its buffer", 0, r->head);
         return resp_json(o, json, (size_t)n, r->head);

@@ -4,10 +4,11 @@
 #include "run.h"
 #include "hub.h"
 #include "log.h"
-#include "monotime.h"
+#include "clock.h"
 #include "oai.h"
 #include "proc.h"
 #include "sse.h"
+#include "text.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -81,6 +82,10 @@ char **run_env(req_param_fn get, void *ctx, const char *name, size_t body_len)
     for (i = 0; i < NREQ; i++) {
         names[n] = from_req[i];
         values[n] = get(from_req[i], ctx);
+        /* An empty REMOTE_USER is no user (nginx's configs pass "" where
+         * nothing was authenticated): not passed, as CGI leaves it unset. */
+        if (values[n] && !*values[n] && strcmp(names[n], "REMOTE_USER") == 0)
+            values[n] = NULL;
         n += values[n] != NULL;
     }
     names[n] = "LAST_EVENT_ID";
@@ -222,10 +227,10 @@ static int next_from_output(struct run *u)
     if (!u->len)
         return 0;
     if (u->mode != RUN_LINES) {
-        n = u->out.fd >= 0 ? oai_utf8_whole(u->buf, u->len) : u->len;
+        n = u->out.fd >= 0 ? text_utf8_whole(u->buf, u->len) : u->len;
         if (!n)
             return 0;
-        oai_utf8_clean(u->buf, n);
+        text_utf8_clean(u->buf, n);
         if (u->mode == RUN_CHAT_WHOLE) {
             if (u->whole_len + n > RUN_WHOLE_MAX) {
                 if (!u->too_long && u->proc)
@@ -445,7 +450,7 @@ static enum stream_status writable(struct stream *s, long long now)
 static void update(struct run *u)
 {
     if (!u->dead)
-        hub_update(u->s, settle(u->s, u, pump(u->s, u, monotime_ns())));
+        hub_update(u->s, settle(u->s, u, pump(u->s, u, clock_now_ns())));
 }
 
 static void on_out(struct loop *l, struct loop_io *io, uint32_t events)
@@ -628,11 +633,11 @@ int run_start(struct stream *s, enum run_mode mode, const char *path, const char
     if (mode != RUN_LINES) {
         if (getrandom(rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd)
             for (i = 0; i < sizeof rnd; i++)
-                rnd[i] = (unsigned char)(monotime_ns() >> (i % 8 * 8));
+                rnd[i] = (unsigned char)(clock_now_ns() >> (i % 8 * 8));
         memcpy(u->reply.id, "chatcmpl-", 9);
         for (i = 0; i < sizeof rnd; i++)
             snprintf(u->reply.id + 9 + 2 * i, 3, "%02x", rnd[i]);
-        u->reply.created = wallclock_ms() / 1000;
+        u->reply.created = clock_wall_ms() / 1000;
         snprintf(u->reply.model, sizeof u->reply.model, "%s", model ? model : "");
     }
     u->proc = proc_start(path, env, fds, on_exit_cb, u);

@@ -28,8 +28,8 @@ void run_teardown(void);
 
 /* The program's environment, from the request's params (call before
  * stream_begin, which drops them): REQUEST_METHOD, QUERY_STRING,
- * CONTENT_TYPE, CONTENT_LENGTH (body_len), REMOTE_USER, REMOTE_ADDR,
- * REMOTE_PORT, SERVER_NAME, SERVER_PORT, SERVER_PROTOCOL, REQUEST_URI,
+ * CONTENT_TYPE, CONTENT_LENGTH (body_len), REMOTE_USER (unless empty),
+ * REMOTE_ADDR, REMOTE_PORT, SERVER_NAME, SERVER_PORT, SERVER_PROTOCOL, REQUEST_URI,
  * SCRIPT_NAME, PATH_INFO, LAST_EVENT_ID, HTTP_ACCEPT, HTTP_ACCEPT_LANGUAGE,
  * HTTP_USER_AGENT, HTTP_REFERER, RUN_NAME (name), and of our own
  * environment only PATH, LANG and TZ. Never Authorization nor Cookie.

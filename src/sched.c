@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "sched.h"
+#include "text.h"
 #include "sse.h"
 
 #include <string.h>
@@ -36,7 +37,7 @@ void sched_start(struct sched *s, const struct sched_params *p, long long t0,
 static ssize_t counter_event(char *buf, size_t cap, unsigned long long n)
 {
     char id[24], data[40];
-    size_t idlen = sse_u64(id, n);
+    size_t idlen = text_u64(id, n);
     struct sse_event ev = { id, NULL, data, 0 };
 
     memcpy(data, "Count: [", 8);

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "sse.h"
+#include "text.h"
 
 #include <errno.h>
 #include <string.h>
@@ -103,22 +104,7 @@ ssize_t sse_retry(char *buf, size_t cap, unsigned long ms)
     struct sse_buf b = { buf, 0, cap, 0 };
     char num[24];
 
-    sse_u64(num, ms);
+    text_u64(num, ms);
     put_field(&b, "retry", num);
     return finish(&b);
-}
-
-size_t sse_u64(char *buf, unsigned long long v)
-{
-    char tmp[24];
-    size_t n = 0, i;
-
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (i = 0; i < n; i++)
-        buf[i] = tmp[n - 1 - i];
-    buf[n] = '\0';
-    return n;
 }

@@ -31,8 +31,4 @@ ssize_t sse_comment(char *buf, size_t cap, const char *text, size_t len);
  * written or -1 (ENOSPC). */
 ssize_t sse_retry(char *buf, size_t cap, unsigned long ms);
 
-/* Writes the decimal form of v into buf (at least 21 bytes), NUL-terminated.
- * Returns its length. */
-size_t sse_u64(char *buf, unsigned long long v);
-
 #endif

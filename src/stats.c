@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include "stats.h"
-#include "chan.h"
 
 #include <stdio.h>
 
@@ -22,29 +21,23 @@ void stats_read(const struct stats *s, struct stats_view *v, long long now_ms)
     v->runs_refused = s->runs_refused;
     v->run_events = s->run_events;
     v->redis = s->redis;
-    if (s->engine) {
-        struct chan_stats cs;
-        chan_stats_read(s->engine, &cs);
-        v->channels = cs.channels;
-        v->messages_published = cs.published;
-        v->history_bytes = cs.history_bytes;
-    } else {
-        v->channels = v->messages_published = 0;
-        v->history_bytes = 0;
-    }
+    v->channels = v->messages_published = v->channels_refused = 0;
+    v->history_bytes = v->held_bytes = v->channel_bytes = 0;
 }
 
 int stats_json(const struct stats_view *v, char *buf, size_t cap)
 {
-    char redis[512] = "";
+    char redis[768] = "";
     int n;
 
     if (v->redis.enabled) {
         n = snprintf(redis, sizeof redis,
                      ",\"redis\":{\"address\":\"%s\",\"connected\":%s,\"reconnects\":%lu,"
-                     "\"channels_read\":%lu,\"last_error\":\"%s\"}",
+                     "\"resyncs\":%lu,\"pending_publishes\":%lu,\"pending_bytes\":%llu,"
+                     "\"last_error\":\"%s\"}",
                      v->redis.where, v->redis.connected ? "true" : "false",
-                     v->redis.reconnects, v->redis.channels_read, v->redis.last_error);
+                     v->redis.reconnects, v->redis.resyncs, v->redis.pending_publishes,
+                     v->redis.pending_bytes, v->redis.last_error);
         if (n < 0 || (size_t)n >= sizeof redis)
             return -1;
     }
@@ -53,12 +46,14 @@ int stats_json(const struct stats_view *v, char *buf, size_t cap)
                      "\"streams_dropped_slow\":%lu,\"streams_refused\":%lu,"
                      "\"uptime_s\":%llu,\"max_streams\":%lu,\"version\":\"%s\","
                      "\"channels\":%lu,\"messages_published\":%lu,\"events_delivered\":%lu,"
-                     "\"history_bytes\":%llu,\"runs_running\":%lu,\"runs_started\":%lu,"
+                     "\"history_bytes\":%llu,\"held_bytes\":%llu,\"channel_bytes\":%llu,"
+                     "\"channels_refused\":%lu,\"runs_running\":%lu,\"runs_started\":%lu,"
                      "\"runs_failed\":%lu,\"runs_refused\":%lu,\"run_events\":%lu%s}\n",
                      v->streams_open, v->streams_total, v->events_sent,
                      v->streams_dropped_slow, v->streams_refused, v->uptime_s,
                      v->max_streams, PACKAGE_VERSION, v->channels, v->messages_published,
-                     v->events_delivered, v->history_bytes, v->runs_running, v->runs_started,
+                     v->events_delivered, v->history_bytes, v->held_bytes, v->channel_bytes,
+                     v->channels_refused, v->runs_running, v->runs_started,
                      v->runs_failed, v->runs_refused, v->run_events, redis);
     return n < 0 || (size_t)n >= cap ? -1 : n;
 }

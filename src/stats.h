@@ -4,14 +4,14 @@
 
 #include <stddef.h>
 
-struct chan_engine;
-
 /* The Redis connection of --redis (rbus.c keeps it current). */
 struct stats_redis {
     int enabled;                         /* --redis was given */
     int connected;                       /* both connections up, functions loaded */
     unsigned long reconnects;            /* connections made after the first */
-    unsigned long channels_read;         /* channels the blocking read covers */
+    unsigned long resyncs;               /* holes the read found in fcgi-sse:log */
+    unsigned long pending_publishes;     /* publishes waiting for Redis's answer */
+    unsigned long long pending_bytes;    /* their messages' bytes (RBUS_PUB_BYTES bounds) */
     char where[160];                     /* host:port/db or unix:/path */
     char last_error[160];                /* JSON-safe (no quote, backslash, control byte) */
 };
@@ -30,7 +30,6 @@ struct stats {
     unsigned long runs_refused;          /* 503: at --max-runs (ctl.c) */
     unsigned long run_events;            /* lines and chat chunks written (run.c) */
     unsigned long (*runs_running)(void); /* programs alive now (proc.c), or NULL */
-    const struct chan_engine *engine;    /* channels, or NULL */
     struct stats_redis redis;
     unsigned long max_streams;           /* set once at start */
     long long started_ms;                /* CLOCK_MONOTONIC at start */
@@ -41,17 +40,18 @@ struct stats_view {
     unsigned long streams_open, streams_total, events_sent;
     unsigned long streams_dropped_slow, streams_refused, max_streams;
     unsigned long long uptime_s;
-    unsigned long channels, messages_published, events_delivered;
-    unsigned long long history_bytes;
+    unsigned long channels, messages_published, events_delivered, channels_refused;
+    unsigned long long history_bytes, held_bytes, channel_bytes;
     unsigned long runs_running, runs_started, runs_failed, runs_refused, run_events;
     struct stats_redis redis;
 };
 
 /* Room for /status at its largest: every counter at its maximum, and the
  * Redis part with where and last_error full (tests/test_sched.c checks). */
-#define STATS_JSON_MAX 2048
+#define STATS_JSON_MAX 4096
 
-/* Copies the counters. */
+/* Copies the counters; the channels' figures are the caller's to fill in
+ * (the owner of the channels assembles /status). */
 void stats_read(const struct stats *s, struct stats_view *v, long long now_ms);
 
 /* Renders v as one JSON object and a newline. Returns its length, or -1

@@ -47,6 +47,29 @@ enum stream_status stream_send(struct stream *s, const char *buf, size_t len, lo
     return STREAM_OPEN;
 }
 
+static int sink_write(void *ctx, const char *buf, size_t len)
+{
+    return fcgireq_write(ctx, buf, len);
+}
+
+static int sink_flush(void *ctx)
+{
+    return fcgireq_flush(ctx);
+}
+
+static void sink_end(void *ctx)
+{
+    fcgireq_end(ctx, 1);
+}
+
+void stream_sink(struct stream *s, struct resp_sink *o)
+{
+    o->write = sink_write;
+    o->flush = sink_flush;
+    o->ctx = &s->req;
+    o->end = sink_end;
+}
+
 long stream_room(const struct stream *s)
 {
     int queued = 0;

@@ -4,8 +4,9 @@
 
 #include <fcgiapp.h>
 
+#include "list.h"
 #include "loop.h"
-#include "sched.h"
+#include "resp.h"
 
 struct stream;
 
@@ -17,7 +18,8 @@ enum stream_status {
 };
 
 /* Where a stream's events come from: the counter's schedule (counter.c),
- * a channel subscription (sub.c), a program's output (run.c). What the hub does with the connection
+ * a channel subscription (sub.c), a program's output (run.c); each keeps
+ * its state for the stream in src_state. What the hub does with the connection
  * (hang-up, writability, ending, freeing) is the same for every source. */
 struct source {
     const char *name;
@@ -36,15 +38,14 @@ struct stream {
     struct loop_io io;             /* the connection to the web server */
     struct loop_timer timer;       /* the source's next wake-up */
     const struct source *src;
-    void *src_state;               /* the source's own (sub.c) */
-    struct sched sched;            /* the counter's schedule (counter.c) */
+    void *src_state;               /* the source's own state for this stream */
     int sndbuf;                    /* the send buffer as the kernel sized it */
     int want_out;                  /* the source waits for the connection to drain */
     int watching_out;              /* EPOLLOUT is in the loop's set */
     int dead;                      /* ended; freed after the loop's current turn */
     long long last_output;         /* when bytes were last written (heartbeats) */
     void *owner;                   /* the hub that runs it */
-    struct stream *prev, *next;    /* the owner's list */
+    struct list node;              /* the owner's list of live streams, or of ended ones */
 };
 
 /* Allocates a stream with no request. NULL on ENOMEM. */
@@ -69,6 +70,11 @@ long stream_room(const struct stream *s);
 
 /* The largest piece stream_send writes in one record (libfcgi's 8 KB writer). */
 #define STREAM_PIECE 8000
+
+/* A sink (resp.h) that writes to s's response: for the header block or
+ * an error before the stream's events, and for a publish's answer. Its
+ * end (for answers whose work goes on after them) ends the response. */
+void stream_sink(struct stream *s, struct resp_sink *o);
 
 /* Ends the response and closes the connection (fcgireq_end). */
 void stream_end(struct stream *s, int clean);

@@ -3,35 +3,42 @@
 
 #include "sub.h"
 #include "hub.h"
-#include "monotime.h"
-#include "rbus.h"
+#include "clock.h"
 #include "sse.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* A subscriber that is behind and can take nothing for this long is
  * dropped (it resumes from the history when it reconnects). */
 #define SUB_STALL_NS (10 * 1000000000LL)
+/* With --redis, a subscriber without a Last-Event-ID that arrives before
+ * Redis was ever reached waits this long for it (its header block is not
+ * sent before it knows where it starts), looking again at this pace. */
+#define SUB_START_NS (10 * 1000000000LL)
+#define SUB_START_POLL_NS 100000000LL
 
 struct sub {
     struct stream *s;
     unsigned n;
     struct chan_link links[CHAN_SUB_MAX];
+    char (*names)[CHAN_NAME_MAX + 1]; /* the channels, by name */
+    int started;                   /* subscribed, the header block written */
+    long long start_by;            /* not started yet: 503 past this */
     struct msgid cursor;           /* the last message written whole */
-    struct msgid floor;            /* drops up to this were known at the start (reset) */
+    struct msgid floor;            /* drops up to this are accounted for (a reset, a fetch) */
     struct msg *partial;           /* a message larger than a piece, written in part */
     size_t partial_off;
     int replaying;                 /* the history may hold messages after cursor */
     int reset_pending;             /* `event: reset` still to be written */
     struct msgid reset_id;
-    /* with --redis: the replay comes from Redis first, in bounded batches */
-    char (*names)[CHAN_NAME_MAX + 1]; /* the channels, as rbus knows them */
-    unsigned watched;              /* rbus_watch calls to undo */
-    struct rbus_fetch *fetch;      /* a fetch in flight, or its batch being written */
-    int fetching;                  /* waiting for Redis */
+    /* what the engine does not hold comes from the history (Redis) */
+    struct history_fetch *fetch;   /* a fetch in flight */
+    struct msgid fetch_floor;      /* the channels' drops when it was sent */
     int failed;                    /* Redis refused a fetch: end the stream (it resumes) */
-    struct rbus_batch batch;       /* what the fetch brought, written from bi */
+    int in_batch;                  /* a batch is being written, from bi */
+    struct history_batch batch;
     size_t bi;
 };
 
@@ -40,6 +47,8 @@ static struct sub_params params;
 void sub_setup(const struct sub_params *p)
 {
     params = *p;
+    if (p->engine)
+        chan_engine_on_resync(p->engine, sub_resync);
 }
 
 static struct sub *sub_of(struct stream *s)
@@ -62,6 +71,18 @@ static enum stream_status write_reset(struct stream *s, struct sub *u, long long
     return stream_send(s, buf, (size_t)n, now);
 }
 
+/* The newest drop of u's channels. */
+static struct msgid dropped_max(const struct sub *u)
+{
+    struct msgid d = { 0, 0 };
+    unsigned i;
+
+    for (i = 0; i < u->n; i++)
+        if (msgid_cmp(chan_dropped(&u->links[i]), d) > 0)
+            d = chan_dropped(&u->links[i]);
+    return d;
+}
+
 /* The next retained message after `after`, over all channels (each
  * channel's history is in id order, and ids grow across channels). Sets
  * *gap when one of them dropped a message the subscriber has not had. */
@@ -82,14 +103,19 @@ static struct msg *next_msg(struct sub *u, struct msgid after, int *gap)
     return best;
 }
 
-static void on_fetched(void *arg, struct rbus_fetch *f, struct rbus_batch *b);
+static void on_fetched(void *arg, struct history_batch *b);
 
-/* Asks Redis for what follows `after` (NULL: only where "now" is). 0, or -1. */
-static int start_fetch(struct sub *u, const struct msgid *after, int check_reset)
+/* Asks the history for what follows `after`: as much as the connection
+ * can take now (at least a piece). 0, or -1 with errno (ENOENT: there is
+ * nothing beyond the engine's history; ENOMEM). */
+static int start_fetch(struct sub *u, struct msgid after, int check_reset)
 {
-    u->fetch = rbus_fetch(params.bus, (const char(*)[CHAN_NAME_MAX + 1])u->names, u->n, after,
-                          check_reset, on_fetched, u);
-    u->fetching = u->fetch != NULL;
+    struct history *h = params.history;
+    long room = stream_room(u->s);
+
+    u->fetch_floor = dropped_max(u);
+    u->fetch = h->fetch(h, (const char(*)[CHAN_NAME_MAX + 1])u->names, u->n, &after, check_reset,
+                        room > STREAM_PIECE ? (size_t)room : STREAM_PIECE, on_fetched, u);
     return u->fetch ? 0 : -1;
 }
 
@@ -120,6 +146,7 @@ static void batch_free(struct sub *u)
     free(u->batch.v);
     memset(&u->batch, 0, sizeof u->batch);
     u->bi = 0;
+    u->in_batch = 0;
 }
 
 /* A batch was written whole: the subscriber has everything up to its
@@ -131,17 +158,20 @@ static int end_batch(struct sub *u)
 
     if (msgid_cmp(u->batch.cursor, u->cursor) > 0)
         u->cursor = u->batch.cursor;
+    /* complete: Redis had every message up to the drops seen when it was
+     * asked (they were stored there before this responder read them) */
+    if (!more && msgid_cmp(u->fetch_floor, u->floor) > 0)
+        u->floor = u->fetch_floor;
     batch_free(u);
-    rbus_fetch_release(u->fetch);
-    u->fetch = NULL;
-    return more ? start_fetch(u, &u->cursor, 0) : 0;
+    return more ? start_fetch(u, u->cursor, 0) : 0;
 }
 
 /* Writes from the history what the send buffer can take, in pieces of
- * whole messages (a large one in parts), until caught up or full. With
- * --redis, the history is first what Redis returns for the cursor (in
- * batches), then the local one (what the blocking read stored since),
- * and a gap in the local one is fetched from Redis. */
+ * whole messages (a large one in parts), until caught up or full. A gap
+ * in the engine's history (messages it dropped, or never held) is fetched
+ * from the history behind it in batches first; where there is none (in
+ * memory) the subscriber missed them: it is dropped, and resumes with a
+ * reset. */
 static enum stream_status replay(struct stream *s, struct sub *u, long long now)
 {
     char buf[STREAM_PIECE];
@@ -151,17 +181,15 @@ static enum stream_status replay(struct stream *s, struct sub *u, long long now)
         size_t len = 0;
         struct msgid upto = u->cursor;
         unsigned long count = 0;
-        long room;
         int refetch = 0;
 
         if (u->failed)
             return STREAM_DONE; /* it reconnects, and resumes */
-        if (u->fetching) {
+        if (u->fetch) {
             s->want_out = 0; /* waiting for Redis: heartbeats go on */
             return STREAM_OPEN;
         }
-        room = stream_room(s);
-        if (room < STREAM_PIECE) {
+        if (stream_room(s) < STREAM_PIECE) {
             s->want_out = 1;
             return STREAM_OPEN;
         }
@@ -181,7 +209,7 @@ static enum stream_status replay(struct stream *s, struct sub *u, long long now)
             (*params.delivered)++;
             continue;
         }
-        if (u->fetch && u->bi >= u->batch.n) {
+        if (u->in_batch && u->bi >= u->batch.n) {
             if (end_batch(u) < 0)
                 return STREAM_SLOW; /* out of memory: it resumes later */
             continue;
@@ -189,14 +217,11 @@ static enum stream_status replay(struct stream *s, struct sub *u, long long now)
         /* gather whole messages into one piece */
         for (;;) {
             int gap = 0;
-            struct msg *m = u->fetch ? batch_peek(u, upto) : next_msg(u, upto, &gap);
+            struct msg *m = u->in_batch ? batch_peek(u, upto) : next_msg(u, upto, &gap);
 
             if (gap) {
-                if (params.bus) {
-                    refetch = 1; /* the local history lost one: Redis has it */
-                    break;
-                }
-                return STREAM_SLOW; /* it missed one: it resumes and gets a reset */
+                refetch = 1; /* the engine lacks some: the history may have them */
+                break;
             }
             if (!m)
                 break;
@@ -206,7 +231,7 @@ static enum stream_status replay(struct stream *s, struct sub *u, long long now)
                 msg_ref(m);
                 u->partial = m;
                 u->partial_off = 0;
-                if (u->fetch)
+                if (u->in_batch)
                     batch_pop(u);
                 break;
             }
@@ -216,7 +241,7 @@ static enum stream_status replay(struct stream *s, struct sub *u, long long now)
             len += m->len;
             upto = m->id;
             count++;
-            if (u->fetch)
+            if (u->in_batch)
                 batch_pop(u);
         }
         if (len) {
@@ -227,11 +252,12 @@ static enum stream_status replay(struct stream *s, struct sub *u, long long now)
             *params.delivered += count;
             continue;
         }
-        if (u->partial || u->fetch)
+        if (u->partial || u->in_batch)
             continue;
         if (refetch) {
-            /* Redis may have trimmed it too: then a reset, mid-stream */
-            if (start_fetch(u, &u->cursor, 1) < 0)
+            /* the history may have dropped them too: then a reset, mid-stream;
+             * with none behind the engine, it missed one: it resumes with a reset */
+            if (start_fetch(u, u->cursor, 1) < 0)
                 return STREAM_SLOW;
             continue;
         }
@@ -241,12 +267,113 @@ static enum stream_status replay(struct stream *s, struct sub *u, long long now)
     }
 }
 
-/* Everything a subscriber does when woken: reset, replay, heartbeat. */
+/* A resume from the engine alone: when messages after `last` were
+ * dropped (or lost in a restart), `event: reset` with the oldest id
+ * retained, then everything retained. */
+static void check_reset(struct sub *u, struct msgid last)
+{
+    struct msgid oldest = { 0, 0 };
+    unsigned i;
+    int gap = 0;
+
+    for (i = 0; i < u->n; i++) {
+        struct msgid o = chan_oldest(&u->links[i]);
+        if (chan_gap(params.engine, &u->links[i], last))
+            gap = 1;
+        if (!msgid_is_zero(o) && (msgid_is_zero(oldest) || msgid_cmp(o, oldest) < 0))
+            oldest = o;
+    }
+    if (!gap)
+        return;
+    u->reset_pending = 1;
+    u->reset_id = msgid_is_zero(oldest) ? chan_last_id(params.engine) : oldest;
+    /* replay what is there: everything retained, the drops so far known */
+    u->cursor.ms = 0;
+    u->cursor.seq = 0;
+    u->floor = dropped_max(u);
+}
+
+/* Subscribes u to its channels, sets where it starts, and writes the
+ * header block: `start` is where a subscriber without a Last-Event-ID
+ * starts. 0, or -1 with errno (ENOSPC: one channel too many; the header
+ * block is then not written). */
+static int begin(struct sub *u, const struct msgid *last, struct msgid start, long long now)
+{
+    struct stream *s = u->s;
+    struct resp_sink o;
+    unsigned i;
+
+    chan_expire(params.engine, clock_wall_ms());
+    for (i = 0; i < u->n; i++) {
+        u->links[i].sub = u;
+        if (chan_subscribe(params.engine, u->names[i], &u->links[i]) < 0) {
+            int err = errno;
+            while (i-- > 0)
+                chan_unsubscribe(params.engine, &u->links[i]);
+            errno = err;
+            return -1;
+        }
+    }
+    stream_sink(s, &o);
+    if (resp_stream_head(&o, params.retry_ms, 0) < 0) {
+        errno = EPIPE;
+        return -1; /* release() unsubscribes */
+    }
+    u->started = 1;
+    s->timer.node.due = now; /* the first turn writes the reset and the replay */
+    u->cursor = last ? *last : start;
+    if (!last)
+        return 0;
+    u->replaying = 1;
+    /* what followed the Last-Event-ID comes from the history behind the
+     * engine when there is one (it tells of a reset), else from the engine */
+    if (start_fetch(u, *last, 1) == 0)
+        return 0;
+    if (errno != ENOENT)
+        return -1;
+    check_reset(u, *last);
+    return 0;
+}
+
+/* Answers a subscription that could not start (its header block not yet
+ * written): 503 with why. The stream then ends. */
+static enum stream_status refuse(struct stream *s, const char *why)
+{
+    struct resp_sink o;
+    unsigned after = (unsigned)((params.retry_ms + 999) / 1000);
+
+    stream_sink(s, &o);
+    o.end = NULL;
+    (void)resp_error(&o, 503, why, after ? after : 1, 0);
+    return STREAM_DONE;
+}
+
+/* Not started: waiting until where it starts is known (Redis reached). */
+static enum stream_status wait_start(struct stream *s, struct sub *u, long long now)
+{
+    struct msgid start;
+
+    if (params.history->start(params.history, &start) == 0) {
+        if (begin(u, NULL, start, now) == 0)
+            return STREAM_OPEN;
+        if (errno == ENOSPC)
+            return refuse(s, "too many channels: the responder's --max-channels is reached");
+        return u->started ? STREAM_GONE : refuse(s, "out of memory: try again later");
+    }
+    if (now >= u->start_by)
+        return refuse(s, "Redis is unreachable: try again later");
+    s->timer.node.due = now + SUB_START_POLL_NS;
+    return STREAM_OPEN;
+}
+
+/* Everything a subscriber does when woken: start, reset, replay, heartbeat. */
 static enum stream_status run(struct stream *s, long long now)
 {
     struct sub *u = sub_of(s);
     enum stream_status st = STREAM_OPEN;
 
+    if (!u->started)
+        return wait_start(s, u, now);
     if (u->reset_pending && (st = write_reset(s, u, now)) != STREAM_OPEN)
         return st;
     if ((u->replaying || u->partial) && (st = replay(s, u, now)) != STREAM_OPEN)
@@ -272,11 +399,10 @@ static void release(struct stream *s)
     if (!u)
         return;
     for (i = 0; i < u->n; i++)
-        chan_unsubscribe(params.engine, &u->links[i]);
-    for (i = 0; i < u->watched; i++)
-        rbus_unwatch(params.bus, u->names[i]);
+        chan_unsubscribe(params.engine, &u->links[i]); /* a no-op for a link never made */
     batch_free(u);
-    rbus_fetch_release(u->fetch);
+    if (u->fetch)
+        params.history->cancel(u->fetch);
     free(u->names);
     msg_unref(u->partial);
     free(u);
@@ -286,19 +412,19 @@ static void release(struct stream *s)
 static const struct source sub_source = { "subscription", run, run, release };
 
 /* What Redis returned for a fetch: written as the connection allows. */
-static void on_fetched(void *arg, struct rbus_fetch *f, struct rbus_batch *b)
+static void on_fetched(void *arg, struct history_batch *b)
 {
     struct sub *u = arg;
     struct stream *s = u->s;
     enum stream_status st;
-    (void)f;
 
-    u->fetching = 0;
+    u->fetch = NULL; /* over: the history frees it */
     if (b->failed) {
         u->failed = 1;
     } else {
         u->batch = *b;
         u->bi = 0;
+        u->in_batch = 1;
         if (b->reset && !u->reset_pending) {
             u->reset_pending = 1;
             u->reset_id = b->reset_id;
@@ -306,7 +432,7 @@ static void on_fetched(void *arg, struct rbus_fetch *f, struct rbus_batch *b)
     }
     if (s->dead)
         return;
-    st = run(s, monotime_ns());
+    st = run(s, clock_now_ns());
     if (s->owner)
         hub_update(s, st);
 }
@@ -322,7 +448,7 @@ void sub_deliver(struct chan_link *l, struct msg *m, void *ctx)
     if (s->dead || u->replaying || u->partial || u->reset_pending ||
         msgid_cmp(m->id, u->cursor) <= 0)
         return; /* its replay takes the message from the history */
-    now = monotime_ns();
+    now = clock_now_ns();
     if (m->len > STREAM_PIECE) {
         /* written in pieces, each checked against the room left; what does
          * not fit now follows from the history as the reader drains it */
@@ -339,68 +465,39 @@ void sub_deliver(struct chan_link *l, struct msg *m, void *ctx)
         hub_update(s, st);
 }
 
+void sub_resync(struct chan_link *l, void *ctx)
+{
+    struct sub *u = l->sub;
+    struct stream *s = u->s;
+    (void)ctx;
+
+    if (s->dead || u->replaying || !s->owner)
+        return; /* a replay looks at the gap when it gets there */
+    u->replaying = 1;
+    s->timer.node.due = clock_now_ns(); /* the replay runs from the timer, not from here */
+    hub_update(s, STREAM_OPEN);
+}
+
 int sub_start(struct stream *s, const char (*names)[CHAN_NAME_MAX + 1], unsigned n,
               const struct msgid *last, long long now)
 {
     struct sub *u = calloc(1, sizeof *u);
-    struct msgid oldest = { 0, 0 };
-    unsigned i;
-    int gap = 0;
+    struct msgid start;
 
     if (!u)
         return -1;
     u->s = s;
+    u->n = n;
     s->src = &sub_source;
     s->src_state = u;
-    chan_expire(params.engine, wallclock_ms());
-    for (i = 0; i < n; i++) {
-        u->links[i].sub = u;
-        if (chan_subscribe(params.engine, names[i], &u->links[i]) < 0)
-            return -1; /* release() undoes the rest */
-        u->n++;
-    }
-    if (params.bus) {
-        /* watched first: the fetch then covers all that the read does not */
-        u->names = malloc(n * sizeof *u->names);
-        if (!u->names)
-            return -1;
-        for (i = 0; i < n; i++) {
-            memcpy(u->names[i], names[i], sizeof u->names[i]);
-            if (rbus_watch(params.bus, names[i]) < 0)
-                return -1;
-            u->watched++;
-        }
-        u->replaying = 1;
-        if (last)
-            u->cursor = *last;
-        if (start_fetch(u, last, last != NULL) < 0)
-            return -1;
-        s->timer.node.due = params.heartbeat_ns ? now + params.heartbeat_ns : 0;
-        return 0;
-    }
-    if (!last) {
-        u->cursor = chan_last_id(params.engine);
-    } else {
-        u->cursor = *last;
-        u->replaying = 1;
-        for (i = 0; i < u->n; i++) {
-            struct msgid o = chan_oldest(&u->links[i]);
-            if (chan_gap(params.engine, &u->links[i], *last))
-                gap = 1;
-            if (!msgid_is_zero(o) && (msgid_is_zero(oldest) || msgid_cmp(o, oldest) < 0))
-                oldest = o;
-        }
-        if (gap) {
-            u->reset_pending = 1;
-            u->reset_id = msgid_is_zero(oldest) ? chan_last_id(params.engine) : oldest;
-            /* replay what is there: everything retained, the drops so far known */
-            u->cursor.ms = 0;
-            u->cursor.seq = 0;
-            for (i = 0; i < u->n; i++)
-                if (msgid_cmp(chan_dropped(&u->links[i]), u->floor) > 0)
-                    u->floor = chan_dropped(&u->links[i]);
-        }
-    }
-    s->timer.node.due = now; /* the first turn writes the reset and the replay */
+    u->names = malloc(n * sizeof *u->names);
+    if (!u->names)
+        return -1; /* release() frees the rest */
+    memcpy(u->names, names, n * sizeof *u->names);
+    if (last || params.history->start(params.history, &start) == 0)
+        return begin(u, last, last ? *last : start, now);
+    /* Redis not reached yet: no 200 before it knows where the stream starts */
+    u->start_by = now + SUB_START_NS;
+    s->timer.node.due = now + SUB_START_POLL_NS;
     return 0;
 }

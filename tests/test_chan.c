@@ -4,11 +4,13 @@
  * all the encoder writes). Run it under --enable-sanitizers to check refs and frees. */
 #include "config.h"
 
+#include "text.h"
 #include "chan.h"
 #include "msgid.h"
 #include "pub.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -312,46 +314,46 @@ static void test_names(void)
 
     memset(name, 'a', sizeof name);
     name[1] = '\0';
-    ok(chan_name_ok(name, CHAN_NAME_MAX), "chan_name_ok: 1 byte");
+    ok(text_name_ok(name, CHAN_NAME_MAX), "chan_name_ok: 1 byte");
     name[1] = 'a';
     name[CHAN_NAME_MAX] = '\0';
-    ok(chan_name_ok(name, CHAN_NAME_MAX), "chan_name_ok: 128 bytes");
+    ok(text_name_ok(name, CHAN_NAME_MAX), "chan_name_ok: 128 bytes");
     name[CHAN_NAME_MAX] = 'a';
     name[CHAN_NAME_MAX + 1] = '\0';
-    ok(!chan_name_ok(name, CHAN_NAME_MAX), "chan_name_ok: 129 bytes refused");
+    ok(!text_name_ok(name, CHAN_NAME_MAX), "chan_name_ok: 129 bytes refused");
     name[CHAN_NAME_MAX + 1] = 'a';
     name[250] = '\0';
-    ok(!chan_name_ok(name, CHAN_NAME_MAX), "chan_name_ok: 250 bytes refused");
-    ok(!chan_name_ok("", CHAN_NAME_MAX), "chan_name_ok: empty refused");
+    ok(!text_name_ok(name, CHAN_NAME_MAX), "chan_name_ok: 250 bytes refused");
+    ok(!text_name_ok("", CHAN_NAME_MAX), "chan_name_ok: empty refused");
     name[CHAN_TYPE_MAX] = '\0';
-    ok(chan_name_ok(name, CHAN_TYPE_MAX), "event type: 64 bytes");
+    ok(text_name_ok(name, CHAN_TYPE_MAX), "event type: 64 bytes");
     name[CHAN_TYPE_MAX] = 'a';
     name[CHAN_TYPE_MAX + 1] = '\0';
-    ok(!chan_name_ok(name, CHAN_TYPE_MAX), "event type: 65 bytes refused");
-    ok(chan_name_ok(name, CHAN_NAME_MAX), "the same 65 bytes are a valid channel name");
-    ok(chan_name_ok("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-",
+    ok(!text_name_ok(name, CHAN_TYPE_MAX), "event type: 65 bytes refused");
+    ok(text_name_ok(name, CHAN_NAME_MAX), "the same 65 bytes are a valid channel name");
+    ok(text_name_ok("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-",
                     CHAN_NAME_MAX),
        "chan_name_ok: every allowed character in one name");
     for (c = 1; c < 256; c++) {
         char one[2] = { (char)c, '\0' };
         char mid3[4] = { 'a', (char)c, 'b', '\0' };
-        if (chan_name_ok(one, CHAN_NAME_MAX) != allowed(c) ||
-            chan_name_ok(mid3, CHAN_NAME_MAX) != allowed(c)) {
-            diag("byte 0x%02x: got %d/%d, want %d", c, chan_name_ok(one, CHAN_NAME_MAX),
-                 chan_name_ok(mid3, CHAN_NAME_MAX), allowed(c));
+        if (text_name_ok(one, CHAN_NAME_MAX) != allowed(c) ||
+            text_name_ok(mid3, CHAN_NAME_MAX) != allowed(c)) {
+            diag("byte 0x%02x: got %d/%d, want %d", c, text_name_ok(one, CHAN_NAME_MAX),
+                 text_name_ok(mid3, CHAN_NAME_MAX), allowed(c));
             all = 0;
         }
     }
     ok(all, "chan_name_ok: each byte 1..255 alone and mid-name is accepted iff in "
             "[A-Za-z0-9_.:-]");
-    ok(!chan_name_ok("a b", CHAN_NAME_MAX), "chan_name_ok: space refused");
-    ok(!chan_name_ok("a/b", CHAN_NAME_MAX), "chan_name_ok: '/' refused");
-    ok(!chan_name_ok("a%2Fb", CHAN_NAME_MAX), "chan_name_ok: '%%' refused");
-    ok(!chan_name_ok("caf\xc3\xa9", CHAN_NAME_MAX), "chan_name_ok: UTF-8 (high bytes) refused");
-    ok(!chan_name_ok("\xff", CHAN_NAME_MAX), "chan_name_ok: byte 0xff refused");
-    ok(!chan_name_ok("a\nb", CHAN_NAME_MAX) && !chan_name_ok("a\rb", CHAN_NAME_MAX),
+    ok(!text_name_ok("a b", CHAN_NAME_MAX), "chan_name_ok: space refused");
+    ok(!text_name_ok("a/b", CHAN_NAME_MAX), "chan_name_ok: '/' refused");
+    ok(!text_name_ok("a%2Fb", CHAN_NAME_MAX), "chan_name_ok: '%%' refused");
+    ok(!text_name_ok("caf\xc3\xa9", CHAN_NAME_MAX), "chan_name_ok: UTF-8 (high bytes) refused");
+    ok(!text_name_ok("\xff", CHAN_NAME_MAX), "chan_name_ok: byte 0xff refused");
+    ok(!text_name_ok("a\nb", CHAN_NAME_MAX) && !text_name_ok("a\rb", CHAN_NAME_MAX),
        "chan_name_ok: CR and LF refused");
-    ok(!chan_name_ok("ab/", CHAN_NAME_MAX) && !chan_name_ok("/ab", CHAN_NAME_MAX),
+    ok(!text_name_ok("ab/", CHAN_NAME_MAX) && !text_name_ok("/ab", CHAN_NAME_MAX),
        "chan_name_ok: a forbidden byte first or last refused");
 }
 
@@ -406,13 +408,13 @@ static void test_text(void)
     size_t i;
 
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        ok(pub_text_ok(cases[i].s, cases[i].n) == cases[i].want, "pub_text_ok: %s",
+        ok(text_utf8_ok(cases[i].s, cases[i].n) == cases[i].want, "pub_text_ok: %s",
            cases[i].what);
-    ok(pub_text_ok("\xe2\x82\xac\xe2\x82", 3) == 1,
+    ok(text_utf8_ok("\xe2\x82\xac\xe2\x82", 3) == 1,
        "pub_text_ok reads only n bytes (a valid prefix of a longer buffer)");
 }
 
-static const struct chan_limits big = { 100, 3600000ULL, 1ULL << 30 };
+static const struct chan_limits big = { 100, 3600000ULL, 1ULL << 30, 0 };
 
 static void test_ids_and_wire(void)
 {
@@ -531,7 +533,7 @@ static void test_ids_and_wire(void)
 
 static void test_history(void)
 {
-    struct chan_limits lim = { 3, 3600000ULL, 1ULL << 30 };
+    struct chan_limits lim = { 3, 3600000ULL, 1ULL << 30, 0 };
     struct recorder rec = { 0 };
     struct chan_engine *e = chan_engine_create(&lim, 1000, record, &rec);
     struct chan_link l = { 0 }, lo = { 0 };
@@ -576,7 +578,7 @@ static void test_history(void)
 
     /* a ring that grows while its head is not at 0 */
     {
-        struct chan_limits lim2 = { 10, 1000ULL, 1ULL << 30 };
+        struct chan_limits lim2 = { 10, 1000ULL, 1ULL << 30, 0 };
         struct chan_engine *e2 = chan_engine_create(&lim2, 1000, record, &rec);
         struct chan_link l2 = { 0 };
         struct msgid all[40];
@@ -602,7 +604,7 @@ static void test_history(void)
     }
     {
         /* --history 1 */
-        struct chan_limits lim1 = { 1, 3600000ULL, 1ULL << 30 };
+        struct chan_limits lim1 = { 1, 3600000ULL, 1ULL << 30, 0 };
         struct chan_engine *e1 = chan_engine_create(&lim1, 1000, record, &rec);
         struct chan_link l1 = { 0 };
         struct msgid a, b;
@@ -625,7 +627,7 @@ static void test_bytes(void)
 {
     /* measure one message's bytes, then bound the history to about 4 of them */
     char data[1000];
-    struct chan_limits lim = { 100, 3600000ULL, 1ULL << 30 };
+    struct chan_limits lim = { 100, 3600000ULL, 1ULL << 30, 0 };
     struct recorder rec = { 0 };
     struct chan_engine *e;
     struct chan_link la = { 0 }, lb = { 0 };
@@ -653,6 +655,7 @@ static void test_bytes(void)
     chan_subscribe(e, "b", &lb);
     for (i = 0; i < 12; i++) {
         ids[i] = pub(e, names[i % 3], NULL, data, 1000 + i, NULL)->id;
+        rec_clear(&rec); /* written at once: no subscriber holds it */
         if (hbytes(e) > lim.bytes_max)
             all_bounded = 0;
     }
@@ -694,7 +697,7 @@ static void test_bytes(void)
 
 static void test_ttl_and_free(void)
 {
-    struct chan_limits lim = { 100, 1000ULL, 1ULL << 30 };
+    struct chan_limits lim = { 100, 1000ULL, 1ULL << 30, 0 };
     struct recorder rec = { 0 };
     struct chan_engine *e = chan_engine_create(&lim, 1000, record, &rec);
     struct chan_link l = { 0 }, l2 = { 0 };
@@ -845,7 +848,7 @@ static void test_subscribers(void)
 
 static void test_refs(void)
 {
-    struct chan_limits lim = { 1, 3600000ULL, 1ULL << 30 };
+    struct chan_limits lim = { 1, 3600000ULL, 1ULL << 30, 0 };
     struct recorder rec = { 0 };
     struct chan_engine *e = chan_engine_create(&lim, 1000, record, &rec);
     struct chan_link l = { 0 };
@@ -920,11 +923,248 @@ static void test_given_ids(void)
     rec_clear(&rec);
     chan_engine_destroy(e);
 
-    m = msg_create(mid(12, 3), NULL, "a\nb", 3);
+    m = msg_create(NULL, mid(12, 3), NULL, "a\nb", 3);
     ok(m && m->refs == 1 && !m->chan && m->len == strlen("id: 12-3\ndata: a\ndata: b\n\n") &&
            memcmp(m->wire, "id: 12-3\ndata: a\ndata: b\n\n", m->len) == 0,
        "msg_create: one event outside any engine");
     msg_unref(m);
+}
+
+/* FNV-1a, the unkeyed hash channels had: names chosen to share its low bits
+ * all landed in one chain. */
+static unsigned long long fnv1a(const char *s)
+{
+    unsigned long long h = 1469598103934665603ULL;
+
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+/* finding 10 (issue 18): crafted names cannot make one long hash chain */
+static void test_hash_flood(void)
+{
+    static const struct chan_limits lim = { 10, 3600000ULL, 1ULL << 30, 0 };
+    struct recorder rec = { 0 };
+    struct chan_engine *e = chan_engine_create(&lim, 1000, record, &rec);
+    static struct chan_link links[200];
+    char names[200][24];
+    unsigned long long i;
+    int n = 0;
+
+    /* 200 names whose FNV-1a agrees in its low 12 bits: one bucket of any table
+     * up to 4096 buckets, had the hash been unkeyed */
+    for (i = 0; n < 200; i++) {
+        char name[24];
+        snprintf(name, sizeof name, "n%llu", i);
+        if ((fnv1a(name) & 4095) == 0)
+            memcpy(names[n++], name, sizeof name);
+    }
+    for (n = 0; n < 200; n++)
+        chan_subscribe(e, names[n], &links[n]);
+    ok(nchannels(e) == 200 && chan_longest_chain(e) <= 12,
+       "finding 10: 200 names that share FNV-1a's low 12 bits spread over the table "
+       "(longest chain %zu)", chan_longest_chain(e));
+    for (n = 0; n < 200; n++)
+        chan_unsubscribe(e, &links[n]);
+    ok(nchannels(e) == 0, "... and all go when unsubscribed");
+    chan_engine_destroy(e);
+}
+
+/* finding 3 (issue 18): channels that exist only because someone subscribed
+ * take nothing from the history; --max-channels bounds them */
+static void test_channel_bound(void)
+{
+    char data[1000];
+    struct chan_limits lim = { 100, 3600000ULL, 1ULL << 30, 0 };
+    struct recorder rec = { 0 };
+    struct chan_engine *e;
+    static struct chan_link subs[1200];
+    struct chan_link keep = { 0 }, extra = { 0 };
+    struct chan_stats st;
+    struct msgid got[16];
+    unsigned long long one;
+    char name[CHAN_NAME_MAX + 1];
+    int i, bounded = 1;
+
+    memset(data, 'x', sizeof data);
+    data[sizeof data - 1] = '\0';
+    e = chan_engine_create(&lim, 1000, record, &rec);
+    chan_subscribe(e, "keep", &keep);
+    pub(e, "keep", NULL, data, 1000, NULL);
+    one = hbytes(e);
+    chan_unsubscribe(e, &keep);
+    chan_engine_destroy(e);
+
+    /* room for 9 messages of history; then 1,200 channels of long names
+     * subscribed by anonymous subscribers */
+    lim.bytes_max = (size_t)(9 * one + one / 2);
+    e = chan_engine_create(&lim, 1000, record, &rec);
+    chan_subscribe(e, "keep", &keep);
+    for (i = 0; i < 9; i++)
+        pub(e, "keep", NULL, data, 1000 + (unsigned)i, NULL);
+    for (i = 0; i < 1200; i++) {
+        memset(name, 'z', CHAN_NAME_MAX);
+        snprintf(name, sizeof name, "%04d", i);
+        name[4] = 'z';
+        name[CHAN_NAME_MAX] = '\0';
+        if (chan_subscribe(e, name, &subs[i]) < 0)
+            bounded = 0;
+        if (hbytes(e) > lim.bytes_max)
+            bounded = 0;
+    }
+    chan_stats_read(e, &st);
+    ok(bounded && retained(&keep, got, 16) == 9 && msgid_is_zero(chan_dropped(&keep)),
+       "finding 3: 1,200 channels subscribed to take nothing of the history: 9 of 9 kept "
+       "(kept %zu)", retained(&keep, got, 16));
+    ok(st.channels == 1201 && st.channel_bytes >= 1201 * (CHAN_NAME_MAX + 1ULL) &&
+           st.channel_bytes == chan_cost(4) + 1200 * chan_cost(CHAN_NAME_MAX),
+       "finding 3: the channels are counted on their own (channel_bytes %llu for 1,201)",
+       st.channel_bytes);
+    for (i = 0; i < 1200; i++)
+        chan_unsubscribe(e, &subs[i]);
+    chan_stats_read(e, &st);
+    ok(st.channels == 1 && st.channel_bytes == chan_cost(4),
+       "unsubscribed, they go and their bytes with them");
+    chan_unsubscribe(e, &keep);
+    chan_engine_destroy(e);
+
+    /* --max-channels: the one channel too many is refused, not made */
+    lim.channels_max = 3;
+    e = chan_engine_create(&lim, 1000, record, &rec);
+    ok(chan_subscribe(e, "a", &subs[0]) == 0 && chan_subscribe(e, "b", &subs[1]) == 0 &&
+           chan_subscribe(e, "c", &subs[2]) == 0,
+       "--max-channels 3: three channels");
+    errno = 0;
+    ok(chan_subscribe(e, "d", &extra) == -1 && errno == ENOSPC && nchannels(e) == 3,
+       "... a fourth subscribe gets ENOSPC and makes nothing");
+    ok(chan_subscribe(e, "a", &extra) == 0, "... a subscriber more on an existing one is fine");
+    chan_unsubscribe(e, &extra);
+    {
+        unsigned long n = 0;
+        errno = 0;
+        ok(chan_store(e, "d", NULL, "x", 1, 1000, &n) == NULL && errno == ENOSPC,
+           "... a publish to a fourth channel gets ENOSPC");
+    }
+    chan_stats_read(e, &st);
+    ok(st.channels_refused == 2, "... both refusals counted (%lu)", st.channels_refused);
+    chan_unsubscribe(e, &subs[2]);
+    ok(chan_subscribe(e, "d", &extra) == 0, "once one goes, a new one may be made");
+    chan_unsubscribe(e, &extra);
+    chan_unsubscribe(e, &subs[0]);
+    chan_unsubscribe(e, &subs[1]);
+    chan_engine_destroy(e);
+    rec_clear(&rec);
+}
+
+/* finding 10 (issue 18): a message a slow subscriber is still writing when
+ * the history lets go of it stays counted in --history-bytes */
+static void test_held(void)
+{
+    char data[2000];
+    struct chan_limits lim = { 2, 3600000ULL, 1ULL << 30, 0 };
+    struct recorder rec = { 0 };
+    struct chan_engine *e = chan_engine_create(&lim, 1000, record, &rec);
+    struct chan_link l = { 0 };
+    struct chan_stats st;
+    struct msg *m, *out;
+    unsigned long long size;
+
+    memset(data, 'x', sizeof data);
+    data[sizeof data - 1] = '\0';
+    chan_subscribe(e, "a", &l);
+    m = pub(e, "a", NULL, data, 1000, NULL);
+    msg_ref(m); /* a subscriber writing it in parts */
+    rec_clear(&rec); /* the other writers are done with it */
+    size = sizeof *m + m->len;
+    pub(e, "a", NULL, "b", 1001, NULL);
+    pub(e, "a", NULL, "c", 1002, NULL); /* --history 2: m leaves the history */
+    rec_clear(&rec);
+    chan_stats_read(e, &st);
+    ok(st.held_bytes == size, "finding 10: the message a writer holds is counted when the "
+                              "history drops it (held %llu, its size %llu)", st.held_bytes, size);
+    msg_unref(m);
+    chan_stats_read(e, &st);
+    ok(st.held_bytes == 0, "... and no more once the writer lets go");
+    out = msg_create(e, mid(5000, 1), NULL, "abc", 3);
+    chan_stats_read(e, &st);
+    ok(out && st.held_bytes == sizeof *out + out->len,
+       "a message made outside the history (a Redis batch) is counted too");
+    msg_unref(out);
+    chan_stats_read(e, &st);
+    ok(st.held_bytes == 0, "... until freed");
+
+    /* what writers hold is part of the bound: history gives way to it */
+    {
+        unsigned long long bound;
+        chan_engine_destroy(e);
+        lim.history = 100;
+        e = chan_engine_create(&lim, 1000, record, &rec);
+        chan_subscribe(e, "a", &l);
+        pub(e, "a", NULL, data, 1000, NULL);
+        rec_clear(&rec);
+        bound = hbytes(e);
+        chan_unsubscribe(e, &l);
+        chan_engine_destroy(e);
+        lim.bytes_max = (size_t)(3 * bound);
+        e = chan_engine_create(&lim, 1000, record, &rec);
+        chan_subscribe(e, "a", &l);
+        out = msg_create(e, mid(1, 1), NULL, data, strlen(data)); /* held: about one */
+        pub(e, "a", NULL, data, 1000, NULL);
+        rec_clear(&rec);
+        pub(e, "a", NULL, data, 1001, NULL);
+        rec_clear(&rec);
+        pub(e, "a", NULL, data, 1002, NULL);
+        rec_clear(&rec);
+        chan_stats_read(e, &st);
+        ok(st.history_bytes + st.held_bytes <= lim.bytes_max,
+           "history (%llu) + held (%llu) stay within --history-bytes %zu", st.history_bytes,
+           st.held_bytes, lim.bytes_max);
+        msg_unref(out);
+    }
+    chan_unsubscribe(e, &l);
+    chan_engine_destroy(e);
+    rec_clear(&rec);
+}
+
+static int resyncs;
+static void count_resync(struct chan_link *l, void *ctx)
+{
+    (void)l;
+    (void)ctx;
+    resyncs++;
+}
+
+/* A hole in what Redis delivered: every channel marked, every subscriber told */
+static void test_gap_all(void)
+{
+    static const struct chan_limits lim = { 10, 3600000ULL, 1ULL << 30, 0 };
+    struct recorder rec = { 0 };
+    struct chan_engine *e = chan_engine_create(&lim, 1000, record, &rec);
+    struct chan_link a = { 0 }, b = { 0 }, b2 = { 0 }, c = { 0 };
+    char buf[MSGID_STR_MAX];
+
+    chan_engine_on_resync(e, count_resync);
+    chan_engine_set_floor(e, mid(50, 0));
+    chan_subscribe(e, "a", &a);
+    ok(msgid_cmp(chan_dropped(&a), mid(50, 0)) == 0,
+       "a channel made after set_floor(50-0) starts there (dropped %s)", fmt(chan_dropped(&a), buf));
+    chan_subscribe(e, "b", &b);
+    chan_subscribe(e, "b", &b2);
+    resyncs = 0;
+    chan_gap_all(e, mid(70, 3));
+    ok(resyncs == 3 && msgid_cmp(chan_dropped(&a), mid(70, 3)) == 0 &&
+           msgid_cmp(chan_dropped(&b), mid(70, 3)) == 0,
+       "chan_gap_all(70-3): both channels dropped up to it, 3 subscribers told (%d)", resyncs);
+    chan_subscribe(e, "c", &c);
+    ok(msgid_cmp(chan_dropped(&c), mid(70, 3)) == 0, "the floor follows: a new channel too");
+    chan_unsubscribe(e, &a);
+    chan_unsubscribe(e, &b);
+    chan_unsubscribe(e, &b2);
+    chan_unsubscribe(e, &c);
+    chan_engine_destroy(e);
 }
 
 int main(void)
@@ -933,6 +1173,10 @@ int main(void)
     test_names();
     test_text();
     test_ids_and_wire();
+    test_hash_flood();
+    test_channel_bound();
+    test_held();
+    test_gap_all();
     test_history();
     test_bytes();
     test_ttl_and_free();

@@ -757,6 +757,61 @@ def check_ttl():
     t.eq(tresp.stop(), 0, "the --history-ttl responder exits 0")
 
 
+def check_channel_bounds():
+    """Issue 18, finding 3: channels that exist only because someone subscribed take
+    nothing from --history-bytes (a 10-message resume stays whole under 1,200 of them), and
+    --max-channels bounds their number with a 503 that says why."""
+    cresp, csock = start_spawned_responder(
+        wd, ["--publish-remote-user", "--history-bytes", "64k", "--max-channels", "1201"],
+        name="bounds")
+    body = b"m" * 5500    # 10 of them fill most of 64 KiB
+
+    def post(i):
+        return fcgi_request(csock, {"REQUEST_METHOD": "POST", "SCRIPT_NAME": "/publish",
+                                    "QUERY_STRING": "channel=keep", "REMOTE_USER": "alice",
+                                    "CONTENT_LENGTH": str(len(body))},
+                            stdin=body + b"%d" % i)
+    first = post(0)
+    ids = [json.loads(first[1])["id"]] + [json.loads(post(i)[1])["id"] for i in range(1, 9)]
+    conns = []
+    for c in range(75):
+        names = ["%02d%02d" % (c, k) + "z" * 124 for k in range(16)]
+        conns.append(fcgi_raw(csock, script="/events",
+                              query="&".join("channel=" + n for n in names)))
+    opened = wait_for(lambda: status(csock).get("channels") == 1201, 10)
+    ids.append(json.loads(post(9)[1])["id"])   # a publish makes room, if it must
+    before = "%d-0" % (mid(ids[0])[0] - 1)
+    s = fcgi_raw(csock, script="/events", extra={"HTTP_LAST_EVENT_ID": before},
+                 query="channel=keep")
+    recs, _ = fcgi_read_records(s, 10, until=lambda rs: b"".join(
+        c for ty, c, _ in rs if ty == FCGI_STDOUT).count(b"id: ") >= 10)
+    s.close()
+    out = b"".join(c for ty, c, _ in recs if ty == FCGI_STDOUT)
+    got = re.findall(rb"(?m)^id: (\S+)$", out)
+    j = status(csock)
+    t.ok(opened and [x.decode() for x in got] == ids and b"event: reset" not in out,
+         "finding 3: 75 connections x 16 long names (1,200 channels) under --history-bytes 64k, "
+         "then a publish: a 10-message resume is whole, no reset (channel_bytes %s, "
+         "history_bytes %s)"
+         % (j.get("channel_bytes"), j.get("history_bytes")), (len(got), j))
+    st, why = fcgi_request(csock, {"REQUEST_METHOD": "GET", "SCRIPT_NAME": "/events",
+                                   "QUERY_STRING": "channel=keep&channel=one-more"})
+    t.ok(st == 503 and one_line(why) and b"too many channels" in why
+         and b"--max-channels" in why,
+         "finding 3: --max-channels 1201 reached: a subscription naming a new channel gets 503 "
+         "with the reason in one line", (st, why))
+    st, why = fcgi_request(csock, {"REQUEST_METHOD": "POST", "SCRIPT_NAME": "/publish",
+                                   "QUERY_STRING": "channel=one-more", "REMOTE_USER": "alice",
+                                   "CONTENT_LENGTH": "1"}, stdin=b"x")
+    t.ok(st == 503 and b"too many channels" in why,
+         "finding 3: ... and so does a publish to a new channel", (st, why))
+    for c in conns:
+        c.close()
+    t.ok(wait_for(lambda: status(csock).get("channels") == 1, 10),
+         "their subscribers gone, the 1,200 channels go", status(csock))
+    t.eq(cresp.stop(), 0, "the --max-channels responder exits 0")
+
+
 def check_slow(rsock, lport, nd):
     """A subscriber that never reads is dropped; the readers get everything promptly."""
     auth = basic("alice", "wonderland")
@@ -926,6 +981,7 @@ try:
     check_command()
     check_status()
     check_ttl()
+    check_channel_bounds()
     check_restart()
     rresp, rsock, lport = start_auth_stack()
     check_remote_user(rsock, lport)

@@ -15,8 +15,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from harness import Tap, Workdir, run_binary, start_responder  # noqa: E402
+from harness import BINARY, Tap, Workdir, run_binary, start_responder, wait_for  # noqa: E402
 
+FIRST = "first-key-0123456789"     # the first key of the key file: the one that signs
 t = Tap()
 wd = Workdir("cmd")
 
@@ -54,7 +55,7 @@ def usage_error(args, name, stdin=b""):
 
 
 try:
-    keys = keyfile("keys", "# rotation: the first key signs\n  first-key\t\nsecond-key\n")
+    keys = keyfile("keys", "# rotation: the first key signs\n  %s\t\nsecond-key-0123456789\n" % FIRST)
 
     # ---------------------------------------------------------------- sign
     before = int(time.time())
@@ -66,12 +67,12 @@ try:
          "rc=%r out=%r err=%r" % (rc, out, err))
     exp = int(m.group(1)) if m else 0
     t.ok(before + 3600 <= exp <= after + 3600, "sign: expires is now + SECONDS", (before, exp, after))
-    t.eq(m.group(2) if m else None, py_sig("first-key", exp, ["news", "alerts", "b.c:d-e_f"]),
+    t.eq(m.group(2) if m else None, py_sig(FIRST, exp, ["news", "alerts", "b.c:d-e_f"]),
          "sign: sig is Python's HMAC-SHA256 (first key, names sorted), base64url unpadded")
 
     rc, out, err = run(["sign", "--expires=60", "--key-file=" + keys, "--", "Zeta", "alpha"])
     m = re.fullmatch(r"channel=Zeta&channel=alpha&expires=(\d+)&sig=([A-Za-z0-9_-]{43})\n", out)
-    t.ok(rc == 0 and m and m.group(2) == py_sig("first-key", int(m.group(1)), ["Zeta", "alpha"]),
+    t.ok(rc == 0 and m and m.group(2) == py_sig(FIRST, int(m.group(1)), ["Zeta", "alpha"]),
          "sign: --opt=value and --; byte order sorts Zeta before alpha", "rc=%r out=%r err=%r" % (rc, out, err))
 
     rc, out, err = run(["sign", "--key-file", keys, "--expires", "60"] + ["c%d" % i for i in range(16)])
@@ -79,7 +80,7 @@ try:
     rc, out, err = run(["sign", "--key-file", keys, "--expires", "60", "x" * 128])
     t.ok(rc == 0 and out.startswith("channel=" + "x" * 128 + "&"), "sign: a name of 128 bytes", err)
 
-    world = keyfile("world", "wkey\n", 0o644)
+    world = keyfile("world", "world-readable-key-0123\n", 0o644)
     rc, out, err = run(["sign", "--key-file", world, "--expires", "60", "a"])
     t.ok(rc == 0 and out.startswith("channel=a&") and one_line(err) and "readable by others" in err,
          "sign: a world-readable key file works with a one-line warning", "rc=%r err=%r" % (rc, err))
@@ -134,7 +135,7 @@ try:
          "publish: a message over 1 MiB is refused before connecting", "rc=%r err=%r" % (rc, err))
 
     # ---------------------------------------------------------------- publish: the responder
-    pubkeys = keyfile("pubkeys", "old-key\npub-key\n")
+    pubkeys = keyfile("pubkeys", "old-key-0123456789ab\npub-key-0123456789ab\n")
     try:
         resp, sock = start_responder(wd, ["--publish-key-file", pubkeys])
     except RuntimeError as e:
@@ -171,6 +172,70 @@ try:
         t.ok(rc == 1 and out == "" and "403" in err, "publish: a wrong key: exit 1, 403",
              "rc=%r out=%r err=%r" % (rc, out, err))
         t.ok(resp.alive(), "publish: the responder is still running")
+
+    # ---------------------------------------------------------------- key files
+    # finding 8 of issue 18: a line of only a no-break space or a form feed was a key
+    # (`Bearer` with that byte published), keys had no minimum length, and a key file
+    # anyone may write (0602) or someone else owns started silently. The responder now
+    # refuses each at start with one error line naming the option, the file and the
+    # line; the commands, which only present a key, refuse bad keys and warn about the
+    # file's permissions.
+    def refused(name, text, want, opt="--publish-key-file", mode=0o600, owner=None):
+        path = keyfile(name, text, mode)
+        if owner is not None:
+            os.chown(path, owner, owner)
+        p = wd.start([BINARY, "-l", "unix:" + wd.file(name + ".sock"), opt, path], name)
+        p.expect_status = 1           # refusing to start is the point
+        code = p.wait(3)
+        detail = p.log()[-400:]
+        if code is None:              # it started: what the key file lets through
+            r = run(["publish", "--socket", "unix:" + wd.file(name + ".sock"), "--key-file",
+                     path, "news"], b"who?")
+            detail = "still running after 3 s; fcgi-sse publish with its first key: %r" % (r,)
+            p.stop(1)
+        errors = [x for x in p.log().splitlines() if "error:" in x]
+        t.ok(code == 1 and len(errors) == 1 and ("%s %s: %s" % (opt, path, want)) in errors[0],
+             "finding 8: %s refuses to start: exit 1, one line: %s FILE: %s"
+             % (name, opt, want), detail)
+
+    good = "a-good-key-0123456789"
+    refused("nbsp.keys", "# keys\n\u00a0\n%s\n" % good,
+            "line 2: a key must be printable ASCII without spaces (byte 0xc2 at column 1)")
+    refused("formfeed.keys", "\f\n", "line 1: a key must be printable ASCII without spaces "
+            "(byte 0x0c at column 1)")
+    refused("short.keys", "short-key\n", "line 1: a key must be at least 16 bytes (this one has 9)")
+    refused("short-sub.keys", "# subscribers\nsub-key\n", "line 2: a key must be at least 16 "
+            "bytes (this one has 7)", opt="--subscribe-key-file")
+    refused("anyone.keys", good + "\n", "writable by its group or others, who could add a key",
+            mode=0o602)
+    refused("group-w.keys", good + "\n", "writable by its group or others", mode=0o620)
+    if os.geteuid() == 0:
+        refused("foreign.keys", good + "\n", "owned by uid 65534, neither root nor this "
+                "process's user (uid 0)", owner=65534)
+    else:
+        t.skip("finding 8: a key file of another owner refuses to start", "needs root to chown")
+    ro = keyfile("readable.keys", good + "\n", 0o644)
+    p = wd.start([BINARY, "-l", "unix:" + wd.file("readable.sock"), "--publish-key-file", ro],
+                 "readable")
+    t.ok(wait_for(lambda: os.path.exists(wd.file("readable.sock")) or not p.alive(), 5) and
+         p.alive() and "--publish-key-file %s: readable by others than its owner and group: "
+         "chmod o-r it" % ro in p.log(),
+         "a key file others may read: the responder starts, with a warning", p.log()[-400:])
+    p.stop()
+
+    # the commands: a bad key is refused, a file others may write is a warning
+    rc, out, err = run(["sign", "--key-file", wd.file("nbsp.keys"), "--expires", "60", "a"])
+    t.ok(rc == 1 and out == "" and one_line(err) and "line 2: a key must be printable ASCII" in err,
+         "finding 8: sign: a no-break-space key: exit 1, one line", "rc=%r err=%r" % (rc, err))
+    rc, out, err = run(["publish", "--socket", "unix:" + wd.file("none.sock"), "--key-file",
+                        wd.file("short.keys"), "news"], b"x")
+    t.ok(rc == 1 and out == "" and one_line(err) and "at least 16 bytes" in err,
+         "finding 8: publish: a short key: exit 1, one line", "rc=%r err=%r" % (rc, err))
+    rc, out, err = run(["sign", "--key-file", wd.file("anyone.keys"), "--expires", "60", "a"])
+    t.ok(rc == 0 and out.startswith("channel=a&") and one_line(err) and
+         "warning: --key-file %s: writable by its group or others" % wd.file("anyone.keys") in err,
+         "finding 8: sign: a key file others may write: signs, with a one-line warning",
+         "rc=%r err=%r" % (rc, err))
 finally:
     wd.cleanup()
 t.done()

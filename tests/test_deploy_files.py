@@ -163,6 +163,15 @@ try:
              "unbuffered, uncompressed, uncached, with a body" % name, bad)
         wrong = [p for p in NOT_PROGRAM_PATHS if nginx_location_for(locs, p)[0]]
         t.ok(not wrong, "nginx %s: nothing else is taken for a program" % name, wrong)
+        # finding 2 of issue 18: nginx fills $remote_user from any Basic header, checked
+        # or not, and fastcgi_params passes it: without auth_basic or auth_request, a
+        # location must pass REMOTE_USER empty, after the include (the last value counts)
+        open_user = [rx for rx, body in locs if "include fastcgi_params;" in body and
+                     not re.search(r"^\s*auth_(basic|request) ", body, re.M) and
+                     not re.search(r'include fastcgi_params;[^}]*?^\s*fastcgi_param '
+                                   r'REMOTE_USER "";', body, re.M | re.S)]
+        t.ok(locs and not open_user, "finding 2: nginx %s: every location without auth_basic "
+             "passes REMOTE_USER empty after `include fastcgi_params;`" % name, open_user)
     blocks = apache_blocks(read_deploy("apache", "fcgi-sse-proxy-fcgi.conf"))
     handler = [(rx, b) for rx, b in blocks if "SetHandler" in b and "proxy:unix:" in b]
     bad = [p for p in PROGRAM_PATHS if not any(re.search(rx, p) for rx, _ in handler)]
@@ -442,8 +451,11 @@ try:
         # its cgroup's memory limit). Under ProcSubset=pid /proc/sys is hidden and
         # the backlog falls back to SOMAXCONN, the same 4096 as Backlog= in the unit.
         # With programs (--run), the CPU count for --max-runs' default (glibc's
-        # sysconf; /sys stays readable under ProtectSystem=strict).
+        # sysconf; /sys stays readable under ProtectSystem=strict), and its own children
+        # (what a program left behind, adopted: proc.c reads /proc/self/task/*/children,
+        # its own process, which ProcSubset=pid and ProtectProc keep).
         libs = re.compile(r"^(/etc/ld\.so\.cache|(/usr)?/lib(64)?/.*\.so[.0-9]*|/dev/null"
+                          r"|/proc/self/task|/proc/self/task/\d+/children"
                           r"|/proc/self/cgroup|/proc/sys/net/core/somaxconn"
                           r"|/sys/devices/system/cpu/online"
                           r"|/sys/fs/cgroup/.*/memory\.max)$")

@@ -1,6 +1,7 @@
 /* test_oai.c -- unit tests of oai: the chat request read, UTF-8 framing, chunks, answers and errors as JSON */
 #include "config.h"
 
+#include "text.h"
 #include "oai.h"
 
 #include <jansson.h>
@@ -57,20 +58,20 @@ int main(void)
        "parse: duplicate keys are refused");
 
     /* ---- UTF-8 framing */
-    ok(oai_utf8_whole("abc", 3) == 3, "whole: ASCII");
-    ok(oai_utf8_whole("a\xc3", 2) == 1, "whole: a 2-byte lead at the end is held back");
-    ok(oai_utf8_whole("a\xe2\x9c", 3) == 1, "whole: 2 of 3 bytes held back");
-    ok(oai_utf8_whole("a\xf0\x9f\x98", 4) == 1, "whole: 3 of 4 bytes held back");
-    ok(oai_utf8_whole("a\xf0\x9f\x98\x80", 5) == 5, "whole: a complete 4-byte character");
-    ok(oai_utf8_whole("a\xe2\x9c\x93", 4) == 4, "whole: a complete 3-byte character");
-    ok(oai_utf8_whole("\x80\x80\x80\x80", 4) == 4, "whole: stray continuations are not held");
-    ok(oai_utf8_whole("", 0) == 0, "whole: empty");
+    ok(text_utf8_whole("abc", 3) == 3, "whole: ASCII");
+    ok(text_utf8_whole("a\xc3", 2) == 1, "whole: a 2-byte lead at the end is held back");
+    ok(text_utf8_whole("a\xe2\x9c", 3) == 1, "whole: 2 of 3 bytes held back");
+    ok(text_utf8_whole("a\xf0\x9f\x98", 4) == 1, "whole: 3 of 4 bytes held back");
+    ok(text_utf8_whole("a\xf0\x9f\x98\x80", 5) == 5, "whole: a complete 4-byte character");
+    ok(text_utf8_whole("a\xe2\x9c\x93", 4) == 4, "whole: a complete 3-byte character");
+    ok(text_utf8_whole("\x80\x80\x80\x80", 4) == 4, "whole: stray continuations are not held");
+    ok(text_utf8_whole("", 0) == 0, "whole: empty");
     memcpy(text, "a\xff\xc3\x28\xed\xa0\x80z", 9);
-    oai_utf8_clean(text, 8);
+    text_utf8_clean(text, 8);
     ok(memcmp(text, "a?" "?(?" "?" "?z", 8) == 0, "clean: invalid bytes, a bad sequence and a surrogate "
                                           "become '?'");
     memcpy(text, "\xc3\xa9\xe2\x9c\x93", 6);
-    oai_utf8_clean(text, 5);
+    text_utf8_clean(text, 5);
     ok(memcmp(text, "\xc3\xa9\xe2\x9c\x93", 5) == 0, "clean: valid text is untouched");
 
     /* ---- chunks */

@@ -7,6 +7,7 @@
  * result; the TAP stream is flushed around them. */
 #include "config.h"
 
+#include "text.h"
 #include "opt.h"
 
 #include <fcntl.h>
@@ -369,8 +370,8 @@ int main(void)
     ok(RUN(&c, "--max-body", "65M") == OPT_ERROR && RUN(&c, "--max-line", "255") == OPT_ERROR &&
            RUN(&c, "--kill-after", "0") == OPT_ERROR && RUN(&c, "--max-runs", "0") == OPT_ERROR,
        "programs: out of range values are refused");
-    ok(opt_run_name_ok("a.b", 3) && !opt_run_name_ok("..", 2) && !opt_run_name_ok("", 0) &&
-           !opt_run_name_ok("a/", 2), "opt_run_name_ok: the NAME rule");
+    ok(text_program_name_ok("a.b", 3) && !text_program_name_ok("..", 2) && !text_program_name_ok("", 0) &&
+           !text_program_name_ok("a/", 2), "opt_run_name_ok: the NAME rule");
 
     return done_testing();
 }

@@ -70,7 +70,7 @@ NS = "fcgi-sse-test-%d" % PID
 NS_RE = re.compile(r"^fcgi-sse-test-(\d+)$")
 VETH_HOST = "fsse%dh" % PID       # at most 15 characters: a pid has at most 7 digits
 VETH_NS = "fsse%dn" % PID
-KEY = "pub-netns-test"
+KEY = "pub-netns-test-0123456789"
 PASSWORD = "netns-s3cret"
 CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)

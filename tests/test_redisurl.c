@@ -1,10 +1,9 @@
-/* test_redisurl.c -- unit tests of the pure parts of --redis: the address (redisurl) and the id order of a read (rmerge) */
-/* Limits: no Redis here; the connection, the function and the reads are tested against a
+/* test_redisurl.c -- unit tests of the pure part of --redis: the address (redisurl) */
+/* Limits: no Redis here; the connection, the functions and the reads are tested against a
  * real redis-server by tests/test_redis.py. */
 #include "config.h"
 
 #include "redisurl.h"
-#include "rmerge.h"
 
 #include <string.h>
 
@@ -87,109 +86,10 @@ static void test_describe(void)
     ok(strcmp(buf, "unix:/tmp/r.sock") == 0, "describe: unix:/path (%s)", buf);
 }
 
-static struct msgid mid(unsigned long long ms, unsigned long long seq)
-{
-    struct msgid m = { ms, seq };
-    return m;
-}
-
-/* Ids in v[0, n) as "ms-seq ms-seq ...". */
-static void ids(const struct rmerge_item *v, size_t n, char *buf, size_t cap)
-{
-    size_t i, len = 0;
-
-    buf[0] = '\0';
-    for (i = 0; i < n && len + MSGID_STR_MAX + 1 < cap; i++) {
-        if (i)
-            buf[len++] = ' ';
-        len += msgid_format(buf + len, v[i].id);
-    }
-}
-
-static void test_merge(void)
-{
-    char got[256];
-    struct msgid last[3];
-    int full[3] = { 0, 0, 0 };
-    size_t k;
-
-    /* stream 0: 1-0 5-0 9-0; stream 1: 2-0 3-0 10-0; stream 2: 4-0 */
-    {
-        struct rmerge_item v[] = {
-            { { 1, 0 }, 0, NULL }, { { 5, 0 }, 0, NULL }, { { 9, 0 }, 0, NULL },
-            { { 2, 0 }, 1, NULL }, { { 3, 0 }, 1, NULL }, { { 10, 0 }, 1, NULL },
-            { { 4, 0 }, 2, NULL },
-        };
-        last[0] = mid(9, 0);
-        last[1] = mid(10, 0);
-        last[2] = mid(4, 0);
-        k = rmerge_order(v, 7, full, last, 3, NULL);
-        ids(v, k, got, sizeof got);
-        ok(k == 7 && strcmp(got, "1-0 2-0 3-0 4-0 5-0 9-0 10-0") == 0,
-           "no stream full: all, in id order across streams (%s)", got);
-    }
-    {
-        /* stream 1 returned its COUNT (3): what follows 10-0 there is unknown,
-         * but stream 0's 9-0 is before it: all safe. Stream 0 full at 5-0:
-         * stream 0 may have 6-0 next, so 9-0 and 10-0 wait. */
-        struct rmerge_item v[] = {
-            { { 1, 0 }, 0, NULL }, { { 5, 0 }, 0, NULL },
-            { { 2, 0 }, 1, NULL }, { { 3, 0 }, 1, NULL }, { { 10, 0 }, 1, NULL },
-            { { 4, 0 }, 2, NULL },
-        };
-        full[0] = 1;
-        last[0] = mid(5, 0);
-        k = rmerge_order(v, 6, full, last, 3, NULL);
-        ids(v, k, got, sizeof got);
-        ok(k == 5 && strcmp(got, "1-0 2-0 3-0 4-0 5-0") == 0,
-           "a full stream bounds the read at its last id (%s)", got);
-        full[1] = 1;
-        last[1] = mid(3, 0);
-        {
-            struct rmerge_item w[] = {
-                { { 1, 0 }, 0, NULL }, { { 5, 0 }, 0, NULL },
-                { { 2, 0 }, 1, NULL }, { { 3, 0 }, 1, NULL },
-                { { 4, 0 }, 2, NULL },
-            };
-            k = rmerge_order(w, 5, full, last, 3, NULL);
-            ids(w, k, got, sizeof got);
-            ok(k == 3 && strcmp(got, "1-0 2-0 3-0") == 0,
-               "two full streams: the smaller of their last ids bounds it (%s)", got);
-        }
-    }
-    {
-        struct rmerge_item v[] = { { { 7, 2 }, 0, NULL }, { { 7, 1 }, 1, NULL } };
-        full[0] = full[1] = full[2] = 0;
-        k = rmerge_order(v, 2, full, last, 2, NULL);
-        ids(v, k, got, sizeof got);
-        ok(k == 2 && strcmp(got, "7-1 7-2") == 0, "the sequence orders within a ms (%s)", got);
-        k = rmerge_order(v, 0, full, last, 2, NULL);
-        ok(k == 0, "nothing read: nothing taken");
-    }
-    {
-        /* a channel added after the read was sent starts after 6-0: what the read
-         * brought after 6-0 may come after entries of it the read could not see */
-        struct rmerge_item v[] = { { { 5, 0 }, 0, NULL }, { { 9, 0 }, 1, NULL },
-                                   { { 6, 0 }, 1, NULL }, { { 7, 0 }, 0, NULL } };
-        struct msgid cap = { 6, 0 };
-        full[0] = full[1] = 0;
-        k = rmerge_order(v, 4, full, last, 2, &cap);
-        ids(v, k, got, sizeof got);
-        ok(k == 2 && strcmp(got, "5-0 6-0") == 0, "a cap bounds the read too (%s)", got);
-        full[1] = 1;
-        last[1] = mid(5, 5);
-        k = rmerge_order(v, 4, full, last, 2, &cap);
-        ids(v, k, got, sizeof got);
-        ok(k == 1 && strcmp(got, "5-0") == 0, "the smaller of a cap and a full stream wins (%s)",
-           got);
-    }
-}
-
 int main(void)
 {
     test_url_good();
     test_url_bad();
     test_describe();
-    test_merge();
     return done_testing();
 }

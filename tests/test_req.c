@@ -4,6 +4,7 @@
  * PARSE macro needs at least one pair. Only the parameters named in each test are set. */
 #include "config.h"
 
+#include "text.h"
 #include "req.h"
 
 #include <stdlib.h>
@@ -629,37 +630,37 @@ int main(void)
 
     /* ---- req_parse_uint */
     v = 12345;
-    ok(req_parse_uint("0", 0, 10, &v) == 0 && v == 0, "req_parse_uint: 0 in [0,10]");
-    ok(req_parse_uint("10", 0, 10, &v) == 0 && v == 10, "req_parse_uint: max 10 in [0,10]");
-    ok(req_parse_uint("11", 0, 10, &v) == -1, "req_parse_uint: 11 above [0,10] refused");
-    ok(req_parse_uint("5", 5, 10, &v) == 0 && v == 5, "req_parse_uint: min 5 in [5,10]");
-    ok(req_parse_uint("4", 5, 10, &v) == -1, "req_parse_uint: 4 below [5,10] refused");
-    ok(req_parse_uint("7", 7, 7, &v) == 0 && v == 7, "req_parse_uint: min == max accepted");
+    ok(text_parse_uint("0", 0, 10, &v) == 0 && v == 0, "req_parse_uint: 0 in [0,10]");
+    ok(text_parse_uint("10", 0, 10, &v) == 0 && v == 10, "req_parse_uint: max 10 in [0,10]");
+    ok(text_parse_uint("11", 0, 10, &v) == -1, "req_parse_uint: 11 above [0,10] refused");
+    ok(text_parse_uint("5", 5, 10, &v) == 0 && v == 5, "req_parse_uint: min 5 in [5,10]");
+    ok(text_parse_uint("4", 5, 10, &v) == -1, "req_parse_uint: 4 below [5,10] refused");
+    ok(text_parse_uint("7", 7, 7, &v) == 0 && v == 7, "req_parse_uint: min == max accepted");
     /* a single digit above a max below 9 (max - digit must not wrap around) */
-    ok(req_parse_uint("1", 0, 0, &v) == -1, "req_parse_uint: 1 above [0,0] refused");
-    ok(req_parse_uint("9", 0, 5, &v) == -1, "req_parse_uint: 9 above [0,5] refused");
-    ok(req_parse_uint("5", 0, 5, &v) == 0 && v == 5, "req_parse_uint: 5 in [0,5]");
-    ok(req_parse_uint("0005", 0, 10, &v) == 0 && v == 5, "req_parse_uint: leading zeros");
-    ok(req_parse_uint("", 0, 10, &v) == -1, "req_parse_uint: empty string refused");
-    ok(req_parse_uint("18446744073709551615", 0, 18446744073709551615ULL, &v) == 0 &&
+    ok(text_parse_uint("1", 0, 0, &v) == -1, "req_parse_uint: 1 above [0,0] refused");
+    ok(text_parse_uint("9", 0, 5, &v) == -1, "req_parse_uint: 9 above [0,5] refused");
+    ok(text_parse_uint("5", 0, 5, &v) == 0 && v == 5, "req_parse_uint: 5 in [0,5]");
+    ok(text_parse_uint("0005", 0, 10, &v) == 0 && v == 5, "req_parse_uint: leading zeros");
+    ok(text_parse_uint("", 0, 10, &v) == -1, "req_parse_uint: empty string refused");
+    ok(text_parse_uint("18446744073709551615", 0, 18446744073709551615ULL, &v) == 0 &&
            v == 18446744073709551615ULL,
        "req_parse_uint: 2^64-1 with max 2^64-1");
-    ok(req_parse_uint("18446744073709551616", 0, 18446744073709551615ULL, &v) == -1,
+    ok(text_parse_uint("18446744073709551616", 0, 18446744073709551615ULL, &v) == -1,
        "req_parse_uint: 2^64 overflows, refused");
-    ok(req_parse_uint("184467440737095516150", 0, 18446744073709551615ULL, &v) == -1,
+    ok(text_parse_uint("184467440737095516150", 0, 18446744073709551615ULL, &v) == -1,
        "req_parse_uint: 2^64-1 times 10 refused");
-    ok(req_parse_uint("100000000000000000000", 0, 18446744073709551615ULL, &v) == -1,
+    ok(text_parse_uint("100000000000000000000", 0, 18446744073709551615ULL, &v) == -1,
        "req_parse_uint: 10^20 refused");
-    ok(req_parse_uint("9223372036854775806", 0, REQ_LAST_ID_MAX, &v) == 0 &&
+    ok(text_parse_uint("9223372036854775806", 0, REQ_LAST_ID_MAX, &v) == 0 &&
            v == REQ_LAST_ID_MAX,
        "req_parse_uint: REQ_LAST_ID_MAX accepted");
-    ok(req_parse_uint("9223372036854775807", 0, REQ_LAST_ID_MAX, &v) == -1,
+    ok(text_parse_uint("9223372036854775807", 0, REQ_LAST_ID_MAX, &v) == -1,
        "req_parse_uint: REQ_LAST_ID_MAX + 1 refused");
     {
         static const char *bad[] = { "-1", "+1", " 1", "1 ", "1a", "0x10", "1.0", "a" };
         int all = 1;
         for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
-            if (req_parse_uint(bad[i], 0, 100, &v) != -1) {
+            if (text_parse_uint(bad[i], 0, 100, &v) != -1) {
                 diag("req_parse_uint accepted \"%s\"", bad[i]);
                 all = 0;
             }

@@ -58,7 +58,7 @@ int main(void)
     }
     {
         struct req r = stream_req();
-        struct stats st;
+        struct stats_view st;
         SINK(s, o);
         memset(&st, 0, sizeof st);
         st.streams_open = 7;

@@ -12,6 +12,7 @@ FCGI_SSE_RUN_TERM (default 200) programs running at the SIGTERM.
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -31,10 +32,66 @@ from programs import (children, curl_n, curl_ok, fds, running, script,  # noqa: 
 
 CHURN = int(os.environ.get("FCGI_SSE_RUN_CHURN", "1000"))
 TERM_N = int(os.environ.get("FCGI_SSE_RUN_TERM", "200"))
-MARK = "987654"          # the sleeps of the test programs: found in /proc by it
+# The sleeps of the test programs, found in /proc by their argument: one of this run's
+# own (its pid in it), so that a test_run of another tree running at once is not counted.
+MARK = "98%07d" % os.getpid()
+MARK_ESC = "87%07d" % os.getpid()    # the sleeps that escape their program's group (finding 9)
 
 t = Tap()
 wd = Workdir("run")
+
+# finding 9 of issue 18: a program's processes that leave its process group. Each child
+# below escapes, then execs `sleep MARK`; the program reads to EOF on a close-on-exec pipe,
+# so it prints a pid only once that process runs sleep, outside the group as intended.
+ESCAPER = r'''#!/usr/bin/python3
+import os, sys, time
+MARK, STAY = "%(mark)s", %(stay)s
+
+def spawn(how):
+    r, w = os.pipe()                        # close-on-exec: EOF once the sleep runs
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        if how != "keeps-stdout":
+            null = os.open("/dev/null", os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+        if how in ("setsid", "keeps-stdout"):
+            os.setsid()                     # a session of its own
+        elif how == "setpgid":
+            os.setpgid(0, 0)                # a group of its own (set -m does this)
+        elif how == "orphan":               # a daemon: fork twice, setsid, parent gone
+            if os.fork():
+                os._exit(0)
+            os.setsid()
+            os.write(w, b"%%d\n" %% os.getpid())
+        elif how == "in-group":             # stays in the group, its child leaves it
+            r2, w2 = os.pipe()
+            if os.fork() == 0:
+                os.close(r2)
+                os.setsid()
+                os.write(w, b"%%d\n" %% os.getpid())
+                os.execvp("sleep", ["sleep", MARK])
+            os.close(w2)
+            os.read(r2, 1)                  # its child runs sleep
+        os.execvp("sleep", ["sleep", MARK])
+    os.close(w)
+    got = b""
+    while True:
+        b = os.read(r, 100)
+        if not b:
+            break
+        got += b
+    os.close(r)
+    return [pid] + [int(x) for x in got.split()] if how != "orphan" else [int(x) for x in got.split()]
+
+pids = []
+for how in ("setsid", "setpgid", "orphan", "in-group", "keeps-stdout"):
+    pids += spawn(how)
+print(" ".join(map(str, pids)), flush=True)
+if STAY:
+    time.sleep(1000)
+'''
 
 PROGRAMS = {
     # its signal dispositions, as the kernel shows them (python would ignore SIGPIPE itself)
@@ -83,6 +140,13 @@ print(json.dumps({"env": dict(os.environ), "fds": sorted(fds), "pgid": os.getpgr
     "long": "#!/usr/bin/python3\nimport sys\nsys.stdout.write('y' * 5000 + '\\nshort\\n')\n",
     # random pace, for the churn
     "churn": "#!/bin/sh\necho a\nsleep 0.0$(($$ %% 9))\necho b\nsleep %s\n" % MARK,
+    # writes to stderr what would forge log lines: CR, ESC sequences, BEL, DEL, a C1 CSI
+    "forger": "#!/bin/sh\nprintf 'ok\\rfcgi-sse[1]: error: forged\\033[2K\\033[1A\\007\\177\\302\\233x\\n' >&2\n"
+              "echo done\n",
+    # leaves processes outside its group (finding 9): then exits (escaper) or stays
+    # (escaper-stay); each escape is done and exec'd before its pid is printed
+    "escaper": ESCAPER % {"mark": MARK_ESC, "stay": "False"},
+    "escaper-stay": ESCAPER % {"mark": MARK_ESC, "stay": "True"},
 }
 
 
@@ -370,6 +434,66 @@ try:
          "forker: the client leaves: program and child are killed and reaped",
          (with_marker(MARK), children(resp.pid)))
 
+    # --- finding 9 of issue 18: what a program leaves outside its group dies with its run.
+    #     The responder is a subreaper: orphans re-parent to it, and it kills those outside
+    #     a running program's session (setsid; or whose program ended) and reaps them all.
+    def escapees(s):
+        ev = [e["data"] for e in data(s) if e["data"] and e["data"][0].isdigit()]
+        return [int(x) for x in ev[0].split()] if ev else []
+
+    def alive(pids):
+        """Those of pids that still run our marked sleep (a reused pid is not ours)."""
+        out = []
+        for pid in pids:
+            try:
+                with open("/proc/%d/cmdline" % pid, "rb") as f:
+                    if MARK_ESC.encode() in f.read():
+                        out.append(pid)
+            except OSError:
+                pass
+        return out
+    s = stream(port, "escaper")
+    s.read_to_end(10)
+    ev = data(s)
+    pids = escapees(s)
+    t.ok(len(pids) == 6 and ev and ev[-1]["event"] == "exit" and ev[-1]["data"] == "0",
+         "finding 9: escaper: 6 processes left its group (setsid, setpgid, a double fork, a "
+         "group member's setsid child, one holding stdout), then it exited 0: the run ends",
+         (pids, ev[-1:]))
+    t.ok(wait_for(lambda: not alive(pids) and not with_marker(MARK_ESC), 5),
+         "finding 9: escaper: after the run, none of them survives", alive(pids))
+    t.ok(wait_for(lambda: not children(resp.pid), 5),
+         "finding 9: escaper: the responder reaped every one it adopted (no zombie, no child)",
+         (children(resp.pid), zombies_of(resp.pid)))
+    s = stream(port, "escaper-stay")
+    s.read_until(lambda s: escapees(s), 10)
+    pids = escapees(s)
+    t.ok(len(pids) == 6 and len(alive(pids)) >= 5,
+         "finding 9: escaper-stay: runs, with its escaped processes", (pids, alive(pids)))
+    s.close()
+    t.ok(wait_for(lambda: not alive(pids) and not with_marker(MARK_ESC) and
+                  not children(resp.pid), 10),
+         "finding 9: escaper-stay: the client leaves: the program and every process it left "
+         "outside its group are killed and reaped", (alive(pids), children(resp.pid)))
+    t.ok(resp.alive(), "finding 9: the responder is still running")
+
+    # --- finding 9 of issue 18: a program's stderr cannot forge log lines: control
+    #     bytes are logged as \xNN
+    s = stream(port, "forger")
+    s.read_to_end(5)
+
+    def raw_log():
+        with open(resp.log_path, "rb") as f:
+            return f.read()
+    want = (rb"warning: program forger\[\d+\]: ok\\x0dfcgi-sse\[1\]: error: forged"
+            rb"\\x1b\[2K\\x1b\[1A\\x07\\x7f\\xc2\\x9bx\n")
+    t.ok(wait_for(lambda: re.search(want, raw_log()), 3),
+         "finding 9: forger: its stderr line is logged with CR, ESC, BEL, DEL and a C1 CSI as "
+         "\\xNN", raw_log()[-300:])
+    t.ok(not re.search(rb"[\r\x1b\x07\x7f]|\xc2[\x80-\x9f]", raw_log()),
+         "finding 9: the responder's log holds no CR, ESC, BEL, DEL or C1 byte",
+         re.findall(rb".{0,40}[\r\x1b].{0,40}", raw_log())[:3])
+
     # --- stubborn (ignores SIGTERM): SIGKILL after --kill-after (5 s default here)
     s = stream(port, "stubborn")
     s.read_until(lambda s: data(s), 5)
@@ -428,11 +552,16 @@ try:
     # --- SIGTERM with programs running
     r3, sock3 = start_spawned_responder(wd, ["--run", "sleeper=" + paths["sleeper"],
                                              "--run", "churn=" + paths["churn"],
+                                             "--run", "escaper-stay=" + paths["escaper-stay"],
                                              "--kill-after", "2", "--max-runs", str(TERM_N + 10)],
                                         name="r3")
+    esc = CgiFcgi(sock3, "/run/escaper-stay")
     cl = [CgiFcgi(sock3, "/run/%s" % ("sleeper" if i % 2 else "churn")) for i in range(TERM_N)]
-    pump(cl, lambda: all(c.events for c in cl), 30)
+    pump(cl + [esc], lambda: all(c.events for c in cl) and data(esc), 30)
     t.eq(sum(1 for c in cl if c.events), TERM_N, "SIGTERM: %d programs running" % TERM_N)
+    esc_pids = [int(x) for e in data(esc)[:1] for x in e["data"].split()]
+    t.ok(len(esc_pids) == 6 and alive(esc_pids),
+         "SIGTERM: and escaper-stay, with 6 processes it left outside its group", esc_pids)
     t0 = time.monotonic()
     r3.signal(signal.SIGTERM)
     code = r3.wait(10)
@@ -443,7 +572,10 @@ try:
                   not running(paths["churn"]), 3),
          "SIGTERM: every program ended (those ignoring SIGTERM too), none orphaned",
          (with_marker(MARK), running(paths["sleeper"])))
-    for c in cl:
+    t.ok(not alive(esc_pids) and not with_marker(MARK_ESC),
+         "finding 9: SIGTERM: what escaper-stay left outside its group was killed and reaped "
+         "before the responder exited", alive(esc_pids))
+    for c in cl + [esc]:
         c.close()
 
     # --- through nginx: the shipped server block as shipped (its stream location takes
@@ -485,4 +617,9 @@ except Exception as e:  # noqa: BLE001
     t.ok(False, "test raised", traceback.format_exc())
 finally:
     wd.cleanup()
+    for pid in with_marker(MARK_ESC):   # escaped sleeps of a run that failed the test
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
 t.done()

@@ -591,10 +591,11 @@ static void test_stats(void)
     v.streams_open = v.streams_total = v.events_sent = v.streams_dropped_slow = ULONG_MAX;
     v.streams_refused = v.max_streams = v.channels = v.messages_published = ULONG_MAX;
     v.events_delivered = v.runs_running = v.runs_started = v.runs_failed = ULONG_MAX;
-    v.runs_refused = v.run_events = ULONG_MAX;
-    v.uptime_s = v.history_bytes = ULLONG_MAX;
+    v.runs_refused = v.run_events = v.channels_refused = ULONG_MAX;
+    v.uptime_s = v.history_bytes = v.held_bytes = v.channel_bytes = ULLONG_MAX;
     v.redis.enabled = v.redis.connected = 1;
-    v.redis.reconnects = v.redis.channels_read = ULONG_MAX;
+    v.redis.reconnects = v.redis.resyncs = v.redis.pending_publishes = ULONG_MAX;
+    v.redis.pending_bytes = ULLONG_MAX;
     memset(v.redis.where, 'w', sizeof v.redis.where - 1);
     memset(v.redis.last_error, 'e', sizeof v.redis.last_error - 1);
     m = stats_json(&v, json, sizeof json);
@@ -608,7 +609,7 @@ static void test_stats(void)
 
     /* too small: -1, nothing past cap */
     all = 1;
-    for (cap = 0; cap < (size_t)m; cap++) {
+    for (cap = 0; m > 0 && cap < (size_t)m; cap++) {
         memset(json, 'Z', sizeof json);
         if (stats_json(&v, json, cap) != -1)
             all = 0;

@@ -2,6 +2,7 @@
 /* The output is decoded by tests/sse_decode.h, the decoder fuzz_sse.c uses too. */
 #include "config.h"
 
+#include "text.h"
 #include "sse.h"
 
 #include <errno.h>
@@ -150,9 +151,9 @@ static void check_u64(unsigned long long v, const char *want)
     size_t n;
 
     memset(buf, CANARY, sizeof buf);
-    n = sse_u64(buf, v);
+    n = text_u64(buf, v);
     ok(n == strlen(want) && strcmp(buf, want) == 0 && buf[21] == CANARY,
-       "sse_u64(%llu) is \"%s\", length %zu, NUL-terminated", v, want, strlen(want));
+       "text_u64(%llu) is \"%s\", length %zu, NUL-terminated", v, want, strlen(want));
 }
 
 int main(void)

@@ -22,12 +22,15 @@
  * (frame_strip_padding). The inputs are the regress-* seeds. */
 #include "config.h"
 
+#include "admit.h"
+#include "history.h"
 #include "hub.h"
 #include "intake.h"
 #include "loop.h"
 #include "chan.h"
 #include "counter.h"
-#include "monotime.h"
+#include "ctl.h"
+#include "clock.h"
 #include "sched.h"
 #include "sub.h"
 #include "stats.h"
@@ -50,6 +53,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n);
 static struct loop *loop;
 static struct stats stats;
 static struct intake_config cfg;
+static struct ctl ctl;
+static struct pub_backend memory_backend;
+static struct history history;
 static struct chan_engine *engine;
 static unsigned char out[1 << 20];
 
@@ -85,26 +91,33 @@ static void setup(void)
         fail("the listening socket");
     memset(&cfg, 0, sizeof cfg);
     cfg.listen_fd = fd;
-    cfg.ctl.retry_ms = 3000;
-    cfg.ctl.stats = &stats;
+    cfg.serve = ctl_dispatch;
+    cfg.serve_arg = &ctl;
+    ctl.retry_ms = 3000;
+    ctl.stats = &stats;
+    ctl.sndbuf = 65536;
     {
         /* the counter's schedule, and channels that anyone the web server
          * authenticated may publish to (REMOTE_USER): every route is reachable */
         struct sched_params sp = { 1000000000LL, 15000000000LL, 0 };
-        struct chan_limits lim = { 16, 3600000ULL, 1u << 20 };
-        struct sub_params up = { NULL, sp.heartbeat_ns, &stats.events_delivered };
+        struct chan_limits lim = { 16, 3600000ULL, 1u << 20, 64 };
+        struct sub_params up = { NULL, sp.heartbeat_ns, &stats.events_delivered, &history, 3000 };
         sp.grid_ns = sched_grid(sp.interval_ns);
-        counter_setup(&sp, &stats.events_sent);
-        engine = chan_engine_create(&lim, wallclock_ms(), sub_deliver, NULL);
+        ctl.counter = counter_create(&sp, &stats.events_sent);
+        if (!ctl.counter)
+            fail("counter_create");
+        engine = chan_engine_create(&lim, clock_wall_ms(), sub_deliver, NULL);
         if (!engine)
             fail("chan_engine_create");
         up.engine = engine;
+        history_memory(&history, engine);
         sub_setup(&up);
-        stats.engine = engine;
-        cfg.ctl.engine = engine;
-        cfg.ctl.publish_remote_user = 1;
+        ctl.engine = engine;
+        pub_memory(&memory_backend, engine);
+        ctl.pub.backend = &memory_backend;
+        ctl.pub.engine = engine;
+        ctl.pub.remote_user = 1;
     }
-    cfg.sndbuf = 65536;
     cfg.body_max = 1024;
     cfg.timeout_ns = 10000000000LL;
     cfg.mem_max = 4u << 20;
@@ -220,10 +233,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n)
     }
     fds = open_fds();
     stats.max_streams = n % 7 == 6 ? 0 : 1;
-    hub = hub_create(loop, &stats);
+    {
+        struct hub_hooks hooks = { admit_ended, &stats, &stats.streams_dropped_slow };
+        hub = hub_create(loop, &hooks);
+    }
     if (!hub)
         fail("hub_create");
-    cfg.hub = hub;
+    ctl.hub = hub;
     intake = intake_start(loop, &cfg);
     if (!intake)
         fail("intake_start");

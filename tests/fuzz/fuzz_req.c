@@ -8,6 +8,7 @@
  * its canonical request in known_errors(). */
 #include "config.h"
 
+#include "text.h"
 #include "req.h"
 
 #include <stdint.h>
@@ -155,13 +156,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n)
             if (r.nchan < 1 || r.nchan > (r.route == REQ_PUBLISH ? 1u : CHAN_SUB_MAX))
                 abort();
             for (i = 0; i < r.nchan; i++) {
-                if (!chan_name_ok(r.chans[i], CHAN_NAME_MAX))
+                if (!text_name_ok(r.chans[i], CHAN_NAME_MAX))
                     abort();
                 for (j = 0; j < i; j++)
                     if (strcmp(r.chans[i], r.chans[j]) == 0)
                         abort();
             }
-            if (r.event[0] && (r.route != REQ_PUBLISH || !chan_name_ok(r.event, CHAN_TYPE_MAX)))
+            if (r.event[0] && (r.route != REQ_PUBLISH || !text_name_ok(r.event, CHAN_TYPE_MAX)))
                 abort();
             if (r.route == REQ_PUBLISH && (r.head || r.have_last))
                 abort();

@@ -43,14 +43,14 @@ for name in "$@"; do
     extra=""
     case $name in
     sse | req | frame)
-        srcs="$top/src/sse.c $top/src/req.c $top/src/frame.c $top/src/msgid.c $top/src/chan.c $top/src/opt.c $top/src/redisurl.c"
-        libs=""
+        srcs="$top/src/text.c $top/src/sse.c $top/src/req.c $top/src/frame.c $top/src/msgid.c $top/src/chan.c $top/src/opt.c $top/src/redisurl.c"
+        libs="-lcrypto"
         ;;
     intake | redis)
         srcs=""
-        for m in intake loop hub stream counter sub chan msgid pub auth fcgireq ctl admit route opt oai proc run \
+        for m in intake loop hub stream counter sub chan history msgid pub auth fcgireq ctl admit route opt oai proc run text \
                  resp req sse sched stats theap frame peer log \
-                 rbus rbus_pub rbus_read rbus_fetch redisloop redisurl rmerge; do
+                 rbus rbus_link rbus_pub rbus_read rbus_fetch redisloop redisurl; do
             srcs="$srcs $top/src/$m.c"
         done
         libs="$fcgi_flags $hiredis_flags -ljansson -lcrypto"
