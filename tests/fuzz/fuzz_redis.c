@@ -1,19 +1,21 @@
 /* fuzz_redis.c -- libFuzzer harness of the Redis link (rbus*.c, sub.c, through hiredis) against a fake Redis the input scripts
- * In process: the responder's parts as main.c wires them in Redis mode (a channel engine, the
- * hub, the intake with rbus's publisher, sub.c with the bus), per input, in one long-lived loop.
+ * In process: the responder's parts as main.c wires them with --redis (a channel engine, the
+ * Redis link as publish backend and history, subscriptions, the hub, the controller, the
+ * intake), per input, in one long-lived loop (responder_start: every use of their API).
  * The harness plays both sides: the web server (whole FastCGI requests over socketpairs, as
  * fuzz_intake does: subscriptions GET .../events?channel=... with or without Last-Event-ID, and
  * publishes POST .../publish with REMOTE_USER) and Redis, on a unix socket in a temporary
  * directory given to rbus as unix:/path. hiredis does its real parsing of every byte.
- * The fake Redis reads each command the responder sends (a RESP array of bulk strings: FUNCTION
- * LOAD, CLIENT ID, GET fcgi-sse:last, XREAD ... BLOCK, FCALL fcgi_sse_publish, FCALL_RO
- * fcgi_sse_fetch, CLIENT UNBLOCK, AUTH, SELECT) and, unless the input armed another reply for
- * that kind of command, answers it as Redis would from a model of its keys: the streams
- * fcgi-sse:chan:NAME (entries, last id generated, max-deleted-entry-id) and fcgi-sse:last, the
- * functions' semantics written again from src/fcgi-sse.lua, XREAD blocking until an entry comes,
- * CLIENT UNBLOCK or its BLOCK time. The model itself may hold what a real Redis can: entries
- * other writers added (ids above 2^63-1, missing or extra fields, text that is not UTF-8, long
- * types), trimmed streams, any fcgi-sse:last, functions flushed.
+ * The fake Redis reads each command the responder sends (a RESP array of bulk strings: AUTH,
+ * SELECT, FUNCTION LOAD, PING, FCALL_RO fcgi_sse_head, XREAD ... BLOCK ... fcgi-sse:log,
+ * FCALL fcgi_sse_publish, FCALL_RO fcgi_sse_fetch) and, unless the input armed another reply
+ * for that kind of command, answers it as Redis would from a model of its keys: the streams
+ * fcgi-sse:chan:NAME and fcgi-sse:log (entries, last id generated, max-deleted-entry-id; the
+ * log trimmed), fcgi-sse:last, the functions' semantics written again from src/fcgi-sse.lua,
+ * XREAD blocking until an entry comes or its BLOCK time. The model itself may hold what a real
+ * Redis can: entries other writers added (ids above 2^63-1, missing or extra fields, text that
+ * is not UTF-8, long types; in the log, counts that jump or are missing, names of no channel),
+ * trimmed streams, any fcgi-sse:last, functions flushed, nothing at all after a restart.
  * Input: one byte of configuration (--max-message, --history, AUTH/SELECT, the send buffer,
  * heartbeats), then up to OPS_MAX operations, a byte each (op % NOPS) with the bytes that
  * parametrise it: subscribe (channels, Last-Event-ID), unsubscribe, publish (small bodies from
@@ -21,15 +23,15 @@
  * array, integer, status, empty array, a hostile id, a reply of the expected shape with hostile
  * contents (ids above 2^63-1, that do not parse, 0-0, going backwards, repeated; entries with
  * missing, extra or non-string fields, text that is not UTF-8, long types, nested arrays,
- * stream names not asked for, more entries than COUNT), raw bytes, a close, a hold), add an
- * entry as another writer would, trim a stream, advance the clock, hold every reply, close a
- * Redis connection, write raw bytes, stall a subscriber, close the listening socket, set
- * fcgi-sse:last, flush the functions, open a crowd of 64+ subscribers that resume and read
- * nothing (past the fetch slots; one an input, marked by a byte, and at most CROWD_OPS
- * operations after it),
- * restart Redis without persistence, turn the loop longer. After each operation the loop turns
- * (loop_once with no wait) until quiet, at most 16 times.
- * The clock: CLOCK_MONOTONIC, read by every deadline of the responder (monotime.h), is the
+ * stream names not asked for, more entries than COUNT, cursors and counts that lie), raw
+ * bytes, a close, a hold), add an entry as another writer would, trim a stream, advance the
+ * clock, hold every reply, close a Redis connection, write raw bytes, stall a subscriber,
+ * close the listening socket, set fcgi-sse:last, flush the functions, open a crowd of 64+
+ * subscribers that resume and read nothing (past the fetch slots; one an input, marked by a
+ * byte, and at most CROWD_OPS operations after it), restart Redis without persistence, turn
+ * the loop longer. After each operation the loop turns (loop_once with no wait) until quiet,
+ * at most 16 times.
+ * The clock: CLOCK_MONOTONIC, read by every deadline of the responder (clock.h), is the
  * machine's plus what the input advanced (this file's clock_gettime), so the watchdogs, the
  * backoff, the blocking read's BLOCK and the heartbeats run within an execution's
  * milliseconds. CLOCK_REALTIME (message ages, libFuzzer's own timing) is left alone.
@@ -39,36 +41,38 @@
  * nothing reaches a client) abort; what a subscriber receives (decoded with sse_decode.h, an
  * event at a time) is well-formed FastCGI and SSE, only messages and `event: reset` (with an id
  * as data), message ids in canonical form, strictly increasing, after its Last-Event-ID, each
- * one an entry that a reply of the fake Redis carried for one of its channels, with that
- * entry's id, type and data (the fake's replies are decoded by a second hiredis reader, as the
- * responder's reader sees them); each publish is answered once, and an id it is answered with is
- * one the fake Redis returned to a publish; afterwards no stream is open, no timer is queued,
- * and as many descriptors are open as before the input.
+ * one an entry that a reply of the fake Redis carried for one of its channels (a log entry
+ * for the channel it names, a fetched one for its key), with that entry's id, type and data
+ * (the fake's replies are decoded by a second hiredis reader, as the responder's reader sees
+ * them); each publish is answered once, and an id it is answered with is one the fake Redis
+ * returned to a publish; afterwards no stream is open, no timer is queued, and as many
+ * descriptors are open as before the input.
  * The fake never sends a reply no command waits for: hiredis 0.14 asserts (aborts) on an
  * unsolicited reply that is not an error, whatever the client does.
- * Every use of rbus.h is in the bus_* functions below (keep it there).
  * FUZZ_REDIS_SHOW=1 in the environment prints what each subscriber received on stderr,
  * FUZZ_REDIS_TRACE=1 each operation, command and reply. Run with -close_fd_mask=2 to keep the
  * responder's log out of the output (tests/fuzz/run.sh does).
- * Found by this harness on the code of d165bc2 (inputs in tests/fuzz/findings/redis, not in
- * the seed corpus while they fail; see results.md): issue 18's finding 7, an entry with an id
- * above 2^63-1 in a watched stream makes the blocking read return it forever (the position
- * does not move past an entry whose id does not parse), and a fetch full of such entries is
- * sent again forever from the same id; and a resume that never ends (sub.c): when Redis holds
- * nothing after a subscriber's cursor but the local history dropped messages after it, the
- * subscriber fetches from the same cursor again, forever, with an event: reset each time. */
+ * Found by this harness on the code of d165bc2, before the issue 18 fixes (see results.md;
+ * the regress-* seeds are these inputs for today's protocol): issue 18's finding 7, an entry
+ * with an id above 2^63-1 made the blocking read return it forever, and a fetch full of them
+ * be sent again forever from the same id; and a resume that never ended (sub.c): when Redis
+ * held nothing after a subscriber's cursor but the local history had dropped messages after
+ * it, the subscriber fetched from the same cursor again, forever. */
 #include "config.h"
 
+#include "admit.h"
 #include "chan.h"
+#include "clock.h"
+#include "ctl.h"
 #include "hub.h"
 #include "intake.h"
 #include "loop.h"
-#include "monotime.h"
 #include "msgid.h"
 #include "rbus.h"
 #include "redisurl.h"
 #include "stats.h"
 #include "sub.h"
+#include "text.h"
 #include "sse_decode.h"
 
 #include <hiredis/hiredis.h>
@@ -102,15 +106,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n);
                                 usual inputs, it must not be in most of them */
 #define NAMES 6              /* channels a, b, c, d, a 128-byte name, and x (never subscribed) */
 #define SUB_NAMES 5
-#define ENTRIES_MAX 48       /* entries a stream of the model keeps */
+#define LOG NAMES            /* the streams of the model: the channels', and fcgi-sse:log */
+#define NSTREAMS (NAMES + 1)
+#define ENTRIES_MAX 48       /* entries a stream of the model keeps (fcgi-sse:log too: it is
+                                trimmed as Redis's MAXLEN ~ 10000 does, only sooner) */
 #define ARMED_MAX 8
-#define REPLY_ENTRIES_MAX 300
+#define REPLY_ENTRIES_MAX 1100   /* past RBUS_FETCH_COUNT (1024) */
 #define SPIN_TURNS 256       /* turns that only repeat what was sent: a spin */
 #define SETTLE_MAX 20000     /* turns before the end must be quiet, whatever happens (the
                                 largest inputs need under 2,000) */
 #define SIGS 8192
 #define KEY_PREFIX "fcgi-sse:chan:"
 #define LUA_EXACT (1ULL << 53) /* past this, the functions' Lua numbers are not exact */
+#define PART_MAX 9223372036854775807ULL /* a part of an id fcgi-sse makes at most */
 
 /* ---------------------------------------------------------------- failing */
 
@@ -341,8 +349,7 @@ static int xparse(const char *s, size_t n, struct xid *o)
 
 /* ---------------------------------------------------------------- the run of one input */
 
-enum kind { K_LOAD, K_CLIENTID, K_UNBLOCK, K_GET, K_XREAD, K_PUB, K_FETCH, K_AUTH, K_SELECT,
-            K_OTHER, K_ANY };
+enum kind { K_LOAD, K_PING, K_HEAD, K_XREAD, K_PUB, K_FETCH, K_AUTH, K_SELECT, K_OTHER, K_ANY };
 
 /* How a command is answered (an armed reply). */
 enum cls { C_HONEST, C_ERROR, C_NIL, C_NILARR, C_INT, C_STATUS, C_EMPTY, C_ID, C_SHAPED, C_RAW,
@@ -389,6 +396,9 @@ struct web {
 struct entry {
     struct xid id;
     struct buf fields;             /* the RESP array of its fields */
+    size_t size;                   /* its id's and fields' bytes, as fcgi_sse_fetch counts */
+    int has_n;                     /* a field n of digits (fcgi-sse:log's count) */
+    unsigned long long n;
 };
 
 struct xstream {
@@ -411,7 +421,7 @@ struct offer {
 static struct {
     struct rconn conns[CONNS_MAX];
     struct web webs[WEBS_MAX];
-    struct xstream st[NAMES];
+    struct xstream st[NSTREAMS];
     char last[64];
     size_t last_len;
     int has_last;
@@ -434,16 +444,19 @@ static struct {
 
 static struct loop *loop;
 static struct stats stats;
-static struct chan_engine *engine;
 static struct intake_config icfg;
-static struct intake *intake;
+/* the responder (responder_start) */
+static struct chan_engine *engine;
+static struct rbus *bus;
 static struct hub *hub;
+static struct ctl ctl;
+static struct intake *intake;
 static int lfd = -1;               /* the fake Redis's listening socket */
 static char sock_dir[80], sock_path[108];
 static char long_name[CHAN_NAME_MAX + 1];
 static const char *names[NAMES] = { "a", "b", "c", "d", long_name, "x" };
-static char keys[NAMES][sizeof KEY_PREFIX + CHAN_NAME_MAX];
-static size_t keylens[NAMES];
+static char keys[NSTREAMS][sizeof KEY_PREFIX + CHAN_NAME_MAX];
+static size_t keylens[NSTREAMS];
 static struct {
     unsigned long long h;
     unsigned gen;
@@ -475,36 +488,78 @@ static void trace_bytes(const char *what, long long conn, const char *p, size_t 
     fprintf(stderr, "%s\n", n > 300 ? "..." : "");
 }
 
-/* ---------------------------------------------------------------- the Redis link */
+/* ---------------------------------------------------------------- the responder */
 
-/* Every use of rbus.h (its API may change: adapt it here). */
-
-static struct rbus *bus_start(const struct rbus_config *rc)
+/* The responder's parts wired as main.c wires them with --redis (every use of their API is
+ * here and in responder_stop: adapt them when it changes): the engine, the Redis link (its
+ * publish backend and its history), subscriptions, the hub, the controller and the intake. */
+static void responder_start(const struct rbus_config *rc, const struct chan_limits *lim,
+                            long long heartbeat_ns, int sndbuf)
 {
-    struct rbus *b = rbus_create(loop, rc, engine, &stats);
+    struct sub_params sp;
+    struct hub_hooks hooks = { admit_ended, &stats, &stats.streams_dropped_slow };
 
-    if (!b)
+    engine = chan_engine_create(lim, clock_wall_ms(), sub_deliver, NULL);
+    if (!engine)
+        fail("chan_engine_create");
+    bus = rbus_create(loop, rc, engine, &stats);
+    if (!bus)
         fail("rbus_create");
-    return b;
+    memset(&sp, 0, sizeof sp);
+    sp.engine = engine;
+    sp.heartbeat_ns = heartbeat_ns;
+    sp.delivered = &stats.events_delivered;
+    sp.history = rbus_history(bus);
+    sp.retry_ms = 3000;
+    sub_setup(&sp);
+    hub = hub_create(loop, &hooks);
+    if (!hub)
+        fail("hub_create");
+    memset(&ctl, 0, sizeof ctl);
+    ctl.retry_ms = 3000;
+    ctl.stats = &stats;
+    ctl.engine = engine;
+    ctl.pub.remote_user = 1;
+    ctl.pub.backend = rbus_backend(bus);
+    ctl.pub.engine = engine;
+    ctl.max_message = rc->max_message;
+    ctl.hub = hub;
+    ctl.sndbuf = sndbuf;
+    icfg.serve = ctl_dispatch;
+    icfg.serve_arg = &ctl;
+    icfg.body_max = rc->max_message;
+    icfg.timeout_ns = 10000000000LL;
+    icfg.mem_max = 4u << 20;
+    intake = intake_start(loop, &icfg);
+    if (!intake)
+        fail("intake_start");
 }
 
-static const struct ctl_publisher *bus_publisher(struct rbus *b)
+/* Lets go of everything, in main's order: streams end, then the link (publishes in flight
+ * are answered 503), then the engine. */
+static void responder_stop(void)
 {
-    return rbus_publisher(b);
-}
+    static const volatile sig_atomic_t no_stop = 0;
 
-static void bus_stop(struct rbus *b)
-{
-    rbus_destroy(b);
+    intake_destroy(intake);
+    intake = NULL;
+    hub_close(hub, &no_stop);
+    hub_destroy(hub);
+    hub = NULL;
+    rbus_destroy(bus);
+    bus = NULL;
+    chan_engine_destroy(engine);
+    engine = NULL;
 }
 
 /* ---------------------------------------------------------------- the model */
 
+/* The stream of the model named key (a channel's, or the log), or -1. */
 static int model_name(const char *key, size_t len)
 {
     int i;
 
-    for (i = 0; i < NAMES; i++)
+    for (i = 0; i < NSTREAMS; i++)
         if (len == keylens[i] && memcmp(key, keys[i], len) == 0)
             return i;
     return -1;
@@ -526,6 +581,35 @@ static void model_del_oldest(int s, unsigned k)
 }
 
 /* XADD s id fields (taken). 0, or -1 as Redis refuses it (not after the last id, or 0-0). */
+/* What fcgi_sse_fetch and fcgi_sse_head read of an entry's fields: their bytes, and n. */
+static void entry_meta(struct entry *e)
+{
+    redisReader *rr = redisReaderCreate();
+    void *v = NULL;
+    const redisReply *f;
+    size_t i;
+    char t[64];
+
+    e->size = xfmt(t, e->id);
+    if (!rr || redisReaderFeed(rr, e->fields.p, e->fields.len) != REDIS_OK ||
+        redisReaderGetReply(rr, &v) != REDIS_OK || !v)
+        fail("entry_meta");
+    f = v;
+    for (i = 0; f->type == REDIS_REPLY_ARRAY && i < f->elements; i++) {
+        const redisReply *k = f->element[i], *val = i + 1 < f->elements ? f->element[i + 1] : NULL;
+        e->size += k->type == REDIS_REPLY_STRING ? k->len : 0;
+        if (i % 2 == 0 && val && k->type == REDIS_REPLY_STRING && val->type == REDIS_REPLY_STRING &&
+            k->len == 1 && k->str[0] == 'n' && val->len &&
+            strspn(val->str, "0123456789") == val->len) {
+            e->has_n = u64_parse(val->str, val->len, &e->n) == 0;
+        }
+    }
+    freeReplyObject(v);
+    redisReaderFree(rr);
+}
+
+/* XADD s id fields (taken), as Redis: 0, or -1 when it refuses it (not after the stream's
+ * last id, or 0-0). The oldest entry goes past ENTRIES_MAX (as XDEL: max-deleted-entry-id). */
 static int model_add(int s, struct xid id, struct buf *fields)
 {
     struct xstream *x = &R.st[s];
@@ -536,9 +620,11 @@ static int model_add(int s, struct xid id, struct buf *fields)
     }
     if (x->n == ENTRIES_MAX)
         model_del_oldest(s, 1);
+    memset(&x->e[x->n], 0, sizeof x->e[x->n]);
     x->e[x->n].id = id;
     x->e[x->n].fields = *fields;
     memset(fields, 0, sizeof *fields);
+    entry_meta(&x->e[x->n]);
     x->n++;
     x->lastgen = id;
     x->exists = 1;
@@ -551,7 +637,7 @@ static void model_free(void)
     int s;
     unsigned i;
 
-    for (s = 0; s < NAMES; s++)
+    for (s = 0; s < NSTREAMS; s++)
         for (i = 0; i < R.st[s].n; i++)
             buf_free(&R.st[s].e[i].fields);
 }
@@ -775,8 +861,89 @@ static void gen_fields(struct buf *o, struct rd *r, int hostile)
 }
 
 /* One entry [id, fields], or not quite. */
-static void gen_entry(struct buf *o, struct rd *r, struct xid ref, struct xid *prev)
+/* A reply written back as RESP (a nil as the nil bulk string). */
+static void r_reply(struct buf *o, const redisReply *v)
 {
+    size_t i;
+
+    switch (v->type) {
+    case REDIS_REPLY_STRING:
+        r_bulk(o, v->str, v->len);
+        break;
+    case REDIS_REPLY_ARRAY:
+        r_arr(o, (long long)v->elements);
+        for (i = 0; i < v->elements; i++)
+            r_reply(o, v->element[i]);
+        break;
+    case REDIS_REPLY_INTEGER:
+        r_int(o, v->integer);
+        break;
+    case REDIS_REPLY_STATUS:
+        r_line(o, '+', v->str);
+        break;
+    case REDIS_REPLY_ERROR:
+        r_line(o, '-', v->str);
+        break;
+    default:
+        r_nil(o);
+        break;
+    }
+}
+
+/* An entry's fields in fcgi-sse:log: a channel's (gen_fields) with c NAME and n COUNT, as a
+ * publish writes them, or not quite (no c, a name no channel has, a count that jumps, is
+ * missing, not a number). */
+static void gen_log_fields(struct buf *o, struct rd *r, int hostile)
+{
+    static const char *const bad_n[] = { "0", "x", "18446744073709551616", "-1", "" };
+    const struct xstream *lg = &R.st[LOG];
+    unsigned long long top = lg->n && lg->e[lg->n - 1].has_n ? lg->e[lg->n - 1].n : 0;
+    unsigned cm = u8(r) % 8, nm = u8(r) % 8, cn = u8(r);
+    struct buf t = { 0 };
+    redisReader *rr = redisReaderCreate();
+    void *v = NULL;
+    const redisReply *f;
+    char num[32];
+    size_t i;
+
+    gen_fields(&t, r, hostile);
+    if (!rr || redisReaderFeed(rr, t.p, t.len) != REDIS_OK ||
+        redisReaderGetReply(rr, &v) != REDIS_OK || !v)
+        fail("gen_log_fields");
+    f = v;
+    if (f->type != REDIS_REPLY_ARRAY) {
+        buf_add(o, t.p, t.len);
+    } else {
+        r_arr(o, (long long)f->elements + (cm == 5 ? 0 : 2) + (nm == 6 ? 0 : 2));
+        if (cm != 5) {
+            r_str(o, "c");
+            r_str(o, cm < 5 ? names[cn % NAMES] : cm == 6 ? "a b" : "zz");
+        }
+        for (i = 0; i < f->elements; i++)
+            r_reply(o, f->element[i]);
+        if (nm != 6) {
+            r_str(o, "n");
+            if (nm < 5)
+                snprintf(num, sizeof num, "%llu", top + 1);
+            else if (nm == 5)
+                snprintf(num, sizeof num, "%llu", top + 2 + cn % 3);
+            else
+                snprintf(num, sizeof num, "%s", top && cn % 6 == 5 ? "" : bad_n[cn % 5]);
+            if (nm == 7 && cn % 6 == 5)
+                snprintf(num, sizeof num, "%llu", top); /* the same count again */
+            r_str(o, num);
+        }
+    }
+    freeReplyObject(v);
+    redisReaderFree(rr);
+    buf_free(&t);
+}
+
+/* One entry [id, fields] (log: fcgi-sse:log's fields), or not quite. */
+static void gen_entry(struct buf *o, struct rd *r, struct xid ref, struct xid *prev, int log)
+{
+    void (*fields)(struct buf *, struct rd *, int) = log ? gen_log_fields : gen_fields;
+
     switch (u8(r) % 8) {
     case 4:
         r_arr(o, 1);
@@ -785,30 +952,31 @@ static void gen_entry(struct buf *o, struct rd *r, struct xid ref, struct xid *p
     case 5:
         r_arr(o, 3);
         gen_id(o, r, ref, prev);
-        gen_fields(o, r, 1);
+        fields(o, r, 1);
         r_str(o, "extra");
         return;
     case 6:
         r_arr(o, 2);
         r_int(o, (long long)u8(r));
-        gen_fields(o, r, 1);
+        fields(o, r, 1);
         return;
     case 7:
         r_arr(o, 2);
         r_arr(o, 1);
         gen_id(o, r, ref, prev);
-        gen_fields(o, r, 1);
+        fields(o, r, 1);
         return;
     default:
         r_arr(o, 2);
         gen_id(o, r, ref, prev);
-        gen_fields(o, r, 1);
+        fields(o, r, 1);
         return;
     }
 }
 
 /* The entries of one stream: a few, or more than COUNT; or not an array. */
-static void gen_entries(struct buf *o, struct rd *r, struct xid ref, unsigned long count)
+/* The entries of one stream: a few, or more than COUNT; or not an array. */
+static void gen_entries(struct buf *o, struct rd *r, struct xid ref, unsigned long count, int log)
 {
     unsigned form = u8(r) % 8, b;
     unsigned long n, i;
@@ -832,7 +1000,7 @@ static void gen_entries(struct buf *o, struct rd *r, struct xid ref, unsigned lo
         n = REPLY_ENTRIES_MAX;
     r_arr(o, (long long)n);
     for (i = 0; i < n; i++)
-        gen_entry(o, r, ref, &prev);
+        gen_entry(o, r, ref, &prev, log);
 }
 
 /* ---------------------------------------------------------------- commands */
@@ -922,7 +1090,8 @@ static int offer_seen(unsigned long long h)
     return 0;
 }
 
-static void offer_entry(int name, const redisReply *e)
+/* An entry (its id, its fields or NULL) a reply carried for channel `name` (or -1). */
+static void offer_entry(int name, const redisReply *idr, const redisReply *fr)
 {
     const redisReply *f;
     struct offer *o;
@@ -930,10 +1099,10 @@ static void offer_entry(int name, const redisReply *e)
     unsigned long long h = 1469598103934665603ULL;
     size_t i;
 
-    if (name < 0 || e->type != REDIS_REPLY_ARRAY || e->elements < 1 ||
-        e->element[0]->type != REDIS_REPLY_STRING || msgid_parse(e->element[0]->str, &id) < 0)
+    if (name < 0 || name >= NAMES || idr->type != REDIS_REPLY_STRING ||
+        msgid_parse(idr->str, &id) < 0)
         return; /* no subscriber can be given it as a message */
-    f = e->elements >= 2 && e->element[1]->type == REDIS_REPLY_ARRAY ? e->element[1] : NULL;
+    f = fr && fr->type == REDIS_REPLY_ARRAY ? fr : NULL;
     h = fnv(h, &name, sizeof name);
     h = fnv(h, &id, sizeof id);
     for (i = 0; f && i + 1 < f->elements; i += 2) {
@@ -981,34 +1150,56 @@ static void offer_entry(int name, const redisReply *e)
 }
 
 /* A reply (as the client's reader saw it) to command k. */
+/* The channel an entry of fcgi-sse:log names (its field c, as a C string), or -1. */
+static int log_name(const redisReply *f)
+{
+    size_t i;
+    int k, name = -1;
+
+    for (i = 0; f->type == REDIS_REPLY_ARRAY && i + 1 < f->elements; i += 2) {
+        const redisReply *key = f->element[i], *v = f->element[i + 1];
+        if (key->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
+            strcmp(key->str, "c") != 0)
+            continue;
+        name = -1; /* the last one counts */
+        for (k = 0; k < NAMES; k++)
+            if (strcmp(v->str, names[k]) == 0)
+                name = k;
+    }
+    return name;
+}
+
+/* A reply (as the client's reader saw it) to command k. */
 static void offer_reply(const struct cmd *k, const redisReply *rep)
 {
     size_t i, j;
-    int first;
 
     if (k->kind == K_XREAD && rep->type == REDIS_REPLY_ARRAY) {
+        /* [[fcgi-sse:log, [[id, fields]...]]]: each entry of the channel its c names */
         for (i = 0; i < rep->elements; i++) {
             const redisReply *s = rep->element[i];
-            int name;
             if (s->type != REDIS_REPLY_ARRAY || s->elements < 2 ||
-                s->element[0]->type != REDIS_REPLY_STRING ||
                 s->element[1]->type != REDIS_REPLY_ARRAY)
                 continue;
-            name = model_name(s->element[0]->str, s->element[0]->len);
-            for (j = 0; j < s->element[1]->elements; j++)
-                offer_entry(name, s->element[1]->element[j]);
+            for (j = 0; j < s->element[1]->elements; j++) {
+                const redisReply *e = s->element[1]->element[j];
+                if (e->type == REDIS_REPLY_ARRAY && e->elements >= 2)
+                    offer_entry(log_name(e->element[1]), e->element[0], e->element[1]);
+            }
         }
     } else if (k->kind == K_FETCH && rep->type == REDIS_REPLY_ARRAY) {
-        int nk = (int)arg_ll(k, 2);
-        first = 3;
-        for (i = 0; i < rep->elements && (int)i < nk && first + (int)i < k->argc; i++) {
-            const redisReply *c = rep->element[i];
-            int name = model_name(k->argv[first + i], k->lens[first + i]);
-            if (c->type != REDIS_REPLY_ARRAY || c->elements < 3 ||
-                c->element[2]->type != REDIS_REPLY_ARRAY)
+        /* {CURSOR, MORE, RESET, {I, ID, FIELDS}...}: of the I-th key after fcgi-sse:last */
+        long long nk = arg_ll(k, 2) - 1;
+        for (i = 3; i < rep->elements; i++) {
+            const redisReply *e = rep->element[i];
+            long long x;
+            if (e->type != REDIS_REPLY_ARRAY || e->elements < 3 ||
+                e->element[0]->type != REDIS_REPLY_INTEGER)
                 continue;
-            for (j = 0; j < c->element[2]->elements; j++)
-                offer_entry(name, c->element[2]->element[j]);
+            x = e->element[0]->integer;
+            if (x >= 0 && x < nk && 4 + x < k->argc)
+                offer_entry(model_name(k->argv[4 + x], k->lens[4 + x]), e->element[1],
+                            e->element[2]);
         }
     } else if (k->kind == K_PUB && rep->type == REDIS_REPLY_STRING) {
         struct msgid id;
@@ -1127,16 +1318,6 @@ static void emit(struct rconn *c, const struct buf *b)
     mirror_feed(c, b->p, b->len);
 }
 
-static struct rconn *conn_by_id(long long id)
-{
-    int i;
-
-    for (i = 0; i < CONNS_MAX; i++)
-        if (R.conns[i].fd >= 0 && R.conns[i].id == id)
-            return &R.conns[i];
-    return NULL;
-}
-
 /* The live connection number i (mod their number), or NULL. */
 static struct rconn *conn_pick(unsigned i)
 {
@@ -1157,12 +1338,10 @@ static int kind_of(const struct cmd *k)
 {
     if (arg_is(k, 0, "FUNCTION") && arg_is(k, 1, "LOAD"))
         return K_LOAD;
-    if (arg_is(k, 0, "CLIENT") && arg_is(k, 1, "ID"))
-        return K_CLIENTID;
-    if (arg_is(k, 0, "CLIENT") && arg_is(k, 1, "UNBLOCK"))
-        return K_UNBLOCK;
-    if (arg_is(k, 0, "GET"))
-        return K_GET;
+    if (arg_is(k, 0, "PING"))
+        return K_PING;
+    if (arg_is(k, 0, "FCALL_RO") && arg_is(k, 1, "fcgi_sse_head"))
+        return K_HEAD;
     if (arg_is(k, 0, "XREAD"))
         return K_XREAD;
     if (arg_is(k, 0, "FCALL") && arg_is(k, 1, "fcgi_sse_publish"))
@@ -1215,7 +1394,7 @@ static void cmd_arrived(struct rconn *c, struct cmd *k)
         for (a = 1; a + 1 < k->argc; a++)
             if (arg_is(k, a, "BLOCK"))
                 ms = arg_ll(k, a + 1);
-        k->block_until = monotime_ns() + ms * 1000000LL;
+        k->block_until = clock_now_ns() + ms * 1000000LL;
     }
     for (i = 0; i < R.narmed; i++) {
         if (R.armed[i].kind == K_ANY || R.armed[i].kind == k->kind) {
@@ -1312,34 +1491,53 @@ static void reply_err(struct rconn *c, const char *s)
 }
 
 /* fcgi-sse:last matches the function's ^(%d+)-(%d+)$ */
-static int last_is_id(void)
+/* FCALL fcgi_sse_publish 2 fcgi-sse:last fcgi-sse:chan:NAME HISTORY TYPE DATA, as the function. */
+/* The function's split(): an id of two parts of digits, each at most 2^63-1. */
+static int id_split(const char *t, size_t n, struct xid *o)
 {
-    size_t i, dash = 0;
+    const char *dash = memchr(t, '-', n);
 
-    for (i = 0; i < R.last_len; i++) {
-        if (R.last[i] == '-' && !dash && i > 0)
-            dash = i;
-        else if (R.last[i] < '0' || R.last[i] > '9')
-            return 0;
-    }
-    return dash && dash + 1 < R.last_len;
+    return dash && dash > t && dash + 1 < t + n && strspn(t, "0123456789") == (size_t)(dash - t) &&
+                   strspn(dash + 1, "0123456789") == n - (size_t)(dash - t) - 1 &&
+                   xparse(t, n, o) == 0 && o->ms <= PART_MAX && o->seq <= PART_MAX
+               ? 0
+               : -1;
 }
 
-/* FCALL fcgi_sse_publish 2 fcgi-sse:last fcgi-sse:chan:NAME HISTORY TYPE DATA, as the function. */
+/* The function's after_top(): *id past top (text), or -1 when top is foreign or past what
+ * Lua's numbers hold exactly. */
+static int after_top(struct xid *id, const char *top, size_t n)
+{
+    struct xid t;
+
+    if (id_split(top, n, &t) < 0 || t.ms >= LUA_EXACT || t.seq >= LUA_EXACT)
+        return -1;
+    if (xcmp(*id, t) <= 0) {
+        id->ms = t.ms;
+        id->seq = t.seq + 1;
+    }
+    return 0;
+}
+
+/* FCALL fcgi_sse_publish 2 fcgi-sse:last fcgi-sse:chan:NAME HISTORY TYPE DATA, as the function:
+ * the id after fcgi-sse:last, the channel's newest entry and the log's; the entry in the
+ * channel and in fcgi-sse:log (c, type, data, n); the channel trimmed to HISTORY. */
 static void honest_publish(struct rconn *c, struct cmd *k)
 {
-    struct buf o = { 0 }, f = { 0 };
-    struct xid id, t;
-    unsigned long long history;
+    struct buf o = { 0 }, f = { 0 }, lf = { 0 };
+    struct xid id;
+    unsigned long long history, n = 1;
     int s;
-    char idt[64];
+    char t[64];
+    size_t tn;
+    struct xstream *lg = &R.st[LOG];
 
     if (!R.loaded) {
         reply_err(c, "ERR Function not found");
         return;
     }
     if (k->argc != 8 || !arg_is(k, 2, "2") || strcmp(k->argv[3], "fcgi-sse:last") != 0 ||
-        (s = model_name(k->argv[4], k->lens[4])) < 0 ||
+        (s = model_name(k->argv[4], k->lens[4])) < 0 || s >= NAMES ||
         u64_parse(k->argv[5], k->lens[5], &history) < 0 || history < 1 ||
         memchr(k->argv[7], '\0', k->lens[7])) {
         reply_err(c, "ERR fcgi_sse_publish: the fake Redis refuses this");
@@ -1347,95 +1545,164 @@ static void honest_publish(struct rconn *c, struct cmd *k)
     }
     id.ms = model_now_ms();
     id.seq = 0;
-    if (R.has_last && last_is_id()) {
-        struct xid l;
-        {
-            if (xparse(R.last, R.last_len, &l) < 0 || l.ms >= LUA_EXACT || l.seq >= LUA_EXACT) {
-                reply_err(c, "ERR fuzz: fcgi-sse:last is past what Lua numbers hold");
-                return;
-            }
-            if (id.ms <= l.ms) {
-                id.ms = l.ms;
-                id.seq = l.seq + 1;
-            }
-        }
+    if ((R.has_last && after_top(&id, R.last, R.last_len) < 0) ||
+        (R.st[s].n && (tn = xfmt(t, R.st[s].e[R.st[s].n - 1].id),
+                       after_top(&id, t, tn) < 0)) ||
+        (lg->n && (tn = xfmt(t, lg->e[lg->n - 1].id), after_top(&id, t, tn) < 0))) {
+        reply_err(c, "ERR fcgi_sse_publish: the newest id of a key is not one fcgi-sse makes");
+        return;
     }
-    if (R.st[s].n) {
-        t = R.st[s].e[R.st[s].n - 1].id;
-        if (t.ms >= LUA_EXACT || t.seq >= LUA_EXACT) {
-            reply_err(c, "ERR fuzz: the stream's top is past what Lua numbers hold");
-            return;
-        }
-        if (xcmp(id, t) <= 0) {
-            id.ms = t.ms;
-            id.seq = t.seq + 1;
-        }
+    if (lg->n && lg->e[lg->n - 1].has_n)
+        n = lg->e[lg->n - 1].n + 1;
+    if ((R.st[s].exists && xcmp(id, R.st[s].lastgen) <= 0) ||
+        (lg->exists && xcmp(id, lg->lastgen) <= 0)) {
+        reply_err(c, "ERR The ID specified in XADD is equal or smaller than the target stream "
+                     "top item");
+        return;
     }
     r_arr(&f, 4);
     r_str(&f, "type");
     r_bulk(&f, k->argv[6], k->lens[6]);
     r_str(&f, "data");
     r_bulk(&f, k->argv[7], k->lens[7]);
-    if (model_add(s, id, &f) < 0) {
-        reply_err(c, "ERR The ID specified in XADD is equal or smaller than the target stream "
-                     "top item");
-        return;
-    }
+    r_arr(&lf, 8);
+    r_str(&lf, "c");
+    r_str(&lf, names[s]);
+    r_str(&lf, "type");
+    r_bulk(&lf, k->argv[6], k->lens[6]);
+    r_str(&lf, "data");
+    r_bulk(&lf, k->argv[7], k->lens[7]);
+    r_str(&lf, "n");
+    buf_fmt(&lf, "$%d\r\n%llu\r\n", snprintf(t, sizeof t, "%llu", n), n);
+    if (model_add(s, id, &f) < 0 || model_add(LOG, id, &lf) < 0)
+        fail("honest_publish: the model refused an id it checked");
     R.last_len = xfmt(R.last, id);
     R.has_last = 1;
     if (R.st[s].n > history)
         model_del_oldest(s, (unsigned)(R.st[s].n - history));
-    r_bulk(&o, idt, xfmt(idt, id));
+    r_bulk(&o, t, xfmt(t, id));
     emit(c, &o);
     buf_free(&o);
 }
 
 /* FCALL_RO fcgi_sse_fetch N KEY... AFTER COUNT INFO */
+/* FCALL_RO fcgi_sse_fetch N fcgi-sse:last KEY... AFTER COUNT BYTES INFO, as the function:
+ * {CURSOR, MORE, RESET, {I, ID, FIELDS}...}, the entries after AFTER merged in id order
+ * (foreign ids skipped), at most COUNT and, past the first, BYTES of them. */
 static void honest_fetch(struct rconn *c, struct cmd *k)
 {
-    struct buf o = { 0 };
-    long long nk = arg_ll(k, 2), i;
-    struct xid after;
-    unsigned long long count;
+    struct buf o = { 0 }, body = { 0 };
+    long long nk = arg_ll(k, 2) - 1, i;
+    struct xid after, oldest = { 0, 0 }, cursor = { 0, 0 }, cut;
+    unsigned long long count, bytes, used = 0, taken = 0;
+    unsigned pos[CHAN_SUB_MAX + 1];
+    int st[CHAN_SUB_MAX + 1], reset = 0, have_oldest = 0, have_cursor = 0, more = 0;
     char t[64];
-    unsigned j;
 
     if (!R.loaded) {
         reply_err(c, "ERR Function not found");
         return;
     }
-    if (nk < 0 || k->argc != 3 + nk + 3 || xparse(k->argv[3 + nk], k->lens[3 + nk], &after) < 0 ||
-        u64_parse(k->argv[4 + nk], k->lens[4 + nk], &count) < 0) {
-        reply_err(c, "ERR Invalid stream ID specified as stream command argument");
+    if (nk < 1 || nk > CHAN_SUB_MAX || k->argc != 3 + 1 + nk + 4 ||
+        strcmp(k->argv[3], "fcgi-sse:last") != 0 ||
+        id_split(k->argv[4 + nk], k->lens[4 + nk], &after) < 0 ||
+        u64_parse(k->argv[5 + nk], k->lens[5 + nk], &count) < 0 || count < 1 ||
+        u64_parse(k->argv[6 + nk], k->lens[6 + nk], &bytes) < 0 || bytes < 1) {
+        reply_err(c, "ERR fcgi_sse_fetch: keys are fcgi-sse:last KEY..., arguments AFTER COUNT "
+                     "BYTES INFO");
         return;
     }
-    r_arr(&o, nk);
     for (i = 0; i < nk; i++) {
-        int s = model_name(k->argv[3 + i], k->lens[3 + i]);
-        const struct xstream *x = s >= 0 ? &R.st[s] : NULL;
-        unsigned long long m = 0;
-        r_arr(&o, 3);
-        if (x && x->exists && arg_is(k, 5 + (int)nk, "1")) {
-            r_bulk(&o, t, xfmt(t, x->maxdel));
-            if (x->n)
-                r_bulk(&o, t, xfmt(t, x->e[0].id));
-            else
-                r_str(&o, "");
-        } else {
-            r_str(&o, "");
-            r_str(&o, "");
+        const struct xstream *x;
+        st[i] = model_name(k->argv[4 + i], k->lens[4 + i]);
+        pos[i] = 0;
+        x = st[i] >= 0 ? &R.st[st[i]] : NULL;
+        if (!x || !x->exists || !arg_is(k, 7 + (int)nk, "1"))
+            continue;
+        /* XINFO STREAM: max-deleted-entry-id, first-entry */
+        if (x->maxdel.ms <= PART_MAX && x->maxdel.seq <= PART_MAX && xcmp(after, x->maxdel) < 0)
+            reset = 1;
+        if (x->n && x->e[0].id.ms <= PART_MAX && x->e[0].id.seq <= PART_MAX &&
+            (!have_oldest || xcmp(x->e[0].id, oldest) < 0)) {
+            oldest = x->e[0].id;
+            have_oldest = 1;
         }
-        for (j = 0; x && j < x->n; j++)
-            m += xcmp(x->e[j].id, after) > 0;
-        if (count && m > count)
-            m = count;
-        r_arr(&o, (long long)m);
-        for (j = 0; x && j < x->n && m; j++) {
-            if (xcmp(x->e[j].id, after) > 0) {
-                entry_resp(&o, &x->e[j]);
-                m--;
+    }
+    for (;;) {
+        int best = -1;
+        const struct entry *be = NULL;
+        for (i = 0; i < nk; i++) {
+            const struct xstream *x = st[i] >= 0 ? &R.st[st[i]] : NULL;
+            /* head(i): the next entry after AFTER whose id is not foreign */
+            while (x && pos[i] < x->n &&
+                   (xcmp(x->e[pos[i]].id, after) <= 0 || x->e[pos[i]].id.ms > PART_MAX ||
+                    x->e[pos[i]].id.seq > PART_MAX))
+                pos[i]++;
+            if (x && pos[i] < x->n && (!be || xcmp(x->e[pos[i]].id, be->id) < 0)) {
+                best = (int)i;
+                be = &x->e[pos[i]];
             }
         }
+        if (!be)
+            break;
+        if (taken > 0 && (taken >= count || used + be->size > bytes)) {
+            more = 1;
+            break;
+        }
+        r_arr(&body, 3);
+        r_int(&body, best);
+        r_bulk(&body, t, xfmt(t, be->id));
+        buf_add(&body, be->fields.p, be->fields.len);
+        used += be->size;
+        taken++;
+        pos[best]++;
+        cursor = be->id;
+        have_cursor = 1;
+    }
+    if (!more) {
+        if (R.has_last && id_split(R.last, R.last_len, &cut) == 0 && xcmp(after, cut) < 0 &&
+            (!have_cursor || xcmp(cursor, cut) < 0)) {
+            cursor = cut;
+            have_cursor = 1;
+        } else if (!have_cursor) {
+            cursor = after;
+        }
+    }
+    r_arr(&o, 3 + (long long)taken);
+    r_bulk(&o, t, xfmt(t, cursor));
+    r_int(&o, more);
+    if (reset)
+        r_bulk(&o, t, xfmt(t, have_oldest ? oldest : cursor));
+    else
+        r_str(&o, "");
+    buf_add(&o, body.p, body.len);
+    emit(c, &o);
+    buf_free(&o);
+    buf_free(&body);
+}
+
+/* FCALL_RO fcgi_sse_head 1 fcgi-sse:last: {LAST, NEWEST-LOG-ID, N}. */
+static void honest_head(struct rconn *c)
+{
+    struct buf o = { 0 };
+    const struct xstream *lg = &R.st[LOG];
+    char t[64];
+
+    if (!R.loaded) {
+        reply_err(c, "ERR Function not found");
+        return;
+    }
+    r_arr(&o, 3);
+    if (R.has_last)
+        r_bulk(&o, R.last, R.last_len);
+    else
+        r_str(&o, "");
+    if (lg->n) {
+        r_bulk(&o, t, xfmt(t, lg->e[lg->n - 1].id));
+        r_int(&o, lg->e[lg->n - 1].has_n ? (long long)lg->e[lg->n - 1].n : 0);
+    } else {
+        r_str(&o, "");
+        r_int(&o, 0);
     }
     emit(c, &o);
     buf_free(&o);
@@ -1476,7 +1743,7 @@ static int honest_xread(struct rconn *c, struct cmd *k)
             }
         }
     }
-    if (!m && monotime_ns() < k->block_until) {
+    if (!m && clock_now_ns() < k->block_until) {
         buf_free(&body);
         return 0;
     }
@@ -1493,37 +1760,22 @@ static int honest_xread(struct rconn *c, struct cmd *k)
 }
 
 /* Answers k (the oldest command of c) as Redis would. 1, or 0 while it blocks. */
+/* Answers k (the oldest command of c) as Redis would. 1, or 0 while it blocks. */
 static int honest(struct rconn *c, struct cmd *k)
 {
     struct buf o = { 0 };
-    struct rconn *d;
 
     switch (k->kind) {
     case K_LOAD:
         R.loaded = 1;
         r_str(&o, "fcgi_sse");
         break;
-    case K_CLIENTID:
-        r_int(&o, c->id);
+    case K_PING:
+        r_line(&o, '+', "PONG");
         break;
-    case K_UNBLOCK:
-        d = conn_by_id(arg_ll(k, 2));
-        if (d && d->head && d->head->kind == K_XREAD && !d->head->has_spec && !d->dead) {
-            struct buf nil = { 0 };
-            r_nilarr(&nil);
-            emit(d, &nil);
-            buf_free(&nil);
-            r_int(&o, 1);
-        } else {
-            r_int(&o, 0);
-        }
-        break;
-    case K_GET:
-        if (arg_is(k, 1, "fcgi-sse:last") && R.has_last)
-            r_bulk(&o, R.last, R.last_len);
-        else
-            r_nil(&o);
-        break;
+    case K_HEAD:
+        honest_head(c);
+        return 1;
     case K_XREAD:
         return honest_xread(c, k);
     case K_PUB:
@@ -1557,75 +1809,138 @@ static struct xid ref_of_last(void)
 }
 
 /* A reply of the shape k expects, with hostile contents. */
+/* A reply of the shape k expects, with hostile contents. */
 static void shaped(struct buf *o, struct rd *r, const struct cmd *k)
 {
     static const long long ints[] = { 0, -1, 1, LLONG_MAX, LLONG_MIN, 1LL << 40, 7 };
     struct xid prev = { 0, 0 }, ref = { 0, 0 };
+    struct buf t = { 0 };
     int first, nk, i;
-    unsigned m, b;
+    unsigned m, b, form;
+    unsigned long count;
 
     switch (k->kind) {
     case K_XREAD:
+        /* [[fcgi-sse:log, [entry...]]], the entries with the log's fields */
         nk = xread_keys(k, &first);
-        m = u8(r) % 5;
+        if (nk > 0)
+            (void)xparse(k->argv[first + nk], k->lens[first + nk], &ref);
+        m = u8(r) % 8;
+        m = m < 5 ? 1 : m - 5; /* mostly one stream, as asked; or none, or two */
         r_arr(o, m);
         while (m--) {
-            unsigned form = u8(r) % 8, kc = nk + 2 > 0 ? u8(r) % (unsigned)(nk + 2) : 0;
-            ref.ms = ref.seq = 0;
-            if ((int)kc < nk)
-                (void)xparse(k->argv[first + nk + kc], k->lens[first + nk + kc], &ref);
+            form = u8(r) % 8;
             r_arr(o, form == 5 ? 1 : form == 6 ? 3 : 2);
             if (form == 7)
                 r_int(o, 3);
-            else if ((int)kc < nk)
-                r_bulk(o, k->argv[first + kc], k->lens[first + kc]);
             else
-                r_str(o, (int)kc == nk ? KEY_PREFIX "x" : KEY_PREFIX);
+                r_str(o, u8(r) % 8 ? "fcgi-sse:log" : KEY_PREFIX "a");
             if (form != 5)
-                gen_entries(o, r, ref, xread_count(k));
+                gen_entries(o, r, ref, xread_count(k), 1);
             if (form == 6)
                 r_str(o, "extra");
         }
         return;
     case K_FETCH:
-        nk = (int)arg_ll(k, 2);
-        if (nk >= 0 && 3 + nk < k->argc)
-            (void)xparse(k->argv[3 + nk], k->lens[3 + nk], &ref);
-        b = u8(r) % 8;
-        m = b < 5 ? (unsigned)nk
-            : b == 5 && nk > 0 ? (unsigned)nk - 1
-            : b == 6 ? (unsigned)nk + 1
-                     : 0;
-        r_arr(o, m);
-        while (m--) {
-            unsigned form = u8(r) % 6;
-            r_arr(o, form == 3 ? 2 : form == 4 ? 4 : 3);
-            for (i = 0; i < 2; i++) {
-                switch (u8(r) % 4) {
-                case 0:
-                    r_str(o, "");
-                    break;
-                case 1:
-                    gen_id(o, r, ref, &prev);
-                    break;
-                case 2:
-                    r_str(o, "0-0");
-                    break;
-                default:
-                    r_int(o, 1);
-                    break;
-                }
+        /* {CURSOR, MORE, RESET, {I, ID, FIELDS}...} */
+        nk = (int)arg_ll(k, 2) - 1;
+        count = nk > 0 && 5 + nk < k->argc ? (unsigned long)arg_ll(k, 5 + nk) : 1;
+        if (nk > 0 && 4 + nk < k->argc)
+            (void)xparse(k->argv[4 + nk], k->lens[4 + nk], &ref);
+        prev = ref;
+        b = u8(r);
+        m = b < 200 ? b % 6 : (unsigned)count + b % 3;
+        if (m > REPLY_ENTRIES_MAX)
+            m = REPLY_ENTRIES_MAX;
+        for (i = 0; i < (int)m; i++) {
+            form = u8(r) % 8;
+            r_arr(&t, form == 5 ? 2 : 3);
+            if (form == 6)
+                r_str(&t, "0");
+            else
+                r_int(&t, form == 4 ? (u8(r) % 2 ? nk : -1)
+                          : nk > 0  ? (long long)(u8(r) % (unsigned)nk)
+                                    : 0);
+            if (form == 7)
+                r_int(&t, 5);
+            else
+                gen_id(&t, r, ref, &prev);
+            if (form != 5)
+                gen_fields(&t, r, 1);
+        }
+        form = u8(r) % 8;
+        r_arr(o, form == 5 ? 2 : 3 + (long long)m);
+        switch (u8(r) % 4) { /* the cursor */
+        case 0:
+        case 1:
+            if (m) {
+                char idt[64];
+                r_bulk(o, idt, xfmt(idt, prev));
+                break;
             }
-            if (form == 5)
-                r_str(o, "entries");
-            else if (form != 3)
-                gen_entries(o, r, ref,
-                            nk > 0 && 4 + nk < k->argc ? (unsigned long)arg_ll(k, 4 + nk) : 1);
+            /* fall through */
+        case 2:
+            gen_id(o, r, prev, &prev);
+            break;
+        default:
+            if (form == 6)
+                r_int(o, 1);
+            else
+                gen_id(o, r, ref, &prev);
+            break;
+        }
+        if (form == 7)
+            r_str(o, "1");
+        else
+            r_int(o, u8(r) % 4 == 0 ? 1 : u8(r) % 8 == 0 ? 2 : 0);
+        if (form != 5) {
+            switch (u8(r) % 4) { /* the reset */
+            case 0:
+                gen_id(o, r, ref, &prev);
+                break;
+            case 1:
+                r_int(o, 0);
+                break;
+            default:
+                r_str(o, "");
+                break;
+            }
+            buf_add(o, t.p, t.len);
+        }
+        buf_free(&t);
+        return;
+    case K_HEAD:
+        /* {LAST, NEWEST-LOG-ID, N} */
+        ref = ref_of_last();
+        form = u8(r) % 6;
+        if (form == 5) {
+            r_nilarr(o);
+            return;
+        }
+        r_arr(o, form == 3 ? 2 : 3);
+        for (i = 0; i < 2; i++) {
+            switch (u8(r) % 5) {
+            case 0:
+                r_str(o, "");
+                break;
+            case 1:
+                r_int(o, 1);
+                break;
+            case 2:
+                r_str(o, i ? "18446744073709551615-0" : "9223372036854775808-0");
+                break;
+            default:
+                gen_id(o, r, ref, &prev);
+                break;
+            }
+        }
+        if (form != 3) {
             if (form == 4)
-                r_str(o, "extra");
+                r_str(o, "3");
+            else
+                r_int(o, u8(r) % 2 ? (long long)u8(r) : ints[u8(r) % COUNT_OF(ints)]);
         }
         return;
-    case K_GET:
     case K_PUB:
         ref = ref_of_last();
         switch (u8(r) % 5) {
@@ -1641,19 +1956,6 @@ static void shaped(struct buf *o, struct rd *r, const struct cmd *k)
             return;
         default:
             gen_id(o, r, ref, &prev);
-            return;
-        }
-    case K_CLIENTID:
-        switch (u8(r) % 4) {
-        case 0:
-            r_str(o, "7");
-            return;
-        case 1:
-            r_arr(o, 1);
-            r_int(o, 1);
-            return;
-        default:
-            r_int(o, ints[u8(r) % COUNT_OF(ints)]);
             return;
         }
     default:
@@ -2115,7 +2417,7 @@ static void sub_check(const struct web *w, const struct buf *out)
                 have_prev = 1;
                 prev_is_last = 0;
                 if (e->data_len > R.max_message ||
-                    (strcmp(e->type, "message") != 0 && !chan_name_ok(e->type, CHAN_TYPE_MAX)))
+                    (strcmp(e->type, "message") != 0 && !text_name_ok(e->type, CHAN_TYPE_MAX)))
                     fail("a message fcgi_sse_publish would not make reached a subscriber: %.*s",
                          (int)(n < 300 ? n : 300), p);
                 if (!offered(w->mask, id, e->type, e->data, e->data_len))
@@ -2129,7 +2431,7 @@ static void sub_check(const struct web *w, const struct buf *out)
     }
 }
 
-static void pub_check(const struct web *w, const struct buf *out, int ends)
+static void publish_check(const struct web *w, const struct buf *out, int ends)
 {
     const char *idp;
     struct msgid id;
@@ -2172,7 +2474,7 @@ static void web_close(struct web *w)
     if (w->sub)
         sub_check(w, &out);
     else
-        pub_check(w, &out, ends);
+        publish_check(w, &out, ends);
     buf_free(&out);
     buf_free(&w->got);
     close(w->fd);
@@ -2377,7 +2679,7 @@ static void op_arm(struct rd *r)
 
 static void op_xadd(struct rd *r)
 {
-    int s = (int)(u8(r) % NAMES);
+    int s = (int)(u8(r) % NSTREAMS);
     unsigned mode = u8(r) % 8;
     struct xstream *x = &R.st[s];
     struct xid id, top = x->exists ? x->lastgen : (struct xid){ 0, 0 };
@@ -2409,7 +2711,10 @@ static void op_xadd(struct rd *r)
         break;
     }
     set_last = u8(r) % 4 == 0;
-    gen_fields(&f, r, 0);
+    if (s == LOG)
+        gen_log_fields(&f, r, 0);
+    else
+        gen_fields(&f, r, 0);
     if (tracing) {
         char t[64];
         xfmt(t, id);
@@ -2495,7 +2800,7 @@ static void op(struct rd *r)
         op_xadd(r);
         break;
     case OP_TRIM: {
-        int s = (int)(u8(r) % NAMES);
+        int s = (int)(u8(r) % NSTREAMS);
         model_del_oldest(s, u8(r) % 4 + 1);
         break;
     }
@@ -2628,6 +2933,7 @@ static void setup(void)
     memset(long_name, 'L', CHAN_NAME_MAX);
     for (i = 0; i < NAMES; i++)
         keylens[i] = (size_t)snprintf(keys[i], sizeof keys[i], KEY_PREFIX "%s", names[i]);
+    keylens[LOG] = (size_t)snprintf(keys[LOG], sizeof keys[LOG], "fcgi-sse:log");
 }
 
 /* Descriptors open now (libFuzzer may open some between inputs, never during one). */
@@ -2647,14 +2953,11 @@ static int open_fds(void)
 int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n)
 {
     static int ready;
-    static const volatile sig_atomic_t no_stop = 0;
     static const unsigned long max_messages[] = { 64, 1024, 9000, 16ul << 20 };
     static const unsigned long histories[] = { 2, 5, 64, 1000 };
     struct rd r = { in, n, 0 };
     struct rbus_config rc;
-    struct rbus *bus;
-    struct sub_params sp;
-    struct chan_limits lim = { 64, 3600000ULL, 1u << 20 };
+    struct chan_limits lim = { 64, 3600000ULL, 1u << 20, 0 };
     char err[200];
     unsigned conf;
     int fds, i, ops, after;
@@ -2683,9 +2986,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n)
 
     memset(&stats, 0, sizeof stats);
     stats.max_streams = WEBS_MAX;
-    engine = chan_engine_create(&lim, wallclock_ms(), sub_deliver, NULL);
-    if (!engine)
-        fail("chan_engine_create");
     memset(&rc, 0, sizeof rc);
     {
         char url[sizeof sock_path + 8];
@@ -2707,30 +3007,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n)
     }
     rc.history = R.history;
     rc.max_message = R.max_message;
-    bus = bus_start(&rc);
-    memset(&sp, 0, sizeof sp);
-    sp.engine = engine;
-    sp.heartbeat_ns = conf & 0x80 ? 15000000000LL : 0;
-    sp.delivered = &stats.events_delivered;
-    sp.bus = bus;
-    sub_setup(&sp);
-    hub = hub_create(loop, &stats);
-    if (!hub)
-        fail("hub_create");
-    icfg.ctl.retry_ms = 3000;
-    icfg.ctl.stats = &stats;
-    icfg.ctl.engine = engine;
-    icfg.ctl.publisher = bus_publisher(bus);
-    icfg.ctl.publish_remote_user = 1;
-    icfg.ctl.max_message = R.max_message;
-    icfg.sndbuf = conf & 0x40 ? 16384 : 65536;
-    icfg.hub = hub;
-    icfg.body_max = R.max_message;
-    icfg.timeout_ns = 10000000000LL;
-    icfg.mem_max = 4u << 20;
-    intake = intake_start(loop, &icfg);
-    if (!intake)
-        fail("intake_start");
+    responder_start(&rc, &lim, conf & 0x80 ? 15000000000LL : 0, conf & 0x40 ? 16384 : 65536);
 
     pump(OP_TURNS);
     for (ops = 0, after = 0; ops < OPS_MAX && r.off < r.n; ops++) {
@@ -2740,16 +3017,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n)
     }
     settle();
 
-    /* the end: everything let go of, in main's order */
+    /* the end: everything let go of */
     R.final = 1;
-    intake_destroy(intake);
-    intake = NULL;
-    hub_close(hub, &no_stop);
-    hub_destroy(hub);
-    hub = NULL;
-    bus_stop(bus);
-    chan_engine_destroy(engine);
-    engine = NULL;
+    responder_stop();
     for (i = 0; i < CONNS_MAX; i++)
         if (R.conns[i].fd >= 0)
             conn_close(&R.conns[i]);
