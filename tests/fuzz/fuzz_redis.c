@@ -44,7 +44,11 @@
  * one an entry that a reply of the fake Redis carried for one of its channels (a log entry
  * for the channel it names, a fetched one for its key), with that entry's id, type and data
  * (the fake's replies are decoded by a second hiredis reader, as the responder's reader sees
- * them); each publish is answered once, and an id it is answered with is one the fake Redis
+ * them); nothing lost: when Redis was honest all along (nothing armed, no raw bytes, closes,
+ * restarts, holds, flushes, foreign entries or trims), a subscriber that got its 200, stayed to
+ * the end and got no `event: reset` received every message stored after its header block was
+ * seen (or, with a Last-Event-ID and nothing deleted after it, every one after it) of its
+ * channels; each publish is answered once, and an id it is answered with is one the fake Redis
  * returned to a publish; afterwards no stream is open, no timer is queued, and as many
  * descriptors are open as before the input.
  * The fake never sends a reply no command waits for: hiredis 0.14 asserts (aborts) on an
@@ -391,6 +395,8 @@ struct web {
     struct msgid last;             /* its Last-Event-ID */
     struct buf got;
     int eof;
+    int eof_early;                 /* closed before the end (dropped, refused, failed) */
+    unsigned long header_turn;     /* the turn its header block was first seen (0: not yet) */
 };
 
 struct entry {
@@ -438,6 +444,14 @@ static struct {
     size_t ohcap;
     struct msgid *pubids;
     size_t npubids, cappubids;
+    struct stored {                /* every publish the model stored */
+        struct xid id;
+        int name;
+        unsigned long turn;
+    } *stored;
+    size_t nstored, capstored;
+    int hostile;                   /* Redis was not honest all along: no loss check */
+    unsigned long turns;
     unsigned long progress;        /* what counts as progress at the end */
     char lastcmd[200];
 } R;
@@ -1232,6 +1246,7 @@ static void offers_free(void)
     free(R.offers);
     free(R.ohash);
     free(R.pubids);
+    free(R.stored);
 }
 
 /* ---------------------------------------------------------------- the fake Redis's connections */
@@ -1576,6 +1591,17 @@ static void honest_publish(struct rconn *c, struct cmd *k)
     buf_fmt(&lf, "$%d\r\n%llu\r\n", snprintf(t, sizeof t, "%llu", n), n);
     if (model_add(s, id, &f) < 0 || model_add(LOG, id, &lf) < 0)
         fail("honest_publish: the model refused an id it checked");
+    if (R.nstored == R.capstored) {
+        size_t cap = R.capstored ? R.capstored * 2 : 32;
+        struct stored *sp = realloc(R.stored, cap * sizeof *sp);
+        if (!sp)
+            fail("out of memory");
+        R.stored = sp;
+        R.capstored = cap;
+    }
+    R.stored[R.nstored].id = id;
+    R.stored[R.nstored].name = s;
+    R.stored[R.nstored++].turn = R.turns;
     R.last_len = xfmt(R.last, id);
     R.has_last = 1;
     if (R.st[s].n > history)
@@ -2278,7 +2304,9 @@ static struct web *web_request(int sub, unsigned mask, const char *query, const 
     return w;
 }
 
-/* Reads what came back (unless it stalls). */
+static void web_stdout(const struct web *w, struct buf *out, int *ends);
+
+/* Reads what came back (unless it stalls); notes when a subscription's header block came. */
 static int web_read(struct web *w)
 {
     char *t = rbuf;
@@ -2299,8 +2327,17 @@ static int web_read(struct web *w)
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             break;
         w->eof = 1; /* closed (or reset with our bytes unread) */
+        w->eof_early = !R.final;
         act = 1;
         break;
+    }
+    if (act && w->sub && !w->header_turn) {
+        struct buf out = { 0 };
+        int ends;
+        web_stdout(w, &out, &ends);
+        if (out.len && memmem(out.p, out.len, "\r\n\r\n", 4))
+            w->header_turn = R.turns;
+        buf_free(&out);
     }
     return act;
 }
@@ -2359,11 +2396,49 @@ static int offered(unsigned mask, struct msgid id, const char *type, const char 
     return 0;
 }
 
+/* Nothing lost (the subscriber got a 200, stayed to the end, and Redis was honest all along):
+ * every message stored after the subscriber's header block was seen (or, with a
+ * Last-Event-ID and nothing deleted after it, every one after it), of its channels, reached it.
+ * got[0, n): the ids it received, increasing. */
+static void loss_check(const struct web *w, const struct msgid *got, size_t n)
+{
+    size_t i;
+    unsigned k;
+
+    for (k = 0; w->have_last && k < SUB_NAMES; k++) {
+        struct msgid d = { R.st[k].maxdel.ms, R.st[k].maxdel.seq };
+        if ((w->mask & (1u << k)) && R.st[k].exists && msgid_cmp(d, w->last) > 0)
+            return; /* one after its Last-Event-ID was deleted: a reset may come first */
+    }
+    for (i = 0; i < R.nstored; i++) {
+        const struct stored *m = &R.stored[i];
+        struct msgid id = { m->id.ms, m->id.seq };
+        size_t lo = 0, hi = n;
+        if (m->name >= SUB_NAMES || !(w->mask & (1u << m->name)) ||
+            (w->have_last ? msgid_cmp(id, w->last) <= 0 : m->turn <= w->header_turn))
+            continue;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (msgid_cmp(got[mid], id) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo == n || msgid_cmp(got[lo], id) != 0)
+            fail("a message lost: %llu-%llu on channel %s, published %s, never reached a "
+                 "subscriber of %#x%s that stayed to the end (%zu events)", m->id.ms, m->id.seq,
+                 m->name == 4 ? "L..." : names[m->name],
+                 w->have_last ? "after its Last-Event-ID" : "after its header block was seen",
+                 w->mask, w->have_last ? " (resumed)" : "", n);
+    }
+}
+
 static void sub_check(const struct web *w, const struct buf *out)
 {
     const char *body, *p, *end;
-    struct msgid prev = { 0, 0 };
-    int have_prev = 0, prev_is_last = 0, blocks = 0;
+    struct msgid prev = { 0, 0 }, *got = NULL;
+    int have_prev = 0, prev_is_last = 0, blocks = 0, had_reset = 0;
+    size_t ngot = 0, capgot = 0;
 
     if (out->len == 0)
         return;
@@ -2404,6 +2479,7 @@ static void sub_check(const struct web *w, const struct buf *out)
                 if (strcmp(e->type, "reset") != 0 || msgid_parse(e->data, &id) < 0)
                     fail("an event with no id that is not a reset: %.*s",
                          (int)(n < 300 ? n : 300), p);
+                had_reset = 1;
             } else {
                 if (msgid_parse(e->id, &id) < 0)
                     fail("an event id that is not an id: %s", e->id);
@@ -2423,12 +2499,24 @@ static void sub_check(const struct web *w, const struct buf *out)
                 if (!offered(w->mask, id, e->type, e->data, e->data_len))
                     fail("an event no reply carried for the subscriber's channels: %.*s",
                          (int)(n < 300 ? n : 300), p);
+                if (ngot == capgot) {
+                    struct msgid *g;
+                    capgot = capgot ? capgot * 2 : 64;
+                    g = realloc(got, capgot * sizeof *g);
+                    if (!g)
+                        fail("out of memory");
+                    got = g;
+                }
+                got[ngot++] = id;
             }
         }
         dec_free(&d);
         blocks++;
         p += n;
     }
+    if (R.final && !R.hostile && !w->eof_early && w->header_turn && !had_reset)
+        loss_check(w, got, ngot);
+    free(got);
 }
 
 static void publish_check(const struct web *w, const struct buf *out, int ends)
@@ -2485,8 +2573,10 @@ static void web_close(struct web *w)
 
 static int turn(void)
 {
-    int r = loop_once(loop, 0, NULL), act;
+    int r, act;
 
+    R.turns++;
+    r = loop_once(loop, 0, NULL);
     if (r < 0)
         fail("loop_once");
     act = r > 0;
@@ -2781,6 +2871,11 @@ static void op(struct rd *r)
 
     if (tracing)
         fprintf(stderr, "op %s (input byte %zu)\n", op_names[which], r->off - 1);
+    /* what a Redis that keeps what it stored and answers at once does not do: no loss check */
+    if (which == OP_ARM || which == OP_XADD || which == OP_TRIM || which == OP_HOLD ||
+        which == OP_CLOSE || which == OP_RAW || which == OP_LISTEN || which == OP_SETLAST ||
+        which == OP_FLUSH || which == OP_RESTART)
+        R.hostile = 1;
     switch (which) {
     case OP_SUB:
         op_sub(r);

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""redis_inputs.py -- writes fuzz_redis's seed corpus, readably.
+"""redis_inputs.py -- writes fuzz_redis's seed corpus and the inputs of what it found, readably.
 
-Usage: tests/fuzz/redis_inputs.py [CORPUS_DIR]   (default tests/fuzz/corpus/redis, next to it)
+Usage: tests/fuzz/redis_inputs.py [CORPUS_DIR [FINDINGS_DIR]]
+(default tests/fuzz/corpus/redis and tests/fuzz/findings/redis, next to this file)
 The encoding is fuzz_redis.c's: a configuration byte, then operations (op % NOPS) with their
 parameter bytes; keep the tables below in step with its enum op, enum kind, enum cls and
 gen_fields(). Seeds reach replies with entries (live, resumed, trimmed, large, hostile), the
 reconnect, a hole in the log, the fetch slots; regress-* are what the harness found (see
-results.md), which fail on the code they were found on.
+results.md), which fail on the code they were found on; findings fail on today's.
 """
 import os
 import sys
@@ -148,6 +149,17 @@ SEEDS.update({
 })
 
 
+# What fails on today's code (not seeds: CI's run would fail on them; see results.md).
+FINDINGS = {
+    # found on 7ca233d (introduced by b7a3eb8): a subscriber resumes with a Last-Event-ID
+    # after every id Redis issued; the fetch comes back with that id as its cursor
+    # (fcgi_sse_fetch returns AFTER when nothing is newer), which rbus_batch_of() takes for
+    # an id Redis issued (rbus_saw); rbus_position() then starts every later subscriber
+    # without a Last-Event-ID there: the next subscriber of a gets nothing of what follows
+    'loss-future-last-event-id': conf() + sub(0b1, 5) + sub(0b1) + pub(A, b'lost') + op('PUMP'),
+}
+
+
 def write(directory, inputs):
     os.makedirs(directory, exist_ok=True)
     for name, data in inputs.items():
@@ -158,6 +170,7 @@ def write(directory, inputs):
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     write(sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, 'corpus', 'redis'), SEEDS)
+    write(sys.argv[2] if len(sys.argv) > 2 else os.path.join(here, 'findings', 'redis'), FINDINGS)
 
 
 if __name__ == '__main__':
