@@ -44,11 +44,11 @@
  * one an entry that a reply of the fake Redis carried for one of its channels (a log entry
  * for the channel it names, a fetched one for its key), with that entry's id, type and data
  * (the fake's replies are decoded by a second hiredis reader, as the responder's reader sees
- * them); nothing lost: when Redis was honest all along (nothing armed, no raw bytes, closes,
- * restarts, holds, flushes, foreign entries or trims), a subscriber that got its 200, stayed to
- * the end and got no `event: reset` received every message stored after its header block was
- * seen (or, with a Last-Event-ID and nothing deleted after it, every one after it) of its
- * channels; each publish is answered once, and an id it is answered with is one the fake Redis
+ * them); nothing lost or held back: when Redis was honest all along (nothing armed, no raw
+ * bytes, closes, restarts, holds, flushes, foreign entries or trims), a subscriber that got
+ * its 200, stayed to the end and got no `event: reset` received, by the end (Redis answering
+ * at once, no clock passing), every message stored after its header block was seen (or, with
+ * a Last-Event-ID and nothing deleted after it, every one after it) of its channels; each publish is answered once, and an id it is answered with is one the fake Redis
  * returned to a publish; afterwards no stream is open, no timer is queued, and as many
  * descriptors are open as before the input.
  * The fake never sends a reply no command waits for: hiredis 0.14 asserts (aborts) on an
@@ -2404,10 +2404,11 @@ PLUMBING static int offered(unsigned mask, struct msgid id, const char *type, co
     return 0;
 }
 
-/* Nothing lost (the subscriber got a 200, stayed to the end, and Redis was honest all along):
- * every message stored after the subscriber's header block was seen (or, with a
- * Last-Event-ID and nothing deleted after it, every one after it), of its channels, reached it.
- * got[0, n): the ids it received, increasing. */
+/* Nothing lost or held back (the subscriber got a 200, stayed to the end, and Redis was
+ * honest all along and answered everything at once at the end): every message stored after
+ * the subscriber's header block was seen (or, with a Last-Event-ID and nothing deleted after
+ * it, every one after it), of its channels, reached it. got[0, n): the ids it received,
+ * increasing. */
 PLUMBING static void loss_check(const struct web *w, const struct msgid *got, size_t n)
 {
     size_t i;
@@ -2433,8 +2434,9 @@ PLUMBING static void loss_check(const struct web *w, const struct msgid *got, si
                 hi = mid;
         }
         if (lo == n || msgid_cmp(got[lo], id) != 0)
-            fail("a message lost: %llu-%llu on channel %s, published %s, never reached a "
-                 "subscriber of %#x%s that stayed to the end (%zu events)", m->id.ms, m->id.seq,
+            fail("a message not delivered: %llu-%llu on channel %s, published %s, had not "
+                 "reached a subscriber of %#x%s by the end, with Redis answering at once (%zu "
+                 "events)", m->id.ms, m->id.seq,
                  m->name == 4 ? "L..." : names[m->name],
                  w->have_last ? "after its Last-Event-ID" : "after its header block was seen",
                  w->mask, w->have_last ? " (resumed)" : "", n);

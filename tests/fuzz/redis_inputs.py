@@ -157,6 +157,14 @@ FINDINGS = {
     # an id Redis issued (rbus_saw); rbus_position() then starts every later subscriber
     # without a Last-Event-ID there: the next subscriber of a gets nothing of what follows
     'loss-future-last-event-id': conf() + sub(0b1, 5) + sub(0b1) + pub(A, b'lost') + op('PUMP'),
+    # found on 7ca233d: the watchdog gives the link up (the read 10 s without a reply) in the
+    # same turn as Redis's nil for that read comes: on_read() runs before the teardown timer,
+    # the old read connection still b->rd, and asks fcgi_sse_head (b->reading = 1) on the old
+    # command connection; its reply never comes (the context is freed) and reading stays set;
+    # after the reconnect rbus_read_next() sends no read: nothing is delivered until the
+    # watchdog gives the link up once more, 10 s later
+    'read-stops-after-reconnect': conf() + sub(0b1) + op('TIME', 8) + op('TIME', 4) +
+                                  pub(A, b'late') + op('PUMP'),
 }
 
 
