@@ -108,6 +108,12 @@ SEEDS = {
     'down-up': conf(auth=3) + sub(0b1) + op('HOLD') + pub(A, b'slow') + op('TIME', T_10S) +
                op('HOLD') + op('LISTEN') + op('TIME', T_100MS) + op('LISTEN') +
                op('TIME', T_100MS) + pub(A, b'again') + op('PUMP'),
+    # subscribers that come before Redis was ever reached: with no socket to connect to, one
+    # waits 10 s and gets a 503; once Redis is there, the next waits for the link (its 200 is
+    # sent once the responder knows where it starts) and gets what follows
+    'before-redis': conf() + op('LISTEN') + sub(0b1) + op('TIME', T_10S) + op('LISTEN') +
+                    sub(0b10) + op('TIME', T_2S) + op('TIME', T_100MS) + pub(B, b'after') +
+                    op('PUMP'),
     # another writer's entry in fcgi-sse:log whose count jumps: a hole; subscribers fetch
     'log-hole': conf() + sub(0b1) + pub(A, b'one') + xadd(LOG, 0, [], log_fields(A, b'x', 5)) +
                 pub(A, b'two') + op('PUMP'),
