@@ -202,7 +202,7 @@ def start_fcgi_sse(stack, build, port, spawn_args=(), args=(), conf=None):
     sock = os.path.join(stack.tmp, "fcgi-sse.sock")
     if os.path.exists(sock):
         os.unlink(sock)
-    # As deploy/lighttpd/demo.sh runs it (see README, "Memory"): glibc's per-thread
+    # As deploy/lighttpd/demo.sh runs it (see docs/deploy.md, "Memory"): glibc's per-thread
     # cache off, so memory freed when clients leave goes back to the kernel.
     env = dict(os.environ, GLIBC_TUNABLES="glibc.malloc.tcache_count=0")
     resp = stack.start(["spawn-fcgi", "-n", "-s", sock, "-M", "0600"] + list(spawn_args) +

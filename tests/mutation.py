@@ -126,10 +126,9 @@ def main():
     srcdir = os.path.abspath(a.srcdir)
     muts = [m for m in load(os.path.join(srcdir, "tests", "mutations.txt"))
             if a.only in m["name"]]
+    # mkdtemp's 0700, as a user's clone may be: the tests hand what other users (web
+    # servers' workers, a responder run as nobody) need to them in copies of their own
     tmp = tempfile.mkdtemp(prefix="fcgi-sse-mutation-")
-    # the tests start web servers whose workers (www-data, nobody) read the page and
-    # reach sockets inside the copy: mkdtemp's 0700 would shut them out
-    os.chmod(tmp, 0o755)
     top = os.path.join(tmp, "tree")
     build = os.path.join(top, "build")
     log = os.path.abspath("mutation.log")   # in the directory it runs from: kept

@@ -4,7 +4,7 @@
 #ifndef FCGI_SSE_TEST_SINK_H
 #define FCGI_SSE_TEST_SINK_H
 
-#include "resp.h"
+#include "http/resp.h"
 
 #include <string.h>
 

@@ -3,9 +3,9 @@
  * sane, not exact; the cost of a stream is checked against its documented parts. */
 #include "config.h"
 
-#include "admit.h"
-#include "stats.h"
-#include "stream.h"
+#include "stream/admit.h"
+#include "http/stats.h"
+#include "stream/stream.h"
 
 #include <string.h>
 

@@ -5,9 +5,9 @@
  * Key files are written to a fresh directory under $TMPDIR (or /tmp), removed at the end. */
 #include "config.h"
 
-#include "auth.h"
-#include "pub.h"
-#include "pub.h"
+#include "http/auth.h"
+#include "channels/pub.h"
+#include "channels/pub.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -4,10 +4,10 @@
  * all the encoder writes). Run it under --enable-sanitizers to check refs and frees. */
 #include "config.h"
 
-#include "text.h"
-#include "chan.h"
-#include "msgid.h"
-#include "pub.h"
+#include "core/text.h"
+#include "channels/chan.h"
+#include "http/msgid.h"
+#include "channels/pub.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -414,7 +414,7 @@ static void test_text(void)
        "pub_text_ok reads only n bytes (a valid prefix of a longer buffer)");
 }
 
-static const struct chan_limits big = { 100, 3600000ULL, 1ULL << 30, 0 };
+static const struct chan_limits big = { 100, 3600000ULL, 1ULL << 30, 0, 0 };
 
 static void test_ids_and_wire(void)
 {
@@ -533,7 +533,7 @@ static void test_ids_and_wire(void)
 
 static void test_history(void)
 {
-    struct chan_limits lim = { 3, 3600000ULL, 1ULL << 30, 0 };
+    struct chan_limits lim = { 3, 3600000ULL, 1ULL << 30, 0, 0 };
     struct recorder rec = { 0 };
     struct chan_engine *e = chan_engine_create(&lim, 1000, record, &rec);
     struct chan_link l = { 0 }, lo = { 0 };
@@ -578,7 +578,7 @@ static void test_history(void)
 
     /* a ring that grows while its head is not at 0 */
     {
-        struct chan_limits lim2 = { 10, 1000ULL, 1ULL << 30, 0 };
+        struct chan_limits lim2 = { 10, 1000ULL, 1ULL << 30, 0, 0 };
         struct chan_engine *e2 = chan_engine_create(&lim2, 1000, record, &rec);
         struct chan_link l2 = { 0 };
         struct msgid all[40];
@@ -604,7 +604,7 @@ static void test_history(void)
     }
     {
         /* --history 1 */
-        struct chan_limits lim1 = { 1, 3600000ULL, 1ULL << 30, 0 };
+        struct chan_limits lim1 = { 1, 3600000ULL, 1ULL << 30, 0, 0 };
         struct chan_engine *e1 = chan_engine_create(&lim1, 1000, record, &rec);
         struct chan_link l1 = { 0 };
         struct msgid a, b;
@@ -627,7 +627,7 @@ static void test_bytes(void)
 {
     /* measure one message's bytes, then bound the history to about 4 of them */
     char data[1000];
-    struct chan_limits lim = { 100, 3600000ULL, 1ULL << 30, 0 };
+    struct chan_limits lim = { 100, 3600000ULL, 1ULL << 30, 0, 0 };
     struct recorder rec = { 0 };
     struct chan_engine *e;
     struct chan_link la = { 0 }, lb = { 0 };
@@ -697,7 +697,7 @@ static void test_bytes(void)
 
 static void test_ttl_and_free(void)
 {
-    struct chan_limits lim = { 100, 1000ULL, 1ULL << 30, 0 };
+    struct chan_limits lim = { 100, 1000ULL, 1ULL << 30, 0, 0 };
     struct recorder rec = { 0 };
     struct chan_engine *e = chan_engine_create(&lim, 1000, record, &rec);
     struct chan_link l = { 0 }, l2 = { 0 };
@@ -848,7 +848,7 @@ static void test_subscribers(void)
 
 static void test_refs(void)
 {
-    struct chan_limits lim = { 1, 3600000ULL, 1ULL << 30, 0 };
+    struct chan_limits lim = { 1, 3600000ULL, 1ULL << 30, 0, 0 };
     struct recorder rec = { 0 };
     struct chan_engine *e = chan_engine_create(&lim, 1000, record, &rec);
     struct chan_link l = { 0 };
@@ -946,7 +946,7 @@ static unsigned long long fnv1a(const char *s)
 /* finding 10 (issue 18): crafted names cannot make one long hash chain */
 static void test_hash_flood(void)
 {
-    static const struct chan_limits lim = { 10, 3600000ULL, 1ULL << 30, 0 };
+    static const struct chan_limits lim = { 10, 3600000ULL, 1ULL << 30, 0, 0 };
     struct recorder rec = { 0 };
     struct chan_engine *e = chan_engine_create(&lim, 1000, record, &rec);
     static struct chan_link links[200];
@@ -978,7 +978,7 @@ static void test_hash_flood(void)
 static void test_channel_bound(void)
 {
     char data[1000];
-    struct chan_limits lim = { 100, 3600000ULL, 1ULL << 30, 0 };
+    struct chan_limits lim = { 100, 3600000ULL, 1ULL << 30, 0, 0 };
     struct recorder rec = { 0 };
     struct chan_engine *e;
     static struct chan_link subs[1200];
@@ -1064,7 +1064,7 @@ static void test_channel_bound(void)
 static void test_held(void)
 {
     char data[2000];
-    struct chan_limits lim = { 2, 3600000ULL, 1ULL << 30, 0 };
+    struct chan_limits lim = { 2, 3600000ULL, 1ULL << 30, 0, 0 };
     struct recorder rec = { 0 };
     struct chan_engine *e = chan_engine_create(&lim, 1000, record, &rec);
     struct chan_link l = { 0 };
@@ -1140,7 +1140,7 @@ static void count_resync(struct chan_link *l, void *ctx)
 /* A hole in what Redis delivered: every channel marked, every subscriber told */
 static void test_gap_all(void)
 {
-    static const struct chan_limits lim = { 10, 3600000ULL, 1ULL << 30, 0 };
+    static const struct chan_limits lim = { 10, 3600000ULL, 1ULL << 30, 0, 0 };
     struct recorder rec = { 0 };
     struct chan_engine *e = chan_engine_create(&lim, 1000, record, &rec);
     struct chan_link a = { 0 }, b = { 0 }, b2 = { 0 }, c = { 0 };

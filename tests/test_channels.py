@@ -704,10 +704,10 @@ def check_heartbeat(lport):
     s.close()
     ts = [s.t_head] + [c_t for _, c_t in s.parser.comments]
     gaps = [b - a for a, b in zip(ts, ts[1:])]
-    t.ok(len(s.parser.comments) >= 2 and all(0.5 <= g <= 2.5 for g in gaps[:2]) and
+    t.ok(len(s.parser.comments) >= 2 and all(0.5 <= g < 2 for g in gaps[:2]) and
          not data_events(s),
-         "-k 1: a quiet /events stream gets a heartbeat comment about every second "
-         "(%s)" % ", ".join("%.2f s" % g for g in gaps[:2]), s.body()[:200])
+         "-k 1: a quiet /events stream gets a heartbeat comment every second, each before the "
+         "next is due (%s)" % ", ".join("%.2f s" % g for g in gaps[:2]), s.body()[:200])
 
 
 def check_restart():
@@ -813,7 +813,8 @@ def check_channel_bounds():
 
 
 def check_slow(rsock, lport, nd):
-    """A subscriber that never reads is dropped; the readers get everything promptly."""
+    """A subscriber that never reads is dropped; the readers get everything without waiting
+    on it."""
     auth = basic("alice", "wonderland")
     reader = HttpStream(lport, "/events?channel=bulk")
     reader.read_head()
@@ -828,7 +829,7 @@ def check_slow(rsock, lport, nd):
              "%s: a raw FastCGI subscriber that never reads is admitted" % what)
         d0 = st0["streams_dropped_slow"]
         base = len(data_events(reader))
-        exp, lat, sent_at = [], [], {}
+        exp, lat = [], []
         t0 = time.monotonic()
         for i in range(n):
             msg = ("%s #%d " % (what, i)) + "x" * (size - 20) + "\nend"
@@ -839,26 +840,34 @@ def check_slow(rsock, lport, nd):
                 t.ok(False, "publish %s #%d" % (what, i), (st, b))
                 break
             exp.append((j["id"], "message", msg))
-            sent_at[j["id"]] = time.monotonic()
             while select.select([reader], [], [], 0)[0] and not reader.eof:
                 reader.read_once()                      # what has arrived, without waiting
         reader.read_until(lambda s: len(data_events(s)) >= base + len(exp), 20)
         t_pub = time.monotonic() - t0
-        t.ok(max(lat) < 2.0, "%d messages of %s published in %.1f s, none waited on the "
-             "stalled subscriber (slowest answer %.0f ms)" % (n, what, t_pub, max(lat) * 1000))
+        # Judged by order against the one thing a publish or a delivery that waited on the
+        # stalled subscriber would need: its drop. Messages larger than the responder's
+        # write piece (8000 bytes) are written in parts as room comes, so the stalled
+        # subscriber is dropped only at the stall limit (subscription.c): every answer and every
+        # delivery must come while it is still admitted. Smaller ones drop it at its first
+        # full buffer: then nothing can wait on it (each is answered, and delivered below).
+        still = status(rsock)["streams_dropped_slow"] == d0
         got = data_events(reader)[-len(exp):]
+        t.ok(len(exp) == n and (still or size <= 8000),
+             "%d messages of %s published in %.1f s (slowest answer %.0f ms), none waited on "
+             "the stalled subscriber%s" % (
+                 n, what, t_pub, max(lat) * 1000,
+                 ": all answered, and all at the reader, while it was still admitted"
+                 if size > 8000 else " (dropped at its first full buffer)"),
+             "dropped before the reader had them all" if not still else None)
         t.ok(got == exp, "the reading subscriber got every one of the %d, exactly" % n,
              "got %d, first wrong: %r" % (len(got), next(((g[0], e[0]) for g, e in
                                                           zip(got, exp) if g != e), None)))
-        arrivals = [e["t"] for e in reader.events if e["id"] in sent_at]
-        late = [e["t"] - sent_at[e["id"]] for e in reader.events if e["id"] in sent_at]
-        t.ok(arrivals and max(late) < 2.0, "... each within 2 s of its publish answer "
-             "(slowest %.0f ms)" % (max(late or [0]) * 1000))
         tw = time.monotonic()
         dropped = wait_for(lambda: status(rsock)["streams_dropped_slow"] > d0, deadline, 0.1)
         # Messages larger than the responder's write piece (8000 bytes) are written in
-        # parts as room comes: a full buffer then waits for the 30 s stall limit (sub.c)
-        # before the subscriber is dropped; smaller ones drop it at the first full buffer.
+        # parts as room comes: a full buffer then waits for the stall limit (SUB_STALL_NS in
+        # subscription.c) before the subscriber is dropped; smaller ones drop it at the first full
+        # buffer. (deadline: a wait for the drop, not a measure of it)
         t.ok(dropped, "%s: the subscriber that never reads is dropped: streams_dropped_slow "
              "%d -> %d, %.1f s after the last publish (at most %d s)" %
              (what, d0, status(rsock)["streams_dropped_slow"], time.monotonic() - tw,
@@ -888,7 +897,7 @@ def check_apache():
     akey = keyfile("publish-nobody.keys", PUBKEY, owner="nobody")
     aresp, asock = ap.start_socket_responder(wd, ["--publish-key-file", akey], "ap-fcgi-sse",
                                              tag)
-    defines = {"FCGI_SSE_HTML": ap.HTML, "FCGI_SSE_SOCKET": asock}
+    defines = {"FCGI_SSE_HTML": ap.page(wd), "FCGI_SSE_SOCKET": asock}
     insts = []
     try:
         a = ap.Apache(wd, "ap", "proxy_fcgi", defines)

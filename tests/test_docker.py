@@ -37,8 +37,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from harness import (DUE_TOL, MAX_LATE, SLOW, SRCDIR, HttpStream, Tap, Workdir,  # noqa: E402
-                     due_ok, free_port, http_get, pump, wait_for)
+from harness import (SRCDIR, HttpStream, Tap, Workdir, describe_offsets,  # noqa: E402
+                     due_offsets, free_port, http_get, in_slot, pump, wait_for)
 import dock  # noqa: E402
 from nginx import get_from  # noqa: E402
 
@@ -83,11 +83,7 @@ def inspect(cid, fmt):
 
 
 def lateness(s):
-    ts = [e["t"] for e in s.events if e["data"] is not None]
-    if not ts or s.t_head is None:
-        return []
-    t0 = min(s.t_head, ts[0] - INTERVAL)
-    return [x - (t0 + (k + 1) * INTERVAL) for k, x in enumerate(ts)]
+    return due_offsets(s, INTERVAL)
 
 
 try:
@@ -147,17 +143,17 @@ try:
         c.close()
     for name, s in streams.items():
         first = s.body_pieces[0] if s.body_pieces else (None, b"")
+        evs = [e for e in s.events if e["data"] is not None]
         t.ok(s.status == 200 and (s.header("Content-Type") or "").startswith("text/event-stream")
              and first[1].startswith(b"retry: ") and b"id:" not in first[1]
-             and first[0] - s.t_head < 0.5,
-             "%s: /stream: header block and retry: at once, before any event" % name,
+             and evs and s.t_head < evs[0]["t"] and first[0] < evs[0]["t"],
+             "%s: /stream: header block and retry: on their own, before the first event" % name,
              (s.status, s.headers, first))
         late = lateness(s)
-        t.ok(s.counts() == list(range(EVENTS)) and due_ok(late),
-             "%s: /stream unbuffered: events 0..%d within %d ms of their due time (p99; worst "
-             "under %d ms; worst %s ms)" % (name, EVENTS - 1, DUE_TOL * SLOW * 1000,
-                                            (DUE_TOL + MAX_LATE * SLOW) * 1000,
-                                            late and "%.1f" % (max(abs(x) for x in late) * 1000)),
+        t.ok(s.counts() == list(range(EVENTS)) and in_slot(late, INTERVAL),
+             "%s: /stream unbuffered: events 0..%d, each in its own slot (after the one before "
+             "it was due, before the one after it is due): %s"
+             % (name, EVENTS - 1, describe_offsets(late, INTERVAL)),
              (s.counts(), ["%+.3f" % x for x in late]))
         t.eq(resumes[name].counts(), [42, 43], "%s: resume: Last-Event-ID: 41 continues at 42"
              % name)
@@ -251,9 +247,9 @@ try:
     for c in open_.values():
         c.close()
     code = inspect(cids["responder"], "{{.State.ExitCode}}")
-    t.ok(r.returncode == 0 and code == "0" and stopped < 3,
-         "docker stop (SIGTERM): the responder exits 0 in %.1f s (well before docker's "
-         "SIGKILL)" % stopped, (r.stderr, code))
+    t.ok(r.returncode == 0 and code == "0",
+         "docker stop -t 10 (SIGTERM): the responder exits 0 by itself, before docker's SIGKILL "
+         "(which would make it 137; %.1f s)" % stopped, (r.stderr, code))
     for name, s in open_.items():
         body = s.body()
         t.ok(s.eof and s.counts() and body.endswith(b"\n\n") and

@@ -19,7 +19,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
 sys.dont_write_bytecode = True    # nothing written into the source tree
-from harness import (BUILDDIR, Tap, Workdir, start_lighttpd,  # noqa: E402
+from harness import (BUILDDIR, STOP_DEADLINE, Tap, Workdir, start_lighttpd,  # noqa: E402
                      start_spawned_responder, status, wait_for)
 from nodedeps import NodeProc, node_dir  # noqa: E402
 
@@ -84,7 +84,7 @@ try:
         before = stats()
         t_sig = time.time()
         resp.signal(sig)
-        rc = resp.wait(3)
+        rc = resp.wait(STOP_DEADLINE)
         t.eq(rc, -9 if sig == signal.SIGKILL else 0,
              "%s: the responder exits (%s)" % (how, "killed" if rc == -9 else "status 0"))
         resp, _ = start_spawned_responder(wd, ARGS, "fcgi-sse-%d" % k, sock)

@@ -4,8 +4,8 @@
  * generous (body 1 KiB, raw 1 MiB) unless a test is about them. */
 #include "config.h"
 
-#include "frame.h"
-#include "peer.h"
+#include "fcgi/frame.h"
+#include "server/peer.h"
 
 #include <arpa/inet.h>
 #include <string.h>

@@ -4,7 +4,9 @@ receiving every event on time; only allowed peers get in (FCGI_WEB_SERVER_ADDRS)
 
 A raw FastCGI client (harness.fcgi_record & co., written for the tests) sends what no
 sane web server would. Meanwhile three good streams are read by a separate process
-(harness.Watcher) and their inter-arrival times are checked at the end.
+(harness.Watcher), with three streams of a second responder nobody attacks (the control):
+at the end every event of the attacked ones must have come before the next one was due,
+beyond what the control streams were late at the same moment (harness.beyond_control).
 """
 
 import os
@@ -17,7 +19,7 @@ from harness import (BINARY, FCGI_BEGIN_REQUEST, FCGI_END_REQUEST, FCGI_PARAMS, 
                      FCGI_STDIN, FCGI_STDOUT, CgiFcgi, Tap, Watcher, Workdir, can_connect,
                      describe_gaps, fcgi_get, fcgi_nv, fcgi_raw, fcgi_read_records, fcgi_record,
                      fcgi_request_bytes, free_port, run_binary, start_responder, status, timing_ok,
-                     wait_for)
+                     wait_for, beyond_control)
 
 INTERVAL = 0.1
 t = Tap()
@@ -54,10 +56,13 @@ def http_status(recs):
 
 try:
     resp, sock = start_responder(wd, ["-i", str(int(INTERVAL * 1000)), "-k", "0"])
+    ctl, ctl_sock = start_responder(wd, ["-i", str(int(INTERVAL * 1000)), "-k", "0"],
+                                    name="control")
 
-    # good streams, read by a separate process during all of the abuse
+    # good streams, read by a separate process during all of the abuse, with as many of
+    # the control responder's
     WATCH_MAX = 300      # the watcher reads until result() stops it, at most this long
-    watcher = Watcher(sock, 3, WATCH_MAX)
+    watcher = Watcher([(sock, 3), (ctl_sock, 3)], WATCH_MAX)
 
     def survives(what):
         """The process outlived what was just done to it: a new request is served
@@ -226,6 +231,7 @@ try:
 
     # --- the good streams never missed a beat
     watched, got = watcher.result(30)
+    got, control = got[:3], got[3:]
     t.ok(watched < WATCH_MAX - 1, "the abuse above ran while they were watched (%.1f s)"
          % watched)
     ids = [[i for i, _ in g] for g in got]
@@ -234,8 +240,15 @@ try:
          "meanwhile three open streams got every event (%s in %.1f s)"
          % ([len(x) for x in ids], watched))
     steps = [b[1] - a[1] for g in got for a, b in zip(g, g[1:])]
-    t.ok(timing_ok(steps, INTERVAL), "... on time: %s" % describe_gaps(steps, INTERVAL),
-         sorted(steps)[-10:])
+    t.ok(timing_ok(steps, INTERVAL, each=False), "... the interval kept: %s"
+         % describe_gaps(steps, INTERVAL), sorted(steps)[-10:])
+    late, worst, worst_ctl = beyond_control(got, control, INTERVAL)
+    t.ok(all(control) and not late,
+         "... each event before the next one was due, beyond the lateness of the control "
+         "streams (a responder nobody attacked) at that moment (latest %.0f ms, control's "
+         "latest %.0f ms)" % (worst * 1000, worst_ctl * 1000),
+         ["stream %d id %d: %.0f ms late, the control %.0f ms" % (i, k, a * 1000, c * 1000)
+          for i, k, a, c in late[:20]])
     st_now = status(sock)
     t.ok(resp.alive() and st_now["streams_open"] == 0, "the process is alive, nothing leaked "
          "open", st_now)

@@ -5,8 +5,13 @@ record, a few peers stopping all intake, a burst of 4,000 clients, and smaller o
 Every attack here worked against the intake of 2026-11 (libfcgi reading the request on
 an accept thread after a MSG_PEEK pre-check); each check states what a correct intake
 does instead. Meanwhile (attacks 1-4) five streams at a 100 ms interval are read by a
-separate process: no id may be missing and no inter-arrival gap exceed 150 ms, and the
-responder's RSS must come back within 10% of where it was once the attackers are gone.
+separate process, with three of a control responder nobody attacks (the same options):
+no id may be missing, and each watched event must arrive before the next one is due,
+beyond what the control streams were late at the same moment (harness.beyond_control:
+a loaded machine delays both, an intake that blocks delays only the attacked one); and
+the responder's RSS must come back within 10% of where it was once the attackers are
+gone. The probes of attack 4 are judged the same way: each new stream's header block
+before its first event is due, beyond a probe of the control made at the same moment.
 
 Helpers run in their own processes so that the test process's own work (and the GIL)
 cannot blur the timings: this file run with --watch (the watched streams), --attack
@@ -15,7 +20,6 @@ HTTP clients at once, epoll).
 
 Environment:
   FCGI_SSE_INTAKE_HOLD_S  duration of the hold of attack 4 (default 60, as the issue asks)
-  FCGI_SSE_SANITIZED=1    looser timing bounds (ASan/UBSan build)
 """
 
 import collections
@@ -34,22 +38,24 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from harness import (BINARY, FCGI_BEGIN_REQUEST, FCGI_END_REQUEST, FCGI_PARAMS,  # noqa: E402
-                     FCGI_STDIN, FCGI_STDOUT, SseParser, Tap, Workdir, can_connect,
-                     fcgi_nv, fcgi_read_records, fcgi_record, fcgi_request_bytes,
-                     fcgi_split_records, free_port, run_binary, start_lighttpd,
-                     start_spawned_responder, wait_for)
+                     FCGI_STDIN, FCGI_STDOUT, STOP_DEADLINE, SseParser, Tap, Workdir,
+                     beyond_control, can_connect, fcgi_nv, fcgi_read_records, fcgi_record,
+                     fcgi_request_bytes, fcgi_split_records, free_port, run_binary,
+                     start_lighttpd, start_spawned_responder, wait_for)
 
 FCGI_GET_VALUES, FCGI_UNKNOWN_TYPE = 9, 11
 INTERVAL_MS = 100
+INTERVAL = INTERVAL_MS / 1000.0
+WATCHED, CONTROLS = 5, 3                        # streams watched on the attacked responder, on the control
 SANITIZED = os.environ.get("FCGI_SSE_SANITIZED") == "1"
-GAP_MAX = 0.25 if SANITIZED else 0.15          # watched streams: max inter-arrival
-PROBE_MAX = 0.5 if SANITIZED else 0.2          # attack 4: connect -> header block
 HOLD_S = float(os.environ.get("FCGI_SSE_INTAKE_HOLD_S", "60"))
-CLOSE_WAIT = 2.0 if SANITIZED else 1.0         # "closed at once": within this
+# A deadline, not a measure: a connection the responder closes ends the wait at once; one
+# it leaves open is told apart from a closed one only at the deadline.
+CLOSE_WAIT = 5.0
 # ASan's quarantine keeps freed memory resident: RSS says nothing there (LeakSanitizer
 # reports leaks at exit instead)
 SAN_RSS = "RSS is no measure under ASan (its quarantine); LeakSanitizer checks leaks"
-# glibc's tcache pins freed pages; without it RSS is a stable measure (README, Memory)
+# glibc's tcache pins freed pages; without it RSS is a stable measure (docs/deploy.md, "Memory")
 ENV = dict(os.environ, GLIBC_TUNABLES="glibc.malloc.tcache_count=0")
 STREAM_PARAMS = {"REQUEST_METHOD": "GET", "SCRIPT_NAME": "/stream", "QUERY_STRING": "",
                  "SERVER_PROTOCOL": "HTTP/1.1"}
@@ -93,19 +99,22 @@ def raise_nofile():
 
 # ================================================================ helper processes
 
-def watch_main(sock, n):
-    """--watch SOCK N: n raw streams, read until a line (or EOF) on stdin; prints JSON."""
+def watch_main(specs):
+    """--watch SOCK N [SOCK N ...]: n raw streams on each socket, read until a line (or
+    EOF) on stdin; prints JSON (the streams in the order of the arguments)."""
     socks, bufs, parsers = [], [], []
     streams = []
     t_start = time.monotonic()
-    for _ in range(n):
-        s = unix_connect(sock)
-        s.sendall(fcgi_request_bytes(STREAM_PARAMS))
-        s.setblocking(False)
-        socks.append(s)
-        bufs.append(b"")
-        parsers.append(SseParser())
-        streams.append({"events": [], "eof": None})
+    for sock, n in specs:
+        for _ in range(n):
+            s = unix_connect(sock)
+            s.sendall(fcgi_request_bytes(STREAM_PARAMS))
+            s.setblocking(False)
+            socks.append(s)
+            bufs.append(b"")
+            parsers.append(SseParser())
+            streams.append({"events": [], "eof": None})
+    n = len(socks)
     live = set(range(n))
     ready = False
     deadline = time.monotonic() + 10
@@ -300,13 +309,18 @@ def attack_main(sock, kinds, seconds):
     print(json.dumps(out), flush=True)
 
 
-def burst_main(port, n, timeout):
-    """--burst PORT N TIMEOUT: n HTTP clients connect at once; each waits for its first
-    event. Prints JSON: statuses, latencies (s) from each connect to the first event."""
+def burst_main(port, n, timeout, path="/stream"):
+    """--burst PORT N TIMEOUT [PATH]: n HTTP clients connect at once; each waits for its
+    first event (PATH /stream), or for its header block (any other PATH: the control, a
+    file lighttpd serves itself). Prints JSON: statuses, and per client the seconds from
+    its connect to its header block ("head") and to its first event ("lat"), from its
+    header block to its first event ("first"), and (its connect, its header block) in
+    seconds since the burst began ("served")."""
     raise_nofile()
     ep = select.epoll()
-    req = ("GET /stream HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAccept: text/event-stream\r\n"
-           "Connection: close\r\n\r\n" % port).encode()
+    stream = path == "/stream"
+    req = ("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAccept: text/event-stream\r\n"
+           "Connection: close\r\n\r\n" % (path, port)).encode()
     conns = {}
     t0 = time.monotonic()
     for _ in range(n):
@@ -320,7 +334,8 @@ def burst_main(port, n, timeout):
         conns[s.fileno()] = {"s": s, "t": t, "state": "connect", "buf": b"", "status": None}
         ep.register(s.fileno(), select.EPOLLOUT)
     t_connected = time.monotonic() - t0
-    lat, statuses, failures = [], collections.Counter(), collections.Counter()
+    lat, head, first, served = [], [], [], []
+    statuses, failures = collections.Counter(), collections.Counter()
     pending = sum(1 for c in conns.values() if c["state"] == "connect")
     deadline = t0 + timeout
 
@@ -366,11 +381,18 @@ def burst_main(port, n, timeout):
                 c["status"] = int(c["buf"].split(b" ", 2)[1])
                 statuses[c["status"]] += 1
                 c["buf"] = c["buf"][i + 4:]
+                head.append(now - c["t"])
+                served.append((c["t"] - t0, now - t0))
+                c["th"] = now
                 if c["status"] != 200:
                     finish(c, "status %d" % c["status"])
                     continue
+                if not stream:
+                    finish(c)
+                    continue
             if b"\ndata: " in c["buf"] or c["buf"].startswith(b"data: "):
                 lat.append(now - c["t"])
+                first.append(now - c["th"])
                 finish(c)
     for c in conns.values():
         if c["state"] == "failed":
@@ -378,18 +400,20 @@ def burst_main(port, n, timeout):
         elif c["state"] != "done":
             failures["no first event in %g s" % timeout] += 1
             c["s"].close()
-    print(json.dumps({"n": n, "events": len(lat), "lat": lat, "connect_loop_s": t_connected,
+    print(json.dumps({"n": n, "events": len(lat), "lat": lat, "head": head, "first": first,
+                      "served": served,
+                      "connect_loop_s": t_connected,
                       "statuses": {str(k): v for k, v in statuses.items()},
                       "failures": dict(failures)}), flush=True)
 
 
 if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1].startswith("--"):
     if sys.argv[1] == "--watch":
-        watch_main(sys.argv[2], int(sys.argv[3]))
+        watch_main([(sys.argv[i], int(sys.argv[i + 1])) for i in range(2, len(sys.argv), 2)])
     elif sys.argv[1] == "--attack":
         attack_main(sys.argv[2], sys.argv[3], float(sys.argv[4]))
     elif sys.argv[1] == "--burst":
-        burst_main(int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]))
+        burst_main(int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), *sys.argv[5:6])
     sys.exit(0)
 
 
@@ -400,28 +424,52 @@ wd = Workdir("intake")
 SELF = os.path.abspath(__file__)
 
 
+def overtaken(served, interval):
+    """[(connect, header block)] of the clients (seconds) whose header block came after the
+    header block of a client that connected more than interval after them."""
+    import bisect
+    order = sorted(served)
+    conn = [c for c, _ in order]
+    later_min = [float("inf")] * (len(order) + 1)   # earliest header block from k on
+    for k in range(len(order) - 1, -1, -1):
+        later_min[k] = min(later_min[k + 1], order[k][1])
+    return [(c, h) for c, h in order
+            if later_min[bisect.bisect_right(conn, c + interval)] < h]
+
+
 def pct(values, q):
     v = sorted(values)
     return v[min(len(v) - 1, int(q * len(v)))] if v else float("inf")
 
 
+def start_target(name):
+    """A responder as every session's: -i 100, no heartbeat, tcache off."""
+    sock = wd.file(name + ".sock")
+    proc = wd.start([BINARY, "-l", "unix:" + sock, "-i", str(INTERVAL_MS), "-k", "0"], name,
+                    env=ENV)
+    if not wait_for(lambda: can_connect(sock) or not proc.alive(), 10) or not proc.alive():
+        raise RuntimeError("fcgi-sse did not start:\n" + proc.log())
+    return proc, sock
+
+
 class Session:
-    """A responder (-i 100, tcache off) with five streams watched by a separate process.
-    If an attack kills the responder a new session starts, so that each later attack
-    is judged on its own; the watched-stream checks then fail for the dead session."""
+    """A responder (-i 100, tcache off) with five streams watched by a separate process,
+    which reads three streams of the control responder (the same, never attacked) at the
+    same time. If an attack kills the responder a new session starts, so that each later
+    attack is judged on its own; the watched-stream checks then fail for the dead
+    session."""
 
     count = 0
+    control = None     # (proc, socket) of the control responder, one for all sessions
 
     def __init__(self):
         Session.count += 1
         self.name = "r%d" % Session.count
-        self.sock = wd.file(self.name + ".sock")
-        self.proc = wd.start([BINARY, "-l", "unix:" + self.sock, "-i", str(INTERVAL_MS),
-                              "-k", "0"], self.name, env=ENV)
-        if not wait_for(lambda: can_connect(self.sock) or not self.proc.alive(), 5) \
-                or not self.proc.alive():
-            raise RuntimeError("fcgi-sse did not start:\n" + self.proc.log())
-        self.watcher = subprocess.Popen([sys.executable, SELF, "--watch", self.sock, "5"],
+        if Session.control is None:
+            Session.control = start_target("control")
+        self.proc, self.sock = start_target(self.name)
+        self.watcher = subprocess.Popen([sys.executable, SELF, "--watch", self.sock,
+                                         str(WATCHED), Session.control[1], str(CONTROLS)],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         if self.watcher.stdout.readline().strip() != "ready":
             raise RuntimeError("the watcher did not start")
@@ -461,8 +509,10 @@ def session():
 
 
 def judge_watch(results):
-    """(missing-id problems, gap problems, max gap, sample count) over all sessions."""
-    missing, late, maxgap, samples = [], [], 0.0, 0
+    """(missing-id problems, lateness problems, largest lateness, largest control
+    lateness, event count) over all sessions: the watched streams' events against the
+    control's (harness.beyond_control)."""
+    missing, late, worst, worst_ctl, samples = [], [], 0.0, 0.0, 0
     for s, res in results:
         if "error" in res:
             missing.append("%s: watcher failed: %s" % (s.name, res["error"]))
@@ -471,7 +521,11 @@ def judge_watch(results):
             missing.append("%s: the responder died: %s" % (
                 s.name, (s.died.strip().splitlines() or ["?"])[-1]))
         span = res["t_end"] - res["t_start"]
-        for i, st in enumerate(res["streams"]):
+        for i, st in enumerate(res["streams"][WATCHED:]):
+            if not st["events"] or st["eof"] is not None:
+                missing.append("%s: control stream %d got %d events, ended: %s"
+                               % (s.name, i, len(st["events"]), st["eof"] is not None))
+        for i, st in enumerate(res["streams"][:WATCHED]):
             ids = [e[0] for e in st["events"]]
             ts = [e[1] for e in st["events"]]
             if st["eof"] is not None:
@@ -482,12 +536,13 @@ def judge_watch(results):
                     s.name, i, next((k for k, x in enumerate(ids) if x != k), None)))
             if len(ids) < span / (INTERVAL_MS / 1000.0) - 5:
                 missing.append("%s stream %d: %d events in %.1f s" % (s.name, i, len(ids), span))
-            gs = [b - a for a, b in zip(ts, ts[1:])]
-            samples += len(gs)
-            maxgap = max([maxgap] + gs)
-            late += ["%s stream %d: %.0f ms before id %d" % (s.name, i, g * 1000, ids[k + 1])
-                     for k, g in enumerate(gs) if g > GAP_MAX]
-    return missing, late, maxgap, samples
+            samples += len(ids)
+        bad, w, wc = beyond_control([st["events"] for st in res["streams"][:WATCHED]],
+                                    [st["events"] for st in res["streams"][WATCHED:]], INTERVAL)
+        worst, worst_ctl = max(worst, w), max(worst_ctl, wc)
+        late += ["%s stream %d: id %d %.0f ms late, the control %.0f ms at that moment"
+                 % (s.name, i, k, a * 1000, c * 1000) for i, k, a, c in bad]
+    return missing, late, worst, worst_ctl, samples
 
 
 def outcome(s, timeout):
@@ -559,6 +614,48 @@ def probe(sock, timeout=6.0):
         return None
     finally:
         s.close()
+
+
+def probe_pair(sock, ctl_sock, timeout=6.0):
+    """A new stream on sock and one on the control's socket, opened at the same moment and
+    read by the same loop: (seconds from connect to each one's header block, or None)."""
+    t0 = time.monotonic()
+    conns, out = [], [None, None]
+    try:
+        for path in (sock, ctl_sock):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            conns.append([s, b"", b""])
+            s.settimeout(timeout)
+            s.connect(path)
+            s.sendall(fcgi_request_bytes(dict(STREAM_PARAMS, QUERY_STRING="limit=1")))
+            s.setblocking(False)
+        while any(x is None for x in out):
+            left = t0 + timeout - time.monotonic()
+            if left <= 0:
+                break
+            want = [c[0] for c, x in zip(conns, out) if x is None]
+            r, _, _ = select.select(want, [], [], left)
+            now = time.monotonic()
+            for i, c in enumerate(conns):
+                if c[0] not in r:
+                    continue
+                try:
+                    b = c[0].recv(65536)
+                except BlockingIOError:
+                    continue
+                if not b:
+                    out[i] = out[i] if out[i] is not None else float("inf")
+                    continue
+                recs, c[1] = fcgi_split_records(c[1] + b)
+                c[2] += b"".join(x for rt, _, x in recs if rt == FCGI_STDOUT)
+                if b"\r\n\r\n" in c[2]:
+                    out[i] = now - t0
+    except OSError:
+        pass
+    finally:
+        for c in conns:
+            c[0].close()
+    return tuple(None if x in (None, float("inf")) else x for x in out)
 
 
 def fmt_ms(v):
@@ -666,7 +763,8 @@ try:
     # never reading the answers to FCGI_GET_VALUES. 4 peers (as many as the accept
     # threads of 2026-11) hold for the whole hold (60 s), 4 more join for its second
     # half. Each reconnects whenever it is closed. Meanwhile a new stream every 0.5 s
-    # must get its header block within 200 ms.
+    # must get its header block before its first event is due (one interval), beyond
+    # what a new stream of the control responder, opened at the same moment, needed.
     S = session()
     kinds = "half,trickle,linger,noread"
     lat = probe(S.sock)
@@ -686,7 +784,7 @@ try:
                                          str(HOLD_S - half)], stdout=subprocess.PIPE, text=True))
         if now >= t_hold + 1.0 and not (t_hold + half <= now < t_hold + half + 1.0):
             # (1 s for the peers to connect at each step)
-            probes[8 if len(att) == 2 else 4].append(probe(S.sock))
+            probes[8 if len(att) == 2 else 4].append(probe_pair(S.sock, Session.control[1]))
         k += 1
         nxt = t_hold + 0.5 * k
         if nxt > time.monotonic():
@@ -702,12 +800,14 @@ try:
     t.diag("attack 4 peers (connections made, longest hold): %s" % json.dumps(stats))
     for n in (4, 8):
         ps = probes[n]
-        bad = [fmt_ms(p) for p in ps if p is None or p > PROBE_MAX]
-        worst = max((p if p is not None else float("inf")) for p in ps) if ps else None
+        bad = ["%s (control %s)" % (fmt_ms(a), fmt_ms(c)) for a, c in ps
+               if a is None or c is None or a - c >= INTERVAL]
+        worst = max((a if a is not None else float("inf")) for a, _ in ps) if ps else None
         t.ok(len(ps) >= 5 and not bad,
              "attack 4: %d peers holding intake connections (the first 4 for %.0f s, "
-             "measured here over %.0f s): every new stream's header within %.0f ms (%d "
-             "probes, worst %s ms)" % (n, HOLD_S, half, PROBE_MAX * 1000, len(ps),
+             "measured here over %.0f s): every new stream's header block before its first "
+             "event is due, beyond the control's (%d probes, worst %s ms)"
+             % (n, HOLD_S, half, len(ps),
                 "none" if worst is None or worst == float("inf") else "%.0f" % (worst * 1000)),
              "late or never (ms): %s" % bad[:20])
     t.ok(S.alive(), "attack 4: ... and the process survives")
@@ -726,19 +826,21 @@ try:
     for s_ in sessions[:-1]:
         t.diag("session %s died during the attacks: %s" % (s_.name, s_.died))
     watch_results.append((S, S.stop_watcher()))
-    missing, late, maxgap, samples = judge_watch(watch_results)
+    missing, late, worst, worst_ctl, samples = judge_watch(watch_results)
     t.ok(len(sessions) == 1 and not missing,
          "attacks 1-4: meanwhile the 5 watched streams lost no event and none ended "
          "(%d responder(s) used)" % len(sessions), "\n".join(missing[:20]))
     t.ok(samples > 0 and not late,
-         "attacks 1-4: ... and no inter-arrival gap over %.0f ms (%d samples, max %.0f ms)"
-         % (GAP_MAX * 1000, samples, maxgap * 1000), "\n".join(late[:20]))
+         "attacks 1-4: ... and each event arrived before the next one was due, beyond the "
+         "control streams' lateness at that moment (%d events; latest %.0f ms, the control's "
+         "%.0f ms)" % (samples, worst * 1000, worst_ctl * 1000), "\n".join(late[:20]))
     if S.alive():
         t.eq(S.proc.stop(), 0, "attacks 1-4: SIGTERM afterwards: exit 0")
 
     # ============================================================ 6d: SIGTERM while stuck
     # An intake connection stuck in a read (trickle) and one stuck writing answers nobody
-    # reads (GET_VALUES): SIGTERM still ends the process cleanly, exit 0 within 2.5 s.
+    # reads (GET_VALUES): SIGTERM still ends the process cleanly, exit 0 before the unit's
+    # TimeoutStopSec (what the service manager allows before it kills it).
     sock = wd.file("term.sock")
     p = wd.start([BINARY, "-l", "unix:" + sock, "-i", str(INTERVAL_MS)], "term", env=ENV)
     wait_for(lambda: can_connect(sock) or not p.alive(), 5)
@@ -748,7 +850,7 @@ try:
     time.sleep(2.0)    # the linger peer is past its answer, the noread peer's writes stuck
     t0 = time.monotonic()
     p.signal(signal.SIGTERM)
-    code = p.wait(5)
+    code = p.wait(STOP_DEADLINE)
     took = time.monotonic() - t0
     att.kill()
     att.wait()
@@ -756,9 +858,10 @@ try:
         p.stop(1)
     log = p.log()
     sanitizer = re.search(r"AddressSanitizer|LeakSanitizer|runtime error|stack smashing", log)
-    t.ok(code == 0 and took <= 2.5 and not sanitizer,
-         "6d: SIGTERM with intake connections stuck (trickled, never reading): exit 0 within "
-         "2.5 s, no sanitizer report (exit %s after %.2f s)" % (code, took),
+    t.ok(code == 0 and not sanitizer,
+         "6d: SIGTERM with intake connections stuck (trickled, never reading): exit 0 before "
+         "TimeoutStopSec=%g, no sanitizer report (exit %s after %.2f s)"
+         % (STOP_DEADLINE, code, took),
          log[-600:] if sanitizer or code != 0 else None)
     t.ok("stopped:" in log, "6d: ... and the log says it stopped cleanly", log[-300:])
 
@@ -767,12 +870,12 @@ try:
     p = wd.start([BINARY, "-l", "127.0.0.1:%d" % port], "acl-sep",
                  env=dict(os.environ, FCGI_WEB_SERVER_ADDRS=","))
     p.expect_status = 1  # refusing to start is the point
-    code = p.wait(3)
+    code = p.wait(10)
     if code is None:
         p.stop(1)
     t.ok(code == 1 and "FCGI_WEB_SERVER_ADDRS" in p.log(),
          "6a: FCGI_WEB_SERVER_ADDRS=\",\" (separators only) refuses to start: exit 1 naming "
-         "the variable (exit %s)" % ("none: still running after 3 s" if code is None else code),
+         "the variable (exit %s)" % ("none: still running after 10 s" if code is None else code),
          p.log()[-300:])
 
     # ============================================================ 6b: socket chown/chmod
@@ -900,29 +1003,43 @@ try:
     # failed here in every try: 1,738 and 1,902 of 4,000 got a stream, lighttpd answered
     # the others 500. (The shipped commands also raise the backlog to 4096; the 8,000 and
     # 16,000-client figures are the benchmark's, bench.py --burst.) Every client must get
-    # a 200 and its first event (1 s after the header): p99 of connect -> first event
-    # <= interval + 1.5 s.
+    # a 200 and its first event. How long the burst takes is the machine's (the benchmark
+    # measures it); what the intake owes is order: the clients are served in the order
+    # they came, none overtaken by a client that connected more than one interval (1 s)
+    # after it (an intake that leaves some pending connections behind would be), and each
+    # first event comes before that client's second is due (within two intervals of its
+    # header block; the two may come in one read when the client is slow to read).
     BURST = 4000
+    BURST_INTERVAL = 1.0
     rsock = wd.file("burst.sock")
     rp, rsock = start_spawned_responder(wd, ["-i", "1000", "-k", "0"], name="burst",
                                         sock=rsock, env=ENV)
     lp, port = start_lighttpd(wd, rsock)
-    r = subprocess.run([sys.executable, SELF, "--burst", str(port), str(BURST), "20"],
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run([sys.executable, SELF, "--burst", str(port), str(BURST), "30"],
+                       capture_output=True, text=True, timeout=90)
     try:
         res = json.loads(r.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
-        res = {"n": BURST, "events": 0, "lat": [], "statuses": {}, "failures": {"client": r.stderr[-300:]}}
-    p50, p99 = pct(res["lat"], 0.5), pct(res["lat"], 0.99)
+        res = {"n": BURST, "events": 0, "lat": [], "head": [], "first": [], "served": [],
+               "statuses": {}, "failures": {"client": r.stderr[-300:]}}
+    firsts = res["first"]
     t.diag("burst: %d clients (connect loop %.2f s): statuses %s, failures %s; connect -> "
-           "first event p50 %.0f ms, p99 %.0f ms, max %.0f ms"
-           % (BURST, res.get("connect_loop_s", 0), res["statuses"], res["failures"],
-              p50 * 1000, p99 * 1000, pct(res["lat"], 1.0) * 1000))
+           "header block p50 %.0f ms, p99 %.0f ms; header block -> first event p50 %.0f ms, "
+           "max %.0f ms" % (BURST, res.get("connect_loop_s", 0), res["statuses"],
+                            res["failures"], pct(res["head"], 0.5) * 1000,
+                            pct(res["head"], 0.99) * 1000, pct(firsts, 0.5) * 1000,
+                            pct(firsts, 1.0) * 1000))
     t.eq((res["events"], res["statuses"]), (BURST, {"200": BURST}),
          "attack 5: 4,000 clients at once through lighttpd, spawn-fcgi's default backlog "
          "(1024): every one gets a 200 stream and its first event")
-    t.ok(p99 <= 2.5, "attack 5: ... p99 from connect to the first event <= 2.5 s (interval "
-         "1 s + 1.5 s): p50 %.0f ms, p99 %.0f ms" % (p50 * 1000, p99 * 1000))
+    passed_by = overtaken(res["served"], BURST_INTERVAL)
+    t.ok(len(res["served"]) == BURST and not passed_by,
+         "attack 5: ... served in the order they came: no client's header block after that of "
+         "a client who connected more than one interval later (%d overtaken)" % len(passed_by),
+         passed_by[:10])
+    t.ok(len(firsts) == BURST and all(x < 2 * BURST_INTERVAL for x in firsts),
+         "attack 5: ... each first event before that client's second is due (within two "
+         "intervals of its header block: latest %.0f ms)" % (pct(firsts, 1.0) * 1000))
     t.ok(rp.alive() and lp.alive(), "attack 5: ... responder and lighttpd survive")
 finally:
     for s_ in sessions:

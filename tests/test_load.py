@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from harness import (BUILDDIR, DUE_TOL, MAX_LATE, SLOW, Tap, Workdir, start_lighttpd,  # noqa
+from harness import (BUILDDIR, Tap, Workdir, start_lighttpd,  # noqa
                      start_spawned_responder, status, wait_for)
 
 STREAMS = 1000
@@ -31,21 +31,24 @@ try:
     t.ok(int(r.get("events_measured", 0)) >= STREAMS * 4 * 5 * 0.9,
          "every stream got its events (%s in 4 s)" % r.get("events_measured"))
     t.eq(int(r.get("id_gaps", -1)) + int(r.get("id_duplicates", -1)), 0, "no id gap, no duplicate")
-    p99 = float(r.get("interarrival_ms_p99", 1e9))
     p50 = float(r.get("interarrival_ms_p50", 1e9))
-    # The schedule, not the machine: p50 within 10 %, p99 under the interval plus the
-    # generous maximum delay of harness.timing_ok (x3 under ASan). The benchmark
-    # measures how tight it really is.
-    late = 200 + MAX_LATE * 1000 * SLOW
-    t.ok(abs(p50 - 200) <= 20 and 180 <= p99 <= late,
-         "on time: inter-arrival p50 %.1f ms (200 +-10%%), p99 %.1f ms (<= %d)"
-         % (p50, p99, late))
-    fb = (DUE_TOL + MAX_LATE) * 1000 * SLOW
-    t.ok(float(r.get("first_byte_ms_p99", 1e9)) <= fb,
-         "first bytes at once (p99 %s ms <= %d)" % (r.get("first_byte_ms_p99"), fb))
+    p99 = float(r.get("interarrival_ms_p99", 1e9))
+    # The schedule, not the machine: the median gap within 10 % of the interval, and at the
+    # p99 no event came only after the one after it was due (a gap under two intervals).
+    # The benchmark measures how tight it really is.
+    t.ok(abs(p50 - 200) <= 20 and p99 < 2 * 200,
+         "on time: inter-arrival p50 %.1f ms (200 +-10%%), p99 %.1f ms (under 2 intervals)"
+         % (p50, p99))
+    # The header block is not held until the first event: it comes one interval before it
+    # (both counted from each stream's connect; at the median, so that a loaded machine
+    # moves both alike). Held back, it would come with the first event.
+    fb = float(r.get("first_byte_ms_p50", 1e9))
+    fe = float(r.get("first_event_ms_p50", -1e9))
+    t.ok(fe - fb >= 200 / 2, "first bytes at once: at the median %.1f ms from connect, the "
+         "first event %.1f ms: at least half an interval before it" % (fb, fe))
     # lighttpd closes a backend connection when it next writes to its gone client:
     # within one interval.
-    freed = wait_for(lambda: status(sock)["streams_open"] == 0, 2)
+    freed = wait_for(lambda: status(sock)["streams_open"] == 0, 10)
     st = status(sock)
     t.ok(freed and st["streams_total"] >= STREAMS, "all freed once the clients left", st)
 finally:

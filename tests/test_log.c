@@ -4,7 +4,7 @@
  * back from a pipe put on fd 2. */
 #include "config.h"
 
-#include "log.h"
+#include "core/log.h"
 
 #include <stdio.h>
 #include <string.h>

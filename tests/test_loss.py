@@ -10,6 +10,8 @@ fails (issue 18, finding 1).
   fetches Redis may have in flight); meanwhile a new subscriber gets the message published
   after its 200, and another one that resumes gets everything it missed, promptly compared
   with the same resume made before the slow ones came (a control of the same run).
+- A future Last-Event-ID (Redis): a subscriber that resumes from an id Redis never issued
+  does not move where later subscribers start.
 - Failures (Redis): 60 subscribers that reconnect with Last-Event-ID, over two responders;
   messages numbered 0..N published through both while Redis is SIGKILLed and restarted
   from its AOF, then one responder is SIGKILLed (its subscribers resume on the other):
@@ -224,6 +226,30 @@ def failures(rsock, rproc, url):
     return rp2
 
 
+def future_id(aport, bport):
+    """A subscriber that resumes from an id Redis never issued (far in the future) must not
+    move where later subscribers start: one without a Last-Event-ID that sees its 200 after
+    it gets the next message."""
+    code0, _, _ = publish(bport, "future", "marker", KEY)
+    fut = subscribe(aport, ["future"], last="9999999999999-0")
+    # a resume sent after it: once it has its replay, the future one's fetch (sent first
+    # on the same connection) has come back too
+    r = subscribe(aport, ["future"], last="1-0")
+    r.read_until(lambda x: len(data_events(x)) >= 1, 10)
+    replayed = [e[2] for e in data_events(r)]
+    r.close()
+    s = subscribe(aport, ["future"])
+    code, _, j = publish(bport, "future", "after the future one", KEY)
+    s.read_until(lambda x: len(data_events(x)) >= 1, 5)
+    got = data_events(s)
+    s.close()
+    fut.close()
+    t.ok(code0 == 200 and replayed == ["marker"] and code == 200
+         and [e[2] for e in got] == ["after the future one"],
+         "a Last-Event-ID Redis never issued does not become where later subscribers start: "
+         "a new subscriber gets the next message", (code0, replayed, code, j, got))
+
+
 try:
     memory_races()
     rproc, rsock = start_redis(wd, "redis")
@@ -240,6 +266,7 @@ try:
          "finding 1, Redis: %d subscribe-then-publish races (subscriber on one responder, "
          "publish on the other): each got its message and the next %d, in order (%d lost)"
          % (RACES, WINDOW - 1, lost), bad[:5])
+    future_id(raport, rbport)
     slow_resumes(rsock, raport, rbport, rasock)
     log_hole(rsock, rasock, raport)
     failures(rsock, rproc, url)

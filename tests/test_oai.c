@@ -1,8 +1,8 @@
 /* test_oai.c -- unit tests of oai: the chat request read, UTF-8 framing, chunks, answers and errors as JSON */
 #include "config.h"
 
-#include "text.h"
-#include "oai.h"
+#include "core/text.h"
+#include "sources/openai.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -13,7 +13,7 @@
 static int parse(const char *body, char *model, int *stream)
 {
     const char *why = NULL;
-    int rc = oai_parse(body, strlen(body), model, stream, &why);
+    int rc = openai_parse(body, strlen(body), model, stream, &why);
     return rc == 0 || (why && *why) ? rc : -2;
 }
 
@@ -29,8 +29,8 @@ static json_t *load(const char *s, size_t n)
 
 int main(void)
 {
-    char model[OAI_MODEL_MAX + 1], text[16];
-    struct oai_reply r = { "chatcmpl-x", 1700000000, "m" };
+    char model[OPENAI_MODEL_MAX + 1], text[16];
+    struct openai_reply r = { "chatcmpl-x", 1700000000, "m" };
     int stream;
     size_t len;
     char *c;
@@ -75,7 +75,7 @@ int main(void)
     ok(memcmp(text, "\xc3\xa9\xe2\x9c\x93", 5) == 0, "clean: valid text is untouched");
 
     /* ---- chunks */
-    c = oai_chunk(&r, "he\"llo\n", 7, 1, NULL, &len);
+    c = openai_chunk(&r, "he\"llo\n", 7, 1, NULL, &len);
     ok(c && len > 8 && memcmp(c, "data: ", 6) == 0 && memcmp(c + len - 2, "\n\n", 2) == 0 &&
            !memchr(c, '\n', len - 2), "chunk: one data: line, then a blank line");
     j = c ? load(c, len) : NULL;
@@ -95,7 +95,7 @@ int main(void)
     }
     json_decref(j);
     free(c);
-    c = oai_chunk(&r, "", 0, 0, "stop", &len);
+    c = openai_chunk(&r, "", 0, 0, "stop", &len);
     j = c ? load(c, len) : NULL;
     {
         json_t *ch = json_array_get(json_object_get(j, "choices"), 0);
@@ -106,7 +106,7 @@ int main(void)
     }
     json_decref(j);
     free(c);
-    c = oai_completion(&r, "whole text", 10, &len);
+    c = openai_completion(&r, "whole text", 10, &len);
     j = c ? load(c, len) : NULL;
     {
         json_t *ch = json_array_get(json_object_get(j, "choices"), 0);
@@ -119,7 +119,7 @@ int main(void)
     }
     json_decref(j);
     free(c);
-    c = oai_error("it \"broke\"", "server_error", &len);
+    c = openai_error("it \"broke\"", "server_error", &len);
     j = c ? load(c, len) : NULL;
     {
         json_t *e = json_object_get(j, "error");

@@ -7,8 +7,8 @@
  * result; the TAP stream is flushed around them. */
 #include "config.h"
 
-#include "text.h"
-#include "opt.h"
+#include "core/text.h"
+#include "server/options.h"
 
 #include <fcntl.h>
 #include <stddef.h>

@@ -1,14 +1,15 @@
-"""test_package.py -- the Debian package, built and installed the way README's "Install" says, in a
-clean Debian 12 booted with systemd.
+"""test_package.py -- the Debian package, built and installed the way docs/deploy.md's "Install"
+says, in a clean Debian 12 booted with systemd.
 
 - build: a copy of this source tree (git's tracked and new files, or the tree without build
-  products), `dpkg-buildpackage -us -uc -b` as README writes it: fcgi-sse_VERSION_amd64.deb;
-  then lintian on it: no error, and every warning named in README.md. Both outputs go to
+  products), `dpkg-buildpackage -us -uc -b` as docs/deploy.md writes it:
+  fcgi-sse_VERSION_amd64.deb, with README.md and docs/ in /usr/share/doc/fcgi-sse;
+  then lintian on it: no error, and every warning named in docs/deploy.md. Both outputs go to
   the test log. The .deb is cached in <builddir>/tests/cache/deb/<hash of the sources> and
   reused while the sources stay the same (the cached logs are shown again).
 - a container from debian:12 (debootstrap, tests/lib/dock.py) with systemd as PID 1 and
   Debian's apache2 and lighttpd installed (lighttpd on port 8080, both on 80 otherwise);
-  README's own commands, as written, install the package (`apt install ../fcgi-sse_*.deb`,
+  docs/deploy.md's own commands, as written, install the package (`apt install ../fcgi-sse_*.deb`,
   libfcgi from Debian's mirror) and enable it for Apache and for lighttpd;
 - after the install: fcgi-sse.socket enabled and active, the socket 0660 root:www-data, the
   service not started; no web server routes to it yet (404);
@@ -76,9 +77,9 @@ if why:
     t.done()
 
 
-def readme_commands():
-    """The package commands of README's Install section, as written."""
-    with open(os.path.join(SRCDIR, "README.md")) as f:
+def install_commands():
+    """The package commands of docs/deploy.md's Install section, as written."""
+    with open(os.path.join(SRCDIR, "docs", "deploy.md")) as f:
         text = f.read()
     sec = text[text.index("## Install"):]
     sec = sec[:sec.index("\n## ", 5)]
@@ -147,7 +148,8 @@ def build_deb(cmd):
     env = {k: v for k, v in os.environ.items() if k not in DROP_ENV}
     env["FCGI_SSE_PACKAGE_BUILD"] = "1"
     r = subprocess.run(cmd, shell=True, cwd=src, stdout=subprocess.PIPE, env=env,
-                       stderr=subprocess.STDOUT, text=True, timeout=900)
+                       stderr=subprocess.STDOUT, encoding="utf-8", errors="replace",
+                       timeout=900)
     took = time.monotonic() - t0
     blog = "$ %s\n%s\nexit %d (%.1f s)\n" % (cmd, r.stdout, r.returncode, took)
     debs = glob.glob(wd.file("src/fcgi-sse_*_amd64.deb"))
@@ -198,20 +200,20 @@ engine = None
 started = False
 t_begin = time.monotonic()
 try:
-    cmds = readme_commands()
-    t.ok(all(cmds.values()), "README's Install has the package commands: %s"
+    cmds = install_commands()
+    t.ok(all(cmds.values()), "docs/deploy.md's Install has the package commands: %s"
          % "; ".join("%s" % v for v in cmds.values()), cmds)
     if not all(cmds.values()):
         raise SystemExit
 
-    # The build-dependencies README installs are those debian/control names.
+    # The build-dependencies docs/deploy.md installs are those debian/control names.
     with open(os.path.join(SRCDIR, "debian", "control")) as f:
         control = f.read()
     bd = re.search(r"^Build-Depends:(.*?)^\S", control, re.S | re.M).group(1)
     need = {re.sub(r"\s*\(.*", "", x).strip() for x in bd.split(",") if x.strip()}
     need = {"debhelper" if x == "debhelper-compat" else x for x in need}
     have = set(cmds["deps"].split()[2:])
-    t.eq(sorted(need - have), [], "README's `%s` has every Build-Depends of debian/control"
+    t.eq(sorted(need - have), [], "docs/deploy.md's `%s` has every Build-Depends of debian/control"
          % cmds["deps"])
 
     # ------------------------------------------------------------ build and lintian
@@ -230,11 +232,11 @@ try:
     t.eq(errors, [], "lintian: no error")
     # lintian exits 0 unless it found an error or could not run (a crash lists no tag).
     t.ok(lint.rstrip().endswith("\nexit 0"), "lintian ran and exited 0", lint[-300:])
-    with open(os.path.join(SRCDIR, "README.md")) as f:
+    with open(os.path.join(SRCDIR, "docs", "deploy.md")) as f:
         readme = f.read()
     t.ok(all(w in readme for w in warnings),
-         "lintian: every warning (%d) is listed in README.md with why it stays" % len(warnings),
-         [w for w in warnings if w not in readme])
+         "lintian: every warning (%d) is listed in docs/deploy.md with why it stays"
+         % len(warnings), [w for w in warnings if w not in readme])
     contents = dock.run(["dpkg-deb", "-c", deb], timeout=60).stdout
     files = sorted(line.split()[-1].lstrip(".") for line in contents.splitlines()
                    if not line.endswith("/"))
@@ -243,8 +245,14 @@ try:
             "/lib/systemd/system/fcgi-sse.service", "/etc/apache2/conf-available/fcgi-sse.conf",
             "/etc/lighttpd/conf-available/50-fcgi-sse.conf",
             "/usr/share/doc/fcgi-sse/examples/nginx/fcgi-sse.conf"]
-    t.ok(all(w in files for w in want), "the package holds the binary, man page, page, both "
-         "units, the Apache and lighttpd snippets and the nginx example", files)
+    # README.md and every page of docs/, compressed or not as dh_compress decides.
+    docs = ["/usr/share/doc/fcgi-sse/README.md"] + [
+        "/usr/share/doc/fcgi-sse/docs/" + x
+        for x in sorted(os.listdir(os.path.join(SRCDIR, "docs"))) if x.endswith(".md")]
+    t.ok(all(w in files for w in want) and all(d in files or d + ".gz" in files for d in docs),
+         "the package holds the binary, man page, page, both units, the Apache and lighttpd "
+         "snippets, the nginx example, README.md and docs/ (%d pages)" % (len(docs) - 1),
+         [d for d in want + docs if d not in files and d + ".gz" not in files] or files)
 
     # ------------------------------------------------------------ the container
     t0 = time.monotonic()

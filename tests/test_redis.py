@@ -428,7 +428,7 @@ def apache_test(tcp, password):
                                                  "-k", "1", "-r", "300"], name, tag)
         procs.append(p)
         socks.append(sock)
-    defines = {"FCGI_SSE_HTML": ap.HTML, "FCGI_SSE_SOCKET": socks[0],
+    defines = {"FCGI_SSE_HTML": ap.page(wd), "FCGI_SSE_SOCKET": socks[0],
                "FCGI_SSE_SOCKET_2": socks[1]}
     extra = "\n".join("LoadModule %s_module %s" % (m, ap.module_path(m))
                       for m in ("proxy_balancer", "lbmethod_byrequests", "slotmem_shm"))
@@ -490,7 +490,7 @@ def balance_test(url, rsock, rproc, tag, kill_redis=False, rname=None):
 
     What is asserted, and why: the publisher retries a publish answered other than 200
     (a 503 while Redis is down, a 502/503 or a cut connection when its responder dies),
-    and such a publish may nevertheless have been stored (README: "a publish answered 503
+    and such a publish may nevertheless have been stored (docs/redis.md: "a publish answered 503
     mid-outage ... a retry may store it twice"), so the acknowledged messages alone are not
     the whole truth. The truth is what Redis holds of the channel after the start mark,
     read with XRANGE at the end: it must hold every acknowledged message (id and body),

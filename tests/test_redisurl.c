@@ -3,7 +3,7 @@
  * real redis-server by tests/test_redis.py. */
 #include "config.h"
 
-#include "redisurl.h"
+#include "redis/redisurl.h"
 
 #include <string.h>
 

@@ -4,8 +4,8 @@
  * PARSE macro needs at least one pair. Only the parameters named in each test are set. */
 #include "config.h"
 
-#include "text.h"
-#include "req.h"
+#include "core/text.h"
+#include "http/req.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -441,12 +441,12 @@ int main(void)
            "17 channels: the reason says \"more than 16\" (got \"%s\")", r.error ? r.error : "");
         ok(r.nchan == 16, "17 channels: the array holds at most 16");
     }
-    s = filled("channel=", 'a', CHAN_NAME_MAX, "");
+    s = filled("channel=", 'a', REQ_CHANNEL_MAX, "");
     GET_EVENTS(&r, { "QUERY_STRING", s });
-    ok(r.status == 200 && r.nchan == 1 && strlen(r.chans[0]) == CHAN_NAME_MAX,
+    ok(r.status == 200 && r.nchan == 1 && strlen(r.chans[0]) == REQ_CHANNEL_MAX,
        "a 128-byte channel name: 200 (got %d)", r.status);
     free(s);
-    s = filled("channel=", 'a', CHAN_NAME_MAX + 1, "");
+    s = filled("channel=", 'a', REQ_CHANNEL_MAX + 1, "");
     GET_EVENTS(&r, { "QUERY_STRING", s });
     expect_chan_error("a 129-byte channel name", &r, "aaaa");
     free(s);
@@ -490,12 +490,12 @@ int main(void)
     /* ---- event= (publish only) */
     POST_PUBLISH(&r, { "QUERY_STRING", "channel=a&event=up.date:1_x-y" });
     ok(r.status == 200 && strcmp(r.event, "up.date:1_x-y") == 0, "event=up.date:1_x-y kept");
-    s = filled("channel=a&event=", 'e', CHAN_TYPE_MAX, "");
+    s = filled("channel=a&event=", 'e', REQ_EVENT_MAX, "");
     POST_PUBLISH(&r, { "QUERY_STRING", s });
-    ok(r.status == 200 && strlen(r.event) == CHAN_TYPE_MAX, "a 64-byte event type: 200 (got %d)",
+    ok(r.status == 200 && strlen(r.event) == REQ_EVENT_MAX, "a 64-byte event type: 200 (got %d)",
        r.status);
     free(s);
-    s = filled("channel=a&event=", 'e', CHAN_TYPE_MAX + 1, "");
+    s = filled("channel=a&event=", 'e', REQ_EVENT_MAX + 1, "");
     POST_PUBLISH(&r, { "QUERY_STRING", s });
     expect_error("a 65-byte event type", &r, 400, "eeee");
     ok(r.error && strstr(r.error, "event") != NULL, "... the reason names event");

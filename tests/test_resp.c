@@ -3,7 +3,7 @@
  * were flushed, are what a web server would receive. */
 #include "config.h"
 
-#include "resp.h"
+#include "http/resp.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * status) and which open a stream; the 503 at the stream limit */
 #include "config.h"
 
-#include "route.h"
+#include "http/answer.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -25,14 +25,14 @@ int main(void)
     {
         struct req r = stream_req();
         SINK(s, o);
-        ok(route_answer(&r, &o, NULL, 3000) == 1 && s.len == 0,
+        ok(answer_route(&r, &o, NULL, 3000) == 1 && s.len == 0,
            "GET .../stream: not answered here, the caller opens the stream");
     }
     {
         struct req r = stream_req();
         SINK(s, o);
         r.head = 1;
-        ok(route_answer(&r, &o, NULL, 3000) == 0 &&
+        ok(answer_route(&r, &o, NULL, 3000) == 0 &&
                sink_has_header(&s, "Content-Type: text/event-stream; charset=utf-8") &&
                sink_body(&s) && !*sink_body(&s),
            "HEAD .../stream: answered with the stream's headers, no body (got %s)", shown(s.buf));
@@ -42,7 +42,7 @@ int main(void)
         SINK(s, o);
         r.status = 400;
         r.error = "limit must be a decimal integer from 1 to 1000000000";
-        ok(route_answer(&r, &o, NULL, 3000) == 0 && strncmp(s.buf, "Status: 400 ", 12) == 0 &&
+        ok(answer_route(&r, &o, NULL, 3000) == 0 && strncmp(s.buf, "Status: 400 ", 12) == 0 &&
                sink_body(&s) && strcmp(sink_body(&s), "limit must be a decimal integer from "
                                                    "1 to 1000000000\n") == 0,
            "a request with an error: that status and its one-line reason (got %s)", shown(s.buf));
@@ -52,7 +52,7 @@ int main(void)
         SINK(s, o);
         r.status = 405;
         r.error = "method not allowed";
-        route_answer(&r, &o, NULL, 3000);
+        answer_route(&r, &o, NULL, 3000);
         ok(strncmp(s.buf, "Status: 405 ", 12) == 0 && sink_has_header(&s, "Allow: GET, HEAD"),
            "405: with Allow");
     }
@@ -65,7 +65,7 @@ int main(void)
         st.streams_total = 9;
         st.max_streams = 100;
         r.route = REQ_STATUS;
-        ok(route_answer(&r, &o, &st, 3000) == 0 &&
+        ok(answer_route(&r, &o, &st, 3000) == 0 &&
                sink_has_header(&s, "Content-Type: application/json") && sink_body(&s) &&
                strstr(sink_body(&s), "\"streams_open\":7") &&
                strstr(sink_body(&s), "\"streams_total\":9") &&
@@ -73,25 +73,25 @@ int main(void)
            "GET .../status: JSON with the counters (got %s)", shown(sink_body(&s)));
         SINK(s2, o2);
         r.head = 1;
-        route_answer(&r, &o2, &st, 3000);
+        answer_route(&r, &o2, &st, 3000);
         ok(sink_body(&s2) && !*sink_body(&s2) && sink_has_header(&s2, "Content-Type: application/json"),
            "HEAD .../status: headers only");
     }
     {
         SINK(s, o);
-        ok(route_refuse(&o, 2500, 0) == 0 && strncmp(s.buf, "Status: 503 ", 12) == 0 &&
+        ok(answer_refuse(&o, 2500, 0) == 0 && strncmp(s.buf, "Status: 503 ", 12) == 0 &&
                sink_has_header(&s, "Retry-After: 3") && sink_body(&s) &&
                strchr(sink_body(&s), '\n') == sink_body(&s) + strlen(sink_body(&s)) - 1,
            "limit: 503, Retry-After rounded up from --retry 2500, one line (got %s)", shown(s.buf));
     }
     {
         SINK(s, o);
-        route_refuse(&o, 0, 0);
+        answer_refuse(&o, 0, 0);
         ok(sink_has_header(&s, "Retry-After: 1"), "limit: Retry-After at least 1 (--retry 0)");
     }
     {
         SINK(s, o);
-        route_refuse(&o, 3000, 1);
+        answer_refuse(&o, 3000, 1);
         ok(sink_has_header(&s, "Retry-After: 3") && sink_body(&s) && !*sink_body(&s),
            "limit, HEAD: 503 headers only");
     }

@@ -1,16 +1,17 @@
 """test_run_load.py -- programs under load through lighttpd (issue 11, "Must show: Load"): 200
 runs at once (their clients arriving over the first second), each printing 100 lines at 10
-lines a second, every line delivered, in order, and none later than the harness's bound for
-any event (MAX_LATE x SLOW: 250 ms, 750 ms under ASan) at the p99 of each line's lateness
-(its arrival at the client minus the moment the program printed it, which the program writes
-into the line). The issue's figure, p99 <= 50 ms, is a speed target: it is measured by the
-benchmark (bench/bench.py --runs 200, figures in README), not by a timed test, which a
-loaded CI machine would fail without a fault of the code.
+lines a second, every line delivered, in order, and promptly by order: the client has line k
+before the program prints line k+1 (the program writes the moment it printed each line into
+it), at the p99 of the lines. A line held back by the responder (buffered, or stuck behind
+another run) comes with or after the next one. The issue's figure, p99 <= 50 ms from print
+to client, is a speed target: it is measured by the benchmark (bench/bench.py --runs 200,
+figures in docs/programs.md), not by a timed test, which a loaded machine would fail without a fault
+of the code.
 
 The program is a bash script that takes its clock from $EPOCHREALTIME and sleeps with the
-`read -t` builtin, so that 200 of them cost no fork per line: what is measured is the
-responder and lighttpd, not the machine starting processes. Size: FCGI_SSE_RUN_LOAD
-(default 200) runs.
+`read -t` builtin (its timeout made with `printf -v`, not a command substitution), so that
+200 of them cost no fork per line: what is measured is the responder and lighttpd, not the
+machine starting processes. Size: FCGI_SSE_RUN_LOAD (default 200) runs.
 """
 
 import os
@@ -19,16 +20,13 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 sys.dont_write_bytecode = True
-from harness import (MAX_LATE, SLOW, HttpStream, Tap, Workdir,  # noqa: E402
-                     percentile, pump, start_lighttpd, start_spawned_responder, status,
-                     wait_for)
+from harness import (HttpStream, Tap, Workdir, percentile, pump,  # noqa: E402
+                     start_lighttpd, start_spawned_responder, status, wait_for)
 from programs import children, script  # noqa: E402
 
 RUNS = int(os.environ.get("FCGI_SSE_RUN_LOAD", "200"))
 LINES = 100
-# The harness's general maximum lateness of an event: a line held back by the responder
-# (buffered, or stuck behind another run) is seconds late, not milliseconds.
-LATE_P99 = MAX_LATE * SLOW
+PACE = 0.1               # seconds between two lines of a run
 
 # Line i is printed at start + i/10 s (a fixed schedule, no drift), as "WALLCLOCK i".
 PROGRAM = r'''#!/bin/bash
@@ -37,7 +35,8 @@ t0=${EPOCHREALTIME/[.,]/}
 for ((i = 0; i < %d; i++)); do
     left=$(( t0 + i * 100000 - ${EPOCHREALTIME/[.,]/} ))
     if (( left > 0 )); then
-        read -t "$(printf '0.%%06d' "$left")" -u 9
+        printf -v tmo '0.%%06d' "$left"
+        read -t "$tmo" -u 9
     fi
     printf '%%s %%d\n' "${EPOCHREALTIME/,/.}" "$i"
 done
@@ -63,7 +62,7 @@ try:
     done = pump(clients, lambda: all(c.eof for c in clients), LINES / 10 + 30)
     t.ok(done, "%d runs at once all end" % RUNS, sum(1 for c in clients if c.eof))
     t.eq(sorted({c.status for c in clients}), [200], "every run: 200")
-    late, bad = [], []
+    late, before, bad = [], [], []
     for c in clients:
         ev = [e for e in c.events if e["data"] is not None]
         lines = [e for e in ev if e["event"] is None]
@@ -72,17 +71,22 @@ try:
                 ev[-1]["data"] != "0":
             bad.append((c.status, nums[:3], len(nums), ev[-1:]))
             continue
-        late += [e["t"] + offset - float(e["data"].split()[0]) for e in lines]
+        printed = [float(e["data"].split()[0]) for e in lines]
+        arrived = [e["t"] + offset for e in lines]
+        late += [a - p for a, p in zip(arrived, printed)]
+        # the next line's print; after the last line the program exits at once: its pace
+        nxt = printed[1:] + [printed[-1] + PACE]
+        before += [a < n for a, n in zip(arrived, nxt)]
     t.ok(not bad, "every run: its %d lines in order, then event: exit 0 (%d runs x %d lines)"
          % (LINES, RUNS, LINES), bad[:3])
-    p50, p99 = (percentile(late, 0.50), percentile(late, 0.99)) if late else (None, None)
-    worst = max(late) if late else None
     if late:
-        t.diag("lateness of %d lines: p50 %.1f ms, p99 %.1f ms, max %.1f ms"
-               % (len(late), p50 * 1000, p99 * 1000, worst * 1000))
-    t.ok(late and len(late) == RUNS * LINES and p99 <= LATE_P99,
-         "through lighttpd: p99 lateness (printed -> at the client) at most %d ms"
-         % (LATE_P99 * 1000), late and "p99 %.1f ms" % (p99 * 1000))
+        t.diag("lateness (printed -> at the client) of %d lines: p50 %.1f ms, p99 %.1f ms, "
+               "max %.1f ms" % (len(late), percentile(late, 0.5) * 1000,
+                                percentile(late, 0.99) * 1000, max(late) * 1000))
+    missed = before.count(False)
+    t.ok(len(before) == RUNS * LINES and missed <= len(before) // 100,
+         "through lighttpd: the client has each line before the program prints the next one "
+         "(at the p99 of the lines: %d of %d came after it)" % (missed, len(before)))
     t.ok(late and min(late) > -0.005, "no line arrives before it was printed (clocks agree)",
          late and min(late))
     st = status(sock)
@@ -94,9 +98,8 @@ try:
         c.close()
     t.ok(wait_for(lambda: not children(resp.pid) and status(sock)["runs_running"] == 0, 5),
          "nothing left running", children(resp.pid))
-except Exception:  # noqa: BLE001
-    import traceback
-    t.ok(False, "test raised", traceback.format_exc())
+except Exception as e:  # noqa: BLE001 -- reported in one line, the traceback as diagnostics
+    t.exception(e)
 finally:
     wd.cleanup()
 t.done()

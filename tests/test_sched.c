@@ -1,4 +1,4 @@
-/* test_sched.c -- unit tests of sched, theap and stats: the pure per-stream schedule, the deadline heap, the status JSON */
+/* test_sched.c -- unit tests of sched, heap and stats: the pure per-stream schedule, the deadline heap, the status JSON */
 /* Limits of the helpers: times are plain nanosecond numbers (no clock is read); expected
  * output is rebuilt from the documented format ("id: N\ndata: Count: [N]\n\n"), and
  * a heartbeat is only checked to be comment lines, not its text; the output buffer has
@@ -6,9 +6,9 @@
  * at once; the heap tests draw due times from a fixed-seed LCG so every run is the same. */
 #include "config.h"
 
-#include "sched.h"
-#include "stats.h"
-#include "theap.h"
+#include "sources/schedule.h"
+#include "http/stats.h"
+#include "core/heap.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -83,22 +83,22 @@ static unsigned long long lcg(void)
     return lcg_state >> 33;
 }
 
-/* Pops everything via theap_min + theap_remove; returns how many, *sorted = nondecreasing,
- * *unqueued = every popped node got index THEAP_NONE. */
-static size_t drain(struct theap *h, int *sorted, int *unqueued, long long *last)
+/* Pops everything via heap_min + heap_remove; returns how many, *sorted = nondecreasing,
+ * *unqueued = every popped node got index HEAP_NONE. */
+static size_t drain(struct heap *h, int *sorted, int *unqueued, long long *last)
 {
-    struct theap_node *n;
+    struct heap_node *n;
     long long prev = LLONG_MIN;
     size_t count = 0;
 
     *sorted = 1;
     *unqueued = 1;
-    while ((n = theap_min(h)) != NULL) {
+    while ((n = heap_min(h)) != NULL) {
         if (n->due < prev)
             *sorted = 0;
         prev = n->due;
-        theap_remove(h, n);
-        if (n->index != THEAP_NONE)
+        heap_remove(h, n);
+        if (n->index != HEAP_NONE)
             *unqueued = 0;
         if (++count > 1000000)
             break; /* a broken remove would loop forever */
@@ -377,15 +377,15 @@ static int cmp_ll(const void *a, const void *b)
 
 /* Fills nodes[0..n) with LCG dues in [0, range) and pushes them all; 1 when every push
  * succeeded and queued its node. */
-static int push_random(struct theap *h, struct theap_node *nodes, size_t n, unsigned long range)
+static int push_random(struct heap *h, struct heap_node *nodes, size_t n, unsigned long range)
 {
     size_t i;
     int all = 1;
 
     for (i = 0; i < n; i++) {
         nodes[i].due = (long long)(lcg() % range);
-        nodes[i].index = THEAP_NONE;
-        if (theap_push(h, &nodes[i]) != 0 || nodes[i].index == THEAP_NONE)
+        nodes[i].index = HEAP_NONE;
+        if (heap_push(h, &nodes[i]) != 0 || nodes[i].index == HEAP_NONE)
             all = 0;
     }
     return all;
@@ -394,8 +394,8 @@ static int push_random(struct theap *h, struct theap_node *nodes, size_t n, unsi
 static void test_theap(void)
 {
     enum { N = 1000 };
-    struct theap h;
-    struct theap_node *nodes = calloc(N, sizeof *nodes), *n, lone;
+    struct heap h;
+    struct heap_node *nodes = calloc(N, sizeof *nodes), *n, lone;
     long long *dues = calloc(N, sizeof *dues);
     char *removed = calloc(N, 1);
     size_t i, count, len_before, mid;
@@ -405,8 +405,8 @@ static void test_theap(void)
     if (!nodes || !dues || !removed)
         abort();
 
-    theap_init(&h);
-    ok(theap_min(&h) == NULL && h.len == 0, "theap: empty after init, theap_min NULL");
+    heap_init(&h);
+    ok(heap_min(&h) == NULL && h.len == 0, "heap: empty after init, heap_min NULL");
 
     /* 1000 random nodes, with duplicates and negative dues */
     lcg_state = 2024;
@@ -414,18 +414,18 @@ static void test_theap(void)
     min = LLONG_MAX;
     for (i = 0; i < N; i++) {
         nodes[i].due = (long long)(lcg() % 5000) - 1000;
-        nodes[i].index = THEAP_NONE;
+        nodes[i].index = HEAP_NONE;
         if (nodes[i].due < min)
             min = nodes[i].due;
-        if (theap_push(&h, &nodes[i]) != 0 || nodes[i].index == THEAP_NONE)
+        if (heap_push(&h, &nodes[i]) != 0 || nodes[i].index == HEAP_NONE)
             all = 0;
     }
-    ok(all && h.len == N, "theap: 1000 pushes (fixed-seed LCG dues) succeed, every node queued");
-    ok(theap_min(&h) && theap_min(&h)->due == min, "theap: theap_min is the minimum (%lld)", min);
+    ok(all && h.len == N, "heap: 1000 pushes (fixed-seed LCG dues) succeed, every node queued");
+    ok(heap_min(&h) && heap_min(&h)->due == min, "heap: heap_min is the minimum (%lld)", min);
     count = drain(&h, &sorted, &unqueued, NULL);
-    ok(count == N && sorted, "theap: theap_min + theap_remove pop 1000 nodes in nondecreasing order");
-    ok(unqueued, "theap: every popped node has index THEAP_NONE");
-    ok(theap_min(&h) == NULL && h.len == 0, "theap: empty after popping all");
+    ok(count == N && sorted, "heap: heap_min + heap_remove pop 1000 nodes in nondecreasing order");
+    ok(unqueued, "heap: every popped node has index HEAP_NONE");
+    ok(heap_min(&h) == NULL && h.len == 0, "heap: empty after popping all");
 
     /* remove from the middle: the node of median due, then every third node */
     push_random(&h, nodes, N, 100000);
@@ -434,106 +434,101 @@ static void test_theap(void)
     qsort(dues, N, sizeof *dues, cmp_ll);
     for (mid = 0; mid < N && nodes[mid].due != dues[N / 2]; mid++)
         ;
-    theap_remove(&h, &nodes[mid]);
+    heap_remove(&h, &nodes[mid]);
     removed[mid] = 1;
     count = drain(&h, &sorted, &unqueued, NULL);
-    ok(nodes[mid].index == THEAP_NONE && count == N - 1 && sorted,
-       "theap: after removing the median node, 999 pop in order");
+    ok(nodes[mid].index == HEAP_NONE && count == N - 1 && sorted,
+       "heap: after removing the median node, 999 pop in order");
 
     memset(removed, 0, N);
     push_random(&h, nodes, N, 100000);
     count = 0;
     for (i = 1; i < N; i += 3) {
-        theap_remove(&h, &nodes[i]);
+        heap_remove(&h, &nodes[i]);
         removed[i] = 1;
         count++;
     }
     all = 1;
     for (i = 0; i < N; i++)
-        if ((nodes[i].index == THEAP_NONE) != (removed[i] != 0))
+        if ((nodes[i].index == HEAP_NONE) != (removed[i] != 0))
             all = 0;
     ok(all && h.len == N - count,
-       "theap: %zu removals from anywhere: exactly the removed nodes are unqueued", count);
+       "heap: %zu removals from anywhere: exactly the removed nodes are unqueued", count);
     {
         int none_removed = 1;
-        struct theap_node *m;
+        struct heap_node *m;
         long long prev = LLONG_MIN;
         size_t popped = 0;
         sorted = 1;
-        while ((m = theap_min(&h)) != NULL && popped <= N) {
+        while ((m = heap_min(&h)) != NULL && popped <= N) {
             if (removed[m - nodes])
                 none_removed = 0;
             if (m->due < prev)
                 sorted = 0;
             prev = m->due;
-            theap_remove(&h, m);
+            heap_remove(&h, m);
             popped++;
         }
         ok(sorted && none_removed && popped == N - count,
-           "theap: the rest pops in order, without any removed node (%zu)", popped);
+           "heap: the rest pops in order, without any removed node (%zu)", popped);
     }
 
-    /* theap_update */
+    /* heap_update */
     push_random(&h, nodes, N, 100000);
     nodes[500].due = -1;
-    theap_update(&h, &nodes[500]);
-    ok(theap_min(&h) == &nodes[500], "theap_update: a node moved earlier than all becomes the minimum");
+    heap_update(&h, &nodes[500]);
+    ok(heap_min(&h) == &nodes[500], "heap_update: a node moved earlier than all becomes the minimum");
     nodes[500].due = 1000000;
-    theap_update(&h, &nodes[500]);
-    ok(theap_min(&h) != &nodes[500] && theap_min(&h)->due < 1000000,
-       "theap_update: the minimum moved later is no longer the minimum");
+    heap_update(&h, &nodes[500]);
+    ok(heap_min(&h) != &nodes[500] && heap_min(&h)->due < 1000000,
+       "heap_update: the minimum moved later is no longer the minimum");
     for (i = 0; i < 300; i++) {
         size_t j = (size_t)(lcg() % N);
         if (j == 500)
             continue;
         nodes[j].due = (long long)(lcg() % 100000);
-        theap_update(&h, &nodes[j]);
+        heap_update(&h, &nodes[j]);
     }
     min = LLONG_MAX;
     for (i = 0; i < N; i++)
         if (nodes[i].due < min)
             min = nodes[i].due;
-    ok(theap_min(&h) && theap_min(&h)->due == min,
-       "theap_update: after 300 random changes theap_min is the new minimum");
+    ok(heap_min(&h) && heap_min(&h)->due == min,
+       "heap_update: after 300 random changes heap_min is the new minimum");
     count = drain(&h, &sorted, &unqueued, &last);
     ok(count == N && sorted && last == 1000000,
-       "theap_update: pops in order, the node moved last comes last");
+       "heap_update: pops in order, the node moved last comes last");
 
     /* removing an unqueued node */
     for (i = 0; i < 10; i++) {
         nodes[i].due = (long long)i * 10;
-        nodes[i].index = THEAP_NONE;
-        theap_push(&h, &nodes[i]);
+        nodes[i].index = HEAP_NONE;
+        heap_push(&h, &nodes[i]);
     }
     lone.due = -100;
-    lone.index = THEAP_NONE;
+    lone.index = HEAP_NONE;
     len_before = h.len;
-    theap_remove(&h, &lone);
-    ok(h.len == len_before && theap_min(&h) == &nodes[0] && lone.index == THEAP_NONE,
-       "theap_remove of a never-queued node: no-op");
-    theap_remove(&h, &nodes[3]);
-    theap_remove(&h, &nodes[3]);
-    ok(h.len == len_before - 1 && nodes[3].index == THEAP_NONE,
-       "theap_remove twice: the second is a no-op");
-    n = theap_min(&h);
+    heap_remove(&h, &lone);
+    ok(h.len == len_before && heap_min(&h) == &nodes[0] && lone.index == HEAP_NONE,
+       "heap_remove of a never-queued node: no-op");
+    heap_remove(&h, &nodes[3]);
+    heap_remove(&h, &nodes[3]);
+    ok(h.len == len_before - 1 && nodes[3].index == HEAP_NONE,
+       "heap_remove twice: the second is a no-op");
+    n = heap_min(&h);
     count = drain(&h, &sorted, &unqueued, &last);
     ok(n == &nodes[0] && count == len_before - 1 && sorted && last == 90,
-       "theap: 9 left, in order");
+       "heap: 9 left, in order");
 
-    theap_release(&h);
-    ok(h.len == 0 && theap_min(&h) == NULL, "theap_release: empty");
-    nodes[0].index = THEAP_NONE;
-    ok(theap_push(&h, &nodes[0]) == 0 && theap_min(&h) == &nodes[0],
-       "theap: usable again after release");
-    theap_release(&h);
+    heap_release(&h);
+    ok(h.len == 0 && heap_min(&h) == NULL, "heap_release: empty");
+    nodes[0].index = HEAP_NONE;
+    ok(heap_push(&h, &nodes[0]) == 0 && heap_min(&h) == &nodes[0],
+       "heap: usable again after release");
+    heap_release(&h);
     free(removed);
     free(dues);
     free(nodes);
-}
-
-static unsigned long running_21(void)
-{
-    return 21;
 }
 
 static void test_stats(void)
@@ -599,7 +594,7 @@ static void test_stats(void)
     memset(v.redis.where, 'w', sizeof v.redis.where - 1);
     memset(v.redis.last_error, 'e', sizeof v.redis.last_error - 1);
     m = stats_json(&v, json, sizeof json);
-    /* route.c renders /status into STATS_JSON_MAX bytes */
+    /* answer.c renders /status into STATS_JSON_MAX bytes */
     ok(m > 0 && m < STATS_JSON_MAX && strstr(json, "\"last_error\":\"eee"),
        "stats_json: every counter at its largest, and the Redis part full, fits /status's "
        "buffer (%d)", m);
@@ -633,18 +628,16 @@ static void test_stats(void)
     st.runs_failed = 18;
     st.runs_refused = 19;
     st.run_events = 20;
-    st.runs_running = running_21;
+    v.runs_running = 21;
     stats_read(&st, &v, 5000 + 61000);
     ok(v.streams_open == 11 && v.streams_total == 12 && v.events_sent == 13 &&
            v.streams_dropped_slow == 14 && v.streams_refused == 15 && v.max_streams == 16 &&
            v.uptime_s == 61,
        "stats_read: copies the counters, uptime 61 s after 61000 ms");
     ok(v.runs_started == 17 && v.runs_failed == 18 && v.runs_refused == 19 &&
-           v.run_events == 20 && v.runs_running == 21,
-       "stats_read: the program counters, runs_running from its function");
-    st.runs_running = NULL;
-    stats_read(&st, &v, 5000);
-    ok(v.runs_running == 0, "stats_read: no programs (no function): runs_running 0");
+           v.run_events == 20 && v.runs_running == 0,
+       "stats_read: the program counters; runs_running is the programs' owner's to fill in "
+       "(0 here)");
 }
 
 int main(void)

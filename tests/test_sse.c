@@ -2,8 +2,8 @@
 /* The output is decoded by tests/sse_decode.h, the decoder fuzz_sse.c uses too. */
 #include "config.h"
 
-#include "text.h"
-#include "sse.h"
+#include "core/text.h"
+#include "http/sse.h"
 
 #include <errno.h>
 #include <stdlib.h>

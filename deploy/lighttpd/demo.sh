@@ -51,7 +51,7 @@ keyfile="$state/publish.key"
 # spawn-fcgi -n: stay in the foreground (the pid is the responder's), socket on fd 0;
 # -b 4096: a listen backlog for a reconnect storm (fcgi-sse also raises it itself).
 # glibc's per-thread malloc cache off: it pins pages of memory freed when clients
-# leave (README, "Memory").
+# leave (docs/deploy.md, "Memory").
 GLIBC_TUNABLES=glibc.malloc.tcache_count=0 \
     spawn-fcgi -n -b 4096 -s "$sock" -M 0600 -- "$build/fcgi-sse" \
         --publish-key-file "$keyfile" --run demo="$top/deploy/lighttpd/demo-run.sh" "$@" &

@@ -11,7 +11,7 @@
  * same verdict as without the limit, and only one still unfinished past it is BAD. */
 #include "config.h"
 
-#include "frame.h"
+#include "fcgi/frame.h"
 
 #include <stdint.h>
 #include <stdlib.h>

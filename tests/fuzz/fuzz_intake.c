@@ -22,18 +22,18 @@
  * (frame_strip_padding). The inputs are the regress-* seeds. */
 #include "config.h"
 
-#include "admit.h"
-#include "history.h"
-#include "hub.h"
-#include "intake.h"
-#include "loop.h"
-#include "chan.h"
-#include "counter.h"
-#include "ctl.h"
-#include "clock.h"
-#include "sched.h"
-#include "sub.h"
-#include "stats.h"
+#include "stream/admit.h"
+#include "channels/history.h"
+#include "stream/hub.h"
+#include "server/intake.h"
+#include "core/loop.h"
+#include "channels/chan.h"
+#include "sources/counter.h"
+#include "server/dispatch.h"
+#include "core/clock.h"
+#include "sources/schedule.h"
+#include "sources/subscription.h"
+#include "http/stats.h"
 
 #include <errno.h>
 #include <fcgiapp.h>
@@ -53,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n);
 static struct loop *loop;
 static struct stats stats;
 static struct intake_config cfg;
-static struct ctl ctl;
+static struct dispatch ctl;
 static struct pub_backend memory_backend;
 static struct history history;
 static struct chan_engine *engine;
@@ -91,7 +91,7 @@ static void setup(void)
         fail("the listening socket");
     memset(&cfg, 0, sizeof cfg);
     cfg.listen_fd = fd;
-    cfg.serve = ctl_dispatch;
+    cfg.serve = dispatch_request;
     cfg.serve_arg = &ctl;
     ctl.retry_ms = 3000;
     ctl.stats = &stats;
@@ -100,7 +100,7 @@ static void setup(void)
         /* the counter's schedule, and channels that anyone the web server
          * authenticated may publish to (REMOTE_USER): every route is reachable */
         struct sched_params sp = { 1000000000LL, 15000000000LL, 0 };
-        struct chan_limits lim = { 16, 3600000ULL, 1u << 20, 64 };
+        struct chan_limits lim = { 16, 3600000ULL, 1u << 20, 64, 0 };
         struct sub_params up = { NULL, sp.heartbeat_ns, &stats.events_delivered, &history, 3000 };
         sp.grid_ns = sched_grid(sp.interval_ns);
         ctl.counter = counter_create(&sp, &stats.events_sent);
@@ -111,7 +111,9 @@ static void setup(void)
             fail("chan_engine_create");
         up.engine = engine;
         history_memory(&history, engine);
-        sub_setup(&up);
+        ctl.subs = sub_create(&up);
+        if (!ctl.subs)
+            fail("sub_create");
         ctl.engine = engine;
         pub_memory(&memory_backend, engine);
         ctl.pub.backend = &memory_backend;

@@ -8,8 +8,8 @@
  * its canonical request in known_errors(). */
 #include "config.h"
 
-#include "text.h"
-#include "req.h"
+#include "core/text.h"
+#include "http/req.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
  * decoder of test_sse.c. */
 #include "config.h"
 
-#include "sse.h"
+#include "http/sse.h"
 
 #include <stdint.h>
 #include <stdlib.h>

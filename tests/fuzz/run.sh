@@ -32,9 +32,12 @@ fcgi_flags=$(pkg-config --cflags --libs fcgi 2>/dev/null) || fcgi_flags=-lfcgi
 [ -n "$fcgi_flags" ] || fcgi_flags=-lfcgi
 hiredis_flags=$(pkg-config --cflags --libs hiredis 2>/dev/null) || hiredis_flags=-lhiredis
 [ -n "$hiredis_flags" ] || hiredis_flags=-lhiredis
-# The Redis functions as a C string, as Makefile.am makes src/fcgi-sse-lua.h (rbus.c has it).
-mkdir -p "$inc/src"
-sed -e 's/^/"/' -e 's/$/\\n"/' "$top/src/fcgi-sse.lua" > "$inc/src/fcgi-sse-lua.h"
+# The Redis functions as a C string, as Makefile.am makes src/redis/fcgi-sse-lua.h (redis_link.c
+# has it).
+mkdir -p "$inc/redis"
+sed -e 's/^/"/' -e 's/$/\\n"/' "$top/src/redis/fcgi-sse.lua" > "$inc/redis/fcgi-sse-lua.h"
+# Every module but main.c: what libcore.a holds (Makefile.am).
+modules=$(find "$top/src" -mindepth 2 -name '*.c' | sort | tr '\n' ' ')
 
 pass=0
 fail=0
@@ -42,23 +45,13 @@ for name in "$@"; do
     bin="$out/fuzz_$name"
     extra=""
     case $name in
-    sse | req | frame)
-        srcs="$top/src/text.c $top/src/sse.c $top/src/req.c $top/src/frame.c $top/src/msgid.c $top/src/chan.c $top/src/opt.c $top/src/redisurl.c"
-        libs="-lcrypto"
-        ;;
-    intake | redis)
-        srcs=""
-        for m in intake loop hub stream counter sub chan history msgid pub auth fcgireq ctl admit route opt oai proc run text \
-                 resp req sse sched stats theap frame peer log \
-                 rbus rbus_link rbus_pub rbus_read rbus_fetch redisloop redisurl; do
-            srcs="$srcs $top/src/$m.c"
-        done
+    sse | req | frame | intake | redis)
+        srcs=$modules
         libs="$fcgi_flags $hiredis_flags -ljansson -lcrypto"
-        # the intake harness writes each input into a socket buffer: keep inputs well within
-        # one; the Redis harness runs OPS_MAX operations at most, and the responder's log (a
-        # line or more per input) goes to /dev/null (libFuzzer's and the sanitizers' reports
-        # do not)
-        extra="-max_len=16384"
+        # fuzz_intake writes each input into a socket buffer: keep inputs well within one;
+        # fuzz_redis runs OPS_MAX operations at most, and the responder's log (a line or more
+        # per input) goes to /dev/null (libFuzzer's and the sanitizers' reports do not)
+        [ "$name" = intake ] && extra="-max_len=16384"
         [ "$name" = redis ] && extra="-max_len=4096 -close_fd_mask=2"
         ;;
     *)
@@ -69,7 +62,7 @@ for name in "$@"; do
     esac
     # shellcheck disable=SC2086 # word splitting of the source and library lists is intended
     if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-            -I"$inc" -iquote "$top/src" -iquote "$top/tests" "$top/tests/fuzz/fuzz_$name.c" \
+            -I"$inc" -I"$top/src" -iquote "$top/tests" "$top/tests/fuzz/fuzz_$name.c" \
             $srcs $libs -o "$bin"; then
         echo "fuzz_$name: does not build"
         fail=$((fail + 1))

@@ -15,7 +15,7 @@ import signal
 import subprocess
 import time
 
-from harness import BINARY, SRCDIR, can_connect, free_port, wait_for
+from harness import SRCDIR, can_connect, free_port, wait_for
 
 APACHE2 = shutil.which("apache2") or "/usr/sbin/apache2"
 MODDIR = "/usr/lib/apache2/modules"
@@ -61,12 +61,19 @@ def run_user():
 
 def open_workdir(wd):
     """Apache's children (not root) must reach sockets and scripts in the workdir."""
-    os.chmod(wd.path, 0o711)
+    wd.open_to_others()
+
+
+def page(wd):
+    """html/ copied where Apache's children (www-data) can read it: the checkout may not
+    be (a clone inside a directory of mode 0700). The path for FCGI_SSE_HTML."""
+    return wd.for_others(HTML)
 
 
 def write_wrapper(wd, name, args, tag):
     """A wrapper script, as the snippets document for passing options: sets the tag
-    (to find the processes later) and execs the built binary with args."""
+    (to find the processes later) and execs the built binary with args (its copy that
+    Apache's children, www-data, can run: see harness.Workdir.for_others)."""
     path = wd.file(name + ".sh")
     with open(path, "w") as f:
         f.write("#!/bin/sh\n# %s -- fcgi-sse with options for the test\n" % name)
@@ -74,22 +81,25 @@ def write_wrapper(wd, name, args, tag):
         # FastCGI reads argv; CGI mode never does (a query can become argv) and
         # reads FCGI_SSE_OPTIONS instead, as the CGI snippet documents.
         f.write("export FCGI_SSE_OPTIONS='%s'\n" % " ".join(args))
-        f.write("exec %s %s\n" % (BINARY, " ".join(args)))
+        f.write("exec %s %s\n" % (wd.binary_for_others(), " ".join(args)))
     os.chmod(path, 0o755)
     return path
 
 
 def start_socket_responder(wd, args, name, tag):
     """fcgi-sse under spawn-fcgi on a unix socket, as the proxy_fcgi snippet documents:
-    the process runs unprivileged, the socket 0660 group-owned by Apache's group.
-    -n: no fork, so the pid is the responder's. Returns (proc, socket path)."""
+    the process runs unprivileged (nobody: it runs the copy of the binary that nobody can
+    reach, and what it reads must be readable by nobody), the socket 0660 group-owned by
+    Apache's group. -n: no fork, so the pid is the responder's. Returns (proc, socket
+    path)."""
     _, group = run_user()
     sock = wd.file(name + ".sock")
     env = dict(os.environ)
     k, v = tag.split("=", 1)
     env[k] = v
     p = wd.start(["spawn-fcgi", "-n", "-s", sock, "-M", "0660", "-U", "nobody", "-G", group,
-                  "-u", "nobody", "-g", "nogroup", "--", BINARY] + list(args), name, env=env)
+                  "-u", "nobody", "-g", "nogroup", "--", wd.binary_for_others()] + list(args),
+                 name, env=env)
     if not wait_for(lambda: can_connect(sock) or not p.alive(), 5) or not p.alive():
         raise RuntimeError("spawn-fcgi/fcgi-sse did not start:\n" + p.log())
     return p, sock

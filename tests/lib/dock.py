@@ -28,7 +28,8 @@ MIRROR = "http://deb.debian.org/debian"
 
 
 def run(argv, timeout=120, **kw):
-    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, **kw)
+    return subprocess.run(argv, capture_output=True, encoding="utf-8", errors="replace",
+                          timeout=timeout, **kw)
 
 
 def skip_reason(tools=("docker", "dockerd")):

@@ -6,6 +6,7 @@ a deadline (no sleep-and-hope). The HTTP client speaks just enough HTTP/1.1 for 
 tests (one request per connection, chunked or close-delimited bodies).
 """
 
+import atexit
 import json
 import os
 import select
@@ -22,6 +23,9 @@ SRCDIR = os.path.abspath(os.environ.get("abs_top_srcdir",
 # make check sets abs_top_builddir; run by hand, the build of tests/run.sh is used.
 BUILDDIR = os.path.abspath(os.environ.get("abs_top_builddir", os.path.join(SRCDIR, "build")))
 BINARY = os.path.join(BUILDDIR, "fcgi-sse")
+# The built binary and its copies for other users (Workdir.binary_for_others): a Proc
+# that runs one of them is a responder.
+RESPONDERS = {BINARY}
 # tests/run.sh sets it for the ASan + UBSan build (SANITIZE=1).
 SANITIZED = os.environ.get("FCGI_SSE_SANITIZED") == "1"
 # What ASan, LeakSanitizer and UBSan print when they find something.
@@ -49,14 +53,23 @@ def sanitizer_report(text):
 # ---------------------------------------------------------------- TAP
 
 class Tap:
-    """Collects results as TAP for Automake's tap-driver.sh."""
+    """Collects results as TAP for Automake's tap-driver.sh.
+
+    A test file always ends with its plan, even when it never reaches done(): an exception
+    that escapes the file (a server that did not start, a missing tool, a signal) is
+    reported as one more failed check, "not ok N - setup: WHY" (or "... - stopped after
+    check N: WHY"), WHY being one line a user can act on, the traceback as diagnostics;
+    then the plan. A file that exits some other way (SystemExit) still prints its plan."""
 
     current = None   # the Tap of this test file: Workdir.cleanup reports through it
 
     def __init__(self):
         self.n = 0
         self.failed = 0
+        self.finished = False
         Tap.current = self
+        sys.excepthook = self._uncaught
+        atexit.register(self._at_exit)
 
     def ok(self, cond, name, detail=None):
         self.n += 1
@@ -79,9 +92,67 @@ class Tap:
         for line in str(msg).splitlines():
             print("# " + line, flush=True)
 
+    def exception(self, exc, where=None):
+        """Reports exc as a failed check named WHERE: WHY (see why()); the traceback
+        follows as diagnostics. where: "setup" before any check, else "stopped after
+        check N"."""
+        import traceback
+        where = where or ("setup" if self.n == 0 else "stopped after check %d" % self.n)
+        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        self.ok(False, "%s: %s" % (where, why(exc)), tb)
+
     def done(self):
+        self.finished = True
         print("1..%d" % self.n, flush=True)
         sys.exit(1 if self.failed else 0)
+
+    def _uncaught(self, etype, exc, tb):
+        if self.finished:
+            sys.__excepthook__(etype, exc, tb)
+            return
+        if exc.__traceback__ is None:
+            exc = exc.with_traceback(tb)
+        self.exception(exc)
+        self.finished = True
+        print("1..%d" % self.n, flush=True)
+
+    def _at_exit(self):
+        if not self.finished:
+            self.finished = True
+            print("1..%d" % self.n, flush=True)
+            if self.failed:
+                sys.stdout.flush()
+                os._exit(1)
+
+
+def _uncaught_before_tap(etype, exc, tb):
+    """An exception that escapes a test file before its Tap exists (a name it imports
+    from here that is gone, a module missing): still one failed check and a plan."""
+    if Tap.current is not None:
+        Tap.current._uncaught(etype, exc, tb)
+        return
+    import traceback
+    print("not ok 1 - setup: %s" % why(exc), flush=True)
+    for line in "".join(traceback.format_exception(etype, exc, tb)).splitlines():
+        print("#   " + line, flush=True)
+    print("1..1", flush=True)
+
+
+sys.excepthook = _uncaught_before_tap
+
+
+def why(exc):
+    """One line that says what went wrong: the exception's first line, and when its
+    message goes on (a process's log), the last line of that, which usually names the
+    cause (e.g. "spawn-fcgi: exec failed: Permission denied")."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted (%s)" % (exc.args[0] if exc.args else "SIGINT")
+    lines = [x.strip() for x in str(exc).splitlines() if x.strip()]
+    head = lines[0] if lines else ""
+    text = "%s: %s" % (type(exc).__name__, head) if head else type(exc).__name__
+    if len(lines) > 1 and lines[-1] != head:
+        text += " ... " + lines[-1]
+    return text[:300]
 
 
 def wait_for(cond, timeout, step=0.01):
@@ -129,7 +200,7 @@ class Proc:
     def __init__(self, argv, log, env=None, stdin=None, cwd=None, preexec_fn=None):
         self.argv = argv
         self.name = os.path.basename(log)[:-4] if log.endswith(".log") else log
-        self.is_responder = BINARY in argv
+        self.is_responder = any(a in RESPONDERS for a in argv)
         self.expect_status = 0
         self.checked = False
         self.log_path = log
@@ -202,9 +273,53 @@ class Workdir:
     def __init__(self, name):
         self.path = tempfile.mkdtemp(prefix="fcgi-sse-%s-" % name)
         self.procs = []
+        self.shared = {}
 
     def file(self, name):
         return os.path.join(self.path, name)
+
+    def open_to_others(self):
+        """Lets processes of other users (Apache's and nginx's workers, a responder run
+        as nobody) enter the directory, not list it: mode 0711 (mkdtemp makes it 0700)."""
+        os.chmod(self.path, 0o711)
+
+    def for_others(self, path):
+        """A copy of path (a file, or a directory with what it holds) that a process of
+        another user can read (and run, if it is executable): the test runs some as
+        nobody or www-data (spawn-fcgi -u, Apache's children, nginx's workers), and a
+        checkout may sit where only its owner can enter (root's home, a mktemp -d
+        directory: mode 0700), so nothing of the source or build tree is handed to them.
+        The copy is WORKDIR/shared/N/NAME (directories 0755), the workdir opened
+        (0711); each path is copied once."""
+        path = os.path.abspath(path)
+        if path in self.shared:
+            return self.shared[path]
+        self.open_to_others()
+        top = self.file("shared")
+        os.makedirs(top, exist_ok=True)
+        os.chmod(top, 0o755)
+        sub = os.path.join(top, str(len(self.shared)))   # the copy keeps its name
+        os.mkdir(sub, 0o755)
+        os.chmod(sub, 0o755)
+        dst = os.path.join(sub, os.path.basename(path))
+        if os.path.isdir(path):
+            shutil.copytree(path, dst)
+            for d, dirs, files in os.walk(dst):
+                os.chmod(d, 0o755)
+                for f in files:
+                    x = os.path.join(d, f)
+                    os.chmod(x, 0o755 if os.access(x, os.X_OK) else 0o644)
+        else:
+            shutil.copy2(path, dst)
+            os.chmod(dst, 0o755 if os.access(path, os.X_OK) else 0o644)
+        self.shared[path] = dst
+        return dst
+
+    def binary_for_others(self):
+        """The built responder, copied where another user can run it (see for_others)."""
+        dst = self.for_others(BINARY)
+        RESPONDERS.add(dst)
+        return dst
 
     def start(self, argv, name, **kw):
         p = Proc(argv, self.file(name + ".log"), **kw)
@@ -610,25 +725,43 @@ def status(sock):
 
 
 # ---------------------------------------------------------------- timing checks
+#
+# No test asserts a number of milliseconds that depends on the machine: a slower or
+# busier machine (a sanitizer build, a CPU burner beside the suite) must not fail a test,
+# a late stream must. Promptness is judged
+# - by order, against the product's own schedule: each event of a fixed-interval stream
+#   arrives in its own slot, after the event before it was due and before the event after
+#   it is due (in_slot, timing_ok); a header block or retry line arrives before the first
+#   event; a program's line reaches the client before the program prints the next; a
+#   stream the client left is freed before the write that would have noticed it;
+# - or against a control measured in the same run: streams under attack against the same
+#   streams of a responder nobody attacks, read at the same moments by the same process
+#   (beyond_control).
+# Waits have deadlines (generous ones: a deadline is not a claim about speed). Absolute
+# figures are the benchmark's (bench/bench.py, docs/benchmark.md).
 
 def gaps(events):
     ts = [e["t"] for e in events if e["data"] is not None]
     return [b - a for a, b in zip(ts, ts[1:])]
 
 
-def within(values, target, tol):
-    return all(abs(v - target) <= tol for v in values)
+def _timeout_stop_sec():
+    """TimeoutStopSec of deploy/systemd/fcgi-sse.service (systemd's default, 90, if the
+    unit does not set it)."""
+    try:
+        with open(os.path.join(SRCDIR, "deploy", "systemd", "fcgi-sse.service")) as f:
+            for line in f:
+                if line.strip().startswith("TimeoutStopSec="):
+                    return float(line.split("=", 1)[1].strip().rstrip("s"))
+    except (OSError, ValueError):
+        pass
+    return 90.0
 
 
-# Timing checks assert what the product promises (events on a fixed grid of absolute
-# deadlines), with margins that hold on a loaded 2-core machine and under ASan: the
-# median and the mean gap (the mean depends only on the first and last arrival, so a
-# late wake-up in between does not move it) within 10 % of the interval, and no gap
-# over the interval plus a generous maximum delay. A sanitizer build is slower: its
-# absolute bounds (the maximum delay, exit times) are multiplied by SLOW. What the
-# tests never time is the test itself: the benchmark measures speed.
-SLOW = 3.0 if SANITIZED else 1.0
-MAX_LATE = 0.25
+# How long the service manager lets the responder stop before it kills it: the deadline
+# of every wait for an exit after SIGTERM (the responder's promise is to be gone by then;
+# how fast it is below that is the benchmark's business).
+STOP_DEADLINE = _timeout_stop_sec()
 
 
 def percentile(values, q):
@@ -636,34 +769,46 @@ def percentile(values, q):
     return v[min(len(v) - 1, int(q * len(v)))] if v else None
 
 
-def timing_ok(gaps_s, target, tol=0.10, max_late=MAX_LATE):
-    """Inter-arrival gaps on time: median and mean within tol x target, and the largest
-    gap at most target + max_late x SLOW."""
+def timing_ok(gaps_s, target, tol=0.10, each=True):
+    """Inter-arrival gaps that keep the schedule: the median and the mean gap within tol x
+    target (the interval is the unit: the mean depends only on the first and last arrival,
+    so one late wake-up in between does not move it), and (each) no gap of two intervals
+    or more: an event that came only after the one after it was due. each=False where each
+    event is judged against a control instead (beyond_control)."""
     if not gaps_s:
         return False
     med = percentile(gaps_s, 0.5)
     mean = sum(gaps_s) / len(gaps_s)
     return (abs(med - target) <= tol * target and abs(mean - target) <= tol * target
-            and max(gaps_s) <= target + max_late * SLOW)
-
-
-DUE_TOL = 0.100   # the README: each event within 100 ms of its due time
+            and (not each or max(gaps_s) < 2 * target))
 
 
 def due_offsets(s, interval):
-    """Arrival of each counter event of s (HttpStream) minus its due time,
-    t_head + (k+1) x interval for the k-th event since the first id."""
-    first = s.counts()[0] if s.counts() else 0
-    return [e["t"] - (s.t_head + (int(e["id"]) - first + 1) * interval)
-            for e in s.events if e["data"] is not None and e["id"] is not None]
+    """Arrival of each counter event of s (HttpStream, or CgiFcgi) minus its due time,
+    start + (k+1) x interval for the k-th event since the first id. The start is the header
+    block's arrival, or one interval before the first event if that is earlier (a client
+    busy opening others may read a header block late, never an event early)."""
+    t_head = s.t_head if hasattr(s, "t_head") else (s.head[0] if s.head else None)
+    evs = [e for e in s.events if e["data"] is not None and e["id"] is not None]
+    if not evs or t_head is None:
+        return []
+    first = int(evs[0]["id"])
+    t0 = min(t_head, evs[0]["t"] - interval)
+    return [e["t"] - (t0 + (int(e["id"]) - first + 1) * interval) for e in evs]
 
 
-def due_ok(offs):
-    """Events within DUE_TOL of their due time: the p99 (x SLOW under ASan), and the
-    single worst within DUE_TOL + MAX_LATE x SLOW (one late wake-up of a loaded machine)."""
-    a = [abs(x) for x in offs]
-    return bool(a) and percentile(a, 0.99) <= DUE_TOL * SLOW \
-        and max(a) <= DUE_TOL + MAX_LATE * SLOW
+def in_slot(offs, interval):
+    """Every event in its own slot: after the event before it was due and before the event
+    after it is due (|arrival - due time| < one interval)."""
+    return bool(offs) and all(-interval < x < interval for x in offs)
+
+
+def describe_offsets(offs, interval):
+    """One line for a test name: n events, the range of their arrival minus due time."""
+    if not offs:
+        return "no events"
+    return "%d events, %+.0f to %+.0f ms from their due times, slots of %d ms" % (
+        len(offs), min(offs) * 1000, max(offs) * 1000, interval * 1000)
 
 
 def describe_gaps(gaps_s, target):
@@ -674,6 +819,40 @@ def describe_gaps(gaps_s, target):
         len(gaps_s), target * 1000, percentile(gaps_s, 0.5) * 1000,
         sum(gaps_s) / len(gaps_s) * 1000, percentile(gaps_s, 0.99) * 1000,
         max(gaps_s) * 1000)
+
+
+def grid_lateness(pairs, interval):
+    """pairs: [(id, arrival)] of one fixed-interval stream. For each event (due, lateness):
+    the grid's phase is taken from the event that arrived earliest relative to it (its
+    lateness 0), so every lateness is >= 0 and a stream on time has all of them well under
+    one interval."""
+    if not pairs:
+        return []
+    anchor = min(t - i * interval for i, t in pairs)
+    return [(anchor + i * interval, t - anchor - i * interval) for i, t in pairs]
+
+
+def beyond_control(streams, controls, interval):
+    """Streams under test against control streams (the same kind, from a responder nobody
+    attacks), all read by one process: each event under test must arrive before the next
+    one is due, beyond the lateness the control streams had at that moment (the largest of
+    the control events due while it was pending: from one interval before its due time
+    until it arrived). A machine that stalls delays both alike; a responder that stalls
+    under attack delays only its own. streams, controls: lists of [(id, arrival)].
+    Returns ([(stream index, id, lateness, control's lateness)] of those that failed,
+    largest lateness under test, largest control lateness)."""
+    ctl = sorted(x for c in controls for x in grid_lateness(c, interval))
+    bad, worst = [], 0.0
+    for si, pairs in enumerate(streams):
+        for (i, _), (due, late) in zip(pairs, grid_lateness(pairs, interval)):
+            worst = max(worst, late)
+            if late < interval:
+                continue
+            allow = max([cl for cd, cl in ctl if due - interval <= cd <= due + late],
+                        default=0.0)
+            if late - allow >= interval:
+                bad.append((si, i, late, allow))
+    return bad, worst, max([cl for _, cl in ctl], default=0.0)
 
 
 # ---------------------------------------------------------------- raw FastCGI
@@ -766,17 +945,19 @@ def fcgi_read_records(s, timeout, until=None):
 
 # ---------------------------------------------------------------- a separate watcher process
 
-def _watch(sock, n, seconds):
-    """Opens n raw FastCGI streams on sock and reads them until its stdin is closed (at
-    most `seconds`); returns {"seconds": how long it read, "streams": per stream the
-    (id, arrival time) of each event}. Runs in its own process (see Watcher)."""
+def _watch(specs, seconds):
+    """Opens, for each (socket, n) of specs, n raw FastCGI streams on the socket and reads
+    them all until its stdin is closed (at most `seconds`); returns {"seconds": how long it
+    read, "streams": per stream, in the order of specs, the (id, arrival time) of each
+    event}. Runs in its own process (see Watcher)."""
     socks, parsers, out = [], [], []
-    for _ in range(n):
-        s = fcgi_raw(sock)
-        s.setblocking(False)
-        socks.append(s)
-        parsers.append([b"", SseParser()])
-        out.append([])
+    for sock, n in specs:
+        for _ in range(n):
+            s = fcgi_raw(sock)
+            s.setblocking(False)
+            socks.append(s)
+            parsers.append([b"", SseParser()])
+            out.append([])
     t0 = time.monotonic()
     deadline = t0 + seconds
     stdin_open = True
@@ -805,20 +986,21 @@ def _watch(sock, n, seconds):
 
 class Watcher:
     """Streams read by a separate process, so that their arrival times do not depend
-    on what the test process itself is busy with (the GIL, blocking calls)."""
+    on what the test process itself is busy with (the GIL, blocking calls). specs:
+    [(socket path, number of streams)], e.g. the responder under test and a control."""
 
-    def __init__(self, sock, n, seconds):
-        self.p = subprocess.Popen([sys.executable, os.path.abspath(__file__), "watch", sock,
-                                   str(n), str(seconds)], stdin=subprocess.PIPE,
+    def __init__(self, specs, seconds):
+        self.p = subprocess.Popen([sys.executable, os.path.abspath(__file__), "watch",
+                                   json.dumps(specs), str(seconds)], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True)
 
     def result(self, timeout):
         """Stops the watcher (closes its stdin) if it still reads; returns (seconds it
-        read, per stream the list of (id, time))."""
+        read, per stream the list of (id, time), in the order of specs)."""
         out, _ = self.p.communicate(timeout=timeout)
         r = json.loads(out)
         return r["seconds"], r["streams"]
 
 
-if __name__ == "__main__" and len(sys.argv) == 5 and sys.argv[1] == "watch":
-    print(json.dumps(_watch(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))))
+if __name__ == "__main__" and len(sys.argv) == 4 and sys.argv[1] == "watch":
+    print(json.dumps(_watch(json.loads(sys.argv[2]), float(sys.argv[3]))))

@@ -70,13 +70,9 @@ def open_for_workers(path):
 
 
 def copy_page(wd):
-    """html/ copied where the workers can read it (the source tree may not be readable)."""
-    dst = wd.file("html")
-    shutil.copytree(os.path.join(SRCDIR, "html"), dst)
-    os.chmod(dst, 0o755)
-    for name in os.listdir(dst):
-        os.chmod(os.path.join(dst, name), 0o644)
-    return dst
+    """html/ copied where the workers can read it (the source tree may not be readable:
+    a clone inside a directory of mode 0700; see harness.Workdir.for_others)."""
+    return wd.for_others(os.path.join(SRCDIR, "html"))
 
 
 def start_responder_for_nginx(wd, args=(), name="fcgi-sse"):

@@ -24,7 +24,8 @@ import time
 # The npm project (package*.json and the node scripts) lives in tests/browser/.
 HERE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "browser")
 FILES = ("package.json", "package-lock.json")
-SCRIPTS = ("page.mjs", "clients.mjs", "channels.mjs", "h2.mjs", "openai_client.mjs", "run_es.mjs")
+SCRIPTS = ("page.mjs", "clients.mjs", "channels.mjs", "h2.mjs", "openai_client.mjs", "run_es.mjs",
+           "urlpattern_oracle.mjs")
 
 
 def _locked_versions(lock_path):

@@ -23,14 +23,22 @@ def curl_n(url, timeout=15):
     return out
 
 
-def curl_ok(lines, want, status, spacing=0.12):
-    """True when curl's lines hold the data lines want, each at least spacing after the one
-    before (unbuffered), then `event: exit` with data status."""
+def paced_ok(gaps, pace):
+    """The lines of a program that prints one every `pace` seconds arrived as printed, judged
+    by order with the program's pace as the unit: none sooner than half a pace after the one
+    before (lines held back and sent together come in one read), and each before the one
+    after it would be printed (a gap under two paces)."""
+    return bool(gaps) and all(pace / 2 <= g < 2 * pace for g in gaps)
+
+
+def curl_ok(lines, want, status, pace=0.2):
+    """True when curl's lines hold the data lines want, arrived as printed every pace
+    seconds (paced_ok: unbuffered), then `event: exit` with data status."""
     data = [(t, x[6:]) for t, x in lines if x.startswith("data: ")]
     g = [b[0] - a[0] for a, b in zip(data, data[1:len(want)])]
     return ([d for _, d in data] == want + [status] and
             ("", "event: exit") in [("", x) for _, x in lines] and
-            len(g) == len(want) - 1 and min(g) > spacing)
+            len(g) == len(want) - 1 and paced_ok(g, pace))
 
 
 def script(wd, name, text):
