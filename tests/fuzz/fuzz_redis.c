@@ -1,21 +1,22 @@
-/* fuzz_redis.c -- libFuzzer harness of the Redis link (rbus*.c, sub.c, through hiredis) against a fake Redis the input scripts
+/* fuzz_redis.c -- libFuzzer harness of the Redis link (redis/, subscriptions, through hiredis) against a fake Redis the input scripts
  * In process: the responder's parts as main.c wires them with --redis (a channel engine, the
  * Redis link as publish backend and history, subscriptions, the hub, the controller, the
  * intake), per input, in one long-lived loop (responder_start: every use of their API).
  * The harness plays both sides: the web server (whole FastCGI requests over socketpairs, as
  * fuzz_intake does: subscriptions GET .../events?channel=... with or without Last-Event-ID, and
  * publishes POST .../publish with REMOTE_USER) and Redis, on a unix socket in a temporary
- * directory given to rbus as unix:/path. hiredis does its real parsing of every byte.
+ * directory given to the link as unix:/path. hiredis does its real parsing of every byte.
  * The fake Redis reads each command the responder sends (a RESP array of bulk strings: AUTH,
- * SELECT, FUNCTION LOAD, PING, FCALL_RO fcgi_sse_head, XREAD ... BLOCK ... fcgi-sse:log,
- * FCALL fcgi_sse_publish, FCALL_RO fcgi_sse_fetch) and, unless the input armed another reply
- * for that kind of command, answers it as Redis would from a model of its keys: the streams
+ * SELECT, FUNCTION LOAD, PING, FCALL_RO fcgi_sse_head, XREAD ... BLOCK ... fcgi-sse:log, FCALL
+ * fcgi_sse_publish, FCALL_RO fcgi_sse_fetch) and, unless the input armed another reply for that
+ * kind of command, answers it as Redis would from a model of its keys: the streams
  * fcgi-sse:chan:NAME and fcgi-sse:log (entries, last id generated, max-deleted-entry-id; the
- * log trimmed), fcgi-sse:last, the functions' semantics written again from src/fcgi-sse.lua,
- * XREAD blocking until an entry comes or its BLOCK time. The model itself may hold what a real
- * Redis can: entries other writers added (ids above 2^63-1, missing or extra fields, text that
- * is not UTF-8, long types; in the log, counts that jump or are missing, names of no channel),
- * trimmed streams, any fcgi-sse:last, functions flushed, nothing at all after a restart.
+ * log trimmed), fcgi-sse:last, the functions' semantics written again from
+ * src/redis/fcgi-sse.lua, XREAD blocking until an entry comes or its BLOCK time. The model
+ * itself may hold what a real Redis can: entries other writers added (ids above 2^63-1, missing
+ * or extra fields, text that is not UTF-8, long types; in the log, counts that jump or are
+ * missing, names of no channel), trimmed streams, any fcgi-sse:last, functions flushed, nothing
+ * at all after a restart.
  * Input: one byte of configuration (--max-message, --history, AUTH/SELECT, the send buffer,
  * heartbeats), then up to OPS_MAX operations, a byte each (op % NOPS) with the bytes that
  * parametrise it: subscribe (channels, Last-Event-ID), unsubscribe, publish (small bodies from
@@ -23,60 +24,62 @@
  * array, integer, status, empty array, a hostile id, a reply of the expected shape with hostile
  * contents (ids above 2^63-1, that do not parse, 0-0, going backwards, repeated; entries with
  * missing, extra or non-string fields, text that is not UTF-8, long types, nested arrays,
- * stream names not asked for, more entries than COUNT, cursors and counts that lie), raw
- * bytes, a close, a hold), add an entry as another writer would, trim a stream, advance the
- * clock, hold every reply, close a Redis connection, write raw bytes, stall a subscriber,
- * close the listening socket, set fcgi-sse:last, flush the functions, open a crowd of 64+
- * subscribers that resume and read nothing (past the fetch slots; one an input, marked by a
- * byte, and at most CROWD_OPS operations after it), restart Redis without persistence, turn
- * the loop longer. After each operation the loop turns (loop_once with no wait) until quiet,
- * at most 16 times.
+ * stream names not asked for, more entries than COUNT, cursors and counts that lie), raw bytes,
+ * a close, a hold), add an entry as another writer would, trim a stream, advance the clock,
+ * hold every reply, close a Redis connection, write raw bytes, stall a subscriber, close the
+ * listening socket, set fcgi-sse:last, flush the functions, open a crowd of 64+ subscribers
+ * that resume and read nothing (past the fetch slots; one an input, marked by a byte, and at
+ * most CROWD_OPS operations after it), restart Redis without persistence, turn the loop longer.
+ * After each operation the loop turns (loop_once with no wait) until quiet, at most 16 times.
  * The clock: CLOCK_MONOTONIC, read by every deadline of the responder (clock.h), is the
  * machine's plus what the input advanced (this file's clock_gettime), so the watchdogs, the
- * backoff, the blocking read's BLOCK and the heartbeats run within an execution's
- * milliseconds. CLOCK_REALTIME (message ages, libFuzzer's own timing) is left alone.
+ * backoff, the blocking read's BLOCK and the heartbeats run within an execution's milliseconds.
+ * CLOCK_REALTIME (message ages, libFuzzer's own timing) is left alone.
  * Properties, for every input: no crash, no sanitizer report, no leak (LeakSanitizer at exit);
  * the process never spins: at the end Redis turns honest and the loop must become quiet, and
  * SPIN_TURNS turns in a row in which the responder sends only commands it already sent (and
  * nothing reaches a client) abort; what a subscriber receives (decoded with sse_decode.h, an
  * event at a time) is well-formed FastCGI and SSE, only messages and `event: reset` (with an id
  * as data), message ids in canonical form, strictly increasing, after its Last-Event-ID, each
- * one an entry that a reply of the fake Redis carried for one of its channels (a log entry
- * for the channel it names, a fetched one for its key), with that entry's id, type and data
- * (the fake's replies are decoded by a second hiredis reader, as the responder's reader sees
- * them); nothing lost or held back: when Redis was honest all along (nothing armed, no raw
- * bytes, closes, restarts, holds, flushes, foreign entries or trims), a subscriber that got
- * its 200, stayed to the end and got no `event: reset` received, by the end (Redis answering
- * at once, no clock passing), every message stored after its header block was seen (or, with
- * a Last-Event-ID and nothing deleted after it, every one after it) of its channels; each publish is answered once, and an id it is answered with is one the fake Redis
- * returned to a publish; afterwards no stream is open, no timer is queued, and as many
- * descriptors are open as before the input.
+ * one an entry that a reply of the fake Redis carried for one of its channels (a log entry for
+ * the channel it names, a fetched one for its key), with that entry's id, type and data (the
+ * fake's replies are decoded by a second hiredis reader, as the responder's reader sees them);
+ * nothing lost or held back: when Redis was honest all along (nothing armed, no raw bytes,
+ * closes, restarts, holds, flushes, foreign entries or trims), a subscriber that got its 200,
+ * stayed to the end and got no `event: reset` received, by the end (Redis answering at once, no
+ * clock passing), every message stored after its header block was seen (or, with a
+ * Last-Event-ID and nothing deleted after it, every one after it) of its channels; each publish
+ * is answered once, and an id it is answered with is one the fake Redis returned to a publish;
+ * afterwards no stream is open, no timer is queued, and as many descriptors are open as before
+ * the input.
  * The fake never sends a reply no command waits for: hiredis 0.14 asserts (aborts) on an
  * unsolicited reply that is not an error, whatever the client does.
  * FUZZ_REDIS_SHOW=1 in the environment prints what each subscriber received on stderr,
  * FUZZ_REDIS_TRACE=1 each operation, command and reply. Run with -close_fd_mask=2 to keep the
  * responder's log out of the output (tests/fuzz/run.sh does).
- * Found by this harness on the code of d165bc2, before the issue 18 fixes (see results.md;
- * the regress-* seeds are these inputs for today's protocol): issue 18's finding 7, an entry
- * with an id above 2^63-1 made the blocking read return it forever, and a fetch full of them
- * be sent again forever from the same id; and a resume that never ended (sub.c): when Redis
- * held nothing after a subscriber's cursor but the local history had dropped messages after
- * it, the subscriber fetched from the same cursor again, forever. */
+ * Found by this harness (see results.md; the regress-* seeds are their inputs, for today's
+ * protocol): on d165bc2, issue 18's finding 7 (an entry with an id above 2^63-1 made the
+ * blocking read return it forever, and a fetch full of them be sent again forever) and a resume
+ * that never ended (Redis holding nothing after a subscriber's cursor while the local history
+ * had dropped messages after it: the same fetch forever); on 7ca233d, a future Last-Event-ID
+ * that became where every later subscriber started (they got nothing), and a read that stopped
+ * after a reconnect when Redis's nil came in the turn the watchdog gave the link up. All four
+ * were fixed on main. */
 #include "config.h"
 
-#include "admit.h"
-#include "chan.h"
-#include "clock.h"
-#include "ctl.h"
-#include "hub.h"
-#include "intake.h"
-#include "loop.h"
-#include "msgid.h"
-#include "rbus.h"
-#include "redisurl.h"
-#include "stats.h"
-#include "sub.h"
-#include "text.h"
+#include "channels/chan.h"
+#include "core/clock.h"
+#include "core/loop.h"
+#include "core/text.h"
+#include "http/msgid.h"
+#include "http/stats.h"
+#include "redis/redis.h"
+#include "redis/redisurl.h"
+#include "server/dispatch.h"
+#include "server/intake.h"
+#include "sources/subscription.h"
+#include "stream/admit.h"
+#include "stream/hub.h"
 
 /* The harness's plumbing and checks: no coverage feedback (the fuzzer is to explore the
  * responder and the input's structure, not how the checks walk what came back; they cost
@@ -123,7 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n);
 #define ENTRIES_MAX 24       /* entries a stream of the model keeps (fcgi-sse:log too: it is
                                 trimmed as Redis's MAXLEN ~ 10000 does, only sooner) */
 #define ARMED_MAX 8
-#define REPLY_ENTRIES_MAX 1100   /* past RBUS_FETCH_COUNT (1024) */
+#define REPLY_ENTRIES_MAX 1100   /* past REDIS_FETCH_COUNT (1024) */
 #define SPIN_TURNS 256       /* turns that only repeat what was sent: a spin */
 #define SETTLE_MAX 20000     /* turns before the end must be quiet, whatever happens (the
                                 largest inputs need under 2,000) */
@@ -205,7 +208,8 @@ PLUMBING static void buf_add(struct buf *b, const void *s, size_t n)
     b->p[b->len] = '\0';
 }
 
-PLUMBING static void buf_fmt(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+PLUMBING static void buf_fmt(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 PLUMBING static void buf_fmt(struct buf *b, const char *fmt, ...)
 {
     char t[160];
@@ -469,9 +473,9 @@ static struct stats stats;
 static struct intake_config icfg;
 /* the responder (responder_start) */
 static struct chan_engine *engine;
-static struct rbus *bus;
+static struct redis *bus;
 static struct hub *hub;
-static struct ctl ctl;
+static struct dispatch ctl;
 static struct intake *intake;
 static int lfd = -1;               /* the fake Redis's listening socket */
 static char sock_dir[80], sock_path[108];
@@ -515,7 +519,7 @@ PLUMBING static void trace_bytes(const char *what, long long conn, const char *p
 /* The responder's parts wired as main.c wires them with --redis (every use of their API is
  * here and in responder_stop: adapt them when it changes): the engine, the Redis link (its
  * publish backend and its history), subscriptions, the hub, the controller and the intake. */
-static void responder_start(const struct rbus_config *rc, const struct chan_limits *lim,
+static void responder_start(const struct redis_config *rc, const struct chan_limits *lim,
                             long long heartbeat_ns, int sndbuf)
 {
     struct sub_params sp;
@@ -524,30 +528,32 @@ static void responder_start(const struct rbus_config *rc, const struct chan_limi
     engine = chan_engine_create(lim, clock_wall_ms(), sub_deliver, NULL);
     if (!engine)
         fail("chan_engine_create");
-    bus = rbus_create(loop, rc, engine, &stats);
+    bus = redis_create(loop, rc, engine, &stats);
     if (!bus)
-        fail("rbus_create");
+        fail("redis_create");
     memset(&sp, 0, sizeof sp);
     sp.engine = engine;
     sp.heartbeat_ns = heartbeat_ns;
     sp.delivered = &stats.events_delivered;
-    sp.history = rbus_history(bus);
+    sp.history = redis_history(bus);
     sp.retry_ms = 3000;
-    sub_setup(&sp);
     hub = hub_create(loop, &hooks);
     if (!hub)
         fail("hub_create");
     memset(&ctl, 0, sizeof ctl);
+    ctl.subs = sub_create(&sp);
+    if (!ctl.subs)
+        fail("sub_create");
     ctl.retry_ms = 3000;
     ctl.stats = &stats;
     ctl.engine = engine;
     ctl.pub.remote_user = 1;
-    ctl.pub.backend = rbus_backend(bus);
+    ctl.pub.backend = redis_backend(bus);
     ctl.pub.engine = engine;
     ctl.max_message = rc->max_message;
     ctl.hub = hub;
     ctl.sndbuf = sndbuf;
-    icfg.serve = ctl_dispatch;
+    icfg.serve = dispatch_request;
     icfg.serve_arg = &ctl;
     icfg.body_max = rc->max_message;
     icfg.timeout_ns = 10000000000LL;
@@ -568,7 +574,8 @@ static void responder_stop(void)
     hub_close(hub, &no_stop);
     hub_destroy(hub);
     hub = NULL;
-    rbus_destroy(bus);
+    sub_destroy((struct subs *)ctl.subs);
+    redis_destroy(bus);
     bus = NULL;
     chan_engine_destroy(engine);
     engine = NULL;
@@ -2387,7 +2394,8 @@ PLUMBING static void web_stdout(const struct web *w, struct buf *out, int *ends)
 }
 
 /* An entry offered for one of mask's channels with this id, type and data. */
-PLUMBING static int offered(unsigned mask, struct msgid id, const char *type, const char *data, size_t dlen)
+PLUMBING static int offered(unsigned mask, struct msgid id, const char *type, const char *data,
+                            size_t dlen)
 {
     size_t i;
     unsigned j;
@@ -3072,8 +3080,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n)
     static const unsigned long max_messages[] = { 64, 1024, 9000, 16ul << 20 };
     static const unsigned long histories[] = { 2, 5, 64, 1000 };
     struct rd r = { in, n, 0 };
-    struct rbus_config rc;
-    struct chan_limits lim = { 64, 3600000ULL, 1u << 20, 0 };
+    struct redis_config rc;
+    struct chan_limits lim = { 64, 3600000ULL, 1u << 20, 0, 0 };
     char err[200];
     unsigned conf;
     int fds, i, ops, after;

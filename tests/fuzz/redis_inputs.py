@@ -1,13 +1,12 @@
 #!/usr/bin/env python3
-"""redis_inputs.py -- writes fuzz_redis's seed corpus and the inputs of what it found, readably.
+"""redis_inputs.py -- writes fuzz_redis's seed corpus, readably.
 
-Usage: tests/fuzz/redis_inputs.py [CORPUS_DIR [FINDINGS_DIR]]
-(default tests/fuzz/corpus/redis and tests/fuzz/findings/redis, next to this file)
+Usage: tests/fuzz/redis_inputs.py [CORPUS_DIR]   (default tests/fuzz/corpus/redis, next to it)
 The encoding is fuzz_redis.c's: a configuration byte, then operations (op % NOPS) with their
 parameter bytes; keep the tables below in step with its enum op, enum kind, enum cls and
 gen_fields(). Seeds reach replies with entries (live, resumed, trimmed, large, hostile), the
 reconnect, a hole in the log, the fetch slots; regress-* are what the harness found (see
-results.md), which fail on the code they were found on; findings fail on today's.
+results.md), which fail on the code they were found on.
 """
 import os
 import sys
@@ -128,7 +127,8 @@ SEEDS = {
 }
 
 # Found on d165bc2 (tests/fuzz/results.md), the same attacks on today's protocol: they pass
-# since the issue 18 fixes (finding 7) and sub.c's fetch floor (the resume that never ended).
+# since the issue 18 fixes (finding 7) and the subscription's fetch floor (the resume that
+# never ended).
 SEEDS.update({
     # issue 18, finding 7: another writer adds an entry with an id above 2^63-1 where the
     # blocking read reads (fcgi-sse:log; on d165bc2 the channel's stream): the read must go
@@ -155,23 +155,22 @@ SEEDS.update({
 })
 
 
-# What fails on today's code (not seeds: CI's run would fail on them; see results.md).
-FINDINGS = {
-    # found on 7ca233d (introduced by b7a3eb8): a subscriber resumes with a Last-Event-ID
-    # after every id Redis issued; the fetch comes back with that id as its cursor
-    # (fcgi_sse_fetch returns AFTER when nothing is newer), which rbus_batch_of() takes for
-    # an id Redis issued (rbus_saw); rbus_position() then starts every later subscriber
-    # without a Last-Event-ID there: the next subscriber of a gets nothing of what follows
-    'loss-future-last-event-id': conf() + sub(0b1, 5) + sub(0b1) + pub(A, b'lost') + op('PUMP'),
-    # found on 7ca233d: the watchdog gives the link up (the read 10 s without a reply) in the
-    # same turn as Redis's nil for that read comes: on_read() runs before the teardown timer,
-    # the old read connection still b->rd, and asks fcgi_sse_head (b->reading = 1) on the old
-    # command connection; its reply never comes (the context is freed) and reading stays set;
-    # after the reconnect rbus_read_next() sends no read: nothing is delivered until the
-    # watchdog gives the link up once more, 10 s later
-    'read-stops-after-reconnect': conf() + sub(0b1) + op('TIME', 8) + op('TIME', 4) +
-                                  pub(A, b'late') + op('PUMP'),
-}
+# Found on 7ca233d, fixed on main by 84f2ea7 and 99874d1.
+SEEDS.update({
+    # a subscriber resumes with a Last-Event-ID after every id Redis issued; the fetch came
+    # back with that id as its cursor (fcgi_sse_fetch returns AFTER when nothing is newer),
+    # which was taken for an id Redis issued: every later subscriber without a Last-Event-ID
+    # started there, and the next subscriber of a got nothing of what followed
+    'regress-future-last-event-id': conf() + sub(0b1, 5) + sub(0b1) + pub(A, b'lost') +
+                                    op('PUMP'),
+    # the watchdog gives the link up (the read 10 s without a reply) in the same turn as
+    # Redis's nil for that read comes: on_read() ran before the teardown timer and asked
+    # fcgi_sse_head on the dying link, whose reply never came, leaving the read marked busy:
+    # after the reconnect no read was sent, and nothing delivered until the watchdog gave the
+    # link up again, 10 s later
+    'regress-read-stops-after-reconnect': conf() + sub(0b1) + op('TIME', 8) + op('TIME', 4) +
+                                          pub(A, b'late') + op('PUMP'),
+})
 
 
 def write(directory, inputs):
@@ -184,7 +183,6 @@ def write(directory, inputs):
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     write(sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, 'corpus', 'redis'), SEEDS)
-    write(sys.argv[2] if len(sys.argv) > 2 else os.path.join(here, 'findings', 'redis'), FINDINGS)
 
 
 if __name__ == '__main__':

@@ -32,6 +32,9 @@ fcgi_flags=$(pkg-config --cflags --libs fcgi 2>/dev/null) || fcgi_flags=-lfcgi
 [ -n "$fcgi_flags" ] || fcgi_flags=-lfcgi
 hiredis_flags=$(pkg-config --cflags --libs hiredis 2>/dev/null) || hiredis_flags=-lhiredis
 [ -n "$hiredis_flags" ] || hiredis_flags=-lhiredis
+# Mercure's modules (src/mercure/) need PCRE2 and libidn2, as configure.ac says
+mercure_flags=$(pkg-config --cflags --libs libpcre2-8 libidn2 2>/dev/null) ||
+    mercure_flags="-lpcre2-8 -lidn2"
 # The Redis functions as a C string, as Makefile.am makes src/redis/fcgi-sse-lua.h (redis_link.c
 # has it).
 mkdir -p "$inc/redis"
@@ -47,7 +50,7 @@ for name in "$@"; do
     case $name in
     sse | req | frame | intake | redis)
         srcs=$modules
-        libs="$fcgi_flags $hiredis_flags -ljansson -lcrypto"
+        libs="$fcgi_flags $hiredis_flags $mercure_flags -ljansson -lcrypto"
         # fuzz_intake writes each input into a socket buffer: keep inputs well within one;
         # fuzz_redis runs OPS_MAX operations at most, and the responder's log (a line or more
         # per input) goes to /dev/null (libFuzzer's and the sanitizers' reports do not)
