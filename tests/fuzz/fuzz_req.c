@@ -109,6 +109,11 @@ static void known_errors(void)
         learn((const char *const[]){ "REQUEST_METHOD", "PUT", "SCRIPT_NAME", "/run/x", NULL });
         learn((const char *const[]){ "REQUEST_METHOD", "GET", "SCRIPT_NAME", "/chat/completions",
                                      NULL });
+        /* the Mercure hub and its subscriptions API */
+        learn((const char *const[]){ "REQUEST_METHOD", "PUT", "SCRIPT_NAME",
+                                     "/.well-known/mercure", NULL });
+        learn((const char *const[]){ "REQUEST_METHOD", "POST", "SCRIPT_NAME",
+                                     "/.well-known/mercure/subscriptions", NULL });
     }
 }
 
@@ -153,16 +158,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n)
         if (r.route == REQ_EVENTS || r.route == REQ_PUBLISH) {
             /* 1 to 16 distinct valid channels (publish: one); a valid event type or none */
             unsigned i, j;
-            if (r.nchan < 1 || r.nchan > (r.route == REQ_PUBLISH ? 1u : CHAN_SUB_MAX))
+            if (r.nchan < 1 || r.nchan > (r.route == REQ_PUBLISH ? 1u : REQ_CHANNELS_MAX))
                 abort();
             for (i = 0; i < r.nchan; i++) {
-                if (!text_name_ok(r.chans[i], CHAN_NAME_MAX))
+                if (!text_name_ok(r.chans[i], REQ_CHANNEL_MAX))
                     abort();
                 for (j = 0; j < i; j++)
                     if (strcmp(r.chans[i], r.chans[j]) == 0)
                         abort();
             }
-            if (r.event[0] && (r.route != REQ_PUBLISH || !text_name_ok(r.event, CHAN_TYPE_MAX)))
+            if (r.event[0] && (r.route != REQ_PUBLISH || !text_name_ok(r.event, REQ_EVENT_MAX)))
                 abort();
             if (r.route == REQ_PUBLISH && (r.head || r.have_last))
                 abort();

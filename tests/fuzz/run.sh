@@ -2,10 +2,12 @@
 # run.sh -- builds the libFuzzer harnesses with clang (ASan + UBSan) and runs each for a while.
 #
 # Usage: tests/fuzz/run.sh [SECONDS_EACH] [BUILD_DIR] [NAME...]   (default 60 s, build-fuzz/,
-# every harness: sse req frame intake)
-# Needs clang and libclang-rt-14-dev (deploy/install-deps.sh fuzz), and libfcgi-dev for
-# fuzz_intake. Each harness starts from its seed corpus in tests/fuzz/corpus/<name> and keeps
-# what it finds in BUILD_DIR/corpus/; a crash leaves its input in BUILD_DIR and fails the run.
+# every harness: sse req frame intake redis)
+# Needs clang and libclang-rt-14-dev (deploy/install-deps.sh fuzz), and the libraries the
+# sources link (deploy/install-deps.sh build: libfcgi, hiredis, PCRE2, libidn2, jansson,
+# OpenSSL, and libsystemd when configure found it): every harness links every module of src/.
+# Each harness starts from its seed corpus in tests/fuzz/corpus/<name> and keeps what it finds
+# in BUILD_DIR/corpus/; a crash leaves its input in BUILD_DIR and fails the run.
 # Prints each harness's executions and "N passed, N failed".
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -14,7 +16,7 @@ out=${2:-$top/build-fuzz}
 if [ $# -gt 2 ]; then
     shift 2
 else
-    set -- sse req frame intake
+    set -- sse req frame intake redis
 fi
 mkdir -p "$out"
 # config.h: the one of a configured build in build/ when there is one, else a minimal one
@@ -31,6 +33,16 @@ fcgi_flags=$(pkg-config --cflags --libs fcgi 2>/dev/null) || fcgi_flags=-lfcgi
 [ -n "$fcgi_flags" ] || fcgi_flags=-lfcgi
 hiredis_flags=$(pkg-config --cflags --libs hiredis 2>/dev/null) || hiredis_flags=-lhiredis
 [ -n "$hiredis_flags" ] || hiredis_flags=-lhiredis
+# Mercure's modules (src/mercure/) need PCRE2 and libidn2, as configure.ac says
+mercure_flags=$(pkg-config --cflags --libs libpcre2-8 libidn2 2>/dev/null) ||
+    mercure_flags="-lpcre2-8 -lidn2"
+# listen.c calls sd_listen_fds() when config.h says HAVE_SYSTEMD (a configured build's does,
+# when libsystemd-dev is installed), as Makefile.am links $(SYSTEMD_LIBS)
+systemd_flags=""
+if grep -q '^#define HAVE_SYSTEMD 1' "$inc/config.h"; then
+    systemd_flags=$(pkg-config --cflags --libs libsystemd 2>/dev/null) || systemd_flags=-lsystemd
+    [ -n "$systemd_flags" ] || systemd_flags=-lsystemd
+fi
 # The Redis functions as a C string, as Makefile.am makes src/redis/fcgi-sse-lua.h (redis_link.c
 # has it).
 mkdir -p "$inc/redis"
@@ -44,11 +56,14 @@ for name in "$@"; do
     bin="$out/fuzz_$name"
     extra=""
     case $name in
-    sse | req | frame | intake)
+    sse | req | frame | intake | redis)
         srcs=$modules
-        libs="$fcgi_flags $hiredis_flags -ljansson -lcrypto"
-        # fuzz_intake writes each input into a socket buffer: keep inputs well within one
+        libs="$fcgi_flags $hiredis_flags $mercure_flags $systemd_flags -ljansson -lcrypto"
+        # fuzz_intake writes each input into a socket buffer: keep inputs well within one;
+        # fuzz_redis runs OPS_MAX operations at most, and the responder's log (a line or more
+        # per input) goes to /dev/null (libFuzzer's and the sanitizers' reports do not)
         [ "$name" = intake ] && extra="-max_len=16384"
+        [ "$name" = redis ] && extra="-max_len=4096 -close_fd_mask=2"
         ;;
     *)
         echo "fuzz_$name: no such harness"
