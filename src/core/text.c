@@ -1,8 +1,10 @@
-/* text.c -- text the responder reads and writes: decimal numbers, percent-decoding, names, UTF-8 (pure) */
+/* text.c -- text the responder reads and writes: decimal numbers, hex digits, percent-decoding, names, UTF-8, a refusal's line (pure) */
 #include "config.h"
 
 #include "core/text.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 int text_parse_uint(const char *s, unsigned long long min, unsigned long long max,
@@ -42,7 +44,7 @@ size_t text_u64(char *buf, unsigned long long v)
     return n;
 }
 
-static int text_hexval(char c)
+int text_hexval(int c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -210,4 +212,16 @@ void text_utf8_clean(char *str, size_t n)
         }
         s[i++] = '?';
     }
+}
+
+int text_fail(int status, char *why, size_t whylen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (whylen) {
+        va_start(ap, fmt);
+        vsnprintf(why, whylen, fmt, ap);
+        va_end(ap);
+    }
+    return status;
 }

@@ -17,6 +17,12 @@ size_t text_u64(char *buf, unsigned long long v);
  * space when plus is set (form encoding). Returns the decoded length, or
  * -1 on a bad escape, an embedded NUL, or when it does not fit. */
 long text_decode(const char *s, size_t n, int plus, char *out, size_t cap);
+/* A refusal: the one line fmt makes, written into why (whylen bytes, 0: nothing
+ * written). Returns status, so that a check can end with `return text_fail(...)`. */
+__attribute__((format(printf, 4, 5))) int text_fail(int status, char *why, size_t whylen,
+                                                    const char *fmt, ...);
+/* The value of the hex digit c (a byte or a code point), or -1. */
+int text_hexval(int c);
 
 /* One name=value pair of form-encoded text (a query string, a form body):
  * undecoded, not NUL-terminated; a pair without '=' has an empty value. */

@@ -3,6 +3,7 @@
 
 #include "mercure/grant.h"
 #include "mercure/topic.h"
+#include "core/text.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,18 +11,6 @@
 #include <string.h>
 
 static const char grant_detail_type[] = "https://mercure.rocks/authorization-detail";
-
-/* Records a refusal in why. Always -1. */
-__attribute__((format(printf, 3, 4))) static int grant_fail(char *why, size_t whylen,
-                                                            const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(why, whylen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 void grant_free(struct grant *g)
 {
@@ -73,10 +62,10 @@ static int grant_add(struct grant_matcher **list, size_t *n, const json_t *str,
     struct grant_matcher *room;
 
     if (*n == GRANT_MATCHERS_MAX)
-        return grant_fail(why, whylen, "the token grants %s on more than %d matchers", action,
+        return text_fail(-1, why, whylen, "the token grants %s on more than %d matchers", action,
                           GRANT_MATCHERS_MAX);
     if (!(room = grant_room(*list, *n, sizeof **list)))
-        return grant_fail(why, whylen, "out of memory");
+        return text_fail(-1, why, whylen, "out of memory");
     *list = room;
     if (len == 1 && s[0] == '*')
         type = GRANT_ANY;
@@ -97,11 +86,11 @@ static int grant_actions(const json_t *actions, size_t d, int *pub, int *sub, ch
 
     *pub = *sub = 0;
     if (!json_is_array(actions) || json_array_size(actions) == 0)
-        return grant_fail(why, whylen, "authorization_details[%zu].actions is not a non-empty "
+        return text_fail(-1, why, whylen, "authorization_details[%zu].actions is not a non-empty "
                           "array", d);
     json_array_foreach(actions, i, a) {
         if (!json_is_string(a))
-            return grant_fail(why, whylen, "authorization_details[%zu].actions[%zu] is not a "
+            return text_fail(-1, why, whylen, "authorization_details[%zu].actions[%zu] is not a "
                               "string", d, i);
         /* Unknown actions grant nothing and are no error (the draft's registry may grow). */
         *pub |= strcmp(json_string_value(a), "publish") == 0;
@@ -118,27 +107,27 @@ static int grant_topic(const json_t *t, size_t d, size_t i, const json_t **match
     const char *bad;
 
     if (!json_is_object(t))
-        return grant_fail(why, whylen, "authorization_details[%zu].topics[%zu] is not an "
+        return text_fail(-1, why, whylen, "authorization_details[%zu].topics[%zu] is not an "
                           "object", d, i);
     *match = json_object_get(t, "match");
     if (!json_is_string(*match))
-        return grant_fail(why, whylen, "authorization_details[%zu].topics[%zu].match is not a "
+        return text_fail(-1, why, whylen, "authorization_details[%zu].topics[%zu].match is not a "
                           "string", d, i);
     if ((bad = grant_bad_string(json_string_value(*match), json_string_length(*match))))
-        return grant_fail(why, whylen, "authorization_details[%zu].topics[%zu].match %s", d, i,
+        return text_fail(-1, why, whylen, "authorization_details[%zu].topics[%zu].match %s", d, i,
                           bad);
     mt = json_object_get(t, "match_type");
     *type = GRANT_EXACT;
     if (!mt)
         return 0;
     if (!json_is_string(mt))
-        return grant_fail(why, whylen, "authorization_details[%zu].topics[%zu].match_type is "
+        return text_fail(-1, why, whylen, "authorization_details[%zu].topics[%zu].match_type is "
                           "not a string", d, i);
     if (strcmp(json_string_value(mt), "urlpattern") == 0)
         *type = GRANT_URLPATTERN;
     else if (strcmp(json_string_value(mt), "exact") != 0)
         /* Also for `*`: a grant the hub cannot read fails loudly, never widens. */
-        return grant_fail(why, whylen, "authorization_details[%zu].topics[%zu].match_type is "
+        return text_fail(-1, why, whylen, "authorization_details[%zu].topics[%zu].match_type is "
                           "not one this hub supports (exact, urlpattern)", d, i);
     return 0;
 }
@@ -155,14 +144,14 @@ static int grant_detail(struct grant *g, const json_t *det, size_t d, size_t k, 
     if (grant_actions(json_object_get(det, "actions"), d, &pub, &sub, why, whylen) < 0)
         return -1;
     if (!json_is_array(topics) || json_array_size(topics) == 0)
-        return grant_fail(why, whylen, "authorization_details[%zu].topics is not a non-empty "
+        return text_fail(-1, why, whylen, "authorization_details[%zu].topics is not a non-empty "
                           "array", d);
     if (json_array_size(topics) > GRANT_TOPICS_MAX)
-        return grant_fail(why, whylen, "authorization_details[%zu].topics has more than %d "
+        return text_fail(-1, why, whylen, "authorization_details[%zu].topics has more than %d "
                           "matchers", d, GRANT_TOPICS_MAX);
     payload = json_object_get(det, "payload");
     if (payload && !json_is_object(payload))
-        return grant_fail(why, whylen, "authorization_details[%zu].payload is not an object",
+        return text_fail(-1, why, whylen, "authorization_details[%zu].payload is not an object",
                           d);
     json_array_foreach(topics, i, t) {
         if (grant_topic(t, d, i, &match, &type, why, whylen) < 0)
@@ -188,21 +177,21 @@ static int grant_current(struct grant *g, const json_t *claims, char *why, size_
     if (!ad)
         return 0;
     if (!json_is_array(ad))
-        return grant_fail(why, whylen, "authorization_details is not an array");
+        return text_fail(-1, why, whylen, "authorization_details is not an array");
     json_array_foreach(ad, i, det) {
         if (!json_is_object(det))
-            return grant_fail(why, whylen, "authorization_details[%zu] is not an object", i);
+            return text_fail(-1, why, whylen, "authorization_details[%zu] is not an object", i);
         type = json_object_get(det, "type");
         if (!json_is_string(type))
-            return grant_fail(why, whylen, "authorization_details[%zu].type is not a string", i);
+            return text_fail(-1, why, whylen, "authorization_details[%zu].type is not a string", i);
         if (json_string_length(type) != sizeof grant_detail_type - 1 ||
             memcmp(json_string_value(type), grant_detail_type, sizeof grant_detail_type - 1))
             continue; /* another API's detail */
         if (k == GRANT_DETAILS_MAX)
-            return grant_fail(why, whylen, "the token has more than %d Mercure authorization "
+            return text_fail(-1, why, whylen, "the token has more than %d Mercure authorization "
                               "details", GRANT_DETAILS_MAX);
         if (!(room = grant_room(g->payloads, k, sizeof *g->payloads)))
-            return grant_fail(why, whylen, "out of memory");
+            return text_fail(-1, why, whylen, "out of memory");
         g->payloads = room;
         if (grant_detail(g, det, i, k, why, whylen) < 0)
             return -1;
@@ -222,12 +211,12 @@ static int grant_selectors(const json_t *list, const char *name, struct grant_ma
     if (!list || json_is_null(list))
         return 0;
     if (!json_is_array(list))
-        return grant_fail(why, whylen, "mercure.%s is not an array", name);
+        return text_fail(-1, why, whylen, "mercure.%s is not an array", name);
     json_array_foreach(list, i, s) {
         if (!json_is_string(s))
-            return grant_fail(why, whylen, "mercure.%s[%zu] is not a string", name, i);
+            return text_fail(-1, why, whylen, "mercure.%s[%zu] is not a string", name, i);
         if ((bad = grant_bad_string(json_string_value(s), json_string_length(s))))
-            return grant_fail(why, whylen, "mercure.%s[%zu] %s", name, i, bad);
+            return text_fail(-1, why, whylen, "mercure.%s[%zu] %s", name, i, bad);
         if (grant_add(out, n, s, GRANT_URITEMPLATE, 0, why, whylen, name) < 0)
             return -1;
     }
@@ -242,7 +231,7 @@ static int grant_legacy(struct grant *g, const json_t *claims, char *why, size_t
     if (!m)
         return 0;
     if (!json_is_object(m))
-        return grant_fail(why, whylen, "the mercure claim is not an object");
+        return text_fail(-1, why, whylen, "the mercure claim is not an object");
     if (grant_selectors(json_object_get(m, "publish"), "publish", &g->publish, &g->npublish,
                         why, whylen) < 0 ||
         grant_selectors(json_object_get(m, "subscribe"), "subscribe", &g->subscribe,
@@ -251,7 +240,7 @@ static int grant_legacy(struct grant *g, const json_t *claims, char *why, size_t
     payload = json_object_get(m, "payload");
     if (payload && !json_is_null(payload)) {
         if (!(g->payloads = calloc(1, sizeof *g->payloads)))
-            return grant_fail(why, whylen, "out of memory");
+            return text_fail(-1, why, whylen, "out of memory");
         g->payloads[0] = payload;
         g->ndetails = 1;
     }
@@ -267,7 +256,7 @@ int grant_from_claims(json_t *claims, enum jwt_gen gen, struct grant *g, char *w
     if (whylen)
         why[0] = '\0';
     if (!json_is_object(claims) || (gen != JWT_GEN_CURRENT && gen != JWT_GEN_LEGACY))
-        return grant_fail(why, whylen, "no claims of a known generation");
+        return text_fail(-1, why, whylen, "no claims of a known generation");
     g->gen = gen;
     r = gen == JWT_GEN_CURRENT ? grant_current(g, claims, why, whylen) :
         grant_legacy(g, claims, why, whylen);

@@ -14,20 +14,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* Records a refusal in why. Returns status. */
-__attribute__((format(printf, 4, 5))) static int sel_fail(int status, char *why, size_t whylen,
-                                                          const char *fmt, ...)
-{
-    va_list ap;
-
-    if (whylen) {
-        va_start(ap, fmt);
-        vsnprintf(why, whylen, fmt, ap);
-        va_end(ap);
-    }
-    return status;
-}
-
 void sel_free(struct sel_matcher *m)
 {
     if (!m)
@@ -50,14 +36,14 @@ static int sel_compile_pattern(struct sel_matcher *m, const char *hub_url, char 
         /* urlpattern's own reasons quote pieces of the pattern: not passed on. */
         r = urlpattern_compile(&m->up, m->text, m->len, hub_url, err, sizeof err);
         if (r == URLPATTERN_ENOMEM)
-            return sel_fail(500, why, whylen, "out of memory");
+            return text_fail(500, why, whylen, "out of memory");
         if (r == URLPATTERN_EUNSUPPORTED)
-            return sel_fail(400, why, whylen, "is a URL pattern whose regexp group uses a "
+            return text_fail(400, why, whylen, "is a URL pattern whose regexp group uses a "
                             "feature this hub does not support");
         if (r == URLPATTERN_ETOOBIG)
-            return sel_fail(400, why, whylen, "is a URL pattern over this hub's limits");
+            return text_fail(400, why, whylen, "is a URL pattern over this hub's limits");
         if (r != 0)
-            return sel_fail(400, why, whylen, "is not a valid URL pattern");
+            return text_fail(400, why, whylen, "is not a valid URL pattern");
         return 0;
     }
     r = uritemplate_compile(m->text, m->len, &m->ut, NULL, 0);
@@ -66,9 +52,9 @@ static int sel_compile_pattern(struct sel_matcher *m, const char *hub_url, char 
         return 0;
     }
     if (r == UT_ENOMEM)
-        return sel_fail(500, why, whylen, "out of memory");
+        return text_fail(500, why, whylen, "out of memory");
     if (r == UT_ETOOBIG)
-        return sel_fail(400, why, whylen, "is a URI template over this hub's limits");
+        return text_fail(400, why, whylen, "is a URI template over this hub's limits");
     return 0;
 }
 
@@ -82,16 +68,16 @@ static int sel_compile_st(struct sel_matcher *m, enum sel_type t, const char *te
 
     memset(m, 0, sizeof *m);
     if (len == 0)
-        return sel_fail(400, why, whylen, "is empty");
+        return text_fail(400, why, whylen, "is empty");
     if (len > TOPIC_MAX)
-        return sel_fail(400, why, whylen, "is longer than %d bytes", TOPIC_MAX);
+        return text_fail(400, why, whylen, "is longer than %d bytes", TOPIC_MAX);
     if (!topic_text_ok(text, len, &bad))
-        return sel_fail(400, why, whylen, "%s %s", strcmp(bad, "not UTF-8") ? "holds" : "is",
+        return text_fail(400, why, whylen, "%s %s", strcmp(bad, "not UTF-8") ? "holds" : "is",
                         bad);
     if (t != SEL_EXACT && t != SEL_URLPATTERN && t != SEL_URITEMPLATE && t != SEL_ANY)
-        return sel_fail(400, why, whylen, "is of no matcher type this hub knows");
+        return text_fail(400, why, whylen, "is of no matcher type this hub knows");
     if (!(copy = malloc(len + 1)))
-        return sel_fail(500, why, whylen, "out of memory");
+        return text_fail(500, why, whylen, "out of memory");
     memcpy(copy, text, len);
     copy[len] = '\0';
     m->text = copy;
@@ -231,27 +217,27 @@ static int sel_generation(struct sel_request *r, const struct sel_scan *s, unsig
                           char *why, size_t whylen)
 {
     if (s->current && s->legacy)
-        return sel_fail(400, why, whylen, "the query has both match parameters (the current "
+        return text_fail(400, why, whylen, "the query has both match parameters (the current "
                         "draft) and topic parameters (the legacy one): a request speaks one");
     /* The current draft reserves the match prefix; a legacy request (topic=) is read by the
      * legacy draft's rules, which ignore parameters they do not know. */
     if (s->reserved && !s->legacy)
-        return sel_fail(400, why, whylen, "a parameter named match... is not one this hub "
+        return text_fail(400, why, whylen, "a parameter named match... is not one this hub "
                         "supports (match, match_exact, match_urlpattern)");
     if (!s->current && !s->legacy)
-        return sel_fail(400, why, whylen, "no topic matcher: %s",
+        return text_fail(400, why, whylen, "no topic matcher: %s",
                         gens == SEL_LEGACY ? "give one or more topic parameters"
                         : gens == SEL_CURRENT ? "give match, match_exact or match_urlpattern"
                         : "give match, match_exact or match_urlpattern (or the legacy topic)");
     r->gen = s->current ? SEL_CURRENT : SEL_LEGACY;
     if (!(gens & r->gen))
-        return sel_fail(400, why, whylen, r->gen == SEL_CURRENT ?
+        return text_fail(400, why, whylen, r->gen == SEL_CURRENT ?
                         "the current draft's match parameters are off on this hub "
                         "(--mercure-protocol current or both allows them)" :
                         "the legacy topic parameter is off on this hub (--mercure-protocol "
                         "legacy or both allows it)");
     if (s->current + s->legacy > SEL_MATCHERS_MAX)
-        return sel_fail(400, why, whylen, "more than %d topic matchers", SEL_MATCHERS_MAX);
+        return text_fail(400, why, whylen, "more than %d topic matchers", SEL_MATCHERS_MAX);
     return 0;
 }
 
@@ -261,11 +247,11 @@ static int sel_last(struct sel_request *r, const char *v, size_t n, char *why, s
     const char *name = r->gen == SEL_CURRENT ? "last_event_id" : "lastEventID", *bad;
 
     if (n > SEL_LAST_ID_MAX)
-        return sel_fail(400, why, whylen, "%s is longer than %d bytes", name, SEL_LAST_ID_MAX);
+        return text_fail(400, why, whylen, "%s is longer than %d bytes", name, SEL_LAST_ID_MAX);
     /* No event id holds what a topic may not (the publish rules): such a value is no id,
      * and one holding NUL could not even be kept whole. */
     if (!topic_text_ok(v, n, &bad))
-        return sel_fail(400, why, whylen, "%s %s %s", name,
+        return text_fail(400, why, whylen, "%s %s %s", name,
                         strcmp(bad, "not UTF-8") ? "holds" : "is", bad);
     memcpy(r->last, v, n);
     r->last[n] = '\0';
@@ -288,7 +274,7 @@ static int sel_add(struct sel_request *r, enum sel_param p, size_t pos, const ch
     int st;
 
     if ((st = sel_compile_st(m, t, v, n, hub_url, reason, sizeof reason)))
-        return sel_fail(st, why, whylen, "topic matcher %zu (%s) %s", pos, pnames[p], reason);
+        return text_fail(st, why, whylen, "topic matcher %zu (%s) %s", pos, pnames[p], reason);
     for (i = 0; i < r->n; i++)
         if (strcmp(r->m[i].type_name, m->type_name) == 0 && r->m[i].len == m->len &&
             memcmp(r->m[i].text, m->text, m->len) == 0) {
@@ -318,7 +304,7 @@ static int sel_read(struct sel_request *r, char *query, char *scratch, const cha
             continue;
         n = topic_unescape(scratch, f.value_len + 1, f.value, f.value_len, 1, 1);
         if (n < 0)
-            return sel_fail(500, why, whylen, "the query could not be decoded");
+            return text_fail(500, why, whylen, "the query could not be decoded");
         if (p == last)
             st = sel_last(r, scratch, (size_t)n, why, whylen);
         else
@@ -342,9 +328,9 @@ int sel_parse_query(struct sel_request *r, const char *query, size_t len, const 
     if (whylen)
         why[0] = '\0';
     if (memchr(query, '\0', len))
-        return sel_fail(400, why, whylen, "the query holds a NUL byte");
+        return text_fail(400, why, whylen, "the query holds a NUL byte");
     if (!(copy = malloc(2 * len + 2)))
-        return sel_fail(500, why, whylen, "out of memory");
+        return text_fail(500, why, whylen, "out of memory");
     memcpy(copy, query, len);
     copy[len] = '\0';
     scratch = copy + len + 1; /* a decoded name or value: never longer than the query */

@@ -3,6 +3,7 @@
 
 #include "mercure/subevent.h"
 #include "mercure/topic.h"
+#include "core/text.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,21 +11,6 @@
 #include <string.h>
 
 static const char subevent_context[] = "https://mercure.rocks/";
-
-/* Records a refusal in why. Returns status. */
-__attribute__((format(printf, 4, 5))) static int subevent_fail(int status, char *why,
-                                                               size_t whylen,
-                                                               const char *fmt, ...)
-{
-    va_list ap;
-
-    if (whylen) {
-        va_start(ap, fmt);
-        vsnprintf(why, whylen, fmt, ap);
-        va_end(ap);
-    }
-    return status;
-}
 
 /* The match type a current subscription's topic and document name. */
 static const char *subevent_type(const struct subevent_sub *s)
@@ -119,15 +105,15 @@ static int subevent_segment(const char *s, size_t n, size_t k, char **out, size_
     long len;
 
     if (n == 0)
-        return subevent_fail(404, why, whylen, "segment %zu of the path is empty", k);
+        return text_fail(404, why, whylen, "segment %zu of the path is empty", k);
     if (n > 3 * TOPIC_MAX)
-        return subevent_fail(404, why, whylen, "segment %zu of the path is too long", k);
+        return text_fail(404, why, whylen, "segment %zu of the path is too long", k);
     if (!(d = malloc(n + 1)))
-        return subevent_fail(500, why, whylen, "out of memory");
+        return text_fail(500, why, whylen, "out of memory");
     len = topic_decode(d, n + 1, s, n);
     if (len < 0 || (size_t)len > TOPIC_MAX || !topic_text_ok(d, (size_t)len, NULL)) {
         free(d);
-        return subevent_fail(404, why, whylen, "segment %zu of the path is not %s", k,
+        return text_fail(404, why, whylen, "segment %zu of the path is not %s", k,
                              len < 0 ? "percent-encoded text" : "a topic, matcher or "
                              "subscriber");
     }
@@ -159,7 +145,7 @@ int subevent_path_parse(struct subevent_path *p, const char *path, size_t len,
         seg[nseg++] = path + i + 1;
     }
     if (i < len || path[0] != '/' || nseg < 1 + base || nseg > 2 + base)
-        return subevent_fail(404, why, whylen, "no subscriptions API resource has this path "
+        return text_fail(404, why, whylen, "no subscriptions API resource has this path "
                              "(%s)", gen == SEL_CURRENT ? "/{match_type}/{match}[/{subscriber}]"
                              : "/{topic}[/{subscriber}]");
     for (i = 0; i < nseg; i++)
@@ -169,7 +155,7 @@ int subevent_path_parse(struct subevent_path *p, const char *path, size_t len,
             return st;
         if (strcmp(type, "exact") != 0 && strcmp(type, "urlpattern") != 0) {
             free(type);
-            return subevent_fail(404, why, whylen, "the match type is neither exact nor "
+            return text_fail(404, why, whylen, "the match type is neither exact nor "
                                  "urlpattern");
         }
         memcpy(p->match_type, type, tl + 1);

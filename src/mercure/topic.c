@@ -4,6 +4,7 @@
 #include "mercure/topic.h"
 #include "mercure/topic_int.h"
 #include "mercure/url.h"
+#include "core/text.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -99,18 +100,6 @@ int topic_text_ok(const char *s, size_t len, const char **why)
     return bad == NULL;
 }
 
-/* The value of hex digit c, or -1. */
-static int topic_hex(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* 1 when c is an RFC 3986 unreserved character. */
 static int topic_unreserved(unsigned char c)
 {
@@ -129,8 +118,8 @@ long topic_unescape(char *out, size_t cap, const char *s, size_t len, int plus, 
             int hi = -1, lo = -1;
 
             if (i + 2 < len) {
-                hi = topic_hex((unsigned char)s[i + 1]);
-                lo = topic_hex((unsigned char)s[i + 2]);
+                hi = text_hexval((unsigned char)s[i + 1]);
+                lo = text_hexval((unsigned char)s[i + 2]);
             }
             if (hi >= 0 && lo >= 0) {
                 c = (unsigned char)(hi * 16 + lo);
@@ -193,8 +182,8 @@ static void topic_normalize(char *path, size_t *len)
     for (i = 0; i < n; i++) {
         int hi, lo;
 
-        if (s[i] == '%' && i + 2 < n && (hi = topic_hex((unsigned char)s[i + 1])) >= 0 &&
-            (lo = topic_hex((unsigned char)s[i + 2])) >= 0 &&
+        if (s[i] == '%' && i + 2 < n && (hi = text_hexval((unsigned char)s[i + 1])) >= 0 &&
+            (lo = text_hexval((unsigned char)s[i + 2])) >= 0 &&
             topic_unreserved((unsigned char)(hi * 16 + lo))) {
             s[o++] = (char)(hi * 16 + lo);
             i += 2;

@@ -12,20 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Records a refusal in why. Returns status. */
-__attribute__((format(printf, 4, 5))) static int update_fail(int status, char *why,
-                                                             size_t whylen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (whylen) {
-        va_start(ap, fmt);
-        vsnprintf(why, whylen, fmt, ap);
-        va_end(ap);
-    }
-    return status;
-}
-
 void update_free(struct update *u)
 {
     if (!u)
@@ -50,14 +36,14 @@ static int update_topic_ok(const char *s, size_t n, size_t pos, char *why, size_
     const char *bad;
 
     if (n > TOPIC_MAX)
-        return update_fail(413, why, whylen, "topic %zu is longer than %d bytes", pos,
+        return text_fail(413, why, whylen, "topic %zu is longer than %d bytes", pos,
                            TOPIC_MAX);
     if (n == 0)
-        return update_fail(400, why, whylen, "topic %zu is empty", pos);
+        return text_fail(400, why, whylen, "topic %zu is empty", pos);
     if (!topic_text_ok(s, n, &bad))
-        return update_fail(400, why, whylen, "topic %zu %s", pos, update_text_why(bad));
+        return text_fail(400, why, whylen, "topic %zu %s", pos, update_text_why(bad));
     if (n == 1 && s[0] == '*')
-        return update_fail(400, why, whylen, "topic %zu is the wildcard *, which no update "
+        return text_fail(400, why, whylen, "topic %zu is the wildcard *, which no update "
                            "may have", pos);
     return 0;
 }
@@ -68,16 +54,16 @@ static int update_id_ok(const char *s, size_t n, char *why, size_t whylen)
     const char *bad;
 
     if (n > UPDATE_ID_MAX)
-        return update_fail(413, why, whylen, "id is longer than %d bytes", UPDATE_ID_MAX);
+        return text_fail(413, why, whylen, "id is longer than %d bytes", UPDATE_ID_MAX);
     if (n == 0)
-        return update_fail(400, why, whylen, "id is empty");
+        return text_fail(400, why, whylen, "id is empty");
     if (s[0] == '#')
-        return update_fail(400, why, whylen, "id starts with '#', which only the hub's own "
+        return text_fail(400, why, whylen, "id starts with '#', which only the hub's own "
                            "ids may");
     if (n == 8 && memcmp(s, "earliest", 8) == 0)
-        return update_fail(400, why, whylen, "id is earliest, a reserved value");
+        return text_fail(400, why, whylen, "id is earliest, a reserved value");
     if (!topic_text_ok(s, n, &bad))
-        return update_fail(400, why, whylen, "id %s", update_text_why(bad));
+        return text_fail(400, why, whylen, "id %s", update_text_why(bad));
     return 0;
 }
 
@@ -87,14 +73,14 @@ static int update_type_ok(const char *s, size_t n, int hub, char *why, size_t wh
     const char *bad;
 
     if (n > UPDATE_TYPE_MAX)
-        return update_fail(413, why, whylen, "type is longer than %d bytes", UPDATE_TYPE_MAX);
+        return text_fail(413, why, whylen, "type is longer than %d bytes", UPDATE_TYPE_MAX);
     if (n == 0)
-        return update_fail(400, why, whylen, "type is empty");
+        return text_fail(400, why, whylen, "type is empty");
     if (!hub && n == 7 && memcmp(s, "mercure", 7) == 0)
-        return update_fail(400, why, whylen, "type mercure is reserved for the hub's own "
+        return text_fail(400, why, whylen, "type mercure is reserved for the hub's own "
                            "events");
     if (!topic_text_ok(s, n, &bad))
-        return update_fail(400, why, whylen, "type %s", update_text_why(bad));
+        return text_fail(400, why, whylen, "type %s", update_text_why(bad));
     return 0;
 }
 
@@ -102,9 +88,9 @@ static int update_type_ok(const char *s, size_t n, int hub, char *why, size_t wh
 static int update_data_ok(const char *s, size_t n, char *why, size_t whylen)
 {
     if (memchr(s, '\0', n))
-        return update_fail(400, why, whylen, "data holds a NUL character");
+        return text_fail(400, why, whylen, "data holds a NUL character");
     if (!text_utf8_ok(s, n))
-        return update_fail(400, why, whylen, "data is not UTF-8");
+        return text_fail(400, why, whylen, "data is not UTF-8");
     return 0;
 }
 
@@ -137,10 +123,10 @@ static int update_field(struct update *u, enum update_field fld, char *v, size_t
         if ((r = update_topic_ok(v, n, u->ntopics + 1, why, whylen)))
             return r;
         if ((r = topic_reserved(v, n, hub_url)) < 0)
-            return update_fail(500, why, whylen, "out of memory while checking topic %zu (or "
+            return text_fail(500, why, whylen, "out of memory while checking topic %zu (or "
                                "the hub URL is not a URL)", u->ntopics + 1);
         if (r)
-            return update_fail(400, why, whylen, "topic %zu is in the hub's reserved "
+            return text_fail(400, why, whylen, "topic %zu is in the hub's reserved "
                                "namespace", u->ntopics + 1);
         u->topics[u->ntopics] = v;
         u->topic_lens[u->ntopics++] = n;
@@ -166,7 +152,7 @@ static int update_field(struct update *u, enum update_field fld, char *v, size_t
     case UF_RETRY:
         if (n == 0 || n > UPDATE_RETRY_DIGITS || strspn(v, "0123456789") != n ||
             text_parse_uint(v, 0, ~0ULL, &u->retry) < 0)
-            return update_fail(400, why, whylen, "retry is not 1 to %d ASCII digits",
+            return text_fail(400, why, whylen, "retry is not 1 to %d ASCII digits",
                                UPDATE_RETRY_DIGITS);
         return 0;
     default:
@@ -196,21 +182,21 @@ static int update_fields(struct update *u, const char *hub_url, char *why, size_
             continue;
         }
         if (fld == UF_TOPIC && u->ntopics == UPDATE_TOPICS_MAX)
-            return update_fail(413, why, whylen, "more than %d topic fields",
+            return text_fail(413, why, whylen, "more than %d topic fields",
                                UPDATE_TOPICS_MAX);
         /* The value ends at the '&' (or NUL) the parser has passed: its room, with a NUL. */
         n = topic_unescape(v, f.value_len + 1, v, f.value_len, 1, 0);
         if (n < 0 && fld == UF_TOPIC)
-            return update_fail(400, why, whylen, "topic %zu holds a '%%' not followed by two "
+            return text_fail(400, why, whylen, "topic %zu holds a '%%' not followed by two "
                                "hex digits", u->ntopics + 1);
         if (n < 0)
-            return update_fail(400, why, whylen, "%s holds a '%%' not followed by two hex "
+            return text_fail(400, why, whylen, "%s holds a '%%' not followed by two hex "
                                "digits", field_names[fld]);
         if ((r = update_field(u, fld, v, (size_t)n, hub_url, why, whylen)))
             return r;
     }
     if (u->ntopics == 0)
-        return update_fail(400, why, whylen, "no topic field");
+        return text_fail(400, why, whylen, "no topic field");
     return 0;
 }
 
@@ -223,11 +209,11 @@ int update_from_form(struct update *u, const char *body, size_t len, const char 
     if (whylen)
         why[0] = '\0';
     if (memchr(body, '\0', len))
-        return update_fail(400, why, whylen, "the body holds a NUL byte");
+        return text_fail(400, why, whylen, "the body holds a NUL byte");
     /* The body, NUL-terminated, then an empty string for absent data. Every value is
      * decoded in place (never longer than its text), so the fields point into this copy. */
     if (!(u->mem = malloc(len + 2)))
-        return update_fail(500, why, whylen, "out of memory");
+        return text_fail(500, why, whylen, "out of memory");
     memcpy(u->mem, body, len);
     u->mem[len] = u->mem[len + 1] = '\0';
     u->data = u->mem + len + 1;
@@ -311,11 +297,11 @@ static int update_members(struct update *u, const json_t *o, char *why, size_t w
 
     if (!json_is_array(t) || json_array_size(t) == 0 ||
         json_array_size(t) > UPDATE_TOPICS_MAX)
-        return update_fail(-1, why, whylen, "t is not 1 to %d topics",
+        return text_fail(-1, why, whylen, "t is not 1 to %d topics",
                            UPDATE_TOPICS_MAX);
     json_array_foreach(t, i, v) {
         if (!json_is_string(v))
-            return update_fail(-1, why, whylen, "topic %zu is not a string",
+            return text_fail(-1, why, whylen, "topic %zu is not a string",
                                i + 1);
         u->topics[i] = json_string_value(v);
         u->topic_lens[i] = json_string_length(v);
@@ -327,17 +313,17 @@ static int update_members(struct update *u, const json_t *o, char *why, size_t w
     if (update_member(o, "d", &u->data, &u->data_len) < 0 ||
         update_member(o, "i", &u->id, &u->id_len) < 0 ||
         update_member(o, "y", &u->type, &u->type_len) < 0)
-        return update_fail(-1, why, whylen, "d, i or y is not a string");
+        return text_fail(-1, why, whylen, "d, i or y is not a string");
     if (update_data_ok(u->data, u->data_len, why, whylen) ||
         (u->id && update_id_ok(u->id, u->id_len, why, whylen)) ||
         (u->type && update_type_ok(u->type, u->type_len, 1, why, whylen)))
         return -1;
     if (r && (!json_is_integer(r) || json_integer_value(r) < 0 ||
               json_integer_value(r) > 999999999999999999LL))
-        return update_fail(-1, why, whylen, "r is not a retry");
+        return text_fail(-1, why, whylen, "r is not a retry");
     u->retry = r ? (unsigned long long)json_integer_value(r) : 0;
     if (p && !json_is_boolean(p))
-        return update_fail(-1, why, whylen, "p is not a boolean");
+        return text_fail(-1, why, whylen, "p is not a boolean");
     u->is_private = json_is_true(p);
     return 0;
 }
@@ -357,12 +343,12 @@ int update_load(struct update *u, const char *text, size_t len, char *why, size_
     o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &e);
     if (!json_is_object(o)) {
         json_decref(o);
-        return update_fail(-1, why, whylen, "stored update: not a JSON object");
+        return text_fail(-1, why, whylen, "stored update: not a JSON object");
     }
     if (update_members(u, o, reason, sizeof reason) < 0) {
         json_decref(o);
         memset(u, 0, sizeof *u);
-        return update_fail(-1, why, whylen, "stored update: %s", reason);
+        return text_fail(-1, why, whylen, "stored update: %s", reason);
     }
     total = u->data_len + 1 + (u->id ? u->id_len + 1 : 0) + (u->type ? u->type_len + 1 : 0);
     for (i = 0; i < u->ntopics; i++)
@@ -370,7 +356,7 @@ int update_load(struct update *u, const char *text, size_t len, char *why, size_
     if (!(at = u->mem = malloc(total))) {
         json_decref(o);
         memset(u, 0, sizeof *u);
-        return update_fail(-1, why, whylen, "stored update: out of memory");
+        return text_fail(-1, why, whylen, "stored update: out of memory");
     }
     for (i = 0; i < u->ntopics; i++)
         u->topics[i] = update_copy(&at, u->topics[i], u->topic_lens[i]);

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "mercure/url_int.h"
+#include "core/text.h"
 
 #include <idn2.h>
 #include <stdint.h>
@@ -31,17 +32,6 @@ static int forbidden_host(unsigned char c)
 static int forbidden_domain(unsigned char c)
 {
     return forbidden_host(c) || c < 0x20 || c == '%' || c == 0x7f;
-}
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* ---- IPv6 */
@@ -115,8 +105,8 @@ static int ipv6_parse(const char *in, size_t len, uint16_t a[8])
             compress = ++piece;
             continue;
         }
-        while (length < 4 && C != -1 && hexval(C) >= 0) {
-            value = value * 16 + (unsigned)hexval(C);
+        while (length < 4 && C != -1 && text_hexval(C) >= 0) {
+            value = value * 16 + (unsigned)text_hexval(C);
             p++;
             length++;
         }
@@ -218,7 +208,7 @@ static int ipv4_number(const char *s, size_t n, uint64_t *v)
     else if (n >= 2 && s[0] == '0')
         s += 1, n -= 1, radix = 8;
     for (size_t i = 0; i < n; i++) {
-        int d = hexval((unsigned char)s[i]);
+        int d = text_hexval((unsigned char)s[i]);
 
         if (d < 0 || (unsigned)d >= radix)
             return -1;
@@ -391,8 +381,8 @@ int url_host_parse(const char *in, size_t len, int is_opaque, struct url_buf *ou
     for (i = 0, r = 0; i < len && r == 0; i++) {
         int h, l;
 
-        if (in[i] == '%' && i + 2 < len && (h = hexval((unsigned char)in[i + 1])) >= 0 &&
-            (l = hexval((unsigned char)in[i + 2])) >= 0) {
+        if (in[i] == '%' && i + 2 < len && (h = text_hexval((unsigned char)in[i + 1])) >= 0 &&
+            (l = text_hexval((unsigned char)in[i + 2])) >= 0) {
             r = url_buf_putc(&dec, (char)(h * 16 + l));
             i += 2;
         } else {

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "mercure/urlpattern_int.h"
+#include "core/text.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -186,24 +187,13 @@ static int put_cp(struct es *x, uint32_t cp)
 
 /* ---- escapes */
 
-static int hex(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* n hex digits at x->i + k, or -1. */
 static long hexn(const struct es *x, size_t k, int n)
 {
     long v = 0;
 
     for (int j = 0; j < n; j++) {
-        int h = hex(peek(x, k + (size_t)j));
+        int h = text_hexval(peek(x, k + (size_t)j));
 
         if (h < 0)
             return -1;
@@ -220,8 +210,8 @@ static int unicode_escape(struct es *x, uint32_t *cp)
     if (peek(x, 1) == '{') {
         size_t k = 2;
 
-        for (v = 0; hex(peek(x, k)) >= 0; k++) {
-            v = v * 16 + hex(peek(x, k));
+        for (v = 0; text_hexval(peek(x, k)) >= 0; k++) {
+            v = v * 16 + text_hexval(peek(x, k));
             if (v > 0x10ffff)
                 return INVALID(x, "has a \\u{...} escape over U+10FFFF", SRC(x));
         }

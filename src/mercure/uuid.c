@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "mercure/uuid.h"
+#include "core/text.h"
 
 #include <string.h>
 #include <strings.h>
@@ -43,18 +44,6 @@ size_t uuid_from_msgid(char *out, unsigned long long ms, unsigned long long seq)
     return uuid_write(out, b);
 }
 
-/* The value of hex digit c, or -1. */
-static int uuid_hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int uuid_to_msgid(const char *s, size_t len, unsigned long long *ms, unsigned long long *seq)
 {
     unsigned char b[16];
@@ -72,7 +61,7 @@ int uuid_to_msgid(const char *s, size_t len, unsigned long long *ms, unsigned lo
                 return -1;
             continue;
         }
-        if ((hi = uuid_hex(s[i])) < 0 || (lo = uuid_hex(s[i + 1])) < 0)
+        if ((hi = text_hexval(s[i])) < 0 || (lo = text_hexval(s[i + 1])) < 0)
             return -1;
         b[k++] = (unsigned char)(hi * 16 + lo);
         i++;

@@ -371,6 +371,35 @@ static void test_utf8_whole_clean(void)
     ok(memcmp(text, "x\xff\xff", 4) == 0, "text_utf8_clean: touches only n bytes");
 }
 
+static void test_hexval(void)
+{
+    static const char digits[] = "0123456789abcdefABCDEF";
+    static const int want[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+                                10, 11, 12, 13, 14, 15 };
+    int c, bad = 0;
+    size_t i;
+
+    for (i = 0; i < sizeof want / sizeof want[0]; i++)
+        ok(text_hexval(digits[i]) == want[i], "text_hexval('%c') is %d", digits[i], want[i]);
+    for (c = -1; c < 0x400; c++)
+        if ((c <= 0 || c > 0xff || !strchr(digits, c)) && text_hexval(c) != -1)
+            bad++;
+    ok(bad == 0, "text_hexval: -1 for every other byte and code point "
+       "up to U+03FF (0x130 is not '0', 0x141 is not 'A'): %d wrong", bad);
+}
+
+static void test_fail(void)
+{
+    char why[16];
+
+    memset(why, 'x', sizeof why);
+    ok(text_fail(403, why, sizeof why, "no %s for %d", "grant", 7) == 403 &&
+       strcmp(why, "no grant for 7") == 0, "text_fail returns its status and writes the line");
+    ok(text_fail(-1, why, 8, "%s", "a line longer than eight") == -1 &&
+       strcmp(why, "a line ") == 0, "text_fail cuts the line to whylen, NUL-terminated");
+    ok(text_fail(400, NULL, 0, "%s", "nowhere") == 400, "text_fail with whylen 0 writes nothing");
+}
+
 int main(void)
 {
     test_parse_uint();
@@ -381,5 +410,7 @@ int main(void)
     test_program_name_ok();
     test_utf8_ok();
     test_utf8_whole_clean();
+    test_hexval();
+    test_fail();
     return done_testing();
 }
