@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "http/auth.h"
+#include "core/secretfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -66,51 +67,6 @@ void auth_keys_free(struct auth_keys *k)
         free(k->buf);
     }
     free(k);
-}
-
-/* Reads all of fd (a regular file of `size` bytes at most AUTH_FILE_MAX)
- * into a fresh NUL-terminated buffer; *len gets its length. NULL with
- * errno set on failure (EFBIG when it grew past the limit). */
-static char *auth_read_all(int fd, size_t *len)
-{
-    char *buf = malloc(AUTH_FILE_MAX + 1);
-    size_t have = 0;
-
-    if (!buf)
-        return NULL;
-    for (;;) {
-        ssize_t r;
-
-        if (have == AUTH_FILE_MAX + 1) {
-            OPENSSL_cleanse(buf, have);
-            free(buf);
-            errno = EFBIG;
-            return NULL;
-        }
-        r = read(fd, buf + have, AUTH_FILE_MAX + 1 - have);
-        if (r < 0) {
-            int e = errno;
-
-            if (e == EINTR)
-                continue;
-            OPENSSL_cleanse(buf, have);
-            free(buf);
-            errno = e;
-            return NULL;
-        }
-        if (r == 0)
-            break;
-        have += (size_t)r;
-    }
-    if (have > AUTH_FILE_MAX) {
-        OPENSSL_cleanse(buf, have);
-        free(buf);
-        errno = EFBIG;
-        return NULL;
-    }
-    buf[have] = '\0';
-    *len = have;
-    return buf;
 }
 
 static int auth_is_blank(char c)
@@ -199,83 +155,29 @@ static int auth_parse(struct auth_keys *k, char *err, size_t errlen)
     return 0;
 }
 
-/* What others than the file's owner may do to it, worst first: a one-line
- * reason, or NULL when nothing is wrong. A key file that someone else may
- * write (its group or others, or an owner other than root and us) lets
- * them add a key; one that others may read lets them learn the keys. */
-static const char *auth_file_risk(const struct stat *st, char *buf, size_t len, int *severe)
-{
-    uid_t me = geteuid();
-
-    *severe = 1;
-    if (st->st_mode & (S_IWGRP | S_IWOTH))
-        return "writable by its group or others, who could add a key: chmod go-w it";
-    if (st->st_uid != 0 && st->st_uid != me) {
-        snprintf(buf, len, "owned by uid %lu, neither root nor this process's user (uid %lu), "
-                 "who could add a key: chown it", (unsigned long)st->st_uid, (unsigned long)me);
-        return buf;
-    }
-    *severe = 0;
-    if (st->st_mode & S_IROTH)
-        return "readable by others than its owner and group: chmod o-r it";
-    return NULL;
-}
-
 struct auth_keys *auth_keys_load(const char *path, int strict, char *err, size_t errlen,
                                  int *warned)
 {
+    struct secretfile f;
     struct auth_keys *k;
-    struct stat st;
-    char riskbuf[160];
-    const char *risk;
-    int fd, severe;
 
     if (warned)
         *warned = 0;
-    if (errlen)
-        err[0] = '\0';
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot open it: %s", strerror(errno));
+    if (secretfile_read(&f, path, AUTH_FILE_MAX, "add a key", err, errlen) < 0)
         return NULL;
-    }
-    if (fstat(fd, &st) < 0) {
-        snprintf(err, errlen, "cannot stat it: %s", strerror(errno));
-        (void)close(fd);
-        return NULL;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "not a regular file");
-        (void)close(fd);
-        return NULL;
-    }
-    risk = auth_file_risk(&st, riskbuf, sizeof riskbuf, &severe);
-    if (risk && severe && strict) {
-        snprintf(err, errlen, "%s", risk);
-        (void)close(fd);
+    if (f.risk && f.severe && strict) {
+        snprintf(err, errlen, "%s", f.risk);
+        secretfile_free(&f);
         return NULL;
     }
     k = calloc(1, sizeof *k);
     if (!k) {
         snprintf(err, errlen, "out of memory");
-        (void)close(fd);
+        secretfile_free(&f);
         return NULL;
     }
-    k->buf = auth_read_all(fd, &k->buflen);
-    if (!k->buf) {
-        if (errno == EFBIG)
-            snprintf(err, errlen, "larger than %d bytes: not a key file", AUTH_FILE_MAX);
-        else
-            snprintf(err, errlen, "cannot read it: %s", strerror(errno));
-        (void)close(fd);
-        free(k);
-        return NULL;
-    }
-    if (close(fd) < 0) {
-        snprintf(err, errlen, "cannot read it: %s", strerror(errno));
-        auth_keys_free(k);
-        return NULL;
-    }
+    k->buf = f.buf; /* the keys' bytes are k's now, wiped by auth_keys_free */
+    k->buflen = f.len;
     if (memchr(k->buf, '\0', k->buflen)) {
         snprintf(err, errlen, "holds a NUL byte: not a key file");
         auth_keys_free(k);
@@ -290,8 +192,8 @@ struct auth_keys *auth_keys_load(const char *path, int strict, char *err, size_t
         auth_keys_free(k);
         return NULL;
     }
-    if (risk) {
-        snprintf(err, errlen, "%s", risk);
+    if (f.risk) {
+        snprintf(err, errlen, "%s", f.risk);
         if (warned)
             *warned = 1;
     }

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "mercure/jwt_int.h"
+#include "core/secretfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -324,89 +325,23 @@ struct jwt_key *jwt_key_parse(const void *bytes, size_t len, const char *alg, ch
     return jwt_secret_key(bytes, len, want, err, errlen);
 }
 
-/* Reads all of fd (at most JWT_KEY_FILE_MAX bytes) into buf (JWT_KEY_FILE_MAX + 1 bytes).
- * The length, or -1 with errno set (EFBIG: larger). */
-static ssize_t jwt_read_all(int fd, char *buf)
-{
-    size_t have = 0;
-
-    for (;;) {
-        ssize_t r = read(fd, buf + have, JWT_KEY_FILE_MAX + 1 - have);
-
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -1;
-        if (r == 0)
-            return (ssize_t)have;
-        have += (size_t)r;
-        if (have > JWT_KEY_FILE_MAX) {
-            errno = EFBIG;
-            return -1;
-        }
-    }
-}
-
-/* Refuses a file others than its owner may change; NULL, or the one-line reason. */
-static const char *jwt_file_risk(const struct stat *st, char *buf, size_t len)
-{
-    if (!S_ISREG(st->st_mode))
-        return "not a regular file";
-    if (st->st_mode & (S_IWGRP | S_IWOTH))
-        return "writable by its group or others, who could replace the key: chmod go-w it";
-    if (st->st_uid != 0 && st->st_uid != geteuid()) {
-        snprintf(buf, len, "owned by uid %lu, neither root nor this process's user (uid %lu): "
-                 "chown it", (unsigned long)st->st_uid, (unsigned long)geteuid());
-        return buf;
-    }
-    return NULL;
-}
-
 struct jwt_key *jwt_key_load(const char *path, const char *alg, char *err, size_t errlen)
 {
-    char riskbuf[160], *buf;
-    const char *risk;
-    struct jwt_key *k = NULL;
-    struct stat st;
-    ssize_t n = -1;
-    int fd;
+    struct secretfile f;
+    struct jwt_key *k;
 
-    if (errlen)
-        err[0] = '\0';
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot open it: %s", strerror(errno));
+    if (secretfile_read(&f, path, JWT_KEY_FILE_MAX, "replace the key", err, errlen) < 0)
+        return NULL;
+    if (f.risk && f.severe) {
+        snprintf(err, errlen, "%s", f.risk);
+        secretfile_free(&f);
         return NULL;
     }
-    if (fstat(fd, &st) < 0) {
-        snprintf(err, errlen, "cannot stat it: %s", strerror(errno));
-        (void)close(fd);
-        return NULL;
-    }
-    if ((risk = jwt_file_risk(&st, riskbuf, sizeof riskbuf))) {
-        snprintf(err, errlen, "%s", risk);
-        (void)close(fd);
-        return NULL;
-    }
-    buf = malloc(JWT_KEY_FILE_MAX + 1);
-    if (buf)
-        n = jwt_read_all(fd, buf);
-    if (!buf)
-        snprintf(err, errlen, "out of memory");
-    else if (n < 0 && errno == EFBIG)
-        snprintf(err, errlen, "larger than %d bytes: not a key", JWT_KEY_FILE_MAX);
-    else if (n < 0)
-        snprintf(err, errlen, "cannot read it: %s", strerror(errno));
-    else
-        k = jwt_key_parse(buf, (size_t)n, alg, err, errlen);
-    (void)close(fd);
-    if (buf) {
-        OPENSSL_cleanse(buf, JWT_KEY_FILE_MAX + 1);
-        free(buf);
-    }
-    if (k && k->secret && (st.st_mode & S_IROTH))
+    k = jwt_key_parse(f.buf, f.len, alg, err, errlen);
+    if (k && k->secret && f.others_read)
         snprintf(err, errlen, "a secret readable by others than its owner and group: "
                  "chmod o-r it");
+    secretfile_free(&f);
     return k;
 }
 
