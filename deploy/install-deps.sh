@@ -13,7 +13,7 @@ for what in "$@"; do
     build) pkgs="$pkgs gcc make autoconf automake pkg-config libfcgi-dev libsystemd-dev libc6-dev libjansson-dev libssl-dev libhiredis-dev libpcre2-dev libidn2-dev" ;;
     demo)  pkgs="$pkgs lighttpd spawn-fcgi" ;;
     test|bench)
-        pkgs="$pkgs lighttpd lighttpd-mod-deflate spawn-fcgi libfcgi-bin python3 procps iproute2 systemd valgrind chromium curl nginx-light apache2 libapache2-mod-fcgid strace docker-compose docker.io debootstrap debhelper lintian fakeroot dpkg-dev redis-server redis-tools python3-redis python3-uritemplate php-cli"
+        pkgs="$pkgs lighttpd lighttpd-mod-deflate spawn-fcgi libfcgi-bin python3 procps iproute2 systemd valgrind chromium curl nginx-light apache2 libapache2-mod-fcgid strace docker-compose docker.io debootstrap debhelper lintian fakeroot dpkg-dev redis-server redis-tools python3-redis python3-uritemplate python3-jwt python3-cryptography php-cli"
         # node and npm run the seed baseline; a node installed otherwise is fine
         command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
         command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm" ;;
