@@ -21,9 +21,10 @@ v0.24.2: topic=, the mercure claim).
   engine matches, and a URI template that does on a long topic: the hub answers /status and
   a control subscriber gets its updates in order meanwhile, and neither hostile one matches.
 - Resume: Last-Event-ID wins over last_event_id / lastEventID; hub and publisher ids; a
-  duplicate id resolves to the earliest; an id the hub does not hold (beyond
-  --mercure-history, unknown) and `earliest` answer `earliest` with every retained update;
-  the answer's Mercure-Last-Event-ID and Last-Event-ID headers.
+  duplicate id resolves to the earliest; a publisher id shaped as the hub's; an id the hub
+  does not hold (never issued, or beyond --mercure-history) and `earliest` answer
+  `earliest` with every retained update; the answer's Mercure-Last-Event-ID and
+  Last-Event-ID headers.
 - Streams that end during a delivery: 40 subscribers that never read (alone with their
   pattern, or sharing exact topics and `*`) are dropped while updates are delivered; the
   10 readers get every update, in order, and the same matchers subscribe again.
@@ -581,8 +582,13 @@ def resume(sock):
         "legacy: last_event_id is not its parameter (a live subscription)", None)
     res([("match", R)], {"Last-Event-ID": "dup"}, ["c", "d", "e", "f"],
         "a duplicate publisher id resolves to the earliest update that has it", "dup")
+    res([("match", R)], {"Last-Event-ID": shaped}, ["f"],
+        "a publisher id shaped as a hub id resumes after its own update", shaped)
     res([("match", R)], {"Last-Event-ID": f}, [], "the newest id: nothing to replay", f)
+    never = uuid7(ms, seq + 100000)
     every = ["a", "b", "c", "d", "e", "f"]
+    res([("match", R)], {"Last-Event-ID": never}, every,
+        "a hub-shaped id no update has: every retained update", "earliest")
     res([("match", R)], {"Last-Event-ID": "urn:no-such-id"}, every,
         "an unknown id: every retained update", "earliest")
     res([("match", R), ("last_event_id", "earliest")], None, every,
