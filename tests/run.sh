@@ -1,13 +1,15 @@
 #!/bin/bash
 # run.sh -- every test: installs what the tests need, builds, runs `make check`, and ends
 # with one line "N passed, N failed, N skipped", after one line per skipped check:
-# "skipped: tests/test_x: ok 3 - name # SKIP reason" (.ci/run matches its allow-list on them).
+# "skipped: tests/integration/GROUP/test_x: ok 3 - name # SKIP reason" (.ci/run matches its
+# allow-list on them).
 #
 # Environment:
 #   SANITIZE=1           build with ASan + UBSan (./configure --enable-sanitizers) in build-asan/
 #   CFLAGS               passed to configure (CI adds -Werror)
 #   FCGI_SSE_NO_INSTALL=1  skip apt-get (packages already there)
-#   FCGI_SSE_TESTS       run only these (make check TESTS=...: tests/test_x tests/test_y.py)
+#   FCGI_SSE_TESTS       run only these (make check TESTS=...: tests/unit/core/test_text
+#                        tests/integration/stream/test_fcgi.py); docs/testing.md
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)

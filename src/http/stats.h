@@ -46,7 +46,7 @@ struct stats_view {
 };
 
 /* Room for /status at its largest: every counter at its maximum, and the
- * Redis part with where and last_error full (tests/test_sched.c checks). */
+ * Redis part with where and last_error full (tests/unit/http/test_stats.c checks). */
 #define STATS_JSON_MAX 4096
 
 /* Copies the counters; the channels' figures are the caller's to fill in

@@ -23,10 +23,15 @@ static const char *cookie(const char *hdr, const char *name, size_t *len)
     while (hdr && *hdr) {
         hdr += strspn(hdr, " \t;");
         if (strncmp(hdr, name, n) == 0 && hdr[n] == '=') {
-            *len = strcspn(hdr + n + 1, ";");
-            while (*len && (hdr[n + *len] == ' ' || hdr[n + *len] == '\t'))
+            const char *v = hdr + n + 1;
+            *len = strcspn(v, ";");
+            while (*len && (v[*len - 1] == ' ' || v[*len - 1] == '\t'))
                 (*len)--;
-            return hdr + n + 1;
+            if (*len >= 2 && v[0] == '"' && v[*len - 1] == '"') { /* RFC 6265's quoted form */
+                v++;
+                *len -= 2;
+            }
+            return v;
         }
         hdr = strchr(hdr, ';');
     }

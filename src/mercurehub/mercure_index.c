@@ -97,6 +97,24 @@ static struct mercure_pattern *pattern_of(struct mercure_index *x, const struct 
     return p;
 }
 
+/* 1 when m matches exactly its own text and nothing else: an exact matcher,
+ * or a legacy selector that is no template, or one without an expression in
+ * ASCII (it expands to itself only; a non-ASCII literal would also match its
+ * percent-encoded form). Those are found by hash, not evaluated. */
+static int matches_itself(const struct sel_matcher *m)
+{
+    size_t i;
+
+    if (m->type == SEL_EXACT || (m->type == SEL_URITEMPLATE && !m->ut))
+        return 1;
+    if (m->type != SEL_URITEMPLATE)
+        return 0;
+    for (i = 0; i < m->len; i++)
+        if (m->text[i] == '{' || (unsigned char)m->text[i] >= 0x80)
+            return 0;
+    return 1;
+}
+
 int mercure_index_add(struct mercure_index *x, struct mercure_sub *u)
 {
     size_t i;
@@ -111,9 +129,7 @@ int mercure_index_add(struct mercure_index *x, struct mercure_sub *u)
         en->m = m;
         if (m->type == SEL_ANY) {
             list_append(&x->any, &en->node);
-        } else if (m->type == SEL_EXACT ||
-                   (m->type == SEL_URITEMPLATE && !m->ut)) {
-            /* an exact topic, or a legacy selector that is no template */
+        } else if (matches_itself(m)) {
             struct mercure_entry **b;
             en->hash = keyhash(x->hash, m->text, m->len);
             b = &x->buckets[en->hash & (x->nbuckets - 1)];

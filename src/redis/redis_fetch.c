@@ -113,8 +113,11 @@ static int redis_batch_of(struct redis *b, struct history_fetch *f, const redisR
         }
         out->v[out->n++] = m;
     }
-    if (!out->more)
-        redis_saw(b, out->cursor); /* the last id issued, when the fetch ran */
+    /* the last id issued when the fetch ran: only when it moved past the id asked
+     * for, which is the subscriber's and may be one Redis never issued (a future
+     * Last-Event-ID must not become where every later subscriber starts) */
+    if (!out->more && msgid_cmp(out->cursor, f->after) > 0)
+        redis_saw(b, out->cursor);
     if (out->reset && msgid_is_zero(out->reset_id))
         out->reset_id = out->cursor;
     return 0;

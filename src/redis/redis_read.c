@@ -115,8 +115,9 @@ static void on_read(redisAsyncContext *ac, void *reply, void *priv)
     if (ac != b->rd)
         return;
     b->reading = 0;
-    if (!r)
-        return; /* the disconnect callback takes it from here */
+    if (!r || b->state != REDIS_UP)
+        return; /* the disconnect callback, or the reconnect, takes it from here (a reply
+                   in the turn the link was given up on must not start anything on it) */
     if (r->type == REDIS_REPLY_ERROR) {
         redis_down(b, "XREAD", r->str);
         return;
@@ -212,6 +213,8 @@ static void redis_ask_head(struct redis *b, int check)
     const char *hv[4] = { "FCALL_RO", "fcgi_sse_head", "1", REDIS_KEY_LAST };
     size_t hl[4] = { 8, 13, 1, sizeof REDIS_KEY_LAST - 1 };
 
+    if (b->state != REDIS_UP)
+        return; /* the link was given up on: the reconnect asks again */
     if (redis_cmd(b, on_head, check ? &check_mark : NULL, 4, hv, hl) < 0) {
         redis_down(b, "cannot send fcgi_sse_head", NULL);
         return;

@@ -1,4 +1,5 @@
-// channels.mjs -- EventSource subscribers to channels (.../events) for tests/test_channels.py:
+// channels.mjs -- EventSource subscribers to channels (.../events) for
+// tests/integration/channels/test_channels.py:
 // node ones (the `eventsource` npm package) and ones in headless Chromium (playwright-core)
 //
 // Usage: node channels.mjs [CHROMIUM]   (CHROMIUM defaults to /usr/bin/chromium; the browser

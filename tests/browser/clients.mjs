@@ -1,5 +1,5 @@
 // clients.mjs -- N EventSource clients (the `eventsource` npm package) on one URL, for
-// tests/test_eventsource.py
+// tests/integration/clients/test_eventsource.py
 //
 // Usage: node clients.mjs URL N [REOPEN_MS]
 //

@@ -1,4 +1,4 @@
-// h2.mjs -- the demo page in headless Chromium over TLS + HTTP/2, for tests/test_tls.py
+// h2.mjs -- the demo page in headless Chromium over TLS + HTTP/2, for tests/integration/tls/test_tls.py
 //
 // Usage: node h2.mjs USER_DATA_DIR CHROMIUM URL EXTRA SECONDS
 // Loads URL (https, self-signed certificate: --ignore-certificate-errors), opens EXTRA more

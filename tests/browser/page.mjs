@@ -1,4 +1,5 @@
-// page.mjs -- drives the demo page in headless Chromium (playwright-core) for tests/test_browser.py
+// page.mjs -- drives the demo page in headless Chromium (playwright-core) for
+// tests/integration/clients/test_browser.py
 //
 // Usage: node page.mjs USER_DATA_DIR [CHROMIUM]   (CHROMIUM defaults to /usr/bin/chromium)
 //

@@ -1,4 +1,5 @@
-// run_es.mjs -- one EventSource in headless Chromium (playwright-core) on a .../run/NAME stream, for tests/test_run.py
+// run_es.mjs -- one EventSource in headless Chromium (playwright-core) on a .../run/NAME stream,
+// for tests/integration/programs/test_run.py
 // Usage: node run_es.mjs USER_DATA_DIR PAGE_URL STREAM_PATH [CHROMIUM]
 // Opens PAGE_URL (same origin as the stream), then in the page an EventSource on
 // STREAM_PATH that records each message (data, lastEventId, Date.now()) until

@@ -2,8 +2,8 @@
  * Input: byte 0 selects which fields are set; then id and event (up to a NUL each), then data.
  * Property: exactly one event is dispatched, with the same id/event and the data as a client
  * sees it (CR, LF, CRLF -> LF); an id or event with a line break is refused; nothing else:
- * no other field, no comment, no unfinished line. Decoded by tests/sse_decode.h, the
- * decoder of test_sse.c. */
+ * no other field, no comment, no unfinished line. Decoded by tests/unit/sse_decode.h, the
+ * decoder of tests/unit/http/test_sse.c. */
 #include "config.h"
 
 #include "http/sse.h"

@@ -58,7 +58,7 @@ for name in "$@"; do
     esac
     # shellcheck disable=SC2086 # word splitting of the source and library lists is intended
     if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-            -I"$inc" -I"$top/src" -iquote "$top/tests" "$top/tests/fuzz/fuzz_$name.c" \
+            -I"$inc" -I"$top/src" -iquote "$top/tests/unit" "$top/tests/fuzz/fuzz_$name.c" \
             $srcs $libs -o "$bin"; then
         echo "fuzz_$name: does not build"
         fail=$((fail + 1))

@@ -197,15 +197,23 @@ def kill_leftovers(pids):
 
 # ---------------------------------------------------------------- raw HTTP
 
-def raw_http(port, request, source=None, timeout=5):
+def raw_http(port, request, source=None, timeout=5, via=None):
     """Sends request bytes (with Connection: close), reads to EOF. Returns
-    (status, headers dict lowercased, body bytes with chunked encoding removed)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.settimeout(timeout)
+    (status, headers dict lowercased, body bytes with chunked encoding removed).
+    via(make), when given, makes the socket (make() in a network namespace)."""
+    def make():
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        try:
+            if source:
+                s.bind((source, 0))
+            s.connect(("127.0.0.1", port))
+        except BaseException:
+            s.close()
+            raise
+        return s
+    s = via(make) if via else make()
     try:
-        if source:
-            s.bind((source, 0))
-        s.connect(("127.0.0.1", port))
         s.sendall(request)
         data = b""
         deadline = time.monotonic() + timeout
@@ -239,14 +247,14 @@ def raw_http(port, request, source=None, timeout=5):
     return status, hdrs, body
 
 
-def get_from(port, path, source=None, method="GET", headers=None, body=b"", timeout=5):
+def get_from(port, path, source=None, method="GET", headers=None, body=b"", timeout=5, via=None):
     hdrs = {"Host": "127.0.0.1:%d" % port, "Connection": "close"}
     if body:
         hdrs["Content-Length"] = str(len(body))
     hdrs.update(headers or {})
     req = "%s %s HTTP/1.1\r\n" % (method, path)
     req += "".join("%s: %s\r\n" % kv for kv in hdrs.items()) + "\r\n"
-    return raw_http(port, req.encode("latin-1") + body, source, timeout)
+    return raw_http(port, req.encode("latin-1") + body, source, timeout, via)
 
 
 # ---------------------------------------------------------------- FastCGI stand-in
