@@ -8,8 +8,9 @@ either.
 - Private updates across responders: only to the token granting one of their topics, in
   live delivery and in replay; an anonymous subscriber and one granted other topics get
   none.
-- Resume across responders: Last-Event-ID with an id A answered (the hub's, a publisher's)
-  replays on B exactly what came after it, with Mercure-Last-Event-ID naming it.
+- Resume across responders: Last-Event-ID with an id either answered (the hub's, a
+  publisher's) replays on either exactly what came after it on the subscriber's topic (not
+  a topic it is a prefix of), with Mercure-Last-Event-ID naming it.
 - Publishing and subscribing at once: 300 updates published alternately on A and B while
   subscribers come to both, some with the Last-Event-ID of the newest update published so
   far; each gets every update after its start (after that id, or after its header came)
@@ -172,8 +173,9 @@ def private(a, b):
 
 def resume(a, b):
     R = "urn:resume"
-    ids = [pub(a, [R], "r0"), pub(b, [R], "r1", [("id", "mine-1")]), pub(a, [R], "r2"),
-           pub(b, [R], "r3"), pub(a, [R], "r4")]
+    ids = [pub(a, [R], "r0"), pub(b, [R], "r1", [("id", "mine-1")]), pub(a, [R], "r2")]
+    pub(b, [R + "/2"], "longer topic")    # never replayed to match=urn:resume
+    ids += [pub(b, [R], "r3"), pub(a, [R], "r4")]
     t.ok(ids[1] == "mine-1" and all(i.startswith("urn:uuid:") for i in ids[:1] + ids[2:]),
          "hub ids and a publisher's id answered", ids)
     watch = sub(a, [("match", R), ("match", FENCE)])
