@@ -95,6 +95,18 @@ publishes spread over both). Goals: 0 lost and 10 msg/s for both, p99 of (f) <= 
 the two responders' CPU per delivered event <= 1.2 x (d)'s, and Redis's own CPU per message
 (/proc/PID/task/*/schedstat) flat from the smallest to the largest --streams. No open loop.
 
+--mercure (issue 21): fcgi-sse behind lighttpd (setup (d) above) twice in one run: with
+N plain channel subscribers, then as a Mercure hub (--mercure --mercure-anonymous) with as
+many: --mercure-exact (8000) with match=<the topic>, --mercure-patterns (1000) with
+match_urlpattern over ten URL patterns that all match it (one sse-load per path); the same
+messages at 10/s, published as Mercure updates (a form POSTed to /.well-known/mercure with
+a legacy-draft HS256 token, as Symfony sends). Reports both rows and the hub's responder
+CPU per delivered event and RSS per subscriber over the channels' (goal: <= 1.25 x).
+--smoke: 240 + 60 subscribers for 5 s. 9,000 subscribers need 18,100 open files in
+lighttpd.
+
+Usage: bench/bench.py --mercure [--mercure-exact 8000] [--mercure-patterns 1000] [--duration 20]
+       [--smoke] [--loader PATH] [--build DIR] [--json FILE]
 Usage: bench/bench.py --channels [--redis] [--lighttpd-workers N] [--streams 1000,8000] [--duration 20]
        [--resume 1000] [--no-open-loop]
        [--setups nchan,node,fcgi-nginx,fcgi-lighttpd,nchan-redis,fcgi-redis]
@@ -103,6 +115,9 @@ Usage: bench/bench.py --channels [--redis] [--lighttpd-workers N] [--streams 100
 """
 
 import argparse
+import base64
+import hashlib
+import hmac
 import json
 import os
 import resource
@@ -113,6 +128,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.path.dirname(HERE)
@@ -911,6 +927,46 @@ CHAN_LABEL = {"nchan": "nginx + nchan (2 workers)", "node": "Node/Express pub/su
               "nchan-redis": "nginx + nchan (2 workers) + Redis",
               "fcgi-redis": "2 fcgi-sse behind lighttpd + Redis"}
 NCHAN_MODULE = "/usr/lib/nginx/modules/ngx_nchan_module.so"
+# --mercure: fcgi-sse as a Mercure hub behind lighttpd (legacy-draft publisher token, as
+# Symfony sends; anonymous subscribers), the same messages on topic mercure_topic(channel)
+MERCURE_HUB = "/.well-known/mercure"
+MERCURE_KEY = "bench mercure publisher secret, 32+ bytes long"
+MERCURE_ROUTE = "(^|/)(stream|status|events|publish|[.]well-known/mercure)$"
+# the URL patterns of the pattern subscribers (each matches the bench topic; spread evenly)
+MERCURE_PATTERNS = ["https://example.com/books/:id", "https://example.com/:kind/:id",
+                    "https://example.com/books/*", "https://example.com/books/:id([a-z]+)",
+                    "https://example.com/(books|authors)/:id", "https://*.com/books/:id",
+                    "https://example.com/books/:id?", "https://example.com/books/:id+",
+                    "https://example.com/:kind(books)/:id", "https://example.com/books/:id{/:x}?"]
+CHAN_LABEL["mercure-lighttpd"] = "fcgi-sse behind lighttpd, Mercure hub"
+
+
+def mercure_topic(channel):
+    return "https://example.com/books/" + channel
+
+
+def mercure_token():
+    """The publisher's HS256 JWT with the legacy draft's claim {"mercure": {"publish": ["*"]}}
+    (no exp: as Symfony's)."""
+    b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+    head = b64(json.dumps({"typ": "JWT", "alg": "HS256"}, separators=(",", ":")).encode())
+    body = b64(json.dumps({"mercure": {"publish": ["*"]}}, separators=(",", ":")).encode())
+    sig = hmac.new(MERCURE_KEY.encode(), ("%s.%s" % (head, body)).encode(),
+                   hashlib.sha256).digest()
+    return "%s.%s.%s" % (head, body, b64(sig))
+
+
+def mercure_paths(channel, n_exact, n_pattern):
+    """[(subscribers, path)]: n_exact with match=<the topic>, n_pattern spread over
+    MERCURE_PATTERNS with match_urlpattern."""
+    q = lambda k, v: MERCURE_HUB + "?" + urllib.parse.urlencode({k: v},
+                                                                quote_via=urllib.parse.quote)
+    out = [(n_exact, q("match", mercure_topic(channel)))] if n_exact else []
+    for i, pat in enumerate(MERCURE_PATTERNS):
+        k = n_pattern // len(MERCURE_PATTERNS) + (i < n_pattern % len(MERCURE_PATTERNS))
+        if k:
+            out.append((k, q("match_urlpattern", pat)))
+    return out
 
 
 def pss_kb(pid):
@@ -1033,6 +1089,15 @@ def chan_start(setup, stack, build, nm, port):
     with open(keyfile, "w") as f:
         f.write(CHAN_KEY + "\n")
     extra = []
+    route = CHAN_ROUTE
+    if setup == "mercure-lighttpd":
+        mkey = os.path.join(d, "mercure.key")
+        with open(mkey, "w") as f:
+            f.write(MERCURE_KEY + "\n")
+        os.chmod(mkey, 0o600)
+        extra = ["--mercure", "--mercure-anonymous", "--mercure-publisher-key-file",
+                 "HS256:" + mkey]
+        route = MERCURE_ROUTE
     if setup == "fcgi-redis":
         extra = ["--redis", "redis://127.0.0.1:%d" % redis_start(stack)]
     env = dict(os.environ, GLIBC_TUNABLES="glibc.malloc.tcache_count=0")
@@ -1076,7 +1141,7 @@ def chan_start(setup, stack, build, nm, port):
                 "server.max-fds = 20000",
                 "server.listen-backlog = 4096",
                 "server.max-worker = %d" % LIGHTTPD_WORKERS,
-                '$HTTP["url"] =~ "%s" {' % CHAN_ROUTE,
+                '$HTTP["url"] =~ "%s" {' % route,
                 '    fastcgi.server = ( "/" => ( %s ) )' % ", ".join(
                     '( "socket" => "%s", "check-local" => "disable" )' % x for x in socks),
                 "}", ""]))
@@ -1089,6 +1154,8 @@ def chan_start(setup, stack, build, nm, port):
     pids = [web.pid] + (nginx_workers(web.pid) if name == "nginx" or LIGHTTPD_WORKERS else [])
     stack.measured["fcgi-sse"] = [x.pid for x in resps]
     stack.measured[name] = pids
+    if setup == "mercure-lighttpd":
+        return {"Authorization": "Bearer " + mercure_token()}
     return {"Authorization": "Bearer " + CHAN_KEY}
 
 
@@ -1118,25 +1185,34 @@ class Publisher:
         self.conn = None
         self.answers, self.errors, self.sent_at, self.took = [], [], [], []
 
-    def publish(self, seq):
+    def message(self, seq):
+        """(path, body, headers) of message seq."""
         body = "%d %d" % (seq, int(time.time() * 1e6))
-        hdr = dict(self.headers, **{"Content-Type": "text/plain"})
+        return ("/publish?channel=" + self.channel, body,
+                dict(self.headers, **{"Content-Type": "text/plain"}))
+
+    def answer(self, data):
+        """What the 2xx answer `data` says (a dict)."""
+        try:
+            return json.loads(data)
+        except ValueError:
+            return {"raw": data[:200].decode("latin-1")}
+
+    def publish(self, seq):
+        path, body, hdr = self.message(seq)
         t = time.monotonic()
         for attempt in (1, 2):
             try:
                 if self.conn is None:
                     self.conn = self.http.HTTPConnection("127.0.0.1", self.port, timeout=30)
-                self.conn.request("POST", "/publish?channel=" + self.channel, body, hdr)
+                self.conn.request("POST", path, body, hdr)
                 r = self.conn.getresponse()
                 data = r.read()
                 if r.status // 100 != 2:
                     self.errors.append("%d %s" % (r.status, data[:100]))
                     self.answers.append({})
                 else:
-                    try:
-                        self.answers.append(json.loads(data))
-                    except ValueError:
-                        self.answers.append({"raw": data[:200].decode("latin-1")})
+                    self.answers.append(self.answer(data))
                 break
             except (OSError, self.http.HTTPException) as e:
                 self.conn = None
@@ -1163,7 +1239,7 @@ class Publisher:
         import threading
         q = queue.Queue()
         lock = threading.Lock()
-        pubs = [Publisher(self.port, self.channel, self.headers) for _ in range(workers)]
+        pubs = [type(self)(self.port, self.channel, self.headers) for _ in range(workers)]
 
         def work(pb):
             while True:
@@ -1211,6 +1287,20 @@ class Publisher:
         return None
 
 
+class MercurePublisher(Publisher):
+    """The same messages published to the Mercure hub: a form with the channel's topic
+    (mercure_topic) and data "SEQ PUBLISH_US"; the answer is the update's id."""
+
+    def message(self, seq):
+        body = urllib.parse.urlencode({"topic": mercure_topic(self.channel),
+                                       "data": "%d %d" % (seq, int(time.time() * 1e6))})
+        return (MERCURE_HUB, body,
+                dict(self.headers, **{"Content-Type": "application/x-www-form-urlencoded"}))
+
+    def answer(self, data):
+        return {"id": data.decode("utf-8", "replace").strip()}
+
+
 def chan_loader(loader, port, n, path, expect, wait_s, rate=4000, headers=(), sources=0):
     argv = [loader, "-q", "-n", str(n), "-r", str(rate), "-d", str(wait_s),
             "--expect", expect]
@@ -1222,17 +1312,31 @@ def chan_loader(loader, port, n, path, expect, wait_s, rate=4000, headers=(), so
                             stderr=subprocess.PIPE, text=True)
 
 
-def chan_run(setup, build, nm, loader, n, duration, tmp, resume, mode="closed"):
+# sse-load's counts, summed over the loaders of one run (the rest: the largest of them)
+LOADER_SUMS = ("streams_requested", "streams_established", "streams_refused", "refused_503",
+               "streams_failed", "streams_ended_early", "events", "msgs", "msgs_lost",
+               "msgs_dups", "msgs_reordered", "msgs_extra", "other_events", "bad_data",
+               "clients_with_all", "clients_complete")
+
+
+def chan_run(setup, build, nm, loader, n, duration, tmp, resume, mode="closed", paths=None):
+    """One fresh server of `setup`, n subscribers on channel bench (paths: [(count, path)],
+    one sse-load each, instead: the Mercure hub's exact and pattern subscribers), the
+    messages published, the figures measured."""
     import threading
     stack = Stack(tempfile.mkdtemp(prefix="chan-%s-%d-" % (setup, n), dir=tmp))
     port = free_port()
     res = {"setup": setup, "n": n, "mode": mode}
+    mercure = setup == "mercure-lighttpd"
+    new_pub = MercurePublisher if mercure else Publisher
+    paths = paths or [(n, "/events?channel=bench")]
     try:
         hdr = chan_start(setup, stack, build, nm, port)
-        # warm-up: 10 subscribers get 5 messages on another channel
-        w = chan_loader(loader, port, 10, "/events?channel=warm", "1-5", 5)
+        # warm-up: 10 subscribers get 5 messages on another channel (topic)
+        w = chan_loader(loader, port, 10, mercure_paths("warm", 10, 0)[0][1] if mercure
+                        else "/events?channel=warm", "1-5", 5)
         time.sleep(0.5)
-        Publisher(port, "warm", hdr).run(1, 5, 20)
+        new_pub(port, "warm", hdr).run(1, 5, 20)
         w.communicate(timeout=30)
         time.sleep(1.0)
         idle = chan_sample(stack)
@@ -1240,45 +1344,58 @@ def chan_run(setup, build, nm, loader, n, duration, tmp, resume, mode="closed"):
         m = int(duration * CHAN_PUB_RATE)
         log("channels: %s, %d subscribers, %d messages at %g/s, %s loop (load %s)"
             % (setup, n, m, CHAN_PUB_RATE, mode, res["load"]))
-        p = chan_loader(loader, port, n, "/events?channel=bench", "1-%d" % m, duration + 60)
-        started, done, err = threading.Event(), threading.Event(), []
-        marks = {}
+        ps = [chan_loader(loader, port, k, path, "1-%d" % m, duration + 60) for k, path in paths]
+        started = [threading.Event() for _ in ps]
+        done = [threading.Event() for _ in ps]
+        err, marks, lock = [], {}, threading.Lock()
 
-        def reader():
+        def reader(i, p):
             for line in p.stderr:
                 if "measure start" in line:
-                    started.set()
+                    started[i].set()
                 elif "sse-load: complete" in line:
-                    marks["end"] = chan_sample(stack)
-                    marks["t_end"] = time.monotonic()
-                    done.set()
+                    with lock:
+                        done[i].set()
+                        if all(x.is_set() for x in done):    # the last one complete
+                            marks["end"] = chan_sample(stack)
+                            marks["t_end"] = time.monotonic()
                 elif "measure end" not in line and line.strip():
                     err.append(line.strip())
-            started.set()
-            done.set()
-        th = threading.Thread(target=reader, daemon=True)
-        th.start()
-        started.wait(120)
+            started[i].set()
+            done[i].set()
+        ths = [threading.Thread(target=reader, args=(i, p), daemon=True)
+               for i, p in enumerate(ps)]
+        for th in ths:
+            th.start()
+        for ev in started:
+            ev.wait(120)
         time.sleep(1.0)
         s0 = chan_sample(stack)
         t0 = time.monotonic()
-        pub = Publisher(port, "bench", hdr)
+        pub = new_pub(port, "bench", hdr)
         if mode == "open":
             pub.run_open(1, m, CHAN_PUB_RATE)
         else:
             pub.run(1, m, CHAN_PUB_RATE)
         t_pub = time.monotonic()
-        if not done.wait(10):
-            marks["end"] = chan_sample(stack)
-            marks["t_end"] = time.monotonic()
-            p.send_signal(signal.SIGTERM)
-        out, _ = p.communicate(timeout=60)
-        th.join(5)
+        deadline = time.monotonic() + 10
+        if not all(ev.wait(max(0, deadline - time.monotonic())) for ev in done):
+            with lock:
+                marks.setdefault("end", chan_sample(stack))
+                marks.setdefault("t_end", time.monotonic())
+            for p in ps:
+                if p.poll() is None:
+                    p.send_signal(signal.SIGTERM)
         kv = {}
-        for line in out.split():
-            if "=" in line:
-                k, v = line.split("=", 1)
-                kv[k] = float(v)
+        for p in ps:
+            out, _ = p.communicate(timeout=60)
+            for line in out.split():
+                if "=" in line:
+                    k, v = line.split("=", 1)
+                    v = float(v)
+                    kv[k] = kv.get(k, 0) + v if k in LOADER_SUMS else max(kv.get(k, v), v)
+        for th in ths:
+            th.join(5)
         s1 = marks.get("end") or chan_sample(stack)
         res.update(kv)
         res["errors"] = err + pub.errors[:3]
@@ -1668,6 +1785,99 @@ def channels_main(a):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# ---------------------------------------------------------------- --mercure
+
+def mercure_main(a):
+    """--mercure: the channels benchmark's method, fcgi-sse behind lighttpd, once with N
+    plain channel subscribers and once as a Mercure hub with as many (exact topics and URL
+    patterns), in one run; the hub's figures over the channels' (issue 21: within 1.25x)."""
+    n_exact, n_pat = (240, 60) if a.smoke else (a.mercure_exact, a.mercure_patterns)
+    duration = 5 if a.smoke else a.duration
+    n = n_exact + n_pat
+    hard = prepare(a, "--mercure", ["lighttpd", "spawn-fcgi"])
+    if hard < n * 2 + 100:
+        sys.exit("bench: %d subscribers through lighttpd need %d open files; the limit is %d"
+                 % (n, n * 2 + 100, hard))
+    tmp = tempfile.mkdtemp(prefix="fcgi-sse-mercure-")
+    os.chmod(tmp, 0o711)
+    try:
+        loader = a.loader or build_loader(tmp)
+        t0 = time.time()
+        results = {}
+        for setup in ("fcgi-lighttpd", "mercure-lighttpd"):
+            paths = mercure_paths("bench", n_exact, n_pat) if setup != "fcgi-lighttpd" else None
+            r = chan_run(setup, a.build, None, loader, n, duration, tmp, 0, paths=paths)
+            log("  %s: subscribed %d, lost %d, p99 %s ms, publish rate %s; %s" % (
+                setup, r.get("streams_established", 0), r.get("msgs_lost", -1),
+                f2(r.get("msg_latency_ms_p99", float("nan")), "%.1f"),
+                f2(r["publish_rate"]), "; ".join(r["errors"][:2])))
+            results[setup] = r
+            time.sleep(1.0)
+        out = ["Machine: " + machine_burst(),
+               "Run %s, %.1f min; load after: %s. Other work on the machine is not stopped: "
+               "the load column shows it." % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t0)),
+                                              (time.time() - t0) / 60, loadavg()),
+               "Each row: a fresh fcgi-sse under spawn-fcgi behind lighttpd (demo.conf's "
+               "settings); %d subscribers opened at 4000/s, then %d messages published at %g/s "
+               "(one keep-alive POST each through lighttpd), data `SEQ PUBLISH_US`. Channels: "
+               "every subscriber on /events?channel=bench, POST /publish. Mercure hub "
+               "(--mercure --mercure-anonymous, a legacy-draft HS256 publisher token as "
+               "Symfony's): %d subscribers with match=<the topic> (exact), %d with "
+               "match_urlpattern spread over %d patterns that all match it, POST "
+               "/.well-known/mercure with topic and data; one sse-load per path (latency "
+               "columns: the largest of their quantiles). CPU = utime+stime of the counted "
+               "processes from the first POST until every client had the last message, over "
+               "messages delivered; RSS (PSS) = with every subscriber, minus after a "
+               "10-subscriber warm-up, over subscribers."
+               % (n, int(duration * CHAN_PUB_RATE), CHAN_PUB_RATE, n_exact, n_pat,
+                  min(n_pat, len(MERCURE_PATTERNS))), ""]
+        out.append("| setup | processes counted | load before (1/5/15 min) | subscribed | "
+                   "published / rate msg/s | delivered / expected | lost | dups / reordered / "
+                   "extra / other | latency p50 / p99 / max ms | CPU µs per delivered event | "
+                   "RSS KB per subscriber (PSS) |")
+        out.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        views = [("fcgi-sse only", ["fcgi-sse"]), ("lighttpd only", ["lighttpd"]),
+                 ("both", ["fcgi-sse", "lighttpd"])]
+        fig = {}
+        for setup, r in results.items():
+            for label, groups in views:
+                us, rss, pss = chan_row(r, groups)
+                fig[setup, label] = (us, rss)
+                want = r.get("msgs_expected_per_client", 0) * r.get("streams_established", 0)
+                out.append("| %s | %s | %s | %d | %d / %s | %d / %d | %d | %d / %d / %d / %d | "
+                           "%s / %s / %s | %s | %s (%s) |" % (
+                               CHAN_LABEL[setup], label, r["load"],
+                               r.get("streams_established", 0), r["published"],
+                               f2(r["publish_rate"]), r.get("msgs", 0), want,
+                               r.get("msgs_lost", -1), r.get("msgs_dups", 0),
+                               r.get("msgs_reordered", 0), r.get("msgs_extra", 0),
+                               r.get("other_events", 0),
+                               f2(r.get("msg_latency_ms_p50", float("nan")), "%.1f"),
+                               f2(r.get("msg_latency_ms_p99", float("nan")), "%.1f"),
+                               f2(r.get("msg_latency_ms_max", float("nan")), "%.1f"),
+                               f2(us), f2(rss), f2(pss)))
+        out += ["", "| Mercure hub / channels | CPU per delivered event | RSS per subscriber |",
+                "| --- | --- | --- |"]
+        met = []
+        for label, _ in views:
+            (cu, cr), (mu, mr) = fig["fcgi-lighttpd", label], fig["mercure-lighttpd", label]
+            ratio = lambda x, y: x / y if y and y == y and y > 0 else float("nan")
+            rc, rr = ratio(mu, cu), ratio(mr, cr)
+            out.append("| %s | %s x | %s x |" % (label, f2(rc), f2(rr)))
+            if label == "fcgi-sse only":
+                met = [("responder CPU per delivered event <= 1.25 x channels", rc),
+                       ("responder RSS per subscriber <= 1.25 x channels", rr)]
+        lost = sum(r.get("msgs_lost", 1) for r in results.values())
+        goals = [(name, v == v and v <= 1.25) for name, v in met]
+        goals.append(("0 lost in both", lost == 0))
+        out += ["", "Goals (issue 21): %d of %d met: %s." % (
+            sum(1 for _, ok in goals if ok), len(goals),
+            "; ".join("%s: %s" % (name, "met" if ok else "MISSED") for name, ok in goals))]
+        report(a, out, results)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 # ---------------------------------------------------------------- --runs
 
 # Line SEQ (1..100) at start + (SEQ-1)/10 s on a fixed schedule, as "SEQ PRINT_US" (the
@@ -1796,6 +2006,12 @@ def main():
                     help="--channels: skip the open-loop runs (largest --streams only)")
     ap.add_argument("--resume", type=int, default=1000,
                     help="--channels: subscribers of the resume test (0: none)")
+    ap.add_argument("--mercure", action="store_true",
+                    help="fcgi-sse as a Mercure hub beside plain channels (see the header)")
+    ap.add_argument("--mercure-exact", type=int, default=8000,
+                    help="--mercure: subscribers with an exact topic")
+    ap.add_argument("--mercure-patterns", type=int, default=1000,
+                    help="--mercure: subscribers with a URL pattern")
     ap.add_argument("--runs", type=int, default=0,
                     help="the programs benchmark with this many runs at once (200: issue 11)")
     ap.add_argument("--run-lines", type=int, default=100)
@@ -1806,6 +2022,9 @@ def main():
         return
     if a.channels:
         channels_main(a)
+        return
+    if a.mercure:
+        mercure_main(a)
         return
     if a.burst:
         burst_main(a)
