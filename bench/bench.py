@@ -915,6 +915,7 @@ def machine_burst():
 CHAN_PUB_RATE = 10.0                    # messages per second
 CHAN_KEY = "bench-publish-key-0123456789abcdef"
 LIGHTTPD_WORKERS = 0                    # --lighttpd-workers: server.max-worker (0: one process)
+LIGHTTPD_MAX_CONNS = 8192               # server.max-connections (--mercure raises it for 9,000)
 CHAN_ROUTE = "(^|/)(stream|status|events|publish)$"
 CHAN_SETUPS = ["nchan", "node", "fcgi-nginx", "fcgi-lighttpd"]
 # --channels --redis: the same, every setup with one Redis (the in-memory fcgi-lighttpd beside
@@ -1137,7 +1138,7 @@ def chan_start(setup, stack, build, nm, port):
                 'server.pid-file = "%s/lighttpd.pid"' % d,
                 'server.errorlog = "/dev/stderr"',
                 "server.stream-response-body = 2",
-                "server.max-connections = 8192",
+                "server.max-connections = %d" % LIGHTTPD_MAX_CONNS,
                 "server.max-fds = 20000",
                 "server.listen-backlog = 4096",
                 "server.max-worker = %d" % LIGHTTPD_WORKERS,
@@ -1794,6 +1795,10 @@ def mercure_main(a):
     n_exact, n_pat = (240, 60) if a.smoke else (a.mercure_exact, a.mercure_patterns)
     duration = 5 if a.smoke else a.duration
     n = n_exact + n_pat
+    global LIGHTTPD_MAX_CONNS
+    # every subscriber, the warm-up's and the publisher's connections (two descriptors each
+    # in lighttpd: max-fds 20000 holds 9,000)
+    LIGHTTPD_MAX_CONNS = max(LIGHTTPD_MAX_CONNS, n + 100)
     hard = prepare(a, "--mercure", ["lighttpd", "spawn-fcgi"])
     if hard < n * 2 + 100:
         sys.exit("bench: %d subscribers through lighttpd need %d open files; the limit is %d"
