@@ -1320,10 +1320,12 @@ LOADER_SUMS = ("streams_requested", "streams_established", "streams_refused", "r
                "clients_with_all", "clients_complete")
 
 
-def chan_run(setup, build, nm, loader, n, duration, tmp, resume, mode="closed", paths=None):
+def chan_run(setup, build, nm, loader, n, duration, tmp, resume, mode="closed", paths=None,
+             sources=0):
     """One fresh server of `setup`, n subscribers on channel bench (paths: [(count, path)],
-    one sse-load each, instead: the Mercure hub's exact and pattern subscribers), the
-    messages published, the figures measured."""
+    one sse-load each, instead, each started once the one before has all its streams: the
+    Mercure hub's exact and pattern subscribers), the messages published, the figures
+    measured. sources: sse-load --sources (client addresses 127.0.0.1..N)."""
     import threading
     stack = Stack(tempfile.mkdtemp(prefix="chan-%s-%d-" % (setup, n), dir=tmp))
     port = free_port()
@@ -1345,9 +1347,8 @@ def chan_run(setup, build, nm, loader, n, duration, tmp, resume, mode="closed", 
         m = int(duration * CHAN_PUB_RATE)
         log("channels: %s, %d subscribers, %d messages at %g/s, %s loop (load %s)"
             % (setup, n, m, CHAN_PUB_RATE, mode, res["load"]))
-        ps = [chan_loader(loader, port, k, path, "1-%d" % m, duration + 60) for k, path in paths]
-        started = [threading.Event() for _ in ps]
-        done = [threading.Event() for _ in ps]
+        started = [threading.Event() for _ in paths]
+        done = [threading.Event() for _ in paths]
         err, marks, lock = [], {}, threading.Lock()
 
         def reader(i, p):
@@ -1364,12 +1365,13 @@ def chan_run(setup, build, nm, loader, n, duration, tmp, resume, mode="closed", 
                     err.append(line.strip())
             started[i].set()
             done[i].set()
-        ths = [threading.Thread(target=reader, args=(i, p), daemon=True)
-               for i, p in enumerate(ps)]
-        for th in ths:
-            th.start()
-        for ev in started:
-            ev.wait(120)
+        ps, ths = [], []
+        for i, (k, path) in enumerate(paths):
+            ps.append(chan_loader(loader, port, k, path, "1-%d" % m, duration + 60,
+                                  sources=sources))
+            ths.append(threading.Thread(target=reader, args=(i, ps[-1]), daemon=True))
+            ths[-1].start()
+            started[i].wait(120)
         time.sleep(1.0)
         s0 = chan_sample(stack)
         t0 = time.monotonic()
@@ -1810,8 +1812,12 @@ def mercure_main(a):
         t0 = time.time()
         results = {}
         for setup in ("fcgi-lighttpd", "mercure-lighttpd"):
-            paths = mercure_paths("bench", n_exact, n_pat) if setup != "fcgi-lighttpd" else None
-            r = chan_run(setup, a.build, None, loader, n, duration, tmp, 0, paths=paths)
+            # the same loaders for both: the channel's subscribers in the groups of the hub's
+            paths = mercure_paths("bench", n_exact, n_pat)
+            if setup == "fcgi-lighttpd":
+                paths = [(k, "/events?channel=bench") for k, _ in paths]
+            r = chan_run(setup, a.build, None, loader, n, duration, tmp, 0, paths=paths,
+                         sources=SOURCES)
             log("  %s: subscribed %d, lost %d, p99 %s ms, publish rate %s; %s" % (
                 setup, r.get("streams_established", 0), r.get("msgs_lost", -1),
                 f2(r.get("msg_latency_ms_p99", float("nan")), "%.1f"),
@@ -1829,13 +1835,15 @@ def mercure_main(a):
                "(--mercure --mercure-anonymous, a legacy-draft HS256 publisher token as "
                "Symfony's): %d subscribers with match=<the topic> (exact), %d with "
                "match_urlpattern spread over %d patterns that all match it, POST "
-               "/.well-known/mercure with topic and data; one sse-load per path (latency "
-               "columns: the largest of their quantiles). CPU = utime+stime of the counted "
+               "/.well-known/mercure with topic and data. One sse-load per path (the channel's "
+               "subscribers in groups of the same sizes), each started once the one before "
+               "has all its streams, clients from 127.0.0.1-%d (latency columns: the largest "
+               "of their quantiles). CPU = utime+stime of the counted "
                "processes from the first POST until every client had the last message, over "
                "messages delivered; RSS (PSS) = with every subscriber, minus after a "
                "10-subscriber warm-up, over subscribers."
                % (n, int(duration * CHAN_PUB_RATE), CHAN_PUB_RATE, n_exact, n_pat,
-                  min(n_pat, len(MERCURE_PATTERNS))), ""]
+                  min(n_pat, len(MERCURE_PATTERNS)), SOURCES), ""]
         out.append("| setup | processes counted | load before (1/5/15 min) | subscribed | "
                    "published / rate msg/s | delivered / expected | lost | dups / reordered / "
                    "extra / other | latency p50 / p99 / max ms | CPU µs per delivered event | "
