@@ -28,6 +28,7 @@ v0.24.2: topic=, the mercure claim).
 - Streams that end during a delivery: 40 subscribers that never read (alone with their
   pattern, or sharing exact topics and `*`) are dropped while updates are delivered; the
   10 readers get every update, in order, and the same matchers subscribe again.
+- A subscriber's stream ends at its token's exp (one with a lasting token stays).
 - The heartbeat comes after the silence -k sets.
 - Active subscriptions (--mercure-subscriptions): the events at start and end of each
   matcher (topic, JSON document, type mercure for the current draft, private), the API
@@ -647,6 +648,31 @@ def ended_in_delivery(sock):
 
 # ---------------------------------------------------------------- exp and heartbeat
 
+def exp_ends_stream(sock):
+    """A subscriber's stream ends at its token's exp; one whose token lasts stays."""
+    E = "urn:exp"
+    claims = current_claims(ISS, AUD, subscribe=[E], exp_in=2)
+    short = sub(sock, [("match", E)], sign(claims, SSECRET))
+    lasting = sub(sock, [("match", E)], stok([E]))
+    pub(sock, [E], "before exp")
+    pump([short, lasting], lambda: "before exp" in short.datas() and
+         "before exp" in lasting.datas(), 5)
+    ended = short.read_until(lambda x: x.eof, 15)
+    at = time.time()
+    # exp is in whole seconds: the hub ends the stream within the second it names
+    t.ok(short.status == 200 and short.datas() == ["before exp"] and ended and
+         at >= claims["exp"] - 1,
+         "a stream ends at its token's exp (2 s ahead, not sooner), after the update before it",
+         (short.status, short.datas(), ended, at, claims["exp"]))
+    pub(sock, [E], "after exp")
+    lasting.read_until(lambda x: "after exp" in x.datas(), 5)
+    t.ok(lasting.datas() == ["before exp", "after exp"] and not lasting.eof,
+         "a subscriber whose token has not expired stays and gets the next update",
+         (lasting.datas(), lasting.eof))
+    short.close()
+    lasting.close()
+
+
 def heartbeat(beat):
     c = sub(beat, [("match", "urn:quiet")])
     c.read_until(lambda x: len(x.parser.comments) >= 2, 10)
@@ -916,7 +942,7 @@ try:
                     lambda: refusals(main, strict, cur, leg, algs["rs-es"]),
                     lambda: private_updates(main), lambda: resume(main),
                     lambda: hostile(main), lambda: ended_in_delivery(main),
-                    lambda: heartbeat(beat),
+                    lambda: exp_ends_stream(main), lambda: heartbeat(beat),
                     lambda: subscriptions(subs, strict),
                     lambda: cors(main), lambda: memory(mem, mem_p)]:
         section()
