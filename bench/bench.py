@@ -114,6 +114,28 @@ Usage: bench/bench.py --channels [--redis] [--lighttpd-workers N] [--streams 100
        [--setups nchan,node,fcgi-nginx,fcgi-lighttpd,nchan-redis,fcgi-redis]
        [--loader PATH] [--build DIR]
        [--json FILE]
+
+--fronts: Apache as a front, measured beside the others: the channel run of --channels (one
+channel, subscribers at 4000/s, --duration x 10 messages at 10/s, CPU time per delivered
+event and PSS per stream of the front and of the responder, apart and together), for each of
+--streams, through nginx + nchan, fcgi-sse behind nginx, behind lighttpd (2 processes past
+8,000 streams: one holds 2 open files per stream), behind Apache (event MPM, mod_proxy_fcgi,
+the SHIPPED deploy/apache/fcgi-sse-proxy-fcgi.conf with its flushpackets=on) with Debian's
+mpm_event.conf (150 workers), and behind Apache sized for 1,000 (<= 1000 streams) or
+10,000 streams (APACHE_MPM below). Apache holds a worker thread per stream: past
+MaxRequestWorkers a stream is not refused but waits unanswered in the listen queue, so a
+stream not answered within 20 s counts as "waiting", and before publishing one probe POST
+(5 s timeout) tells whether a publish still gets a worker (if not, nothing is published).
+Also Apache with Debian's defaults at --fronts-fit (140) streams, just under its 150
+workers. Each row records the front's processes, threads and the open files of its fullest
+process with the streams open. --smoke: 160 streams (10 past Debian's 150 workers), 2 s,
+5 s for the answers, a 2 s probe, no --fronts-fit run. Needs
+apache2, nginx, libnginx-mod-nchan, lighttpd, spawn-fcgi, a C compiler; root (Apache's and
+nginx's workers run as www-data).
+
+Usage: bench/bench.py --fronts [--streams 1000,10000] [--duration 20] [--fronts-fit 140]
+       [--setups nchan,fcgi-nginx,fcgi-lighttpd,apache-debian,apache-1k,apache-10k]
+       [--smoke] [--loader PATH] [--build DIR] [--json FILE]
 """
 
 import argparse
@@ -195,6 +217,7 @@ class Stack:
         self.tmp = tmp
         self.procs = []
         self.measured = {}   # label -> pid
+        self.refresh = None  # called before each chan_sample (Apache's children come and go)
 
     def start(self, argv, name, env=None):
         log_f = open(os.path.join(self.tmp, name + ".log"), "ab")
@@ -972,6 +995,67 @@ def mercure_paths(channel, n_exact, n_pattern):
     return out
 
 
+# --fronts: Apache (event MPM, mod_proxy_fcgi, the shipped deploy/apache snippet with its
+# flushpackets=on) with Debian's mpm_event.conf, and sized for 1,000 and for 10,000 streams.
+# Apache holds a worker thread per open stream, so MaxRequestWorkers (= ServerLimit x
+# ThreadsPerChild) is the number of streams plus room for the other requests (publish,
+# page, status): 25 % here. Every child is started up front (StartServers = ServerLimit,
+# MaxSpareThreads = MaxRequestWorkers): children started on demand lag a burst of
+# subscribers, and idle ones would be stopped between bursts. Per child: 2 open files per
+# stream (client socket, socket to the responder), so ThreadsPerChild 500 needs ~1,050
+# (above a bare 1024 soft limit; Debian's apache2ctl sets 8192).
+APACHE2 = shutil.which("apache2") or "/usr/sbin/apache2"
+APACHE_MPM = {
+    # Debian's /etc/apache2/mods-available/mpm_event.conf (ServerLimit: Apache's default 16;
+    # 150 / 25 = 6 children are used)
+    "apache-debian": [("StartServers", 2), ("MinSpareThreads", 25), ("MaxSpareThreads", 75),
+                      ("ThreadLimit", 64), ("ThreadsPerChild", 25),
+                      ("MaxRequestWorkers", 150), ("MaxConnectionsPerChild", 0)],
+    "apache-1k": [("ServerLimit", 5), ("StartServers", 5), ("ThreadLimit", 250),
+                  ("ThreadsPerChild", 250), ("MaxRequestWorkers", 1250),
+                  ("MinSpareThreads", 250), ("MaxSpareThreads", 1250),
+                  ("MaxConnectionsPerChild", 0), ("AsyncRequestWorkerFactor", 2),
+                  ("ListenBacklog", 4096), ("ProxyTimeout", 60)],
+    "apache-10k": [("ServerLimit", 22), ("StartServers", 22), ("ThreadLimit", 500),
+                   ("ThreadsPerChild", 500), ("MaxRequestWorkers", 11000),
+                   ("MinSpareThreads", 500), ("MaxSpareThreads", 11000),
+                   ("MaxConnectionsPerChild", 0), ("AsyncRequestWorkerFactor", 2),
+                   ("ListenBacklog", 4096), ("ProxyTimeout", 60)],
+}
+CHAN_LABEL.update({"apache-debian": "fcgi-sse behind Apache, Debian's event MPM defaults",
+                   "apache-1k": "fcgi-sse behind Apache, sized for 1,000 streams",
+                   "apache-10k": "fcgi-sse behind Apache, sized for 10,000 streams"})
+APACHE_MODULES = ["mpm_event", "authz_core", "authz_host", "mime", "dir", "alias", "env",
+                  "headers", "filter", "proxy", "proxy_fcgi"]
+
+
+def apache_conf(d, port, sock, profile):
+    """A minimal apache2.conf (as tests/lib/apache.py writes) with the MPM settings of
+    `profile` around the SHIPPED deploy/apache/fcgi-sse-proxy-fcgi.conf, Included unchanged
+    (its ProxySet flushpackets=on timeout=60). No access log (as nginx's access_log off)."""
+    docroot = os.path.join(d, "docroot")
+    os.makedirs(docroot, exist_ok=True)
+    user = ["User www-data", "Group www-data"] if os.geteuid() == 0 else []
+    lines = ["# generated by bench/bench.py --fronts (%s)" % profile,
+             "ServerRoot %s" % d, "DefaultRuntimeDir %s" % d, "PidFile %s/apache2.pid" % d,
+             "ErrorLog %s/apache2-error.log" % d, "LogLevel warn",
+             "Listen 127.0.0.1:%d" % port, "ServerName 127.0.0.1"] + user
+    lines += ["LoadModule %s_module /usr/lib/apache2/modules/mod_%s.so" % (m, m)
+              for m in APACHE_MODULES]
+    lines += ["%s %s" % kv for kv in APACHE_MPM[profile]]
+    lines += ["TypesConfig /etc/mime.types", "DocumentRoot %s" % docroot,
+              "<Directory />", "    AllowOverride None", "    Require all denied",
+              "</Directory>",
+              "Define FCGI_SSE_HTML %s" % os.path.join(SRCDIR, "html"),
+              "Define FCGI_SSE_SOCKET %s" % sock,
+              "Include %s" % os.path.join(SRCDIR, "deploy", "apache",
+                                          "fcgi-sse-proxy-fcgi.conf"), ""]
+    path = os.path.join(d, "apache2.conf")
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+    return path
+
+
 def pss_kb(pid):
     """Pss of one process (shared pages divided among their users), 0 if unknown."""
     try:
@@ -1104,7 +1188,8 @@ def chan_start(setup, stack, build, nm, port):
     if setup == "fcgi-redis":
         extra = ["--redis", "redis://127.0.0.1:%d" % redis_start(stack)]
     env = dict(os.environ, GLIBC_TUNABLES="glibc.malloc.tcache_count=0")
-    group = ["-G", "www-data"] if os.geteuid() == 0 and setup == "fcgi-nginx" else []
+    group = ["-G", "www-data"] if os.geteuid() == 0 and (
+        setup == "fcgi-nginx" or setup.startswith("apache")) else []
     socks, resps = [], []
     for i in range(2 if setup == "fcgi-redis" else 1):
         sock = os.path.join(d, "fcgi-sse%s.sock" % (i or ""))
@@ -1116,6 +1201,23 @@ def chan_start(setup, stack, build, nm, port):
     deadline = time.monotonic() + 10
     while not all(os.path.exists(x) for x in socks) and time.monotonic() < deadline:
         time.sleep(0.02)
+    if setup.startswith("apache"):
+        conf = apache_conf(d, port, socks[0], setup)
+        web = stack.start([APACHE2, "-DFOREGROUND", "-f", conf], "apache2")
+        if not wait_port(port, web):
+            raise RuntimeError("%s did not start (see %s)" % (setup, d))
+        stack.measured["fcgi-sse"] = [x.pid for x in resps]
+
+        def refresh():
+            stack.measured["apache"] = [web.pid] + nginx_workers(web.pid)
+        stack.refresh = refresh
+        # every child the profile starts is up (StartServers), so idle is idle
+        want = 1 + dict(APACHE_MPM[setup]).get("StartServers", 1)
+        deadline = time.monotonic() + 10
+        while len(nginx_workers(web.pid)) + 1 < want and time.monotonic() < deadline:
+            time.sleep(0.1)
+        refresh()
+        return {"Authorization": "Bearer " + CHAN_KEY}
     if setup == "fcgi-nginx":
         conf = nginx_http_conf(d, port, [
             "location ~ %s {" % CHAN_ROUTE,
@@ -1162,8 +1264,27 @@ def chan_start(setup, stack, build, nm, port):
     return {"Authorization": "Bearer " + CHAN_KEY}
 
 
+def proc_counts(stack):
+    """{group: (processes, threads, open files of its fullest process)}, with the streams
+    open: what the group's limits (RLIMIT_NOFILE per process, threads) must allow."""
+    out = {}
+    for k, pids in stack.measured.items():
+        procs = threads = fds = 0
+        for p in pids:
+            try:
+                threads += len(os.listdir("/proc/%d/task" % p))
+                fds = max(fds, len(os.listdir("/proc/%d/fd" % p)))
+                procs += 1
+            except OSError:
+                continue
+        out[k] = (procs, threads, fds)
+    return out
+
+
 def chan_sample(stack):
     """{group: (rss_kb, pss_kb, cpu_ticks, cpu_ns)} summed over each group's processes."""
+    if stack.refresh:
+        stack.refresh()
     out = {}
     for k, pids in stack.measured.items():
         rss = pss = ticks = 0
@@ -1186,6 +1307,7 @@ class Publisher:
         self.http = http.client
         self.port, self.channel, self.headers = port, channel, headers
         self.conn = None
+        self.timeout = 30               # seconds, per attempt
         self.answers, self.errors, self.sent_at, self.took = [], [], [], []
 
     def message(self, seq):
@@ -1207,7 +1329,8 @@ class Publisher:
         for attempt in (1, 2):
             try:
                 if self.conn is None:
-                    self.conn = self.http.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                    self.conn = self.http.HTTPConnection("127.0.0.1", self.port,
+                                                        timeout=self.timeout)
                 self.conn.request("POST", path, body, hdr)
                 r = self.conn.getresponse()
                 data = r.read()
@@ -1304,9 +1427,12 @@ class MercurePublisher(Publisher):
         return {"id": data.decode("utf-8", "replace").strip()}
 
 
-def chan_loader(loader, port, n, path, expect, wait_s, rate=4000, headers=(), sources=0):
+def chan_loader(loader, port, n, path, expect, wait_s, rate=4000, headers=(), sources=0,
+                answer_wait=None):
     argv = [loader, "-q", "-n", str(n), "-r", str(rate), "-d", str(wait_s),
             "--expect", expect]
+    if answer_wait is not None:
+        argv += ["--answer-wait", str(answer_wait)]
     for h in headers:
         argv += ["-H", h]
     if sources:
@@ -1322,12 +1448,14 @@ LOADER_SUMS = ("streams_requested", "streams_established", "streams_refused", "r
                "clients_with_all", "clients_complete")
 
 
-def chan_run(setup, build, nm, loader, n, duration, tmp, resume, mode="closed", paths=None,
-             sources=0):
-    """One fresh server of `setup`, n subscribers on channel bench (paths: [(count, path)],
-    one sse-load each, instead, each started once the one before has all its streams: the
-    Mercure hub's exact and pattern subscribers), the messages published, the figures
-    measured. sources: sse-load --sources (client addresses 127.0.0.1..N)."""
+def chan_run(setup, build, nm, loader, n, duration, tmp, resume, mode="closed",
+             answer_wait=None, probe=False, wait_s=None, paths=None, sources=0):
+    """One setup, n subscribers (see the header). answer_wait: sse-load --answer-wait.
+    probe: before publishing, one POST to another channel with a 5 s timeout; if it gets no
+    answer (a front whose every worker holds a stream: Apache), nothing is published and
+    res["publish_blocked"] says so. paths: [(count, path)], one sse-load each, instead of n
+    on channel bench, each started once the one before has all its streams (--mercure: the
+    hub's exact and pattern subscribers). sources: sse-load --sources."""
     import threading
     stack = Stack(tempfile.mkdtemp(prefix="chan-%s-%d-" % (setup, n), dir=tmp))
     port = free_port()
@@ -1343,6 +1471,12 @@ def chan_run(setup, build, nm, loader, n, duration, tmp, resume, mode="closed", 
         time.sleep(0.5)
         new_pub(port, "warm", hdr).run(1, 5, 20)
         w.communicate(timeout=30)
+        if probe:
+            # The warm-up's clients have left, but a front notices that only when it next
+            # writes to them (an event, or the heartbeat 15 s later): until then Apache
+            # keeps a worker on each (10 of Debian's 150). Two more messages (the first
+            # write draws the client's RST, the second fails) let go of them.
+            Publisher(port, "warm", hdr).run(6, 7, 5)
         time.sleep(1.0)
         idle = chan_sample(stack)
         res["load"] = loadavg()
@@ -1363,31 +1497,44 @@ def chan_run(setup, build, nm, loader, n, duration, tmp, resume, mode="closed", 
                         if all(x.is_set() for x in done):    # the last one complete
                             marks["end"] = chan_sample(stack)
                             marks["t_end"] = time.monotonic()
+                            marks["procs"] = proc_counts(stack)
                 elif "measure end" not in line and line.strip():
                     err.append(line.strip())
             started[i].set()
             done[i].set()
         ps, ths = [], []
         for i, (k, path) in enumerate(paths):
-            ps.append(chan_loader(loader, port, k, path, "1-%d" % m, duration + 60,
-                                  sources=sources))
+            ps.append(chan_loader(loader, port, k, path, "1-%d" % m, wait_s or duration + 60,
+                                  sources=sources, answer_wait=answer_wait))
             ths.append(threading.Thread(target=reader, args=(i, ps[-1]), daemon=True))
             ths[-1].start()
             started[i].wait(120)
         time.sleep(1.0)
+        res["publish_blocked"] = False
+        if probe:
+            pb = Publisher(port, "probe", hdr)
+            pb.timeout = PROBE_TIMEOUT
+            pb.publish(1)
+            res["publish_blocked"] = bool(pb.errors)
+            res["probe_error"] = pb.errors[:1]
         s0 = chan_sample(stack)
         t0 = time.monotonic()
         pub = new_pub(port, "bench", hdr)
-        if mode == "open":
+        if res["publish_blocked"]:
+            log("channels: %s: the probe POST got no answer (%s): nothing published"
+                % (setup, "; ".join(pub.errors[:1] or res["probe_error"])))
+        elif mode == "open":
             pub.run_open(1, m, CHAN_PUB_RATE)
         else:
             pub.run(1, m, CHAN_PUB_RATE)
         t_pub = time.monotonic()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + (0 if res["publish_blocked"] else 10)
         if not all(ev.wait(max(0, deadline - time.monotonic())) for ev in done):
             with lock:
-                marks.setdefault("end", chan_sample(stack))
-                marks.setdefault("t_end", time.monotonic())
+                if "end" not in marks:
+                    marks["end"] = chan_sample(stack)
+                    marks["t_end"] = time.monotonic()
+                    marks["procs"] = proc_counts(stack)
             for p in ps:
                 if p.poll() is None:
                     p.send_signal(signal.SIGTERM)
@@ -1405,6 +1552,7 @@ def chan_run(setup, build, nm, loader, n, duration, tmp, resume, mode="closed", 
         for th in ths:
             th.join(5)
         s1 = marks.get("end") or chan_sample(stack)
+        res["procs"] = marks.get("procs") or {}
         res.update(kv)
         res["errors"] = err + pub.errors[:3]
         res["publish_errors"] = len(pub.errors)
@@ -1425,14 +1573,17 @@ def chan_run(setup, build, nm, loader, n, duration, tmp, resume, mode="closed", 
             res["resume"] = chan_resume(setup, port, hdr, loader, resume)
         return res
     finally:
+        if stack.refresh:
+            stack.refresh()
         pids = [w for pl in stack.measured.values() for w in pl[1:]] \
-            if any(p.args[0] == "nginx" for p in stack.procs) else []
+            if any(p.args[0] in ("nginx", APACHE2) for p in stack.procs) else []
         stack.stop()
         for w in pids:                  # workers of a master that had to be killed
             try:
                 with open("/proc/%d/cmdline" % w, "rb") as f:
-                    if b"nginx" in f.read():
-                        os.kill(w, signal.SIGKILL)
+                    cmd = f.read()
+                if stack.tmp.encode() in cmd or b"nginx" in cmd:
+                    os.kill(w, signal.SIGKILL)
             except OSError:
                 pass
 
@@ -1793,6 +1944,160 @@ def channels_main(a):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# ---------------------------------------------------------------- --fronts
+
+FRONT_GROUP = {"nchan": "nginx", "fcgi-nginx": "nginx", "fcgi-lighttpd": "lighttpd",
+               "apache-debian": "apache", "apache-1k": "apache", "apache-10k": "apache"}
+FRONT_ANSWER_WAIT = 20                  # s: streams not answered by then are "waiting"
+PROBE_TIMEOUT = 5                       # s, per attempt (2) of the probe POST
+
+
+def fronts_setups(n):
+    """The setups run at n streams: nchan, fcgi-sse behind nginx, lighttpd, Apache with
+    Debian's defaults and Apache sized for n (1,000 or 10,000)."""
+    return ["nchan", "fcgi-nginx", "fcgi-lighttpd", "apache-debian",
+            "apache-1k" if n <= 1000 else "apache-10k"]
+
+
+def fronts_row(r):
+    """The cells of one --fronts run (see fronts_tables)."""
+    front = FRONT_GROUP[r["setup"]]
+    g = r["groups"]
+    held = int(r.get("streams_established", 0))
+    asked = int(r.get("streams_requested", r["n"]))
+    refused = int(r.get("streams_refused", 0) + r.get("streams_failed", 0))
+    waiting = asked - held - refused
+    ev = r.get("msgs", 0)
+
+    def us(groups):
+        ns = sum(g[x]["cpu_ns"] for x in groups if x in g)
+        return ns / 1e3 / ev if ev else float("nan")
+
+    def pss(groups):
+        kb = sum(g[x]["pss_kb"] - g[x]["pss_idle_kb"] for x in groups if x in g)
+        return kb / held if held else float("nan")
+    resp = ["fcgi-sse"] if "fcgi-sse" in g else []
+    procs = r.get("procs", {})
+    fp = procs.get(front, (0, 0, 0))
+    rp = procs.get("fcgi-sse", (0, 0, 0))
+    want = int(r.get("msgs_expected_per_client", 0)) * held
+    return [
+        "{:,}".format(r["n"]), CHAN_LABEL[r["setup"]],
+        "%s → %s" % (r["load"].split()[0], r["load_after"].split()[0]), str(held), str(refused),
+        str(waiting),
+        "**no answer in %d s**" % PROBE_TIMEOUT if r.get("publish_blocked") else
+        "%d at %s/s" % (r["published"], f2(r["publish_rate"], "%.1f")),
+        "-" if r.get("publish_blocked") else "%d / %d" % (ev, want),
+        str(int(r.get("msgs_lost", -1))) if held and not r.get("publish_blocked") else "-",
+        "%s / %s" % (f2(r.get("msg_latency_ms_p50", float("nan")), "%.1f"),
+                     f2(r.get("msg_latency_ms_p99", float("nan")), "%.1f")) if ev else "-",
+        "%s / %s / %s" % (f2(us([front])), f2(us(resp)) if resp else "-", f2(us([front] + resp))),
+        "%s / %s / %s" % (f2(pss([front])), f2(pss(resp)) if resp else "-",
+                          f2(pss([front] + resp))),
+        "%.1f → %.1f" % (g[front]["pss_idle_kb"] / 1024, g[front]["pss_kb"] / 1024),
+        "%d / %d" % (fp[0], fp[1]), "%d / %s" % (fp[2], rp[2] if resp else "-")]
+
+
+def fronts_tables(runs):
+    out = ["| streams asked | setup | load (1 min) before → after | held (200) | "
+           "refused or failed | waiting (no answer in %d s) | published | delivered / "
+           "expected | lost | latency p50 / p99 ms | CPU µs per delivered event: front / "
+           "responder / total | PSS KB per held stream: front / responder / total | front "
+           "PSS MB: idle → with the streams | front processes / threads | open files: "
+           "fullest front process / responder |"
+           % FRONT_ANSWER_WAIT,
+           "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | "
+           "--- | --- |"]
+    for r in runs:
+        out.append("| " + " | ".join(fronts_row(r)) + " |")
+    out += ["", "Apache's settings (beside the shipped snippet, unchanged: `ProxySet "
+            "flushpackets=on timeout=60`):", "",
+            "| setup | " + " | ".join(sorted({k for v in APACHE_MPM.values() for k, _ in v},
+                                           key=lambda k: ORDER.index(k))) + " |",
+            "| --- |" + " --- |" * len({k for v in APACHE_MPM.values() for k, _ in v})]
+    keys = sorted({k for v in APACHE_MPM.values() for k, _ in v}, key=lambda k: ORDER.index(k))
+    for prof, kv in APACHE_MPM.items():
+        d = dict(kv)
+        out.append("| %s | %s |" % (CHAN_LABEL[prof], " | ".join(
+            str(d.get(k, "(default)")) for k in keys)))
+    return out
+
+
+ORDER = ["ServerLimit", "StartServers", "ThreadLimit", "ThreadsPerChild", "MaxRequestWorkers",
+         "MinSpareThreads", "MaxSpareThreads", "MaxConnectionsPerChild",
+         "AsyncRequestWorkerFactor", "ListenBacklog", "ProxyTimeout"]
+
+
+def fronts_main(a):
+    """--fronts: the same channel run through every front, Apache's three profiles among
+    them, and Apache with Debian's defaults once more at --fronts-fit streams (under its
+    150 workers, so its publish gets a worker)."""
+    global LIGHTTPD_WORKERS, FRONT_ANSWER_WAIT, PROBE_TIMEOUT
+    if a.smoke:
+        FRONT_ANSWER_WAIT, PROBE_TIMEOUT = 5, 2
+    hard = prepare(a, "--fronts", ("lighttpd", "spawn-fcgi", "nginx", APACHE2))
+    if not os.path.exists(NCHAN_MODULE):
+        sys.exit("bench: no %s (apt-get install libnginx-mod-nchan)" % NCHAN_MODULE)
+    missing = [m for m in APACHE_MODULES
+               if not os.path.exists("/usr/lib/apache2/modules/mod_%s.so" % m)]
+    if missing:
+        sys.exit("bench: Apache modules missing: %s" % ", ".join(missing))
+    ns = [int(x) for x in a.streams.split(",")]
+    only = [x for x in (a.setups or "").split(",") if x]
+    plan = [(n, s) for n in ns for s in fronts_setups(n) if not only or s in only]
+    if a.fronts_fit and (not only or "apache-debian" in only):
+        plan.insert(0, (a.fronts_fit, "apache-debian"))
+    for n, _ in plan:
+        # one responder holds n streams (+ its sockets); sse-load n; nginx / lighttpd
+        # 2n in 2 processes at most (lighttpd with 2 workers past 8,000)
+        if n + 100 > hard:
+            sys.exit("bench: %d streams need more than the %d open files allowed" % (n, hard))
+    tmp = tempfile.mkdtemp(prefix="fcgi-sse-fronts-")
+    os.chmod(tmp, 0o711)
+    runs = []
+    try:
+        loader = a.loader or build_loader(tmp)
+        t0 = time.time()
+        for n, setup in plan:
+            LIGHTTPD_WORKERS = 2 if n > 8000 else 0
+            # wait_s: a closed-loop publisher slows down with the fan-out (10,000
+            # subscribers on 2 cores: 2-5 msg/s), and sse-load must still see the last
+            r = chan_run(setup, a.build, None, loader, n, a.duration, tmp, 0,
+                         answer_wait=FRONT_ANSWER_WAIT, probe=True,
+                         wait_s=a.duration * 8 + 60)
+            log("  %s: held %d of %d, lost %d, p99 %s ms%s; %s" % (
+                setup, r.get("streams_established", 0), n, r.get("msgs_lost", -1),
+                f2(r.get("msg_latency_ms_p99", float("nan")), "%.1f"),
+                ", publish blocked" if r.get("publish_blocked") else "",
+                "; ".join(r["errors"][:2])))
+            runs.append(r)
+            time.sleep(1.0)
+        out = ["Machine: " + machine_burst() + "; " + subprocess.run(
+                   [APACHE2, "-v"], capture_output=True, text=True).stdout.splitlines()[0] +
+               "; nchan: " + (subprocess.run(["dpkg-query", "-W", "-f", "${Version}",
+                                             "libnginx-mod-nchan"], capture_output=True,
+                                            text=True).stdout or "?"),
+               "Run %s, %.1f min; load after: %s. Other work on the machine is not stopped: "
+               "the load column shows it; CPU is CPU time (schedstat), not wall time."
+               % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t0)),
+                  (time.time() - t0) / 60, loadavg()),
+               "Each row: a fresh front (and responder); subscribers opened at 4000/s on one "
+               "channel; once all are answered (or %d s passed) one probe POST to another "
+               "channel (%d s timeout, 2 attempts), then %d messages published at %g/s "
+               "through the same front. CPU = CPU time of the counted processes from the "
+               "first POST until every held client had the last message, over messages "
+               "delivered; PSS = with every "
+               "subscriber minus after a 10-subscriber warm-up, over the streams held. lighttpd "
+               "runs 1 process up to 8,000 streams, 2 (server.max-worker) past it: one needs 2 "
+               "open files per stream. nginx: 2 workers, worker_connections 19000."
+               % (FRONT_ANSWER_WAIT, PROBE_TIMEOUT, int(a.duration * CHAN_PUB_RATE),
+                  CHAN_PUB_RATE), ""]
+        out += fronts_tables(runs)
+        report(a, out, runs)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 # ---------------------------------------------------------------- --mercure
 
 def mercure_main(a):
@@ -1990,7 +2295,7 @@ def runs_main(a):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--streams", default="1000,8000")
+    ap.add_argument("--streams", default=None, help="1000,8000 (--fronts: 1000,10000)")
     ap.add_argument("--duration", type=float, default=20)
     ap.add_argument("--rate", type=int, default=4000)
     ap.add_argument("--smoke", action="store_true", help="300 streams for 5 s (for make check)")
@@ -2024,6 +2329,11 @@ def main():
                     help="--channels: skip the open-loop runs (largest --streams only)")
     ap.add_argument("--resume", type=int, default=1000,
                     help="--channels: subscribers of the resume test (0: none)")
+    ap.add_argument("--fronts", action="store_true",
+                    help="Apache as a front beside nginx, lighttpd and nchan (see the header)")
+    ap.add_argument("--fronts-fit", type=int, default=140,
+                    help="--fronts: also Apache with Debian's defaults at this many streams "
+                    "(0: not)")
     ap.add_argument("--mercure", action="store_true",
                     help="fcgi-sse as a Mercure hub beside plain channels (see the header)")
     ap.add_argument("--mercure-exact", type=int, default=7000,
@@ -2035,8 +2345,15 @@ def main():
     ap.add_argument("--run-lines", type=int, default=100)
     ap.add_argument("--runs-repeat", type=int, default=3)
     a = ap.parse_args()
+    if a.streams is None:
+        a.streams = "1000,10000" if a.fronts else "1000,8000"
     if a.runs:
         runs_main(a)
+        return
+    if a.fronts:
+        if a.smoke:
+            a.streams, a.duration, a.fronts_fit = "160", 2, 0
+        fronts_main(a)
         return
     if a.channels:
         channels_main(a)

@@ -138,6 +138,8 @@ static struct chan *lookup(struct chan_engine *e, const char *name, int create)
     c->dropped = e->floor;
     *p = c;
     e->nchans++;
+    if (name[0] == CHAN_INTERNAL)
+        e->ninternal++;
     e->meta += chan_cost(n);
     if (e->nchans > e->nbuckets)
         grow_table(e);
@@ -154,6 +156,8 @@ static void maybe_free(struct chan_engine *e, struct chan *c)
     p = slot(e, c->hash, c->name, c->namelen);
     *p = c->hnext;
     e->nchans--;
+    if (c->name[0] == CHAN_INTERNAL)
+        e->ninternal--;
     e->meta -= chan_cost(c->namelen);
     e->bytes -= c->cap * sizeof *c->ring;
     if (msgid_cmp(c->dropped, e->gone_dropped) > 0)
@@ -175,6 +179,7 @@ static void drop_oldest(struct chan_engine *e, struct chan *c)
     c->head = (c->head + 1) % c->cap;
     c->count--;
     list_remove(&m->age);
+    e->nmsgs--;
     if (msgid_cmp(m->id, c->dropped) > 0)
         c->dropped = m->id;
     e->bytes -= m->cost;
@@ -282,10 +287,13 @@ struct msg *chan_store_id(struct chan_engine *e, const char *name, const char *t
     m->chan = c;
     m->t_ms = now_ms;
     list_append(&e->msgs, &m->age);
+    e->nmsgs++;
     c->ring[(c->head + c->count) % c->cap] = m;
     c->count++;
     e->bytes += m->cost;
     e->published++;
+    if (c->name[0] == CHAN_INTERNAL)
+        e->published_internal++;
     /* the bound on all history, and on what slow subscribers still hold of
      * messages gone from it: the history's oldest go first, whatever their
      * channel (the newest message stays: it is being delivered) */
@@ -418,10 +426,102 @@ void chan_stats_read(const struct chan_engine *e, struct chan_stats *st)
 {
     st->channels = e->nchans;
     st->published = e->published;
+    st->internal_channels = e->ninternal;
+    st->internal_published = e->published_internal;
     st->history_bytes = e->bytes;
+    st->history_messages = e->nmsgs;
     st->held_bytes = e->held;
     st->channel_bytes = e->meta;
     st->channels_refused = e->refused;
+}
+
+void chan_engine_on_delete(struct chan_engine *e, chan_deleted_fn deleted)
+{
+    e->deleted = deleted;
+}
+
+/* What c holds: its subscribers, messages and their bytes, ids. */
+static void describe(const struct chan *c, struct chan_info *out)
+{
+    struct msgid zero = { 0, 0 };
+    size_t i;
+
+    out->subscribers = c->nsubs;
+    out->messages = c->count;
+    out->bytes = 0;
+    for (i = 0; i < c->count; i++)
+        out->bytes += at(c, i)->cost;
+    out->oldest = c->count ? at(c, 0)->id : zero;
+    out->newest = c->count ? at(c, c->count - 1)->id : zero;
+    out->dropped = c->dropped;
+}
+
+int chan_info(struct chan_engine *e, const char *name, unsigned long long now_ms,
+              struct chan_info *out)
+{
+    struct chan *c;
+
+    chan_expire(e, now_ms);
+    c = lookup(e, name, 0);
+    if (!c) {
+        errno = ENOENT;
+        return -1;
+    }
+    describe(c, out);
+    return 0;
+}
+
+/* The channel a control names, described in *out: NULL with errno ENOENT
+ * (none), EPERM (an internal channel). */
+static struct chan *controlled(struct chan_engine *e, const char *name, struct chan_info *out)
+{
+    struct chan *c;
+
+    if (name[0] == CHAN_INTERNAL) {
+        errno = EPERM;
+        return NULL;
+    }
+    c = lookup(e, name, 0);
+    if (!c) {
+        errno = ENOENT;
+        return NULL;
+    }
+    describe(c, out);
+    return c;
+}
+
+int chan_purge(struct chan_engine *e, const char *name, struct chan_info *out)
+{
+    struct chan *c = controlled(e, name, out);
+
+    if (!c)
+        return -1;
+    while (c->count)
+        drop_oldest(e, c); /* each raises c->dropped: a resume from before gets a reset */
+    maybe_free(e, c);
+    return 0;
+}
+
+int chan_delete(struct chan_engine *e, const char *name, struct chan_info *out)
+{
+    struct chan *c = controlled(e, name, out);
+    struct list *n, *next;
+
+    if (!c)
+        return -1;
+    /* out of the channel first: nothing published from now on reaches them */
+    list_for_each(n, next, &c->subs) {
+        struct chan_link *l = container_of(n, struct chan_link, node);
+        list_remove(&l->node);
+        c->nsubs--;
+        l->chan = NULL;
+        if (e->deleted)
+            e->deleted(l, c->name, e->ctx);
+    }
+    while (c->count)
+        drop_oldest(e, c);
+    maybe_free(e, c);
+    return 0;
 }
 
 void chan_gap_all(struct chan_engine *e, struct msgid upto)

@@ -86,10 +86,13 @@ struct chan_stats {
     unsigned long channels;        /* channels that exist (with history or subscribers) */
     unsigned long published;       /* messages published since start */
     unsigned long long history_bytes;  /* messages in the histories, and their rings */
+    unsigned long long history_messages; /* messages in the histories */
     unsigned long long held_bytes;     /* messages out of every history that a subscriber
                                           is still writing (counted in --history-bytes) */
     unsigned long long channel_bytes;  /* the channels themselves (--max-channels bounds) */
     unsigned long channels_refused;    /* subscribes and publishes refused at --max-channels */
+    unsigned long internal_channels;   /* of channels, the internal ones (CHAN_INTERNAL) */
+    unsigned long internal_published;  /* of published, those on internal channels */
 };
 
 /* What one channel costs besides its history: the bytes channel_bytes
@@ -217,6 +220,42 @@ void chan_expire(struct chan_engine *e, unsigned long long now_ms);
 /* The wall-clock ms at which chan_expire next drops something (the oldest
  * retained message's), or 0 with no message. */
 unsigned long long chan_next_expiry(const struct chan_engine *e);
+
+/* What channel `name` holds here (.../channels/NAME). */
+struct chan_info {
+    unsigned long subscribers;     /* its subscribers here */
+    size_t messages;               /* in its history */
+    unsigned long long bytes;      /* what those messages take (each its event as sent and
+                                      its bookkeeping: what --history-bytes counts) */
+    struct msgid oldest, newest;   /* of its history; 0-0 when it is empty */
+    struct msgid dropped;          /* the newest id dropped from it, or 0-0 */
+};
+
+/* Fills *out for channel `name`, after what --history-ttl expired at
+ * now_ms. 0, or -1 with errno ENOENT when it does not exist (neither
+ * history nor subscribers here). */
+int chan_info(struct chan_engine *e, const char *name, unsigned long long now_ms,
+              struct chan_info *out);
+
+/* Called for each subscriber of a channel that chan_delete deletes, its
+ * link already out of the channel (l->chan NULL; `name` is valid during
+ * the call only): it must end its stream saying so, later (from a timer),
+ * without freeing anything here. */
+typedef void (*chan_deleted_fn)(struct chan_link *l, const char *name, void *ctx);
+
+/* The function chan_delete calls for each subscriber (none by default). */
+void chan_engine_on_delete(struct chan_engine *e, chan_deleted_fn deleted);
+
+/* Drops every message of channel `name`'s history, its subscribers kept:
+ * its dropped id becomes the newest of them, so a subscriber resuming
+ * from before that gets a reset. *out says what it held before. 0, or -1
+ * with errno: ENOENT (no such channel), EPERM (an internal channel: its
+ * owner's alone). */
+int chan_purge(struct chan_engine *e, const char *name, struct chan_info *out);
+
+/* chan_purge, after every subscriber of the channel was taken out of it
+ * and told (the on_delete function); the channel is then gone. */
+int chan_delete(struct chan_engine *e, const char *name, struct chan_info *out);
 
 void msg_ref(struct msg *m);
 void msg_unref(struct msg *m);

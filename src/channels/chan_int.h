@@ -24,6 +24,7 @@ struct chan_engine {
     struct chan **buckets;
     size_t nbuckets, nchans;
     struct list msgs;              /* every retained message, oldest first (msg's age) */
+    unsigned long long nmsgs;      /* how many: the histories' messages */
     unsigned long long bytes;      /* history: messages and rings */
     unsigned long long held;       /* messages outside every history that writers hold */
     unsigned long long meta;       /* the channels themselves */
@@ -35,8 +36,11 @@ struct chan_engine {
     struct msgid gone_dropped;     /* newest id dropped from a channel since freed */
     struct msgid floor;            /* a new channel's dropped id (chan_engine_set_floor) */
     unsigned long published;
+    size_t ninternal;              /* of nchans, the internal ones (CHAN_INTERNAL) */
+    unsigned long published_internal; /* of published, on internal channels */
     chan_deliver_fn deliver;
     chan_resync_fn resync;
+    chan_deleted_fn deleted;       /* chan_engine_on_delete */
     void *ctx;
     const struct chan_codec *codec; /* the internal channels' (chan_engine_set_codec) */
     struct keyhash *names;         /* the hash of names, keyed at random at creation */

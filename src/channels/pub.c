@@ -32,6 +32,14 @@ static const struct pub_why chat_why = {
     "chat needs a user the web server authenticated"
 };
 
+static const struct pub_why control_why = {
+    "channel control is off: the responder has neither --publish-key-file nor "
+    "--publish-remote-user",
+    "channel control needs Authorization: Bearer KEY with a key of --publish-key-file",
+    "channel control needs Authorization: Bearer KEY or a user the web server authenticated",
+    "channel control needs a user the web server authenticated"
+};
+
 static int may(const struct pub_config *c, req_param_fn get, void *ctx,
                const struct pub_why *w, const char **why)
 {
@@ -58,6 +66,11 @@ int pub_may(const struct pub_config *c, req_param_fn get, void *ctx, const char 
 int pub_chat_may(const struct pub_config *c, req_param_fn get, void *ctx, const char **why)
 {
     return may(c, get, ctx, &chat_why, why);
+}
+
+int pub_control_may(const struct pub_config *c, req_param_fn get, void *ctx, const char **why)
+{
+    return may(c, get, ctx, &control_why, why);
 }
 
 int pub_check(const struct pub_config *c, req_param_fn get, void *ctx, const char *body,

@@ -41,6 +41,11 @@ int pub_may(const struct pub_config *c, req_param_fn get, void *ctx, const char 
  * with *why naming chat. */
 int pub_chat_may(const struct pub_config *c, req_param_fn get, void *ctx, const char **why);
 
+/* The same check for .../channels/NAME (a channel's figures, its delete
+ * and purge: who may publish may also read and end what is published),
+ * with *why naming channel control. */
+int pub_control_may(const struct pub_config *c, req_param_fn get, void *ctx, const char **why);
+
 /* The checks of a publish: 1 when the message may be published; else the
  * refusal was written (403, 413 when too_big, 400 for a message that is
  * not UTF-8 text) and the result of writing it is returned (0, or -1). */

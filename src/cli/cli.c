@@ -1,4 +1,4 @@
-/* cli.c -- the commands of the fcgi-sse binary: `fcgi-sse sign` and `fcgi-sse publish` */
+/* cli.c -- the commands of the fcgi-sse binary: `fcgi-sse sign`, `fcgi-sse publish` and `fcgi-sse channel` */
 #include "config.h"
 
 #include "cli/cli_int.h"
@@ -13,5 +13,7 @@ int cli_main(int argc, char **argv)
         return cli_sign(argc, argv);
     if (strcmp(argv[1], "publish") == 0)
         return cli_publish(argc, argv);
+    if (strcmp(argv[1], "channel") == 0)
+        return cli_channel(argc, argv);
     return -1;
 }

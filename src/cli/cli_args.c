@@ -5,6 +5,7 @@
 #include "core/text.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int cli_usage_error(const char *cmd, const char *what)
@@ -46,6 +47,20 @@ int cli_parse(int argc, char **argv, const char *cmd, const char *const *allowed
         if (arg[1] != '-')
             return cli_usage_error(cmd, "unknown option (options are --long)");
         eq = strchr(arg, '=');
+        for (j = 0; allowed[j]; j++)
+            if ((strcmp(allowed[j], "delete") == 0 || strcmp(allowed[j], "purge") == 0) &&
+                strcmp(arg + 2, allowed[j]) == 0)
+                break;
+        if (allowed[j]) {
+            /* an action: a flag, one of them */
+            if (a->action) {
+                snprintf(what, sizeof what, "--%s: one action at a time (--%s was given)",
+                         allowed[j], a->action);
+                return cli_usage_error(cmd, what);
+            }
+            a->action = allowed[j];
+            continue;
+        }
         nlen = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
         for (j = 0; allowed[j]; j++)
             if (strlen(allowed[j]) == nlen && memcmp(arg + 2, allowed[j], nlen) == 0)
@@ -56,6 +71,10 @@ int cli_parse(int argc, char **argv, const char *cmd, const char *const *allowed
                 snprintf(what, sizeof what, "unknown option --%s", arg + 2);
             else
                 snprintf(what, sizeof what, "unknown option");
+            return cli_usage_error(cmd, what);
+        }
+        if (strcmp(allowed[j], "delete") == 0 || strcmp(allowed[j], "purge") == 0) {
+            snprintf(what, sizeof what, "--%s takes no value", allowed[j]);
             return cli_usage_error(cmd, what);
         }
         if (strcmp(allowed[j], "key-file") == 0)
@@ -96,6 +115,29 @@ struct auth_keys *cli_load_keys(const char *cmd, const char *path)
     if (!k || warned)
         fprintf(stderr, "fcgi-sse %s: %s--key-file %s: %s\n", cmd, k ? "warning: " : "", path, err);
     return k;
+}
+
+char *cli_bearer(const char *cmd, const char *path, size_t *len)
+{
+    struct auth_keys *k = cli_load_keys(cmd, path);
+    const char *key;
+    char *auth;
+
+    if (!k)
+        return NULL;
+    key = auth_first_key(k, len);
+    *len += sizeof "Bearer ";
+    auth = key ? malloc(*len) : NULL;
+    if (!auth) {
+        fprintf(stderr, "fcgi-sse %s: out of memory\n", cmd);
+        auth_keys_free(k);
+        return NULL;
+    }
+    memcpy(auth, "Bearer ", 7);
+    memcpy(auth + 7, key, *len - sizeof "Bearer ");
+    auth[*len - 1] = '\0';
+    auth_keys_free(k);
+    return auth;
 }
 
 /* Checks that the names are 1..16 valid channel names. 0, or 2 after a message. */

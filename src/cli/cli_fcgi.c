@@ -9,6 +9,7 @@
 #include <fcgiapp.h>
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,7 @@ static int cli_send_timeout(int fd, int ms)
 /* Connects to ad (name: --socket as given, for messages), a send timeout
  * of what is left until deadline bounding the connect. The socket, or -1
  * after a one-line message. */
-int cli_connect(const struct addr *ad, const char *name, long long deadline)
+int cli_connect(const char *cmd, const struct addr *ad, const char *name, long long deadline)
 {
     struct addrinfo hints, *res = NULL, *ai;
     int fd = -1, err, e = 0;
@@ -60,7 +61,7 @@ int cli_connect(const struct addr *ad, const char *name, long long deadline)
             e = errno;
             if (fd >= 0)
                 (void)close(fd);
-            fprintf(stderr, "fcgi-sse publish: cannot connect to %s: %s\n", name,
+            fprintf(stderr, "fcgi-sse %s: cannot connect to %s: %s\n", cmd, name,
                     strerror(e == EINPROGRESS || e == EAGAIN ? ETIMEDOUT : e));
             return -1;
         }
@@ -72,7 +73,7 @@ int cli_connect(const struct addr *ad, const char *name, long long deadline)
     hints.ai_flags = AI_NUMERICSERV;
     err = getaddrinfo(ad->host, ad->port, &hints, &res);
     if (err) {
-        fprintf(stderr, "fcgi-sse publish: cannot resolve %s: %s\n", ad->host,
+        fprintf(stderr, "fcgi-sse %s: cannot resolve %s: %s\n", cmd, ad->host,
                 err == EAI_SYSTEM ? strerror(errno) : gai_strerror(err));
         return -1;
     }
@@ -91,7 +92,7 @@ int cli_connect(const struct addr *ad, const char *name, long long deadline)
     }
     freeaddrinfo(res);
     if (fd < 0) {
-        fprintf(stderr, "fcgi-sse publish: cannot connect to %s: %s\n", name,
+        fprintf(stderr, "fcgi-sse %s: cannot connect to %s: %s\n", cmd, name,
                 strerror(e == EINPROGRESS || e == EAGAIN ? ETIMEDOUT : e));
         return -1;
     }
@@ -298,4 +299,51 @@ read_error:
         snprintf(why, wlen, "the connection ended before the answer was complete%s%s",
                 errno ? ": " : "", errno ? strerror(errno) : "");
     return -1;
+}
+
+int cli_request(const char *cmd, const struct addr *ad, const char *name,
+                const char *const *params, const char *body, size_t len)
+{
+    struct cli_answer ans = { NULL, 0, NULL, 0 };
+    long long deadline = clock_now_ms() + CLI_TIMEOUT_MS;
+    struct sigaction sa;
+    char why[300];
+    int fd, rc;
+
+    /* A responder that answers and closes before reading the whole request
+     * must not kill us: its answer is still read. */
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_IGN;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGPIPE, &sa, NULL) < 0) {
+        fprintf(stderr, "fcgi-sse %s: cannot ignore SIGPIPE: %s\n", cmd, strerror(errno));
+        return 1;
+    }
+    fd = cli_connect(cmd, ad, name, deadline);
+    if (fd < 0)
+        return 1;
+    if (cli_send(fd, params, body, len, deadline) < 0) {
+        int e = errno;
+
+        /* The responder may have answered early (and closed): read that. */
+        if (cli_receive(fd, &ans, deadline, why, sizeof why) < 0) {
+            fprintf(stderr, "fcgi-sse %s: cannot send the request to %s: %s\n", cmd, name,
+                    strerror(e));
+            rc = 1;
+        } else {
+            rc = cli_report(cmd, &ans);
+        }
+    } else if (cli_receive(fd, &ans, deadline, why, sizeof why) < 0) {
+        fprintf(stderr, "fcgi-sse %s: %s\n", cmd, why);
+        rc = 1;
+    } else {
+        rc = cli_report(cmd, &ans);
+    }
+    if (close(fd) < 0 && rc == 0) {
+        fprintf(stderr, "fcgi-sse %s: closing the connection: %s\n", cmd, strerror(errno));
+        rc = 1;
+    }
+    free(ans.out);
+    free(ans.err);
+    return rc;
 }

@@ -1,4 +1,4 @@
-/* cli_int.h -- what the commands share: their arguments and limits (cli*.c only) */
+/* cli_int.h -- what the commands share: their arguments, limits, FastCGI client and answers (cli*.c only) */
 #ifndef FCGI_SSE_CLI_CLI_INT_H
 #define FCGI_SSE_CLI_CLI_INT_H
 
@@ -33,6 +33,7 @@ struct cli_args {
     const char *expires;
     const char *socket;
     const char *event;
+    const char *action;           /* channel: "delete" (--delete), "purge" (--purge) or NULL */
     const char *names[CLI_NAMES_MAX + 1];
     size_t n;                     /* names given (up to CLI_NAMES_MAX + 1 are kept) */
     int help;
@@ -42,7 +43,8 @@ struct cli_args {
 int cli_usage_error(const char *cmd, const char *what);
 
 /* Parses argv[2..] of subcommand cmd: the options in `allowed` (a list of
- * names without the dashes) as --name VALUE or --name=VALUE, anywhere;
+ * names without the dashes) as --name VALUE or --name=VALUE, anywhere
+ * (--delete and --purge take no value: one of them, into a->action);
  * "--" ends the options; the rest are names. 0, or the exit status 2
  * after a one-line message. */
 int cli_parse(int argc, char **argv, const char *cmd, const char *const *allowed,
@@ -51,6 +53,11 @@ int cli_parse(int argc, char **argv, const char *cmd, const char *const *allowed
 /* Loads a key file for cmd (the permission checks only warn: a command
  * presents a key, it does not accept one). NULL after a one-line message. */
 struct auth_keys *cli_load_keys(const char *cmd, const char *path);
+
+/* "Bearer KEY" with the first key of the key file path, for cmd: a fresh
+ * string of *len bytes with its NUL (OPENSSL_cleanse it, then free it), or
+ * NULL after a one-line message. */
+char *cli_bearer(const char *cmd, const char *path, size_t *len);
 
 /* Checks that min..max names were given, each a valid name. 0, or 2
  * after a one-line message. */
@@ -66,9 +73,9 @@ struct cli_answer {
 
 /* cli_fcgi.c: the FastCGI client */
 struct addr;
-/* Connects to ad (name: --socket as given, for messages) before deadline
- * (CLOCK_MONOTONIC ms). The socket, or -1 after a one-line message. */
-int cli_connect(const struct addr *ad, const char *name, long long deadline);
+/* Connects to ad (name: --socket as given, for messages of cmd) before
+ * deadline (CLOCK_MONOTONIC ms). The socket, or -1 after a one-line message. */
+int cli_connect(const char *cmd, const struct addr *ad, const char *name, long long deadline);
 /* Sends one request: BEGIN_REQUEST, the params (NULL-terminated name,
  * value pairs), STDIN with body[0, len). 0, or -1 with errno. */
 int cli_send(int fd, const char *const *params, const char *body, size_t len,
@@ -77,10 +84,25 @@ int cli_send(int fd, const char *const *params, const char *body, size_t len,
  * bytes of STDOUT and of STDERR). 0, or -1 with why. */
 int cli_receive(int fd, struct cli_answer *ans, long long deadline, char *why, size_t wlen);
 
+/* One request of cmd to the responder at ad (name: --socket as given): the
+ * params (NULL-terminated name, value pairs) and body[0, len), its answer
+ * read within CLI_TIMEOUT_MS and reported (cli_report). Ignores SIGPIPE
+ * from then on. The exit status. */
+int cli_request(const char *cmd, const struct addr *ad, const char *name,
+                const char *const *params, const char *body, size_t len);
+
+/* cli_answer.c: the answer of the responder, for cmd: its body on stdout
+ * for a 200 (0; a newline added when it has none), else the status and
+ * the body on stderr (1), control characters shown as '?'. */
+int cli_report(const char *cmd, const struct cli_answer *ans);
+
 /* cli_sign.c: fcgi-sse sign. */
 int cli_sign(int argc, char **argv);
 
 /* cli_publish.c: fcgi-sse publish. */
 int cli_publish(int argc, char **argv);
+
+/* cli_channel.c: fcgi-sse channel. */
+int cli_channel(int argc, char **argv);
 
 #endif

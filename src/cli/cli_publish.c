@@ -7,7 +7,6 @@
 #include "core/text.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,93 +45,6 @@ static char *cli_read_stdin(size_t *len, int *too_big)
     free(buf);
     *too_big = 1;
     return NULL;
-}
-
-/* Writes s[0..n) to f with control characters other than line ends and
- * tabs shown as '?': the answer's body is the responder's, not ours. */
-static void cli_put_text(FILE *f, const char *s, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        (void)fputc((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f ? '?' : c, f);
-    }
-}
-
-/* Interprets the CGI answer: the Status header (200 without one), the
- * body. Prints the body to stdout on a 200 (0), else the status and the
- * body to stderr (1). */
-static int cli_report(const struct cli_answer *ans)
-{
-    const char *out = ans->out ? ans->out : "", *end = out + ans->out_len;
-    const char *line = out, *body = NULL;
-    char status[128] = "200 OK";
-    size_t blen;
-
-    if (ans->err_len) {
-        fprintf(stderr, "fcgi-sse publish: the responder wrote to its error stream: ");
-        cli_put_text(stderr, ans->err, ans->err_len);
-        if (ans->err[ans->err_len - 1] != '\n')
-            (void)fputc('\n', stderr);
-    }
-    while (line < end) {
-        const char *nl = memchr(line, '\n', (size_t)(end - line));
-        size_t len;
-
-        if (!nl)
-            break;
-        len = (size_t)(nl - line);
-        if (len && line[len - 1] == '\r')
-            len--;
-        if (len == 0) {
-            body = nl + 1;
-            break;
-        }
-        if (len > 7 && strncasecmp(line, "Status:", 7) == 0) {
-            const char *v = line + 7;
-            size_t vlen = len - 7;
-
-            while (vlen && (*v == ' ' || *v == '\t'))
-                v++, vlen--;
-            if (vlen >= sizeof status)
-                vlen = sizeof status - 1;
-            memcpy(status, v, vlen);
-            status[vlen] = '\0';
-        }
-        line = nl + 1;
-    }
-    if (!body) {
-        fprintf(stderr, "fcgi-sse publish: the answer has no complete header block\n");
-        return 1;
-    }
-    blen = (size_t)(end - body);
-    if (strncmp(status, "200", 3) == 0 && (status[3] == '\0' || status[3] == ' ')) {
-        if ((blen && fwrite(body, 1, blen, stdout) != blen) ||
-            ((blen == 0 || body[blen - 1] != '\n') && fputc('\n', stdout) == EOF) ||
-            fflush(stdout) != 0) {
-            fprintf(stderr, "fcgi-sse publish: cannot write to stdout: %s\n", strerror(errno));
-            return 1;
-        }
-        return 0;
-    }
-    while (blen && (body[blen - 1] == '\n' || body[blen - 1] == '\r' || body[blen - 1] == ' '))
-        blen--;
-    fprintf(stderr, "fcgi-sse publish: ");
-    cli_put_text(stderr, status, strlen(status));
-    if (blen && !memchr(body, '\n', blen)) {
-        fprintf(stderr, ": ");
-        cli_put_text(stderr, body, blen);
-        (void)fputc('\n', stderr);
-    } else if (blen) {
-        (void)fputc('\n', stderr);
-        cli_put_text(stderr, body, blen);
-        (void)fputc('\n', stderr);
-    } else {
-        (void)fputc('\n', stderr);
-    }
-    return 1;
 }
 
 /* A publish being made: where to, what, and with which key. */
@@ -188,29 +100,6 @@ static int cli_pub_args(struct cli_pub *p, int argc, char **argv)
     return -1;
 }
 
-/* "Bearer KEY" with the first key of --key-file. 0, or -1 after a message. */
-static int cli_pub_bearer(struct cli_pub *p)
-{
-    struct auth_keys *k = cli_load_keys("publish", p->a.key_file);
-    const char *key;
-
-    if (!k)
-        return -1;
-    key = auth_first_key(k, &p->authlen);
-    p->authlen += sizeof "Bearer ";
-    p->auth = key ? malloc(p->authlen) : NULL;
-    if (!p->auth) {
-        fprintf(stderr, "fcgi-sse publish: out of memory\n");
-        auth_keys_free(k);
-        return -1;
-    }
-    memcpy(p->auth, "Bearer ", 7);
-    memcpy(p->auth + 7, key, p->authlen - sizeof "Bearer ");
-    p->auth[p->authlen - 1] = '\0';
-    auth_keys_free(k);
-    return 0;
-}
-
 /* The params of the request, as a web server would pass them. */
 static void cli_pub_params(struct cli_pub *p)
 {
@@ -233,54 +122,16 @@ static void cli_pub_params(struct cli_pub *p)
     params[np] = NULL;
 }
 
-/* Sends the request and prints the answer (cli_report). The exit status. */
-static int cli_pub_exchange(struct cli_pub *p)
-{
-    struct cli_answer ans = { NULL, 0, NULL, 0 };
-    long long deadline = clock_now_ms() + CLI_TIMEOUT_MS;
-    char why[300];
-    int fd, rc;
-
-    fd = cli_connect(&p->addr, p->a.socket, deadline);
-    if (fd < 0)
-        return 1;
-    if (cli_send(fd, p->params, p->body, p->len, deadline) < 0) {
-        int e = errno;
-
-        /* The responder may have answered early (and closed): read that. */
-        if (cli_receive(fd, &ans, deadline, why, sizeof why) < 0) {
-            fprintf(stderr, "fcgi-sse publish: cannot send the request to %s: %s\n",
-                    p->a.socket, strerror(e));
-            rc = 1;
-        } else {
-            rc = cli_report(&ans);
-        }
-    } else if (cli_receive(fd, &ans, deadline, why, sizeof why) < 0) {
-        fprintf(stderr, "fcgi-sse publish: %s\n", why);
-        rc = 1;
-    } else {
-        rc = cli_report(&ans);
-    }
-    if (close(fd) < 0 && rc == 0) {
-        fprintf(stderr, "fcgi-sse publish: closing the connection: %s\n", strerror(errno));
-        rc = 1;
-    }
-    free(ans.out);
-    free(ans.err);
-    return rc;
-}
-
 int cli_publish(int argc, char **argv)
 {
     struct cli_pub p;
-    struct sigaction sa;
     int rc, too_big;
 
     memset(&p, 0, sizeof p);
     rc = cli_pub_args(&p, argc, argv);
     if (rc >= 0)
         return rc;
-    if (p.a.key_file && cli_pub_bearer(&p) < 0)
+    if (p.a.key_file && !(p.auth = cli_bearer("publish", p.a.key_file, &p.authlen)))
         return 1;
     p.body = cli_read_stdin(&p.len, &too_big);
     if (!p.body) {
@@ -294,17 +145,7 @@ int cli_publish(int argc, char **argv)
     }
     snprintf(p.clen, sizeof p.clen, "%zu", p.len); /* at most 1 MiB: it fits */
     cli_pub_params(&p);
-    /* A responder that answers and closes before reading the whole body
-     * must not kill us: its answer is still read. */
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_IGN;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGPIPE, &sa, NULL) < 0) {
-        fprintf(stderr, "fcgi-sse publish: cannot ignore SIGPIPE: %s\n", strerror(errno));
-        rc = 1;
-        goto out;
-    }
-    rc = cli_pub_exchange(&p);
+    rc = cli_request("publish", &p.addr, p.a.socket, p.params, p.body, p.len);
 out:
     free(p.body);
     if (p.auth) {

@@ -146,8 +146,10 @@ enum frame_result frame_scan(struct frame *f, const unsigned char *buf, size_t n
     }
     /* judged after the whole records, so the verdict does not depend on
      * how the bytes were split into reads */
-    if (n > f->lim.raw_max)
+    if (n > f->lim.raw_max) {
+        f->oversize = 1;
         return bad(f, "a request larger than the intake allows");
+    }
     return FRAME_MORE;
 }
 

@@ -55,6 +55,7 @@ struct frame {
     int keep_conn;          /* FCGI_KEEP_CONN was asked for (we close anyway) */
     struct frame_nv nv;
     const char *why;        /* with FRAME_BAD: a static one-line reason */
+    int oversize;           /* with FRAME_BAD: the bytes passed lim.raw_max */
 };
 
 /* Checks buf[0, n), which must start with the bytes of earlier calls.

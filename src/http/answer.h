@@ -6,8 +6,9 @@
 #include "http/resp.h"
 #include "http/stats.h"
 
-/* Answers r unless it opens a stream (a valid GET .../stream): an error,
- * HEAD, or /status with the figures of v. Returns 1 when the caller must
+/* Answers r unless it opens a stream (a valid GET .../stream, or
+ * .../status?stream=1): an error, HEAD, /status (JSON) or /metrics (the
+ * Prometheus text) with the figures of v. Returns 1 when the caller must
  * open the stream, 0 when r was answered, -1 when the answer could not be
  * written (peer gone). */
 int answer_route(const struct req *r, const struct resp_sink *o, const struct stats_view *v,

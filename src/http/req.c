@@ -60,6 +60,41 @@ static enum req_route mercure_route(const char *path)
     return REQ_NOT_FOUND;
 }
 
+/* .../channels/NAME or .../channels/NAME/history: REQ_CHANNEL, NAME in
+ * r->chans[0] when it fits (else r->nchan stays 0), r->history; else
+ * REQ_NOT_FOUND. A NAME is not checked here. */
+static enum req_route channel_route(const char *path, struct req *r)
+{
+    const char *seg[3] = { NULL, NULL, NULL }, *end = path + strlen(path), *p = end;
+    size_t len[3] = { 0, 0, 0 };
+    int i, k;
+
+    for (i = 0; i < 3 && p > path; i++) {
+        const char *segend = p;
+        while (p > path && p[-1] != '/')
+            p--;
+        seg[i] = p;
+        len[i] = (size_t)(segend - p);
+        if (p == path)
+            break;
+        p--; /* the slash */
+    }
+    if (seg[2] && len[0] == 7 && memcmp(seg[0], "history", 7) == 0 && len[2] == 8 &&
+        memcmp(seg[2], "channels", 8) == 0 && len[1])
+        k = 1;
+    else if (seg[1] && len[1] == 8 && memcmp(seg[1], "channels", 8) == 0 && len[0])
+        k = 0;
+    else
+        return REQ_NOT_FOUND;
+    r->history = k == 1;
+    if (len[k] <= REQ_CHANNEL_MAX) {
+        memcpy(r->chans[0], seg[k], len[k]);
+        r->chans[0][len[k]] = '\0';
+        r->nchan = 1;
+    }
+    return REQ_CHANNEL;
+}
+
 /* The route of path; for .../run/NAME, NAME goes into name[65]. */
 static enum req_route route_of(const char *path, char *name)
 {
@@ -87,6 +122,8 @@ static enum req_route route_of(const char *path, char *name)
         return REQ_STREAM;
     if (strcmp(seg, "status") == 0)
         return REQ_STATUS;
+    if (strcmp(seg, "metrics") == 0)
+        return REQ_METRICS;
     if (strcmp(seg, "events") == 0)
         return REQ_EVENTS;
     if (strcmp(seg, "publish") == 0)
@@ -144,6 +181,29 @@ static void parse_query(struct req *r, const char *q, int *have_q_id,
                 seen_limit = 1;
             }
         }
+    }
+}
+
+/* Reads the query of .../status: stream=1 (the figures as an event
+ * stream) or stream=0, once; others are ignored. */
+static void parse_status_query(struct req *r, const char *q)
+{
+    int seen = 0;
+    struct text_field fd;
+
+    while (text_form_next(&q, "&;", &fd)) {
+        char key[16], v[4];
+
+        if (text_decode(fd.name, fd.name_len, 1, key, sizeof key) < 0 || strcmp(key, "stream"))
+            continue;
+        if (seen)
+            fail(r, 400, "stream given more than once");
+        else if (text_decode(fd.value, fd.value_len, 1, v, sizeof v) < 0 ||
+                 (strcmp(v, "0") && strcmp(v, "1")))
+            fail(r, 400, "stream must be 0 or 1");
+        else
+            r->status_stream = v[0] == '1';
+        seen = 1;
     }
 }
 
@@ -217,30 +277,28 @@ static void parse_chan_query(struct req *r, const char *q, int *have_q_id, struc
     }
 }
 
-void req_parse(struct req *r, req_param_fn get, void *ctx)
+/* The methods route r->route takes: sets r->allow and r->head, fails r with 405 (or, for
+ * .../channels/NAME, the name's 400 or 403). Returns 1 when nothing more is to be read
+ * (the request failed, or its route reads its own query), else 0. */
+static int route_methods(struct req *r, const char *method)
 {
-    char path[REQ_PATH_MAX];
-    const char *method, *hdr, *query;
-    unsigned long long id = 0, q_id = 0;
-    int have_q_id = 0;
-
-    memset(r, 0, sizeof *r);
-    r->status = 200;
-
-    if (request_path(get, ctx, path) < 0) {
-        fail(r, 414, "request path too long or badly escaped");
-        return;
-    }
-    r->route = route_of(path, r->run_name);
-    if (r->route == REQ_NOT_FOUND) {
-        fail(r, 404, "no such resource: the routes are .../stream, .../events, .../publish, "
-                     ".../status, .../run/NAME, .../chat/completions and "
-                     ".../.well-known/mercure");
-        return;
-    }
-
-    method = param(get, ctx, "REQUEST_METHOD");
-    if (r->route == REQ_MERCURE || r->route == REQ_MERCURE_SUBS) {
+    switch (r->route) {
+    case REQ_CHANNEL:
+        r->allow = r->history ? "DELETE" : "GET, HEAD, DELETE";
+        r->del = strcmp(method, "DELETE") == 0;
+        r->head = strcmp(method, "HEAD") == 0 && !r->history;
+        if (!r->del && (r->history || (!r->head && strcmp(method, "GET") != 0)))
+            fail(r, 405, r->history ? "method not allowed: use DELETE"
+                                    : "method not allowed: use GET, HEAD or DELETE");
+        else if (r->nchan && r->chans[0][0] == '@')
+            fail(r, 403, "channels whose names start with @ are the responder's own: no "
+                         "request reads or controls them");
+        else if (!r->nchan || !text_name_ok(r->chans[0], REQ_CHANNEL_MAX))
+            fail(r, 400, "the channel in .../channels/NAME must be 1 to 128 bytes of "
+                         "A-Z a-z 0-9 _ . : -");
+        return 1;
+    case REQ_MERCURE:
+    case REQ_MERCURE_SUBS: {
         int subs = r->route == REQ_MERCURE_SUBS;
         r->allow = subs ? "GET, HEAD, OPTIONS" : "GET, HEAD, POST, OPTIONS";
         if (strcmp(method, "HEAD") == 0)
@@ -249,65 +307,67 @@ void req_parse(struct req *r, req_param_fn get, void *ctx)
                  (subs || strcmp(method, "POST") != 0))
             fail(r, 405, subs ? "method not allowed: use GET, HEAD or OPTIONS"
                               : "method not allowed: use GET, HEAD, POST or OPTIONS");
-        return;
+        return 1;
     }
-    if (r->route == REQ_RUN) {
+    case REQ_RUN:
         r->allow = "GET, POST";
         if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
             fail(r, 405, "method not allowed: use GET or POST");
-        return;
-    }
-    if (r->route == REQ_CHAT) {
-        r->allow = "POST";
-        if (strcmp(method, "POST") != 0)
-            fail(r, 405, "method not allowed: use POST");
-        return;
-    }
-    if (r->route == REQ_PUBLISH) {
+        return 1;
+    case REQ_CHAT:
+    case REQ_PUBLISH:
         r->allow = "POST";
         if (strcmp(method, "POST") != 0) {
             fail(r, 405, "method not allowed: use POST");
-            return;
+            return 1;
         }
-    } else {
+        return r->route == REQ_CHAT;
+    default:
         r->allow = "GET, HEAD";
         if (strcmp(method, "HEAD") == 0)
             r->head = 1;
         else if (strcmp(method, "GET") != 0) {
             fail(r, 405, "method not allowed: use GET or HEAD");
-            return;
+            return 1;
         }
+        return r->route == REQ_METRICS;
     }
-    if (r->route == REQ_STATUS)
-        return;
+}
 
-    query = get("QUERY_STRING", ctx);
-    if (!query) {
-        const char *uri = param(get, ctx, "REQUEST_URI");
-        const char *qm = strchr(uri, '?');
-        query = qm ? qm + 1 : "";
-    }
-    if (r->route != REQ_STREAM) {
-        struct msgid mq = { 0, 0 };
-        int have_mq = 0;
-        parse_chan_query(r, query, &have_mq, &mq);
-        if (r->status == 200 && r->nchan == 0)
-            fail(r, 400, "no channel: give channel=NAME");
-        if (r->route != REQ_EVENTS)
-            return;
-        hdr = param(get, ctx, "HTTP_LAST_EVENT_ID");
-        if (*hdr) {
-            if (msgid_parse(hdr, &r->last) < 0) {
-                fail(r, 400, E_MSGID);
-                return;
-            }
-            r->have_last = 1;
-        } else if (have_mq) {
-            r->last = mq;
-            r->have_last = 1;
-        }
+/* .../events and .../publish: the channels of the query; .../events also the resume id,
+ * Last-Event-ID first, else the query's lastEventId. */
+static void parse_channels(struct req *r, req_param_fn get, void *ctx, const char *query)
+{
+    struct msgid mq = { 0, 0 };
+    int have_mq = 0;
+    const char *hdr;
+
+    parse_chan_query(r, query, &have_mq, &mq);
+    if (r->status == 200 && r->nchan == 0)
+        fail(r, 400, "no channel: give channel=NAME");
+    if (r->route != REQ_EVENTS)
         return;
+    hdr = param(get, ctx, "HTTP_LAST_EVENT_ID");
+    if (*hdr) {
+        if (msgid_parse(hdr, &r->last) < 0) {
+            fail(r, 400, E_MSGID);
+            return;
+        }
+        r->have_last = 1;
+    } else if (have_mq) {
+        r->last = mq;
+        r->have_last = 1;
     }
+}
+
+/* .../stream: the query's options, and where the count resumes (Last-Event-ID first, else
+ * the query's lastEventId). */
+static void parse_stream(struct req *r, req_param_fn get, void *ctx, const char *query)
+{
+    unsigned long long id = 0, q_id = 0;
+    int have_q_id = 0;
+    const char *hdr;
+
     parse_query(r, query, &have_q_id, &q_id);
 
     hdr = param(get, ctx, "HTTP_LAST_EVENT_ID");
@@ -320,4 +380,43 @@ void req_parse(struct req *r, req_param_fn get, void *ctx)
     } else if (have_q_id) {
         r->first_id = q_id + 1;
     }
+}
+
+void req_parse(struct req *r, req_param_fn get, void *ctx)
+{
+    char path[REQ_PATH_MAX];
+    const char *query;
+
+    memset(r, 0, sizeof *r);
+    r->status = 200;
+
+    if (request_path(get, ctx, path) < 0) {
+        fail(r, 414, "request path too long or badly escaped");
+        return;
+    }
+    r->route = mercure_route(path) == REQ_NOT_FOUND ? channel_route(path, r) : REQ_NOT_FOUND;
+    if (r->route == REQ_NOT_FOUND)
+        r->route = route_of(path, r->run_name);
+    if (r->route == REQ_NOT_FOUND) {
+        fail(r, 404, "no such resource: the routes are .../stream, .../events, .../publish, "
+                     ".../status, .../metrics, .../channels/NAME, .../run/NAME, "
+                     ".../chat/completions and "
+                     ".../.well-known/mercure");
+        return;
+    }
+    if (route_methods(r, param(get, ctx, "REQUEST_METHOD")))
+        return;
+
+    query = get("QUERY_STRING", ctx);
+    if (!query) {
+        const char *uri = param(get, ctx, "REQUEST_URI");
+        const char *qm = strchr(uri, '?');
+        query = qm ? qm + 1 : "";
+    }
+    if (r->route == REQ_STATUS)
+        parse_status_query(r, query);
+    else if (r->route == REQ_STREAM)
+        parse_stream(r, get, ctx, query);
+    else
+        parse_channels(r, get, ctx, query);
 }

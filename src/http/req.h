@@ -15,7 +15,10 @@ enum req_route {
     REQ_RUN,       /* .../run/NAME: run the program configured as NAME */
     REQ_CHAT,      /* .../chat/completions: the OpenAI-compatible program */
     REQ_MERCURE,   /* .../.well-known/mercure: the Mercure hub (subscribe, publish) */
-    REQ_MERCURE_SUBS /* .../.well-known/mercure/subscriptions[/...]: its subscriptions API */
+    REQ_MERCURE_SUBS, /* .../.well-known/mercure/subscriptions[/...]: its subscriptions API */
+    REQ_CHANNEL,   /* .../channels/NAME: a channel's figures (GET, HEAD), its delete (DELETE);
+                      .../channels/NAME/history: its history purged (DELETE) */
+    REQ_METRICS    /* last path segment "metrics": the figures for Prometheus */
 };
 
 /* The names a request may carry: a channel name is 1 to 128 bytes of
@@ -49,6 +52,9 @@ struct req {
     char sig[64];
     char event[REQ_EVENT_MAX + 1]; /* publish: event= ("" if absent) */
     char run_name[65];            /* run: NAME, [A-Za-z0-9_.-]{1,64}, never only dots */
+    int history;                  /* channel: .../channels/NAME/history (NAME in chans[0]) */
+    int del;                      /* channel: DELETE */
+    int status_stream;            /* status: stream=1, the figures as an event stream */
 
     /* filled by the controller (dispatch.c), not by req_parse */
     const char *run_path;         /* run, chat: the program to start */
@@ -76,9 +82,16 @@ typedef const char *(*req_param_fn)(const char *name, void *ctx);
  * parameter. .../run/NAME (the second-to-last segment "run") takes GET
  * and POST and a NAME that text_program_name_ok accepts (else 404);
  * .../chat/completions takes POST; their query is the program's.
+ * .../status and .../metrics take GET and HEAD; .../status?stream=1 asks
+ * for the status figures as an event stream (stream=0 or none: the JSON;
+ * anything else is a 400).
  * A path that ends in /.well-known/mercure is the Mercure hub's (GET,
  * HEAD, POST, OPTIONS), one under /.well-known/mercure/subscriptions its
- * API's (GET, HEAD, OPTIONS): the hub reads their query and body. */
+ * API's (GET, HEAD, OPTIONS): the hub reads their query and body.
+ * .../channels/NAME (the second-to-last segment "channels", whatever the
+ * last) takes GET, HEAD and DELETE, .../channels/NAME/history DELETE; NAME
+ * is a channel name (else 400), never an internal one (starting with '@':
+ * 403); their query is ignored. */
 void req_parse(struct req *r, req_param_fn get, void *ctx);
 
 #endif

@@ -52,6 +52,7 @@ int resp_stream_head_extra(const struct resp_sink *o, unsigned long retry_ms, co
     ssize_t r;
     int rc;
 
+    stats_answered(o->stats, 200);
     if (!buf)
         return -1;
     memcpy(buf, head, n);
@@ -103,6 +104,7 @@ int resp_error_allow(const struct resp_sink *o, int status, const char *reason,
     size_t blen = strlen(reason) + 1;
     int n, m = 0;
 
+    stats_answered(o->stats, status);
     if (status == 405)
         m = snprintf(extra, sizeof extra, "Allow: %s\r\n", allow);
     if (m >= 0 && (size_t)m < sizeof extra && retry_after_s)
@@ -129,6 +131,7 @@ int resp_send(const struct resp_sink *o, int status, const char *type, const cha
     char stack[1024], *head = cap <= sizeof stack ? stack : malloc(cap);
     int n, rc = -1;
 
+    stats_answered(o->stats, status);
     if (!head)
         return -1;
     n = resp_head(head, cap, status, type, len, extra);
@@ -145,6 +148,7 @@ int resp_json(const struct resp_sink *o, const char *json, size_t len, int head_
     char head[256];
     int n = resp_head(head, sizeof head, 200, "application/json", len, "");
 
+    stats_answered(o->stats, 200);
     if (n < 0)
         return -1;
     if (o->write(o->ctx, head, (size_t)n) < 0)
@@ -160,6 +164,7 @@ int resp_json_status(const struct resp_sink *o, int status, const char *json, si
     char head[320], after[48] = "";
     int n;
 
+    stats_answered(o->stats, status);
     if (retry_after_s)
         snprintf(after, sizeof after, "Retry-After: %u\r\n", retry_after_s);
     n = resp_head(head, sizeof head, status, "application/json", len, after);

@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "http/stats.h"
+
 /* Where a response goes: a libfcgi stream or CGI stdout. Both calls
  * return 0, or -1 when the peer is gone or the write failed. */
 struct resp_sink {
@@ -14,6 +16,8 @@ struct resp_sink {
      * closed), for an answer whose work goes on after it; NULL where the
      * caller ends it. */
     void (*end)(void *ctx);
+    /* Where each answer's status is counted (stats_answered), or NULL. */
+    struct stats *stats;
 };
 
 /* The header block of an event stream (200, text/event-stream, no-cache,

@@ -47,7 +47,12 @@ struct redis *redis_create(struct loop *l, const struct redis_config *cfg, struc
     b->history.cancel = redis_fetch_cancel;
     b->history.ctx = b;
     redis_link_start(b, redis_on_ready);
+    if (redis_trim_start(b) < 0) {
+        free(b);
+        return NULL;
+    }
     if (redis_link_connect(b) < 0) {
+        redis_trim_stop(b);
         free(b);
         return NULL;
     }
@@ -71,6 +76,7 @@ void redis_destroy(struct redis *b)
 {
     if (!b)
         return;
+    redis_trim_stop(b);
     redis_link_stop(b);
     redis_fetch_drop(b);
     free(b);

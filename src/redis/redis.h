@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "channels/chan.h"
+#include "channels/ctl.h"
 #include "channels/history.h"
 #include "core/loop.h"
 #include "http/msgid.h"
@@ -19,6 +20,8 @@ struct redis_config {
     unsigned long history;          /* --history: entries each channel's stream keeps */
     unsigned long internal_history; /* and each internal channel's ('@', chan.h); 0: history */
     unsigned long max_message;      /* --max-message: sizes what one read may bring */
+    unsigned long long ttl_ms;      /* --history-ttl: older messages are dropped in Redis too */
+    unsigned long long bytes_max;   /* --history-bytes: all channels' messages in Redis */
 };
 
 /* Starts connecting to Redis (two connections: commands, and the one
@@ -39,6 +42,13 @@ void redis_destroy(struct redis *b);
  * Redis assigned; a failure (503) while Redis is down or slow, or when
  * the messages waiting for it hold REDIS_PUB_BYTES already. */
 const struct pub_backend *redis_backend(struct redis *b);
+
+/* The control backend (ctl.h): a channel's figures (FCALL_RO
+ * fcgi_sse_channel: its stream's, and this responder's subscribers), its
+ * delete and purge (FCALL fcgi_sse_control: its stream goes, and an entry
+ * in fcgi-sse:log tells every responder, which ends its subscribers' streams
+ * of a deleted channel and drops its own copy). 503 while Redis is down. */
+const struct ctl_backend *redis_ctl_backend(struct redis *b);
 
 /* The history (history.h) of channels through Redis: redis_position,
  * redis_fetch and redis_fetch_cancel. */

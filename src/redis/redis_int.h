@@ -35,6 +35,9 @@
 #define REDIS_FETCH_SLOTS 64
 #define REDIS_FETCH_COUNT 1024
 #define REDIS_FETCH_BYTES (1024 * 1024)
+/* --history-ttl and --history-bytes are kept in Redis by each publish, and
+ * by each responder at this pace (fcgi_sse_trim). */
+#define REDIS_TRIM_NS (5 * 1000000000LL)
 
 enum redis_state { REDIS_DOWN, REDIS_CONNECTING, REDIS_UP };
 
@@ -58,6 +61,7 @@ struct redis {
     struct redis_config cfg;
     struct pub_backend backend;    /* redis_publish */
     struct history history;        /* redis_position, redis_fetch */
+    struct ctl_backend ctl;        /* redis_ctl_backend */
     enum redis_state state;
     redisAsyncContext *cmd;        /* commands: FUNCTION LOAD, FCALL, FCALL_RO */
     redisAsyncContext *rd;         /* the blocking read */
@@ -65,6 +69,7 @@ struct redis {
     struct loop_timer retry;       /* reconnect after backoff */
     struct loop_timer watchdog;    /* connect and reply timeouts, each second */
     struct loop_timer teardown;    /* frees what a failure left, outside hiredis's calls */
+    struct loop_timer trim;        /* fcgi_sse_trim, every REDIS_TRIM_NS */
     long long backoff_ns, connect_started, cmd_progress, rd_sent;
     unsigned long cmd_pending;     /* commands in flight on cmd */
     int connected_once;
@@ -123,6 +128,19 @@ void redis_publish(void *ctx, const char *channel, const char *type, const char 
 /* redis_read.c: the blocking read */
 /* Asks where the read starts (once), or sends the next XREAD BLOCK unless one is in flight. */
 void redis_read_next(struct redis *b);
+
+/* redis_ctl.c: a channel's figures and control, and the bounds on a timer */
+/* A control entry of the log's field list ({c NAME, ctl ACTION, n N}, as
+ * fcgi_sse_control writes it): 1 with *name (NULL when missing), *action
+ * and *n (0 when missing); 0 when it is not one. */
+int redis_ctl_entry(const redisReply *f, const char **name, const char **action,
+                    unsigned long long *n);
+/* Does here what a control entry of the log says: delete (the channel's
+ * subscribers here end, its copy goes) or purge (its copy goes). */
+void redis_ctl_apply(struct redis *b, const char *name, const char *action);
+/* Starts the timer of fcgi_sse_trim (none without a TTL or a bound). 0, or -1 (ENOMEM). */
+int redis_trim_start(struct redis *b);
+void redis_trim_stop(struct redis *b);
 
 /* redis_fetch.c: fetches for subscribers */
 /* Sends the fetches that wait, while there are slots and Redis is up. */

@@ -57,9 +57,9 @@ void redis_publish(void *ctx, const char *channel, const char *type, const char 
 {
     struct redis *b = ctx;
     struct rpub *p = malloc(sizeof *p);
-    char key[REDIS_KEY_MAX], history[24];
-    const char *argv[8];
-    size_t lens[8];
+    char key[REDIS_KEY_MAX], history[24], ttl[24], bytes[24];
+    const char *argv[10];
+    size_t lens[10];
     int i;
 
     if (!p) {
@@ -94,10 +94,15 @@ void redis_publish(void *ctx, const char *channel, const char *type, const char 
     argv[5] = history;
     argv[6] = type ? type : "";
     argv[7] = body;
-    for (i = 0; i < 7; i++)
-        lens[i] = strlen(argv[i]);
-    lens[7] = len;
-    if (redis_cmd(b, on_published, p, 8, argv, lens) < 0)
+    /* the bounds of every channel's history, kept by this publish: older than
+     * the TTL, and past the bytes of all (the oldest first, whatever its channel) */
+    snprintf(ttl, sizeof ttl, "%llu", b->cfg.ttl_ms);
+    snprintf(bytes, sizeof bytes, "%llu", b->cfg.bytes_max);
+    argv[8] = ttl;
+    argv[9] = bytes;
+    for (i = 0; i < 10; i++)
+        lens[i] = i == 7 ? len : strlen(argv[i]); /* the body: any length, not a string */
+    if (redis_cmd(b, on_published, p, 10, argv, lens) < 0)
         redis_pub_finish(p, NULL, "Redis is unreachable: try again later");
 }
 

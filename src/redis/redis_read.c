@@ -61,13 +61,13 @@ static void redis_hole(struct redis *b, struct msgid id, const char *why)
 /* Stores and fans out one entry of the log, in the order read. */
 static void redis_take_entry(struct redis *b, const redisReply *e)
 {
-    const char *type, *data, *name;
+    const char *type, *data, *name, *action;
     unsigned long long n;
     struct msgid id;
     size_t dlen;
     unsigned long subs;
     struct msg *m;
-    int own;
+    int own, ctl;
 
     if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
         e->element[0]->type != REDIS_REPLY_STRING ||
@@ -84,7 +84,8 @@ static void redis_take_entry(struct redis *b, const redisReply *e)
                      b->pos);
         return;
     }
-    own = redis_fields(b, b->pos, e->element[1], &type, &data, &dlen, &name, &n);
+    ctl = redis_ctl_entry(e->element[1], &name, &action, &n);
+    own = !ctl && redis_fields(b, b->pos, e->element[1], &type, &data, &dlen, &name, &n);
     if (!n)
         return; /* a foreign entry: it counts nothing */
     if (n != b->n + 1)
@@ -92,6 +93,8 @@ static void redis_take_entry(struct redis *b, const redisReply *e)
     b->n = n;
     redis_saw(b, id);
     chan_engine_set_floor(b->engine, id);
+    if (ctl)
+        redis_ctl_apply(b, name, action); /* a delete or a purge, in the log's order */
     if (!own)
         return;
     /* through the engine: history, bounds, and one event for all its

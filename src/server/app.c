@@ -13,6 +13,7 @@
 #include "server/listen.h"
 #include "server/peer.h"
 #include "sources/counter.h"
+#include "sources/feed.h"
 #include "sources/process.h"
 #include "sources/program.h"
 #include "sources/subscription.h"
@@ -31,6 +32,8 @@
 #define INTAKE_TIMEOUT_NS (5 * 1000000000LL)
 /* Requests being read hold at most this much memory in all. */
 #define INTAKE_MEM_MAX (64 * 1024 * 1024)
+/* The status feed writes the figures this often. */
+#define FEED_INTERVAL_NS 1000000000LL
 
 /* Every stream is one descriptor: take all the process may have. */
 static rlim_t raise_nofile(rlim_t *hard)
@@ -101,6 +104,8 @@ static int redis_options(const struct opt_config *cfg, struct redis_config *rc)
     rc->history = cfg->history;
     rc->internal_history = cfg->mercure_history;
     rc->max_message = cfg->max_message;
+    rc->ttl_ms = (unsigned long long)cfg->history_ttl_s * 1000ULL;
+    rc->bytes_max = (unsigned long long)cfg->history_bytes;
     if (!cfg->redis_password_file)
         return 0;
     f = fopen(cfg->redis_password_file, "re");
@@ -206,6 +211,8 @@ static int start_channels(struct app *a, long long heartbeat_ns)
     sp.engine = a->engine;
     history_memory(&a->memory_history, a->engine);
     pub_memory(&a->memory_backend, a->engine);
+    ctl_memory(&a->memory_ctl, a->engine);
+    a->dispatch.ctl = &a->memory_ctl;
     sp.history = &a->memory_history;
     a->dispatch.pub.backend = &a->memory_backend;
     if (cfg->redis) {
@@ -219,6 +226,7 @@ static int start_channels(struct app *a, long long heartbeat_ns)
         }
         sp.history = redis_history(a->bus);
         a->dispatch.pub.backend = redis_backend(a->bus);
+        a->dispatch.ctl = redis_ctl_backend(a->bus);
         log_info("channels through Redis at %s: ids, history and resume from its streams",
                  a->stats.redis.where);
     }
@@ -269,7 +277,7 @@ static int start_mercure(struct app *a, long long heartbeat_ns)
     const struct opt_config *cfg = &a->cfg;
     struct mercure_config mc = { 0 };
     struct mercure_deps md = { a->loop, a->engine, a->dispatch.pub.backend, a->history, a->hub,
-                               &a->stats.events_delivered };
+                               &a->stats.mercure_delivered };
     char err[512];
     unsigned i;
 
@@ -314,7 +322,12 @@ static int start_serving(struct app *a)
     struct dispatch *c = &a->dispatch;
 
     a->hub = hub_create(a->loop, &hooks);
-    if (!a->hub || start_mercure(a, (long long)cfg->heartbeat_s * 1000000000LL) < 0)
+    a->feed = feed_create(dispatch_status_json, c, FEED_INTERVAL_NS, &a->stats.status_events);
+    if (!a->hub || !a->feed) {
+        log_errno("creating the event loop", errno);
+        return -1;
+    }
+    if (start_mercure(a, (long long)cfg->heartbeat_s * 1000000000LL) < 0)
         return -1;
     c->retry_ms = cfg->retry_ms;
     c->stats = &a->stats;
@@ -333,6 +346,7 @@ static int start_serving(struct app *a)
     c->subs = a->subs;
     c->programs = a->runs;
     c->procs = a->procs;
+    c->feed = a->feed;
     c->sndbuf = (int)cfg->max_backlog;
     a->ic.listen_fd = a->fd;
     a->ic.serve = dispatch_request;
@@ -344,6 +358,7 @@ static int start_serving(struct app *a)
         a->ic.body_max = cfg->max_body;
     a->ic.timeout_ns = INTAKE_TIMEOUT_NS;
     a->ic.mem_max = INTAKE_MEM_MAX;
+    a->ic.stats = &a->stats;
     a->intake = a->hub ? intake_start(a->loop, &a->ic) : NULL;
     if (!a->intake) {
         log_errno("creating the event loop", errno);
@@ -415,6 +430,7 @@ void app_free(struct app *a, const volatile sig_atomic_t *stop)
     sub_destroy(a->subs);
     redis_destroy(a->bus);
     counter_destroy(a->counter);
+    feed_destroy(a->feed);
     loop_destroy(a->loop);
     chan_engine_destroy(a->engine);
     auth_keys_free(a->publish_keys);

@@ -27,9 +27,11 @@ struct app {
     struct history memory_history;
     struct history *history;             /* the channels': memory, or Redis's */
     struct pub_backend memory_backend;
+    struct ctl_backend memory_ctl;
     struct mercure *mercure;             /* --mercure */
     struct redis *bus;                    /* --redis */
     struct counter *counter;
+    struct feed *feed;                   /* .../status?stream=1 */
     struct subs *subs;
     struct expire *expire;
     struct processes *procs;                 /* --run, --openai */

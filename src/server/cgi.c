@@ -37,7 +37,7 @@ static int stdout_flush(void *ctx)
 int cgi_serve(const struct opt_config *cfg, const volatile sig_atomic_t *stop,
               const sigset_t *waitmask)
 {
-    struct resp_sink o = { stdout_write, stdout_flush, stdout, NULL };
+    struct resp_sink o = { stdout_write, stdout_flush, stdout, NULL, NULL };
     struct sched_params sp = { (long long)cfg->interval_ms * 1000000LL,
                                (long long)cfg->heartbeat_s * 1000000000LL, 0 };
     struct stats st = { .max_streams = 1, .started_ms = clock_now_ms() };
@@ -59,6 +59,8 @@ int cgi_serve(const struct opt_config *cfg, const volatile sig_atomic_t *stop,
     case DISPATCH_PUBLISH:   /* nor a publisher */
     case DISPATCH_MERCURE:   /* nor the Mercure hub (404) */
     case DISPATCH_MERCURE_PUBLISH:
+    case DISPATCH_CONTROL:   /* nor channels to control (404) */
+    case DISPATCH_STATUS_FEED: /* nor the status feed (404) */
         return 0;
     case DISPATCH_GONE:
         return 0; /* the client is gone already */

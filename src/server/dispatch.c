@@ -6,6 +6,7 @@
 #include "core/clock.h"
 #include "fcgi/fcgireq.h"
 #include "core/log.h"
+#include "core/procstat.h"
 #include "sources/openai.h"
 #include "sources/process.h"
 #include "http/answer.h"
@@ -46,22 +47,60 @@ static int may_subscribe(const struct dispatch *c, const struct req *r, const ch
                        clock_wall_ms() / 1000, why);
 }
 
-/* The figures of /status: the process's counters, and the channels'. */
+/* What a stream of route carries, for the counts by kind. */
+static enum stats_kind kind_of(enum req_route route)
+{
+    switch (route) {
+    case REQ_EVENTS:
+        return STATS_CHANNEL;
+    case REQ_RUN:
+    case REQ_CHAT:
+        return STATS_PROGRAM;
+    case REQ_MERCURE:
+    case REQ_MERCURE_SUBS:
+        return STATS_MERCURE;
+    case REQ_STATUS:
+        return STATS_STATUS;
+    default:
+        return STATS_COUNTER;
+    }
+}
+
+/* The figures of /status and /metrics: the process's counters, the
+ * programs' and the channels'. */
 static void status_view(const struct dispatch *c, struct stats_view *v)
 {
     struct chan_stats cs;
 
     stats_read(c->stats, v, clock_now_ms());
-    v->runs_running = c->procs ? process_running(c->procs) : 0;
+    if (c->procs) {
+        v->runs_running = process_running(c->procs);
+        process_counts(c->procs, &v->runs_terminated, &v->runs_killed);
+    }
     if (!c->engine)
         return;
     chan_stats_read(c->engine, &cs);
-    v->channels = cs.channels;
-    v->messages_published = cs.published;
+    /* the Mercure hub's internal channel is counted as Mercure's, not as a channel */
+    v->channels = cs.channels - cs.internal_channels;
+    v->messages_published = cs.published - cs.internal_published;
+    v->mercure_published = cs.internal_published;
     v->history_bytes = cs.history_bytes;
+    v->history_messages = cs.history_messages;
     v->held_bytes = cs.held_bytes;
     v->channel_bytes = cs.channel_bytes;
     v->channels_refused = cs.channels_refused;
+}
+
+int dispatch_status_json(void *arg, char *buf, size_t cap)
+{
+    struct stats_view v = { 0 };
+    int n;
+
+    status_view(arg, &v);
+    n = stats_json(&v, buf, cap);
+    if (n > 0 && buf[n - 1] == '\n')
+        buf[--n] = '\0';
+    return n;
 }
 
 /* An OpenAI-style error answer: {"error":{"message":..,"type":..}}. */
@@ -120,10 +159,10 @@ static enum dispatch_result serve_program(const struct dispatch *c, struct req *
                     : answered(resp_error(o, 503, "too many programs running: try again later",
                                           after ? after : 1, 0));
     }
-    if (!admit_take(c->stats))
+    if (!admit_take(c->stats, STATS_PROGRAM))
         return answered(answer_refuse(o, c->retry_ms, 0));
     if ((!chat || r->chat_stream) && resp_stream_head(o, c->retry_ms, 0) < 0) {
-        admit_give(c->stats);
+        admit_give(c->stats, STATS_PROGRAM);
         return DISPATCH_GONE;
     }
     return chat ? DISPATCH_CHAT : DISPATCH_RUN;
@@ -148,7 +187,7 @@ static enum dispatch_result serve_mercure(const struct dispatch *c, struct req *
     case MERCURE_SUBSCRIBE:
         break;
     }
-    if (!admit_take(c->stats)) {
+    if (!admit_take(c->stats, STATS_MERCURE)) {
         mercure_req_free(r->mercure);
         r->mercure = NULL;
         return answered(answer_refuse(o, c->retry_ms, 0));
@@ -167,35 +206,45 @@ enum dispatch_result dispatch_serve(const struct dispatch *c, req_param_fn get, 
     req_parse(r, get, ctx);
     /* the intake may take more (--max-body, for programs): the other routes keep theirs */
     over_message = body_too_big || (c->max_message && body_len > c->max_message);
-    if ((r->route == REQ_EVENTS || r->route == REQ_PUBLISH) && !c->engine && r->status == 200)
+    if ((r->route == REQ_EVENTS || r->route == REQ_PUBLISH || r->route == REQ_CHANNEL) &&
+        !c->engine && r->status == 200)
         return answered(resp_error(o, 404, "channels need fcgi-sse as a FastCGI responder: "
                                            "one process holds them", 0, r->head));
     if (r->route == REQ_PUBLISH && r->status == 200) {
         rc = pub_check(&c->pub, get, ctx, body, body_len, over_message, o);
         return rc == 1 ? DISPATCH_PUBLISH : answered(rc);
     }
+    if (r->route == REQ_CHANNEL && r->status == 200)
+        return pub_control_may(&c->pub, get, ctx, &why)
+                   ? DISPATCH_CONTROL
+                   : answered(resp_error(o, 403, why, 0, r->head));
     if ((r->route == REQ_RUN || r->route == REQ_CHAT) && r->status == 200)
         return serve_program(c, r, get, ctx, body, body_len, body_too_big, o);
     if ((r->route == REQ_MERCURE || r->route == REQ_MERCURE_SUBS) && r->status == 200)
         return serve_mercure(c, r, get, ctx, body, body_len, over_message, o);
     if (r->route == REQ_EVENTS && r->status == 200 && !may_subscribe(c, r, &why))
         return answered(resp_error(o, 403, why, 0, r->head));
-    if (r->route == REQ_STATUS && r->status == 200)
+    if (r->route == REQ_STATUS && r->status_stream && !c->feed && r->status == 200)
+        return answered(resp_error(o, 404, "the status stream needs fcgi-sse as a FastCGI "
+                                           "responder", 0, r->head));
+    if ((r->route == REQ_STATUS || r->route == REQ_METRICS) && r->status == 200)
         status_view(c, &view);
+    if (r->route == REQ_METRICS && r->status == 200)
+        procstat_read(&view.proc);
     rc = answer_route(r, o, &view, c->retry_ms);
     if (rc != 1)
         return answered(rc);
     if (over_message)
         return answered(resp_error(o, 413, "a stream request carries no body", 0, 0));
-    if (!admit_take(c->stats))
+    if (!admit_take(c->stats, kind_of(r->route)))
         return answered(answer_refuse(o, c->retry_ms, 0));
     if (r->route == REQ_EVENTS)
         return DISPATCH_SUBSCRIBE; /* its header block once it has started (sub_start) */
     if (resp_stream_head(o, c->retry_ms, 0) < 0) {
-        admit_give(c->stats);
+        admit_give(c->stats, kind_of(r->route));
         return DISPATCH_GONE;
     }
-    return DISPATCH_STREAM;
+    return r->route == REQ_STATUS ? DISPATCH_STATUS_FEED : DISPATCH_STREAM;
 }
 
 /* ---------------------------------------------------------------- FastCGI */
@@ -245,6 +294,9 @@ static int start_stream(const struct dispatch *c, struct stream *s, enum dispatc
     } else if (kind == DISPATCH_STREAM) {
         if (counter_start(c->counter, s, r->first_id, r->limit, now) < 0)
             return -1;
+    } else if (kind == DISPATCH_STATUS_FEED) {
+        if (feed_start(c->feed, s, now) < 0)
+            return -1;
     } else if (kind == DISPATCH_MERCURE) {
         if (mercure_subscribe(c->mercure, s, r, now) < 0)
             return -1;
@@ -267,8 +319,10 @@ void dispatch_request(void *arg, struct stream *s, char *body, size_t body_len, 
     struct req r;
     enum dispatch_result res;
 
+    s->stats = c->stats; /* its answers and bytes are counted */
     stream_sink(s, &o);
     res = dispatch_serve(c, param, &s->req, body, body_len, body_too_big, &o, &r);
+    s->kind = kind_of(r.route);
     switch (res) {
     case DISPATCH_ANSWERED:
         stream_end(s, 1);
@@ -285,18 +339,24 @@ void dispatch_request(void *arg, struct stream *s, char *body, size_t body_len, 
         mercure_publish(c->mercure, s, &r);
         free(body);
         return;
+    case DISPATCH_CONTROL:
+        ctl_start(c->ctl, s, !r.del ? CTL_INFO : r.history ? CTL_PURGE : CTL_DELETE, r.chans[0],
+                  r.head);
+        free(body);
+        return;
     case DISPATCH_STREAM:
     case DISPATCH_SUBSCRIBE:
     case DISPATCH_MERCURE:
     case DISPATCH_RUN:
     case DISPATCH_CHAT:
+    case DISPATCH_STATUS_FEED:
         if (start_stream(c, s, res, &r, &body, body_len, &o) == 0) {
             free(body);
             return;
         }
         /* shutting down, or out of resources: a clean, empty stream */
         stream_end(s, 1);
-        admit_give(c->stats);
+        admit_give(c->stats, s->kind);
         break;
     }
     free(body);

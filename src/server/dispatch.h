@@ -6,7 +6,9 @@
 
 #include "http/auth.h"
 #include "channels/chan.h"
+#include "channels/ctl.h"
 #include "sources/counter.h"
+#include "sources/feed.h"
 #include "sources/process.h"
 #include "sources/program.h"
 #include "sources/subscription.h"
@@ -25,6 +27,7 @@ struct dispatch {
     struct stats *stats;                 /* /status, and the stream slots (admit.c) */
     struct chan_engine *engine;          /* channels; NULL where there are none (CGI) */
     struct pub_config pub;               /* who may publish, where messages go */
+    const struct ctl_backend *ctl;       /* where .../channels/NAME is read and controlled */
     const struct auth_keys *subscribe_keys; /* --subscribe-key-file, or NULL */
     unsigned long max_message;           /* --max-message: a publish's body at most */
     unsigned long max_body;              /* --max-body: a program's body at most */
@@ -39,6 +42,7 @@ struct dispatch {
     struct processes *procs;                 /* the programs running (also /status) */
     int sndbuf;                          /* --max-backlog: send buffer of each stream */
     struct mercure *mercure;             /* the Mercure hub (--mercure), or NULL */
+    struct feed *feed;                   /* the status feed (.../status?stream=1), or NULL */
 };
 
 enum dispatch_result {
@@ -58,6 +62,10 @@ enum dispatch_result {
                                written: mercure_subscribe writes the header block */
     DISPATCH_MERCURE_PUBLISH, /* a Mercure update that passed its checks (r->mercure):
                                the caller hands it to mercure_publish */
+    DISPATCH_CONTROL,       /* .../channels/NAME[/history] that may be read or controlled:
+                               the caller hands it to ctl_start (r->chans[0]) */
+    DISPATCH_STATUS_FEED,   /* .../status?stream=1: slot taken, header block flushed: the
+                               caller starts the status feed */
     DISPATCH_GONE           /* the answer could not be written: the peer is gone */
 };
 
@@ -70,10 +78,15 @@ enum dispatch_result {
  * --max-body); each route enforces its own limit (413). .../run/NAME: 404
  * unless NAME was configured; .../chat/completions: 404 without
  * --openai, 403 unless it may publish, 400 (an OpenAI error body) for a
- * body that is not a chat request; both 503 + Retry-After at --max-runs. */
+ * body that is not a chat request; both 503 + Retry-After at --max-runs.
+ * .../channels/NAME[/history]: 403 unless it may publish (pub_control_may). */
 enum dispatch_result dispatch_serve(const struct dispatch *c, req_param_fn get, void *ctx, const char *body,
                           size_t body_len, int body_too_big, const struct resp_sink *o,
                           struct req *r);
+
+/* The figures of /status as JSON (a feed_render_fn: arg is the struct
+ * dispatch), without its trailing newline. Its length, or -1. */
+int dispatch_status_json(void *arg, char *buf, size_t cap);
 
 /* Serves the request libfcgi read into s (FastCGI: its connection is the
  * web server's): dispatch_serve, then what follows: a publish goes to

@@ -80,10 +80,18 @@ static void conn_free(struct conn *c, int keep_fd)
     free(c);
 }
 
-static void refuse(struct conn *c, const char *why)
+/* Counts a connection closed unanswered, for the reason. */
+static void count_refused(struct intake *in, enum stats_intake reason)
+{
+    if (in->cfg.stats)
+        in->cfg.stats->intake_refused[reason]++;
+}
+
+static void refuse(struct conn *c, enum stats_intake reason, const char *why)
 {
     if (log_allow(&c->in->warn))
         log_warn("refused a request: %s", why);
+    count_refused(c->in, reason);
     conn_free(c, 0);
 }
 
@@ -126,7 +134,7 @@ static void serve(struct conn *c, int too_big)
 
     if (!too_big && c->len > c->fr.end) {
         /* An abort, or a second request without waiting for the answer. */
-        refuse(c, "data after the end of the request");
+        refuse(c, STATS_IN_MALFORMED, "data after the end of the request");
         return;
     }
     n = frame_strip_padding(c->buf, n);
@@ -158,8 +166,9 @@ static void serve(struct conn *c, int too_big)
 
 /* ---------------------------------------------------------------- reading */
 
-/* Room for more bytes; -1 when the request or the intake is too big. */
-static int grow(struct conn *c, const char **why)
+/* Room for more bytes; -1 when the request or the intake is too big
+ * (*why, and *reason what it counts as). */
+static int grow(struct conn *c, const char **why, enum stats_intake *reason)
 {
     struct intake *in = c->in;
     size_t cap = c->cap ? c->cap * 2 : INTAKE_BUF_FIRST;
@@ -170,8 +179,10 @@ static int grow(struct conn *c, const char **why)
         cap = most;
     if (cap <= c->cap) {
         *why = "a request larger than the intake allows";
+        *reason = STATS_IN_TOO_LARGE;
         return -1;
     }
+    *reason = STATS_IN_MEMORY;
     if (in->mem + (cap - c->cap) > in->cfg.mem_max) {
         *why = "too many requests arriving at once for the intake's memory";
         return -1;
@@ -191,14 +202,15 @@ static void on_conn(struct loop *l, struct loop_io *io, uint32_t events)
 {
     struct conn *c = conn_of_io(io);
     const char *why = NULL;
+    enum stats_intake reason = STATS_IN_MEMORY;
     (void)l;
     (void)events;
 
     for (;;) {
         ssize_t n;
 
-        if (c->len == c->cap && grow(c, &why) < 0) {
-            refuse(c, why);
+        if (c->len == c->cap && grow(c, &why, &reason) < 0) {
+            refuse(c, reason, why);
             return;
         }
         n = read(c->io.fd, c->buf + c->len, c->cap - c->len);
@@ -224,7 +236,8 @@ static void on_conn(struct loop *l, struct loop_io *io, uint32_t events)
             conn_free(c, 0);
             return;
         case FRAME_BAD:
-            refuse(c, c->fr.why);
+            /* frame.c judges the size too: counted apart from a broken record */
+            refuse(c, c->fr.oversize ? STATS_IN_TOO_LARGE : STATS_IN_MALFORMED, c->fr.why);
             return;
         }
     }
@@ -233,7 +246,7 @@ static void on_conn(struct loop *l, struct loop_io *io, uint32_t events)
 static void on_deadline(struct loop *l, struct loop_timer *t)
 {
     (void)l;
-    refuse(conn_of_timer(t), "no complete request in time");
+    refuse(conn_of_timer(t), STATS_IN_TIMEOUT, "no complete request in time");
 }
 
 /* ---------------------------------------------------------------- accepting */
@@ -251,8 +264,10 @@ static int shed(struct intake *in)
     if (in->spare_fd >= 0) {
         close(in->spare_fd);
         fd = accept4(in->cfg.listen_fd, NULL, NULL, SOCK_CLOEXEC);
-        if (fd >= 0)
+        if (fd >= 0) {
             close(fd);
+            count_refused(in, STATS_IN_FDS);
+        }
         in->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     }
     if (fd >= 0 && log_allow(&in->warn))
@@ -290,6 +305,7 @@ static void admit_conn(struct intake *in, int fd, const struct sockaddr_storage 
         peer_describe((const struct sockaddr *)ss, who, sizeof who);
         if (log_allow(&in->warn))
             log_warn("refused a connection from %s: not in FCGI_WEB_SERVER_ADDRS", who);
+        count_refused(in, STATS_IN_PEER);
         close(fd);
         return;
     }

@@ -22,6 +22,7 @@ struct intake_config {
     size_t body_max;            /* request body accepted (--max-message); more gets 413 */
     long long timeout_ns;       /* a whole request must arrive within this */
     size_t mem_max;             /* bytes of requests being read, all connections together */
+    struct stats *stats;        /* counts the connections closed unanswered, or NULL */
 };
 
 struct intake;

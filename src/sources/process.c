@@ -38,6 +38,8 @@ struct processes {
     struct loop *loop;
     long long kill_after;
     unsigned long max_running, running;
+    unsigned long terminated;     /* SIGTERMed by us (process_terminate) */
+    unsigned long killed;         /* SIGKILLed: still there kill_after later */
     struct list all;              /* the programs running, or being killed */
     struct loop_io sigchld;       /* SIGCHLD, from a signalfd: a child exited, ours or adopted */
     int subreaper;                /* PR_SET_CHILD_SUBREAPER is set */
@@ -124,6 +126,12 @@ int process_full(const struct processes *t)
 unsigned long process_running(const struct processes *t)
 {
     return t->running;
+}
+
+void process_counts(const struct processes *t, unsigned long *terminated, unsigned long *killed)
+{
+    *terminated = t->terminated;
+    *killed = t->killed;
 }
 
 pid_t process_pid(const struct process *p)
@@ -313,6 +321,7 @@ static void on_kill(struct loop *l, struct loop_timer *t)
 {
     struct process *p = container_of(t, struct process, kill);
     (void)l;
+    p->t->killed++;
     signal_group(p, SIGKILL);
 }
 
@@ -450,10 +459,12 @@ void process_terminate(struct process *p)
     if (p->terminating)
         return;
     p->terminating = 1;
+    p->t->terminated++;
     signal_group(p, SIGTERM);
     signal_group(p, SIGCONT); /* a stopped program must see it */
     if (loop_timer_set(p->t->loop, &p->kill, clock_now_ns() + p->t->kill_after) < 0) {
         log_errno("queueing a SIGKILL", errno);
+        p->t->killed++;
         signal_group(p, SIGKILL);
     }
 }
@@ -484,6 +495,7 @@ void process_shutdown(struct processes *t, const volatile sig_atomic_t *stop, co
     while ((n = list_first(&t->all))) {
         struct process *p = container_of(n, struct process, node);
         log_warn("program %ld did not end: killing it", (long)p->pid);
+        t->killed++;
         p->on_exit = NULL;
         reap(p, 1);
     }

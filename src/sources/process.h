@@ -42,6 +42,11 @@ unsigned long process_default_max(unsigned long long nofile);
 int process_full(const struct processes *t);
 unsigned long process_running(const struct processes *t);
 
+/* Programs this table ended since it was made: *terminated, those sent
+ * SIGTERM (their client left, --run-timeout, shutdown); *killed, those
+ * SIGKILLed because they were still there kill_after later. */
+void process_counts(const struct processes *t, unsigned long *terminated, unsigned long *killed);
+
 /* Starts path (argv: just path) with envp, in a new session (and so a
  * process group of its own, whose id is its pid), with
  * every signal at its default and none blocked, fds 0, 1, 2 pipes and no

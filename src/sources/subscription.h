@@ -32,6 +32,13 @@ void sub_deliver(struct chan_link *l, struct msg *m, void *ctx);
  * caught up looks again at its history (from its timer). */
 void sub_resync(struct chan_link *l, void *ctx);
 
+/* The engine's on_delete function (chan_delete): a channel l belongs to
+ * was deleted. The subscriber's stream ends, whatever its other channels:
+ * a message it was writing is finished, then `event: deleted` with the
+ * channel's name as its data, then the end of the stream. Nothing
+ * published afterwards reaches it. Never waits (written from its timer). */
+void sub_deleted(struct chan_link *l, const char *name, void *ctx);
+
 /* Makes s (begun, its header block not written, not yet in the hub) a
  * subscription to names[0, n) (valid, distinct, at most CHAN_SUB_MAX),
  * and writes its header block (resp_stream_head) once subscribed. With a

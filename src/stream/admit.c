@@ -2,12 +2,11 @@
 #include "config.h"
 
 #include "stream/admit.h"
-#include "stream/stream.h"
 
 #include <stdio.h>
 #include <unistd.h>
 
-int admit_take(struct stats *st)
+int admit_take(struct stats *st, enum stats_kind k)
 {
     if (st->streams_open >= st->max_streams) {
         st->streams_refused++;
@@ -15,18 +14,22 @@ int admit_take(struct stats *st)
     }
     st->streams_open++;
     st->streams_total++;
+    st->open_kind[k]++;
+    st->total_kind[k]++;
     return 1;
 }
 
-void admit_give(struct stats *st)
+void admit_give(struct stats *st, enum stats_kind k)
 {
     if (st->streams_open > 0)
         st->streams_open--;
+    if (st->open_kind[k] > 0)
+        st->open_kind[k]--;
 }
 
-void admit_ended(void *arg)
+void admit_ended(void *arg, struct stream *s)
 {
-    admit_give(arg);
+    admit_give(arg, s->kind);
 }
 
 /* libfcgi's writer: FCGX_Stream, its data and an 8 KB buffer. */

@@ -3,17 +3,19 @@
 #define FCGI_SSE_STREAM_ADMIT_H
 
 #include "http/stats.h"
+#include "stream/stream.h"
 
-/* Takes a stream slot. Returns 1, counting the stream in streams_open
- * and streams_total; or 0 at max_streams, counting it in
- * streams_refused (the caller answers 503). */
-int admit_take(struct stats *st);
+/* Takes a stream slot for a stream of kind k. Returns 1, counting the
+ * stream in streams_open and streams_total and in those of its kind; or
+ * 0 at max_streams, counting it in streams_refused (the caller answers
+ * 503). */
+int admit_take(struct stats *st, enum stats_kind k);
 
-/* Gives back a slot taken by admit_take, once its stream is freed. */
-void admit_give(struct stats *st);
+/* Gives back a slot taken by admit_take(st, k), once its stream is freed. */
+void admit_give(struct stats *st, enum stats_kind k);
 
-/* admit_give(arg) for a hub's hooks (hub.h): arg is the struct stats. */
-void admit_ended(void *arg);
+/* admit_give(arg, s->kind) for a hub's hooks (hub.h): arg is the struct stats. */
+void admit_ended(void *arg, struct stream *s);
 
 /* What one stream may cost at most, in bytes: our part of it (the
  * stream, libfcgi's 8 KB output writer) and the kernel's send buffer,

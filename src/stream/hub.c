@@ -39,7 +39,7 @@ static void finish(struct hub *h, struct stream *s, int clean)
     list_remove(&s->node);
     h->n--;
     if (h->hooks.ended)
-        h->hooks.ended(h->hooks.arg);
+        h->hooks.ended(h->hooks.arg, s);
     list_push(&h->dead, &s->node);
 }
 

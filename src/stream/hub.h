@@ -11,7 +11,8 @@ struct hub;
 
 /* What the hub tells its owner. */
 struct hub_hooks {
-    void (*ended)(void *arg);      /* a stream it owned ended: its slot is free again */
+    void (*ended)(void *arg, struct stream *s); /* a stream it owned ended: its slot is
+                                                   free again */
     void *arg;
     unsigned long *dropped_slow;   /* counts the streams dropped for a full send buffer */
 };

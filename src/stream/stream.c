@@ -43,6 +43,8 @@ enum stream_status stream_send(struct stream *s, const char *buf, size_t len, lo
 {
     if (fcgireq_write(&s->req, buf, len) < 0 || fcgireq_flush(&s->req) < 0)
         return errno == EAGAIN || errno == EWOULDBLOCK ? STREAM_SLOW : STREAM_GONE;
+    if (s->stats)
+        s->stats->bytes_written += len;
     s->last_output = now;
     return STREAM_OPEN;
 }
@@ -68,6 +70,7 @@ void stream_sink(struct stream *s, struct resp_sink *o)
     o->flush = sink_flush;
     o->ctx = &s->req;
     o->end = sink_end;
+    o->stats = s->stats;
 }
 
 long stream_room(const struct stream *s)

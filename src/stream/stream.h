@@ -7,6 +7,7 @@
 #include "core/list.h"
 #include "core/loop.h"
 #include "http/resp.h"
+#include "http/stats.h"
 
 struct stream;
 
@@ -45,6 +46,8 @@ struct stream {
     int dead;                      /* ended; freed after the loop's current turn */
     long long last_output;         /* when bytes were last written (heartbeats) */
     void *owner;                   /* the hub that runs it */
+    struct stats *stats;           /* counts its bytes and its answers' statuses, or NULL */
+    enum stats_kind kind;          /* what it carries, for the counts by kind (admit.c) */
     struct list node;              /* the owner's list of live streams, or of ended ones */
 };
 
@@ -58,7 +61,8 @@ struct stream *stream_create(void);
  * the source. Returns 0, or -1 with errno. */
 int stream_begin(struct stream *s, int sndbuf, long long now);
 
-/* Writes buf[0, len) and flushes it, without blocking. STREAM_OPEN;
+/* Writes buf[0, len) and flushes it, without blocking (counted in
+ * s->stats->bytes_written when it was). STREAM_OPEN;
  * STREAM_SLOW when the send buffer is full (a record may be cut short:
  * the stream must be dropped); STREAM_GONE when the peer is gone. */
 enum stream_status stream_send(struct stream *s, const char *buf, size_t len, long long now);
@@ -73,7 +77,8 @@ long stream_room(const struct stream *s);
 
 /* A sink (resp.h) that writes to s's response: for the header block or
  * an error before the stream's events, and for a publish's answer. Its
- * end (for answers whose work goes on after them) ends the response. */
+ * end (for answers whose work goes on after them) ends the response; its
+ * answers are counted in s->stats. */
 void stream_sink(struct stream *s, struct resp_sink *o);
 
 /* Ends the response and closes the connection (fcgireq_end). */

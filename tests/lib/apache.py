@@ -105,9 +105,10 @@ def start_socket_responder(wd, args, name, tag):
     return p, sock
 
 
-def httpd_conf(wd, name, port, mode, defines, extra=None, loglevel="warn"):
+def httpd_conf(wd, name, port, mode, defines, extra=None, loglevel="warn", mpm="mpm_event"):
     """Writes NAME.conf: a minimal main config, the Defines (paths only), the shipped
-    snippet of MODE Included unchanged, then the optional extra fragment."""
+    snippet of MODE Included unchanged, then the optional extra fragment. mpm: mpm_event,
+    or mpm_prefork (what mod_php needs: one process per request, no threads)."""
     snippet, mods = MODES[mode]
     user, group = run_user()
     docroot = wd.file("docroot")
@@ -122,11 +123,17 @@ def httpd_conf(wd, name, port, mode, defines, extra=None, loglevel="warn"):
              "ServerName 127.0.0.1",
              "User %s" % user,
              "Group %s" % group]
-    lines += ["LoadModule %s_module %s" % (m, module_path(m)) for m in BASE_MODULES + mods]
-    lines += [
+    base = [mpm if m == "mpm_event" else m for m in BASE_MODULES]
+    lines += ["LoadModule %s_module %s" % (m, module_path(m)) for m in base + mods]
+    if mpm == "mpm_prefork":
+        # A process per open stream (and per PHP request): room for a few dozen.
+        lines += ["StartServers 8", "MinSpareServers 4", "MaxSpareServers 32",
+                  "ServerLimit 64", "MaxRequestWorkers 64"]
+    else:
         # Room for 100+ streams: Apache holds a worker thread per open stream.
-        "StartServers 2", "ServerLimit 4", "ThreadLimit 64", "ThreadsPerChild 64",
-        "MaxRequestWorkers 256", "MinSpareThreads 32", "MaxSpareThreads 256",
+        lines += ["StartServers 2", "ServerLimit 4", "ThreadLimit 64", "ThreadsPerChild 64",
+                  "MaxRequestWorkers 256", "MinSpareThreads 32", "MaxSpareThreads 256"]
+    lines += [
         "TypesConfig /etc/mime.types",
         "DocumentRoot %s" % docroot,
         # As Debian's apache2.conf: nothing is served unless granted.
@@ -161,15 +168,20 @@ def httpd_conf(wd, name, port, mode, defines, extra=None, loglevel="warn"):
 class Apache:
     """apache2 -DFOREGROUND -f CONF: the parent stays in front, stopped by pid."""
 
-    def __init__(self, wd, name, mode, defines, extra=None, loglevel="warn", port_define=None):
-        """port_define: a Define that gets the instance's port (FCGI_SSE_TLS_PORT)."""
-        self.port = free_port()
+    def __init__(self, wd, name, mode, defines, extra=None, loglevel="warn", port_define=None,
+                 port=None, mpm="mpm_event"):
+        """port_define: a Define that gets the instance's port (FCGI_SSE_TLS_PORT); port: the
+        one to listen on (a restart on the same port), else a free one; mpm: as httpd_conf."""
+        self.port = port or free_port()
         self.name = name
         if port_define:
             defines = dict(defines, **{port_define: str(self.port)})
-        self.conf = httpd_conf(wd, name, self.port, mode, defines, extra, loglevel)
+        self.conf = httpd_conf(wd, name, self.port, mode, defines, extra, loglevel, mpm)
         self.error_log = wd.file(name + "-error.log")
-        self.proc = wd.start([APACHE2, "-DFOREGROUND", "-f", self.conf], name)
+        # mpm_prefork's parent, stopping, signals its whole process group (killpg): in a
+        # session of its own, so that the group is Apache's and not the test's too.
+        self.proc = wd.start([APACHE2, "-DFOREGROUND", "-f", self.conf], name,
+                             preexec_fn=os.setsid if mpm == "mpm_prefork" else None)
         ok = wait_for(lambda: can_connect(("127.0.0.1", self.port)) or not self.proc.alive(), 10)
         if not ok or not self.proc.alive():
             raise RuntimeError("apache2 (%s) did not start:\n%s\n%s" %

@@ -25,7 +25,8 @@ import time
 HERE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "browser")
 FILES = ("package.json", "package-lock.json")
 SCRIPTS = ("page.mjs", "clients.mjs", "channels.mjs", "h2.mjs", "openai_client.mjs", "run_es.mjs",
-           "urlpattern_oracle.mjs")
+           "status_page.mjs",
+           "urlpattern_oracle.mjs", "mercure.mjs")
 
 
 def _locked_versions(lock_path):

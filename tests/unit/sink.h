@@ -45,7 +45,7 @@ static int sink_flush(void *ctx)
 #define SINK(s, o)                                                    \
     struct sink s;                                                    \
     memset(&s, 0, sizeof s);                                          \
-    const struct resp_sink o = { sink_write, sink_flush, &s, NULL }
+    const struct resp_sink o = { sink_write, sink_flush, &s, NULL, NULL }
 
 /* The body: what follows the blank line ending the header block, or NULL. */
 static const char *sink_body(const struct sink *s)

@@ -23,6 +23,19 @@ machine allows without booting systemd (the compose stack runs for real in test_
   compression, never cached, a body allowed above --max-body, chat's Authorization passed
   on), and not where one responder process is not guaranteed (mod_fcgid, CGI). Each is also
   run for real by test_run.py and test_openai.py, as shipped.
+- the same configs for the Mercure hub: .../.well-known/mercure and its subscriptions API
+  (percent-encoded and decoded topics in the path, under a prefix) reach the responder as
+  streams do, with the publish body and Authorization passed (Apache: CGIPassAuth;
+  AllowEncodedSlashes NoDecode, in the TLS virtual host too), nothing else is taken for
+  them, and not where one responder process is not guaranteed (mod_fcgid, CGI, which say
+  so). Run for real through each front server by test_mercure_fronts.py.
+- deploy/docker/entrypoint.sh run outside a container (its key directory moved): with
+  MERCURE_JWT_SECRET the responder it starts is a hub whose publisher key is that secret
+  (a subscriber without a token gets 401, a publish signed with it 200), the key files
+  mode 0600, the variable not in the responder's environment; without it the files are
+  gone and the hub is off (404). compose.yaml hands the variables to the responder.
+- deploy/systemd/fcgi-sse.service: the Mercure drop-in its comment shows passes
+  systemd-analyze verify.
 
 Every part is skipped (and counted as skipped) where its tool is missing.
 """
@@ -36,6 +49,7 @@ import subprocess
 import time
 
 from harness import (BINARY, FCGI_END_REQUEST, FCGI_STDOUT, SRCDIR,  # noqa: E402
+                     fcgi_request_bytes,
                      STOP_DEADLINE, Tap, Workdir, can_connect, fcgi_get, fcgi_raw,
                      fcgi_read_records, free_port, status, wait_for)
 import nginx as ngx  # noqa: E402
@@ -107,10 +121,68 @@ def expand(groups, names, seen=None):
     return out
 
 
+# Paths the Mercure hub's route must take (the subscriptions API's topics percent-encoded,
+# as clients send them, and decoded, as nginx and Debian's lighttpd match them), and paths
+# it must leave alone.
+MERCURE_PATHS = ["/.well-known/mercure", "/app/.well-known/mercure",
+                 "/.well-known/mercure/subscriptions",
+                 "/.well-known/mercure/subscriptions/exact/https%3A%2F%2Fexample.com%2Fbooks%2F1",
+                 "/.well-known/mercure/subscriptions/exact/https%3A%2F%2Fexample.com%2Fbooks"
+                 "%2F1/urn%3Auuid%3A0193b1c0-0000-7000-8000-000000000001",
+                 "/.well-known/mercure/subscriptions/https:/example.com/books/{id}/urn:uuid:x"]
+NOT_MERCURE_PATHS = ["/.well-known/mercure/", "/.well-known/mercurex",
+                     "/.well-known/mercure/x", "/.well-known/mercure/subscriptionsx",
+                     "/well-known/mercure", "/.well-known/mercure.php"]
+
 # Paths a program's route must take, under any prefix, and paths it must leave alone.
 PROGRAM_PATHS = ["/run/lines", "/app/run/build-report", "/fcgi-sse/run/x.y",
                  "/chat/completions", "/api/v1/chat/completions"]
 NOT_PROGRAM_PATHS = ["/run", "/app/run/a/b", "/chat/completions/x", "/app/chat"]
+
+
+def hs256(claims, secret):
+    """A JWT signed with HS256 by Python's own hmac (no code of the responder's)."""
+    import base64
+    import hashlib
+    import hmac
+    import json
+
+    def b64(b):
+        return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+    head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = b64(json.dumps(claims).encode())
+    sig = hmac.new(secret.encode(), ("%s.%s" % (head, body)).encode(), hashlib.sha256).digest()
+    return "%s.%s.%s" % (head, body, b64(sig))
+
+
+def fcgi_exchange(sock, params, body=b"", timeout=5):
+    """One FastCGI request with a body; (status, headers text, body bytes) of the answer."""
+    s = fcgi_raw(sock, send=False)
+    s.sendall(fcgi_request_bytes(params, stdin=body))
+    recs, _ = fcgi_read_records(s, timeout)
+    s.close()
+    out = b"".join(c for r, c, _ in recs if r == FCGI_STDOUT)
+    head, _, rest = out.partition(b"\r\n\r\n")
+    m = re.match(rb"Status: (\d+)", head)
+    return (int(m.group(1)) if m else None), head.decode("latin-1"), rest
+
+
+def mercure_dropin(unit_text):
+    """The drop-in that fcgi-sse.service's header comment shows for Mercure: the commented
+    example (lines from `#   [Service]` on, indented by three spaces) that has --mercure,
+    continuations joined; "" when there is none."""
+    drops, cur = [], None
+    for line in unit_text.split("\n"):
+        body = line[4:] if line.startswith("#   ") else None
+        if body == "[Service]":
+            cur = []
+            drops.append(cur)
+        elif body is None:
+            cur = None
+        if cur is not None:
+            cur.append(body)
+    texts = [re.sub(r"\\\n\s*", "", "\n".join(d) + "\n") for d in drops]
+    return next((x for x in texts if "--mercure " in x), "")
 
 
 def read_deploy(*parts):
@@ -200,6 +272,83 @@ try:
              "apache %s: programs are not routed (one responder must hold them), and it says "
              "so" % name, routed)
 
+    # ============================================================ web servers: Mercure
+    for name in ("demo.conf", "fcgi-sse-debian.conf"):
+        rx, block = lighttpd_fastcgi_match(read_deploy("lighttpd", name))
+        took = [p for p in MERCURE_PATHS if rx and re.search(rx, p)]
+        wrong = [p for p in NOT_MERCURE_PATHS if rx and re.search(rx, p)]
+        t.ok(rx and took == MERCURE_PATHS and not wrong,
+             "lighttpd %s: .../.well-known/mercure and its subscriptions API go to the "
+             "responder, nothing else" % name, (rx, took, wrong))
+        if name == "fcgi-sse-debian.conf":
+            t.ok("server.stream-response-body = 2" in block,
+                 "lighttpd %s: unbuffered on the hub's URLs too (the same block)" % name)
+    for name in ("fcgi-sse.conf", "fcgi-sse-tls.conf"):
+        locs = nginx_locations(read_deploy("nginx", name))
+        bad = {}
+        for path in MERCURE_PATHS:
+            rx, body = nginx_location_for(locs, path)
+            need = ["fastcgi_pass fcgi_sse;", "include fastcgi_params;",
+                    "fastcgi_buffering off;", "gzip off;", "fastcgi_no_cache 1;",
+                    "fastcgi_cache_bypass 1;"]
+            missing = [x for x in need if x not in body]
+            size = re.search(r"client_max_body_size (\d+)m;", body)
+            if not size or int(size.group(1)) < 1:
+                missing.append("client_max_body_size >= 1m (above --max-message, 64 KiB)")
+            timeout = re.search(r"fastcgi_read_timeout (\d+)s;", body)
+            if timeout and int(timeout.group(1)) < 60:
+                missing.append("fastcgi_read_timeout >= 60s (above the heartbeat)")
+            for wrong in ("deny all;", "fastcgi_pass_request_body off;",
+                          "fastcgi_pass_request_headers off;", "auth_basic "):
+                if re.search(r"(?m)^\s*" + re.escape(wrong), body):
+                    missing.append("no " + wrong)
+            if rx is None or missing:
+                bad[path] = (rx, missing)
+        t.ok(not bad, "nginx %s: .../.well-known/mercure and its subscriptions API reach the "
+             "responder unbuffered, uncompressed, uncached, with a body and its headers" % name,
+             bad)
+        wrong = [p for p in NOT_MERCURE_PATHS if nginx_location_for(locs, p)[0]]
+        t.ok(not wrong, "nginx %s: nothing else is taken for the hub" % name, wrong)
+    proxy_conf = read_deploy("apache", "fcgi-sse-proxy-fcgi.conf")
+    blocks = apache_blocks(proxy_conf)
+    handler = [(rx, b) for rx, b in blocks if "SetHandler" in b and "proxy:unix:" in b]
+    bad = [p for p in MERCURE_PATHS if not any(re.search(rx, p) and "SetEnv no-gzip 1" in b
+                                               and "FilterChain !" in b for rx, b in handler)]
+    t.ok(handler and not bad, "apache proxy-fcgi: the hub's paths go to the responder "
+         "uncompressed, as the stream", bad)
+    t.ok(not [p for p in NOT_MERCURE_PATHS if any(re.search(rx, p) for rx, _ in handler)],
+         "apache proxy-fcgi: nothing else is taken for the hub")
+    for what, line in (("Authorization reaches the responder", "CGIPassAuth On"),
+                       ("never cached", "CacheDisable on")):
+        t.ok(all(any(re.search(rx, p) and line in b for rx, b in blocks)
+                 for p in MERCURE_PATHS),
+             "apache proxy-fcgi: the hub's paths: %s (%s)" % (what, line))
+    t.ok(not any(re.search(rx, p) and "Require" in b and "all granted" not in b
+                 for rx, b in blocks for p in MERCURE_PATHS),
+         "apache proxy-fcgi: the hub is not local-only (its tokens decide)")
+    top = re.sub(r"<(LocationMatch|Directory|Proxy|IfDefine)\b.*?</\1>", "",
+                 uncommented(proxy_conf), flags=re.S)
+    t.ok(re.search(r"(?m)^AllowEncodedSlashes NoDecode$", top),
+         "apache proxy-fcgi: AllowEncodedSlashes NoDecode, server-wide (the subscriptions "
+         "API's %2F-encoded topics; Apache's default answers 404)")
+    vhost = re.search(r"<VirtualHost[^>]*>(.*?)</VirtualHost>",
+                      uncommented(read_deploy("apache", "fcgi-sse-tls.conf")), re.S)
+    t.ok(vhost and re.search(r"(?m)^\s*AllowEncodedSlashes NoDecode$", vhost.group(1)),
+         "apache tls: AllowEncodedSlashes NoDecode in its virtual host (not inherited)")
+    bal = apache_blocks(read_deploy("apache", "fcgi-sse-balancer.conf"))
+    t.ok(all(any(re.search(rx, p) and "balancer://fcgi-sse-pool" in b for rx, b in bal)
+             for p in MERCURE_PATHS),
+         "apache balancer: the hub's paths go to the pool (one hub through Redis)", bal)
+    for name in ("fcgi-sse-fcgid.conf", "fcgi-sse-cgi.conf"):
+        text = read_deploy("apache", name)
+        routed = [p for p in MERCURE_PATHS
+                  if any(re.search(rx, p) for rx, _ in apache_blocks(text)) or
+                  any(re.search(rx, p) for rx in re.findall(r'ScriptAliasMatch "([^"]*)"',
+                                                              uncommented(text)))]
+        t.ok(not routed and "The Mercure hub (.../.well-known/mercure) is not routed" in text,
+             "apache %s: the hub is not routed (one responder must hold it), and it says so"
+             % name, routed)
+
     # ============================================================ systemd: the unit files
     t.eq(unit_value(socket_unit, "Socket", "ListenStream"), "/run/fcgi-sse/fcgi-sse.sock",
          "socket unit: ListenStream=/run/fcgi-sse/fcgi-sse.sock")
@@ -268,6 +417,50 @@ try:
         t.ok(m and float(m.group(1)) <= 2.0,
              "systemd-analyze security: exposure %s (at most 2.0)" % (
                  m and " ".join(m.groups())), r.stdout[-600:] + r.stderr[-300:])
+        # The Mercure drop-in the service's comment shows, as `systemctl edit` would save
+        # it: verify reads it (SYSTEMD_UNIT_PATH: the drop-in directory beside the copy).
+        drop = mercure_dropin(text)
+        ddir = os.path.join(units, "fcgi-sse.service.d")
+        os.mkdir(ddir)
+        credkey = wd.file("credential.key")
+        with open(credkey, "w") as f:
+            f.write("a-secret-of-at-least-thirty-two-bytes\n")
+        with open(os.path.join(ddir, "mercure.conf"), "w") as f:
+            f.write(drop.replace("/etc/fcgi-sse/mercure.key", credkey)
+                    .replace("ExecStart=/usr/bin/fcgi-sse", "ExecStart=" + BINARY))
+        r = run(["systemd-analyze", "verify", "fcgi-sse.service"], cwd=units,
+                env=dict(env, SYSTEMD_UNIT_PATH=units + ":"))
+        out = [x for x in (r.stdout + r.stderr).split("\n")
+               if x.strip() and not booted_only.search(x)]
+        t.ok(drop.startswith("[Service]\n") and "LoadCredential=" in drop and
+             "--mercure " in drop and r.returncode == 0 and not out,
+             "systemd: the Mercure drop-in of fcgi-sse.service's comment: verify reads it "
+             "clean", (drop, out))
+        # Its ExecStart, run with %d a directory holding the key as systemd makes it
+        # (mode 0400, the service user's): a hub that takes tokens signed with the key.
+        creds = wd.file("credentials")
+        os.mkdir(creds, 0o700)
+        shutil.copy(credkey, os.path.join(creds, "mercure.key"))
+        os.chmod(os.path.join(creds, "mercure.key"), 0o400)
+        line = [x for x in drop.split("\n") if x.startswith("ExecStart=/")]
+        argv = shlex.split(line[0][len("ExecStart="):].replace("%d", creds)) if line else []
+        dsock = wd.file("dropin.sock")
+        dp = wd.start([BINARY] + argv[1:] + ["-l", "unix:" + dsock], "dropin-mercure") \
+            if argv else None
+        up = dp and wait_for(lambda: can_connect(dsock) or not dp.alive(), 5) and dp.alive()
+        form = b"topic=news&data=x"
+        st, _, body = fcgi_exchange(dsock, {
+            "REQUEST_METHOD": "POST", "SCRIPT_NAME": "/.well-known/mercure",
+            "CONTENT_TYPE": "application/x-www-form-urlencoded",
+            "CONTENT_LENGTH": str(len(form)), "HTTP_AUTHORIZATION": "Bearer " + hs256(
+                {"mercure": {"publish": ["*"]}}, "a-secret-of-at-least-thirty-two-bytes")},
+            form) if up else (None, "", b"")
+        t.ok(st == 200 and body.startswith(b"urn:uuid:"),
+             "systemd: the drop-in's ExecStart (%%d: the credential, mode 0400) is a hub "
+             "that takes a publish signed with its key", (argv, st, body,
+                                                          dp and dp.log()[-500:]))
+        if dp:
+            dp.stop()
 
     # ============================================================ the socket unit, emulated
     if not have("systemd-socket-activate"):
@@ -501,11 +694,82 @@ try:
                  "compose: %s starts once the responder is healthy" % name)
         t.ok(not services.get("responder", {}).get("ports"),
              "compose: the responder publishes no port (FastCGI stays in the volume)")
+        r2 = run([dc, "-f", COMPOSE, "config"], cwd=SRCDIR,
+                 env=dict(os.environ, MERCURE_JWT_SECRET="from-the-host-environment"))
+        resp_block = re.split(r"\n  [a-z]", r2.stdout.split("\n  responder:\n", 1)[1])[0] \
+            if "\n  responder:\n" in r2.stdout else ""
+        t.ok("MERCURE_JWT_SECRET: from-the-host-environment" in resp_block and
+             "FCGI_SSE_MERCURE_OPTIONS" in resp_block,
+             "compose: the responder gets MERCURE_JWT_SECRET (and FCGI_SSE_MERCURE_OPTIONS) "
+             "from where compose runs", resp_block[-800:])
         targets = set(re.findall(r"(?m)^\s+target: (\S+)$", r.stdout))
         stage_names = {s["name"] for s in parse_dockerfile(DOCKERFILE)}
         t.ok(targets and targets <= stage_names,
              "compose: every build target is a Dockerfile stage %s" % sorted(targets),
              (targets, stage_names))
+
+    # ============================================================ the entrypoint's Mercure
+    # deploy/docker/entrypoint.sh as the image runs it (CMD: fcgi-sse -l unix:...), outside
+    # a container: its key directory moved (FCGI_SSE_KEY_DIR), `fcgi-sse` the built binary.
+    entry = os.path.join(DEPLOY, "docker", "entrypoint.sh")
+    kdir = wd.file("entry-keys")
+    os.mkdir(kdir, 0o700)
+    shim = wd.file("entry-bin")
+    os.mkdir(shim)
+    os.symlink(BINARY, os.path.join(shim, "fcgi-sse"))
+    secret = "the-secret-of-MERCURE_JWT_SECRET-0123456789"
+    esock = wd.file("entry.sock")
+    env = dict(os.environ, PATH=shim + ":" + os.environ["PATH"], FCGI_SSE_KEY_DIR=kdir,
+               MERCURE_JWT_SECRET=secret)
+    ep = wd.start(["sh", entry, "fcgi-sse", "-l", "unix:" + esock], "entrypoint-mercure",
+                  env=env)
+    t.ok(wait_for(lambda: can_connect(esock) or not ep.alive(), 5) and ep.alive(),
+         "entrypoint, MERCURE_JWT_SECRET set: the responder starts", ep.log()[-1000:])
+    hub = {"REQUEST_METHOD": "GET", "SCRIPT_NAME": "/.well-known/mercure",
+           "QUERY_STRING": "topic=https%3A%2F%2Fexample.com%2Fbooks%2F1"}
+    st, _, body = fcgi_exchange(esock, hub)
+    t.ok(st == 401 and b"a token is needed to subscribe" in body,
+         "entrypoint, MERCURE_JWT_SECRET set: the hub is on (a subscriber without a token: "
+         "401, it says why)", (st, body))
+    form = b"topic=https%3A%2F%2Fexample.com%2Fbooks%2F1&data=hello"
+    pub = {"REQUEST_METHOD": "POST", "SCRIPT_NAME": "/.well-known/mercure", "QUERY_STRING": "",
+           "CONTENT_TYPE": "application/x-www-form-urlencoded",
+           "CONTENT_LENGTH": str(len(form))}
+    token = hs256({"mercure": {"publish": ["*"]}}, secret)
+    st, _, body = fcgi_exchange(esock, dict(pub, HTTP_AUTHORIZATION="Bearer " + token), form)
+    t.ok(st == 200 and re.match(rb"^urn:uuid:[0-9a-f-]{36}$", body),
+         "entrypoint: a publish signed with MERCURE_JWT_SECRET is taken (200, its id)",
+         (st, body))
+    st, _, body = fcgi_exchange(esock, dict(pub, HTTP_AUTHORIZATION="Bearer " + hs256(
+        {"mercure": {"publish": ["*"]}}, secret + "-other")), form)
+    t.ok(st == 401 and b"signature" in body,
+         "entrypoint: a publish signed with another secret is refused (401, bad signature)",
+         (st, body))
+    files = {}
+    for f in ("mercure-publisher.key", "mercure-subscriber.key"):
+        try:
+            with open(os.path.join(kdir, f)) as fh:
+                files[f] = (oct(os.stat(os.path.join(kdir, f)).st_mode & 0o777), fh.read())
+        except OSError as e:
+            files[f] = str(e)
+    t.eq(files, {f: ("0o600", secret + "\n") for f in files},
+         "entrypoint: the secret written as both key files, mode 0600")
+    with open("/proc/%d/environ" % ep.pid, "rb") as f:
+        penv = f.read().split(b"\0")
+    t.ok(not [e for e in penv if e.startswith(b"MERCURE_")] and
+         os.path.realpath("/proc/%d/exe" % ep.pid) == os.path.realpath(BINARY),
+         "entrypoint: the responder (exec'd) does not hold MERCURE_JWT_SECRET in its "
+         "environment (its programs would inherit it)")
+    t.eq(ep.stop(), 0, "entrypoint: the responder it started exits 0 on SIGTERM")
+    env.pop("MERCURE_JWT_SECRET")
+    ep = wd.start(["sh", entry, "fcgi-sse", "-l", "unix:" + esock], "entrypoint-plain", env=env)
+    up = wait_for(lambda: can_connect(esock) or not ep.alive(), 5) and ep.alive()
+    st, _, body = fcgi_exchange(esock, hub) if up else (None, "", b"")
+    t.ok(st == 404 and b"Mercure is off" in body and
+         not [f for f in os.listdir(kdir) if f.startswith("mercure")],
+         "entrypoint, MERCURE_JWT_SECRET unset: the hub is off (404) and its key files gone",
+         (st, body, os.listdir(kdir)))
+    t.eq(ep.stop(), 0, "entrypoint: that responder exits 0 on SIGTERM too")
 
     # ============================================================ the healthchecks, for real
     def shell_of(test):

@@ -12,15 +12,30 @@ page's program panel in a real browser.
   tests/lib/programs.paced_ok); the button is
   disabled while it runs; the panel ends with "exited with status 0" and does not run the
   program again (no reconnect); no CSP violation or page error;
+- Mercure: the two commands demo.sh prints for it, run as printed (the subscription's URL
+  read by a client here): the publish, with the token demo.sh signed with this run's secret,
+  is answered with its id, and the anonymous subscriber gets the update with that id; an
+  access token of the current draft (at+jwt), signed here with the secret in the file demo.sh
+  names, its iss and aud the hub's URL demo.sh configured, publishes too (the subscriber gets
+  it), while the same token for another audience is refused;
 - Ctrl-C (SIGINT) stops demo.sh, which stops the responder and lighttpd: no process left.
 
 The browser part is skipped (never passed) without /usr/bin/chromium or node/npm.
 """
 
+import base64
+import hashlib
+import hmac
+import json
 import os
+import re
 import signal
+import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 
 sys.dont_write_bytecode = True    # nothing written into the source tree
 from harness import (BUILDDIR, SRCDIR, HttpStream, Tap, Workdir, can_connect,  # noqa: E402
@@ -33,6 +48,32 @@ DEMO = os.path.join(SRCDIR, "deploy", "lighttpd", "demo.sh")
 PACE = 0.5                # deploy/lighttpd/demo-run.sh: a line every half second
 LINES = ["fetch: done", "configure: done", "compile: done", "test: done", "package: done",
          "finished"]
+
+
+def at_jwt(secret, iss, aud, topic):
+    """An RFC 9068 access token (HS256) that may publish to topic, signed with secret."""
+    def b64(b):
+        return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+    now = int(time.time())
+    claims = {"iss": iss, "aud": aud, "sub": "demo", "client_id": "demo", "iat": now,
+              "exp": now + 300, "jti": "demo-%d" % now,
+              "authorization_details": [{"type": "https://mercure.rocks/authorization-detail",
+                                         "actions": ["publish"], "topics": [{"match": topic}]}]}
+    head = b64(json.dumps({"typ": "at+jwt", "alg": "HS256"}).encode())
+    body = b64(json.dumps(claims).encode())
+    sig = hmac.new(secret.encode(), ("%s.%s" % (head, body)).encode(), hashlib.sha256).digest()
+    return "%s.%s.%s" % (head, body, b64(sig))
+
+
+def post(url, token, form):
+    """(status, body, WWW-Authenticate) of a form POST with a bearer token."""
+    req = urllib.request.Request(url, data=urllib.parse.urlencode(form).encode(),
+                                 headers={"Authorization": "Bearer " + token})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read().decode(), None
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(), e.headers.get("WWW-Authenticate")
 
 
 from harness import cleanup_on_signals  # noqa: E402
@@ -105,6 +146,45 @@ try:
     s.read_events(2, 5)
     t.ok(len([e for e in s.events if e["data"]]) >= 2, "the counter streams", s.events[:3])
     s.close()
+
+    # --- Mercure: the commands demo.sh prints, the publish run as printed
+    m = re.search(r"demo\.sh: Mercure:[^\n]*\n  curl -N '(http://127\.0\.0\.1:%d)"
+                  r"(/\.well-known/mercure\?[^']*)'\n  (curl -H [^\n]*\\\n[^\n]*)\n" % port,
+                  demo.log())
+    t.ok(m, "demo.sh prints a Mercure subscription and a publish with its token",
+         demo.log()[-2000:])
+    if m:
+        sub = HttpStream(port, m.group(2))
+        sub.read_head(5)
+        r = subprocess.run(["bash", "-c", m.group(3)], capture_output=True, text=True,
+                           timeout=30)
+        t.ok(sub.status == 200 and r.returncode == 0 and
+             re.match(r"^urn:uuid:[0-9a-f-]{36}$", r.stdout),
+             "Mercure: the printed publish (its token signed with this run's secret) is "
+             "answered with the update's id", (sub.status, r))
+        sub.read_until(lambda x: any(e["data"] for e in x.events), 5)
+        t.eq([(e["id"], e["data"]) for e in sub.events if e["data"]],
+             [(r.stdout, '{"status": "sold"}')],
+             "Mercure: the anonymous subscriber gets the update, with that id")
+        # The secret's file, as printed; the hub's URL (aud) and issuer demo.sh configured.
+        k = re.search(r"MERCURE_JWT_SECRET, is the line in (\S+)", demo.log())
+        secret = open(k.group(1)).readline().strip() if k else ""
+        topic = "https://example.com/books/1"
+        hub = m.group(1) + "/.well-known/mercure"
+        good = post(hub, at_jwt(secret, m.group(1), hub, topic),
+                    {"topic": topic, "data": "current"})
+        sub.read_until(lambda x: len([e for e in x.events if e["data"]]) >= 2, 5)
+        t.ok(k and good[0] == 200 and
+             [(e["id"], e["data"]) for e in sub.events if e["data"]][1:] ==
+             [(good[1], "current")],
+             "Mercure: an at+jwt signed with the secret in the file demo.sh names, for the "
+             "hub's URL and issuer it configured, publishes", (k and k.group(1), good,
+                                                               sub.events[-2:]))
+        bad = post(hub, at_jwt(secret, m.group(1), "https://example.com/.well-known/mercure",
+                               topic), {"topic": topic, "data": "elsewhere"})
+        t.ok(bad[0] == 401 and "aud does not name this hub" in (bad[2] or "") + bad[1],
+             "Mercure: the same token for another hub (aud) is refused, saying so", bad)
+        sub.close()
 
     # --- run/demo through lighttpd: the program demo.sh configured, line by line
     s = HttpStream(port, "/run/demo")

@@ -12,11 +12,15 @@ redis-cli, an HTTP call, an FCALL, an HMAC) must carry one of the two marks.
 The setup is the demo's (deploy/lighttpd/demo.sh): lighttpd with deploy/lighttpd/demo.conf,
 the responder under spawn-fcgi with a publish key file and --run demo=demo-run.sh (with
 -i 300 and -k 1, so that streams are quick to watch and a subscriber that left is let go
-within a second, before the next example counts subscribers); the test adds what the pages say an example needs: a --subscribe-key-file, the model program
+within a second, before the next example counts subscribers), and, as demo.sh, a Mercure hub
+(--mercure, anonymous subscribers, a secret of the run as its publisher and subscriber key,
+the hub's own URL as --mercure-audience and its origin as --mercure-issuer); the test adds
+what the pages say an example needs: a --subscribe-key-file, the model program
 of docs/programs.md as --openai, and for docs/redis.md a redis-server on a free port with
 a second responder (--redis) behind a second lighttpd. Examples run as written with only
 the port changed (127.0.0.1:8080 to lighttpd's, 6379 to Redis's); the shell variables the
-pages define (site, key, sock, keyfile, subkeys) come from the setup, and `fcgi-sse` is the
+pages define (site, key, sock, keyfile, subkeys; for Mercure token, secret, MERCURE_URL and
+MERCURE_JWT_SECRET) come from the setup, and `fcgi-sse` is the
 built binary. A `curl -N` stream never ends by itself: a curl first in PATH adds
 --max-time to it (the check's cut), as a user would press Ctrl-C.
 
@@ -27,11 +31,15 @@ the fields docs/protocol.md lists; the man page's OPTIONS are exactly the option
 `fcgi-sse --help` (one table drives parsing and --help: src/server/options.c), with the
 same short letters.
 
-Limits: needs curl, php-cli (the PHP examples), redis-server, redis-cli and python3-redis
-(docs/redis.md); each missing one is a skip, counted as such.
+Limits: needs curl, php-cli (the PHP examples), php-symfony-mercure (docs/mercure.md's
+Symfony example), redis-server, redis-cli and python3-redis (docs/redis.md); each missing
+one is a skip, counted as such.
 """
 
+import base64
 import glob
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -116,7 +124,7 @@ def talks_to_responder(b):
     """An example that needs a mark: it calls the responder or Redis."""
     if b.lang == "sh":
         code = "\n".join(re.sub(r"(^|\s)#.*$", "", x) for x in b.code.split("\n"))
-        return re.search(r"\bcurl\b|\bfcgi-sse (publish|sign)\b|\bredis-cli\b", code)
+        return re.search(r"\bcurl\b|\bfcgi-sse (publish|sign|channel)\b|\bredis-cli\b", code)
     if b.lang in ("python", "php"):
         return re.search(r"127\.0\.0\.1|fcall|hash_hmac|hmac\.new|urlopen|file_get_contents",
                          b.code, re.I)
@@ -488,10 +496,11 @@ def check_channels_publish(run, b):
     t.eq(sse_events(run.output(sub)), want,
          "channels-publish: the subscriber to both channels gets both, the alert typed, "
          "one data: line a line")
+    # the two (the Mercure hub's own channel, @mercure, is not counted: docs/protocol.md)
     st = answer(res[2].out) or {}
     t.ok(st.get("channels") == 2 and st.get("messages_published") == len(published),
-         "channels-publish: /status counts 2 channels and %d messages published" % len(published),
-         res[2])
+         "channels-publish: /status counts 2 channels (not the hub's) and %d messages "
+         "published" % len(published), res[2])
     run.stop()
 
 
@@ -631,6 +640,40 @@ def check_sign_python(run, b):
     check_sign_query(run, "channels-sign-python", q)
 
 
+def check_channels_control(run, b):
+    """channels-control: a subscriber, a publish, the figures, a purge, a delete with
+    `fcgi-sse channel`: each answer as docs/channels.md says, and the subscriber's stream
+    ends with event: deleted."""
+    sub, res = subscribe_then(run, b, "channels-control")
+    if not sub or len(res) != 4:
+        return t.ok(False, "channels-control: a publish, the figures, a purge, a delete",
+                    b.code)
+    pub, fig, purged, deleted = (answer(r.out) for r in res)
+    t.ok(is_answer(pub, "scores", 1), "channels-control: the publish reaches 1 subscriber",
+         res[0])
+    mid = pub and pub["id"]
+    if pub:
+        published.append(("scores", mid, None, ["2-1"]))
+    t.ok(fig is not None and fig.get("channel") == "scores" and fig.get("subscribers") == 1
+         and fig.get("subscribers_scope") == "all" and fig.get("messages") == 1
+         and fig.get("bytes", 0) > 0 and fig.get("oldest") == mid and fig.get("newest") == mid
+         and fig.get("dropped") is None,
+         "channels-control: GET .../channels/scores: 1 subscriber, 1 message, its bytes, "
+         "oldest and newest its id, nothing dropped", res[1])
+    t.ok(purged is not None and purged.get("purged") is True and purged.get("messages") == 1
+         and purged.get("subscribers") == 1,
+         "channels-control: DELETE .../channels/scores/history: purged, what it held", res[2])
+    t.ok(res[3].rc == 0 and deleted is not None and deleted.get("deleted") is True
+         and deleted.get("messages") == 0 and deleted.get("subscribers") == 1,
+         "channels-control: fcgi-sse channel --delete: deleted, its 1 subscriber, no message "
+         "(purged before), exit status 0", res[3])
+    ended = wait_for(lambda: sub.poll() is not None, 10)
+    t.ok(ended and sse_events(run.output(sub)) == [(mid, None, ["2-1"]),
+                                                   (None, "deleted", ["scores"])],
+         "channels-control: the subscriber got the message, then event: deleted with the "
+         "channel, and its stream (curl) ended", run.output(sub))
+
+
 DEMO_RUN = os.path.join(SRCDIR, "deploy", "lighttpd", "demo-run.sh")
 demo_lines = {}
 
@@ -692,6 +735,139 @@ def check_openai_curl(run, b):
          "openai-curl: without stream, one chat.completion with the whole text", whole)
 
 
+# ---------------------------------------------------------------- Mercure
+
+UUID_ID = re.compile(r"^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$")
+BOOK1 = "https://example.com/books/1"
+SYMFONY = "/usr/share/php/Symfony/Component/Mercure/autoload.php"
+# What the hub was given on https://example.com/books/1, public, in order: (id, data lines).
+mercure_book1 = []
+
+
+def b64url(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def legacy_publisher_token(secret):
+    """{"mercure":{"publish":["*"]}}, HS256, made here (as demo.sh makes it)."""
+    head = b64url(b'{"typ":"JWT","alg":"HS256"}')
+    claims = b64url(b'{"mercure":{"publish":["*"]}}')
+    sig = hmac.new(secret.encode(), ("%s.%s" % (head, claims)).encode(), hashlib.sha256)
+    return "%s.%s.%s" % (head, claims, b64url(sig.digest()))
+
+
+def check_mercure_publish(run, b, name):
+    """readme-mercure, mercure-publish: a subscriber, then a publish with $token."""
+    sub, res = subscribe_then(run, b, name)
+    if not sub or len(res) != 1:
+        return t.ok(False, "%s: one publish" % name, b.code)
+    r = res[0]
+    t.ok(r.rc == 0 and UUID_ID.match(r.out), "%s: the publisher gets the update's id "
+         "(urn:uuid:, UUID v7)" % name, r)
+    want = [(r.out, None, ['{"status": "sold"}'])]
+    wait_for(lambda: sse_events(run.output(sub)), 10)
+    t.eq(sse_events(run.output(sub)), want, "%s: the subscriber gets the update, with that id"
+         % name)
+    mercure_book1.append((r.out, ['{"status": "sold"}']))
+
+
+def check_mercure_token(run, b):
+    r = run.run(b.code + '\nprintf %s "$token"\n')
+    t.eq(r.out, legacy_publisher_token(run.env["secret"]),
+         "mercure-token: openssl makes the HS256 token (the one demo.sh prints, that the "
+         "publishes here use)")
+
+
+def check_mercure_access_token(run, b):
+    ns = {"secret": run.env["secret"]}
+    try:
+        exec(run.text(b.code), ns)
+    except Exception as e:  # noqa: BLE001 -- reported as the check's failure
+        return t.ok(False, "mercure-access-token: the example runs", repr(e))
+    q = '"$site/.well-known/mercure?match_urlpattern=https://example.com/books/:id"'
+    who = run.start('curl -N -H "Authorization: Bearer %s" %s &' % (ns["books"], q))
+    anon = run.start("curl -N %s &" % q)
+    t.ok(wait_for(lambda: run.output(who).startswith("retry: ")
+                  and run.output(anon).startswith("retry: "), 10),
+         "mercure-access-token: a subscriber with the token, and one without, are subscribed",
+         (run.output(who), run.output(anon)))
+    pub = 'curl -s -H "Authorization: Bearer $token" -d topic=https://example.com/books/%d %s ' \
+          '"$site/.well-known/mercure"'
+    private = run.run(pub % (2, "-d private=on -d data=in-stock"))
+    public = run.run(pub % (3, "-d data=marker"))
+    t.ok(UUID_ID.match(private.out) and UUID_ID.match(public.out),
+         "mercure-access-token: a private update, then a public one, published",
+         (private, public))
+    wait_for(lambda: len(sse_events(run.output(who))) >= 2
+             and len(sse_events(run.output(anon))) >= 1, 10)
+    t.eq(sse_events(run.output(who)), [(private.out, None, ["in-stock"]),
+                                        (public.out, None, ["marker"])],
+         "mercure-access-token: its subscriber gets the private update and the public one")
+    t.eq(sse_events(run.output(anon)), [(public.out, None, ["marker"])],
+         "mercure-access-token: a subscriber without a token gets the public one only")
+
+
+def check_mercure_symfony(run, b):
+    if not shutil.which("php") or not os.path.exists(SYMFONY):
+        return t.skip("mercure-symfony", "php-cli or php-symfony-mercure is not installed "
+                      "(deploy/install-deps.sh test)")
+    sub = run.start("curl -N \"$site/.well-known/mercure?topic=%s\" &" % BOOK1)
+    t.ok(wait_for(lambda: run.output(sub).startswith("retry: "), 10),
+         "mercure-symfony: a subscriber to %s" % BOOK1, run.output(sub))
+    r = php_run(run, b.code, "echo $id;")
+    t.ok(r.rc == 0 and UUID_ID.match(r.out),
+         "mercure-symfony: Symfony's Hub publishes with the token made by hash_hmac, and "
+         "returns the hub's id", r)
+    wait_for(lambda: sse_events(run.output(sub)), 10)
+    t.eq(sse_events(run.output(sub)), [(r.out, None, ['{"status":"sold"}'])],
+         "mercure-symfony: the subscriber gets Symfony's update, with that id")
+    mercure_book1.append((r.out, ['{"status":"sold"}']))
+
+
+def check_mercure_resume(run, b):
+    cmds = b.commands()
+    r = run.run(cmds[0], cut=3) if len(cmds) == 1 else None
+    if not t.ok(r is not None and r.rc == 28, "mercure-resume: one stream, cut", r or b.code):
+        return
+    head = r.out.replace("\r\n", "\n").split("\n\n", 1)[0]
+    t.ok(re.search(r"^Mercure-Last-Event-ID: earliest$", head, re.M | re.I)
+         and re.search(r"^Last-Event-ID: earliest$", head, re.M | re.I),
+         "mercure-resume: the headers say earliest (Mercure-Last-Event-ID, Last-Event-ID)",
+         head)
+    t.eq([(i, d) for i, _, d in sse_events(r.out)], mercure_book1,
+         "mercure-resume: every update of %s published by the examples, in order, once" % BOOK1)
+
+
+def check_mercure_refusal(run, b):
+    cmds = b.commands()
+    r = run.run(cmds[0]) if len(cmds) == 1 else None
+    if not t.ok(r is not None and r.rc == 0, "mercure-refusal: one command", r or b.code):
+        return
+    head, _, body = r.out.replace("\r\n", "\n").partition("\n\n")
+    t.ok(head.startswith("HTTP/1.1 401 ")
+         and re.search(r"^WWW-Authenticate: Bearer$", head, re.M | re.I)
+         and body == "a token is needed to publish: Authorization: Bearer, or the cookie\n",
+         "mercure-refusal: 401, WWW-Authenticate: Bearer, and the line the page quotes", r)
+
+
+def check_operations_metrics(run, b):
+    """operations-metrics: the open streams by kind; promtool finds nothing to say."""
+    cmds = b.commands()
+    if not t.ok(len(cmds) == 2, "operations-metrics: two commands", b.code):
+        return
+    r = run.run(cmds[0])
+    kinds = re.findall(r'^fcgi_sse_streams_open\{kind="([a-z]+)"\} \d+$', r.out, re.M)
+    t.ok(r.rc == 0 and kinds == ["counter", "channel", "program", "mercure", "status"] and
+         len(r.out.strip().split("\n")) == 5,
+         "operations-metrics: %s: one line per kind of stream" % cmds[0], r)
+    if not shutil.which("promtool"):
+        t.skip("operations-metrics: promtool", "promtool is not installed (apt-get install "
+               "prometheus)")
+        return
+    r = run.run(cmds[1])
+    t.ok(r.rc == 0, "operations-metrics: %s: exit 0" % cmds[1], r)
+
+
 # NAME: (setup, check). In this order: the reset replay counts what the publishes before
 # it published.
 CHECKS = [
@@ -707,10 +883,19 @@ CHECKS = [
     ("channels-sign", "demo", check_sign),
     ("channels-sign-php", "demo", check_sign_php),
     ("channels-sign-python", "demo", check_sign_python),
+    ("channels-control", "demo", check_channels_control),
     ("readme-program", "demo", check_readme_program),
     ("programs-run", "demo", check_programs_run),
     ("openai-model", "demo", None),        # run with the program's path, below
     ("openai-curl", "demo", check_openai_curl),
+    ("readme-mercure", "demo", lambda run, b: check_mercure_publish(run, b, "readme-mercure")),
+    ("mercure-publish", "demo", lambda run, b: check_mercure_publish(run, b, "mercure-publish")),
+    ("mercure-token", "demo", check_mercure_token),
+    ("mercure-access-token", "demo", check_mercure_access_token),
+    ("mercure-symfony", "demo", check_mercure_symfony),
+    ("mercure-resume", "demo", check_mercure_resume),     # after every publish to books/1
+    ("mercure-refusal", "demo", check_mercure_refusal),
+    ("operations-metrics", "demo", check_operations_metrics),
     ("redis-cli-publish", "redis", None),  # below, with the subscriber of docs/redis.md
     ("redis-python-publish", "redis", None),
     ("redis-keys", "redis", None),
@@ -817,10 +1002,23 @@ try:
             f.write(example("openai-model").code)
         os.chmod(model, 0o755)
         args += ["--openai", model]
+    # The Mercure hub as demo.sh makes it: its secret, its own URL and origin.
+    port = free_port()
+    secret = b64url(os.urandom(32))
+    mkf = wd.file("mercure.key")
+    with open(mkf, "w") as f:
+        f.write(secret + "\n")
+    os.chmod(mkf, 0o600)
+    hub = "http://127.0.0.1:%d/.well-known/mercure" % port
+    args += ["--mercure", "--mercure-anonymous", "--mercure-publisher-key-file", mkf,
+             "--mercure-subscriber-key-file", mkf, "--mercure-audience", hub,
+             "--mercure-issuer", "http://127.0.0.1:%d" % port]
     resp, sock = start_spawned_responder(wd, args)
-    httpd, port = start_lighttpd(wd, sock)
+    httpd, port = start_lighttpd(wd, sock, port=port)
     run = Runner(wd, {"site": "http://127.0.0.1:%d" % port, "key": key, "sock": sock,
-                      "keyfile": kf, "subkeys": skf, "subkey": subkey}, port)
+                      "keyfile": kf, "subkeys": skf, "subkey": subkey,
+                      "secret": secret, "token": legacy_publisher_token(secret),
+                      "MERCURE_URL": hub, "MERCURE_JWT_SECRET": secret}, port)
     for name, setup, check in CHECKS:
         b = example(name)
         if setup != "demo" or b is None:

@@ -1,7 +1,9 @@
 """test_bench_smoke.py -- the benchmark's smoke mode (300 streams, 5 s per setup), so that
-bench/bench.py cannot rot: it must run all three setups side by side and print its table;
-then --mercure --smoke (channels and the Mercure hub behind lighttpd, 300 subscribers each):
-every message delivered to both, the ratios those of the rows.
+bench/bench.py cannot rot: it must run all three setups side by side and print its table.
+Then --mercure --smoke (channels and the Mercure hub behind lighttpd, 300 subscribers each):
+every message delivered to both, the ratios those of the rows. Then `--fronts --smoke` with
+Apache's two smallest setups (Debian's 150 workers and sized for 1,000), 160 streams each
+(~30 s): the defaults hold at most 150, the rest wait.
 
 It needs node and npm (express is installed from the npm registry into a temporary
 directory); without them the check is skipped (and CI fails on the skip); an npm error
@@ -124,4 +126,54 @@ for label in ("fcgi-sse only", "both"):
          "rows" % label, (mratio.get(label), m.stdout[-1500:]))
 t.ok("Goals (issue 21)" in m.stdout, "--mercure: the goals line printed")
 t.diag(m.stdout)
+
+# --fronts --smoke: Apache with Debian's event MPM defaults (150 workers) and sized for
+# 1,000, 160 subscribers each. Apache holds a worker per stream: with the defaults at most
+# 150 are answered, the rest wait, and a publish gets no worker either; sized, all are held
+# and every message reaches every one.
+if not shutil.which("apache2") or os.geteuid() != 0:
+    t.skip("bench.py --fronts --smoke", "needs apache2 and root (its workers run as www-data)")
+    t.done()
+f = subprocess.run([sys.executable, os.path.join(SRCDIR, "bench", "bench.py"), "--fronts",
+                    "--smoke", "--setups", "apache-debian,apache-1k", "--build", BUILDDIR],
+                   capture_output=True, text=True, timeout=300)
+t.ok(f.returncode == 0, "bench.py --fronts --smoke exits 0", f.stderr[-2000:])
+fr = {r[2].strip(): [c.strip() for c in r] for r in
+      (line.split("|") for line in f.stdout.splitlines() if line.startswith("| 160 |"))
+      if len(r) > 15}
+d = fr.get("fcgi-sse behind Apache, Debian's event MPM defaults")
+k = fr.get("fcgi-sse behind Apache, sized for 1,000 streams")
+
+
+def ints(r, i):
+    try:
+        return [int(x) for x in r[i].split(" / ")]
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+t.ok(d is not None and ints(d, 5) == [0] and ints(d, 4)[0] <= 150 and ints(d, 6)[0] >= 10 and
+     ints(d, 4)[0] + ints(d, 6)[0] == 160 and "no answer" in d[7],
+     "Debian's defaults: at most 150 of 160 streams held, the rest waiting, none refused; "
+     "the probe publish gets no answer", d)
+t.ok(k is not None and ints(k, 4) == [160] and ints(k, 6) == [0] and ints(k, 9) == [0] and
+     ints(k, 8) is not None and ints(k, 8)[0] == ints(k, 8)[1] > 0,
+     "sized for 1,000: all 160 held, every message delivered to each, none lost", k)
+
+
+def floats(r, i):
+    try:
+        return [float(x) for x in r[i].split(" / ")]
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+cpu, pss = (floats(k, 11), floats(k, 12)) if k else (None, None)
+t.ok(cpu is not None and pss is not None and min(cpu) > 0 and pss[0] > 0 and
+     abs(cpu[0] + cpu[1] - cpu[2]) <= 0.02 and abs(pss[0] + pss[1] - pss[2]) <= 0.02 and
+     ints(k, 14)[1] >= 1250 and ints(k, 15)[1] >= 160,
+     "sized for 1,000: CPU per event and PSS per stream of Apache and the responder, the total "
+     "their sum; Apache runs a thread per worker (>= 1250), the responder an open file per "
+     "stream", k)
+t.diag(f.stdout)
 t.done()

@@ -166,6 +166,14 @@ static unsigned long long hbytes(const struct chan_engine *e)
     return st.history_bytes;
 }
 
+static unsigned long long hmsgs(const struct chan_engine *e)
+{
+    struct chan_stats st;
+
+    chan_stats_read(e, &st);
+    return st.history_messages;
+}
+
 static struct msg *pub(struct chan_engine *e, const char *name, const char *type, const char *data,
                        unsigned long long now, unsigned long *subs)
 {
@@ -535,10 +543,14 @@ static void test_ttl_and_free(void)
             pub(e, name, i % 2 ? "t" : NULL, "some data\nmore", 10000 + i / 50, NULL);
         }
         ok(nchannels(e) == 200, "200 channels (the table grew; got %lu)", nchannels(e));
+        ok(hmsgs(e) == 200, "history_messages: the 200 messages held (got %llu)", hmsgs(e));
+        chan_expire(e, 10000 + 1000 + 1); /* those of 10000 ms: ttl 1000 */
+        ok(hmsgs(e) == 150, "history_messages: 150 after the oldest 50 expired (got %llu)",
+           hmsgs(e));
         chan_expire(e, 20000);
-        ok(nchannels(e) == 0 && hbytes(e) == b0,
-           "200 channels expired: 0 channels, history_bytes back to start (got %lu, %llu)",
-           nchannels(e), hbytes(e));
+        ok(nchannels(e) == 0 && hbytes(e) == b0 && hmsgs(e) == 0,
+           "200 channels expired: 0 channels, history_bytes back to start, no message held "
+           "(got %lu, %llu, %llu)", nchannels(e), hbytes(e), hmsgs(e));
     }
     /* publish expires first */
     m = pub(e, "p", NULL, "x", 30000, NULL);
@@ -941,8 +953,55 @@ static void test_gap_all(void)
     chan_engine_destroy(e);
 }
 
+/* An internal channel's codec: the data as one data: line. */
+static struct msg *plain_make(void *ctx, struct msgid id, const char *type, const char *data,
+                              size_t len)
+{
+    struct msg *m = msg_alloc(id, len + 8, 0);
+
+    (void)ctx;
+    (void)type;
+    if (!m)
+        return NULL;
+    memcpy(m->wire, "data: ", 6);
+    memcpy(m->wire + 6, data, len);
+    memcpy(m->wire + 6 + len, "\n\n", 2);
+    m->len = len + 8;
+    return m;
+}
+
+/* The internal channels (the Mercure hub's) are counted apart: /status and /metrics show
+ * them as Mercure's, not as channels. */
+static void test_internal_counts(void)
+{
+    static const struct chan_limits lim = { 4, 1000ULL, 1ULL << 20, 0, 0 };
+    static const struct chan_codec codec = { plain_make, NULL };
+    struct chan_engine *e = chan_engine_create(&lim, 1000, NULL, NULL);
+    struct chan_stats st;
+
+    ok(e != NULL, "internal counts: an engine");
+    if (!e)
+        return;
+    chan_engine_set_codec(e, &codec);
+    ok(pub(e, "@hub", NULL, "u1", 1000, NULL) && pub(e, "@hub", NULL, "u2", 1001, NULL) &&
+           pub(e, "news", NULL, "m1", 1002, NULL),
+       "internal counts: two updates to @hub, one message to news");
+    chan_stats_read(e, &st);
+    ok(st.channels == 2 && st.internal_channels == 1 && st.published == 3 &&
+           st.internal_published == 2,
+       "internal counts: 2 channels, 1 internal; 3 published, 2 internal (got %lu %lu %lu %lu)",
+       st.channels, st.internal_channels, st.published, st.internal_published);
+    chan_expire(e, 5000);
+    chan_stats_read(e, &st);
+    ok(st.channels == 0 && st.internal_channels == 0 && st.internal_published == 2,
+       "internal counts: both expired, the internal channel no longer counted, the total kept "
+       "(got %lu %lu %lu)", st.channels, st.internal_channels, st.internal_published);
+    chan_engine_destroy(e);
+}
+
 int main(void)
 {
+    test_internal_counts();
     test_ids_and_wire();
     test_hash_flood();
     test_channel_bound();

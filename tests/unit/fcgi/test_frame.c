@@ -314,8 +314,8 @@ int main(void)
     head(1);
     reset(1024, len - 1);
     r = frame_scan(&fr, buf, len);
-    ok(r == FRAME_BAD && strstr(fr.why, "intake allows"),
-       "an unfinished request over raw_max: BAD (%s)", fr.why);
+    ok(r == FRAME_BAD && strstr(fr.why, "intake allows") && fr.oversize,
+       "an unfinished request over raw_max: BAD, oversize (%s)", fr.why);
     ok(frame_scan(&fr, buf, len) == FRAME_BAD, "BAD is sticky");
     rec(5, 1, NULL, 0, 0);
     reset(1024, len - 1);
@@ -355,6 +355,13 @@ int main(void)
     for (i = 0; i < 20; i++)
         rec(4, 1, p, 1, 255); /* 264 bytes of records for each byte of params */
     reset(1024, 4096);
-    ok(frame_scan(&fr, buf, len) == FRAME_BAD, "padding piling up past raw_max: BAD");
+    ok(frame_scan(&fr, buf, len) == FRAME_BAD && fr.oversize,
+       "padding piling up past raw_max: BAD, oversize");
+    len = 0;
+    rec(2, 1, begin_body, 8, 0); /* an ABORT_REQUEST first: a broken request, of any size */
+    reset(1024, 4096);
+    r = frame_scan(&fr, buf, len);
+    ok(r == FRAME_BAD && !fr.oversize,
+       "a broken record within raw_max: BAD, not oversize (%s)", fr.why ? fr.why : "-");
     return done_testing();
 }

@@ -16,7 +16,8 @@ static void test_stats(void)
                                         "streams_dropped_slow", "streams_refused", "uptime_s",
                                         "max_streams", "version", "runs_running",
                                         "runs_started", "runs_failed", "runs_refused",
-                                        "run_events" };
+                                        "run_events", "mercure_subscribers",
+                                        "mercure_published", "mercure_delivered" };
     enum { NKEYS = sizeof keys / sizeof keys[0] };
     struct stats_view v;
     struct stats st;
@@ -37,6 +38,9 @@ static void test_stats(void)
     v.runs_failed = 10;
     v.runs_refused = 11;
     v.run_events = 12;
+    v.open_kind[STATS_MERCURE] = 13;
+    v.mercure_published = 14;
+    v.mercure_delivered = 15;
     n = stats_json(&v, json, sizeof json);
     ok(n > 0 && (size_t)n == strlen(json) && json[0] == '{' && n >= 2 && json[n - 2] == '}' &&
            json[n - 1] == '\n' && strchr(json, '\n') == json + n - 1,
@@ -44,7 +48,7 @@ static void test_stats(void)
     {
         static const char *const vals[] = { "1", "2", "3", "4", "5", "7", "6",
                                             "\"" PACKAGE_VERSION "\"", "8", "9", "10", "11",
-                                            "12" };
+                                            "12", "13", "14", "15" };
         for (k = 0; k < NKEYS; k++) {
             snprintf(want, sizeof want, "\"%s\":%s", keys[k], vals[k]);
             p = n > 0 ? strstr(json, want) : NULL;
@@ -66,6 +70,7 @@ static void test_stats(void)
     v.streams_refused = v.max_streams = v.channels = v.messages_published = ULONG_MAX;
     v.events_delivered = v.runs_running = v.runs_started = v.runs_failed = ULONG_MAX;
     v.runs_refused = v.run_events = v.channels_refused = ULONG_MAX;
+    v.open_kind[STATS_MERCURE] = v.mercure_published = v.mercure_delivered = ULONG_MAX;
     v.uptime_s = v.history_bytes = v.held_bytes = v.channel_bytes = ULLONG_MAX;
     v.redis.enabled = v.redis.connected = 1;
     v.redis.reconnects = v.redis.resyncs = v.redis.pending_publishes = ULONG_MAX;

@@ -36,9 +36,10 @@ static int ended;
 static const char news[1][CHAN_NAME_MAX + 1] = { "news" };
 static const char news_sport[2][CHAN_NAME_MAX + 1] = { "news", "sport" };
 
-static void on_ended(void *arg)
+static void on_ended(void *arg, struct stream *s)
 {
     (void)arg;
+    (void)s;
     ended++;
 }
 

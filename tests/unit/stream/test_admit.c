@@ -20,34 +20,59 @@ int main(void)
     /* ---- slots */
     memset(&st, 0, sizeof st);
     st.max_streams = 2;
-    r1 = admit_take(&st);
-    r2 = admit_take(&st);
+    r1 = admit_take(&st, STATS_COUNTER);
+    r2 = admit_take(&st, STATS_COUNTER);
     ok(r1 == 1 && r2 == 1 && st.streams_open == 2 && st.streams_total == 2,
        "two slots of two: taken, both counted");
-    r3 = admit_take(&st);
+    r3 = admit_take(&st, STATS_COUNTER);
     ok(r3 == 0 && st.streams_open == 2 && st.streams_total == 2 && st.streams_refused == 1,
        "a third: refused and counted as refused only");
-    admit_give(&st);
+    admit_give(&st, STATS_COUNTER);
     ok(st.streams_open == 1 && st.streams_total == 2, "one given back: one open");
-    ok(admit_take(&st) == 1 && st.streams_open == 2 && st.streams_total == 3,
+    ok(admit_take(&st, STATS_COUNTER) == 1 && st.streams_open == 2 && st.streams_total == 3,
        "the slot given back is taken again");
-    ok(admit_take(&st) == 0 && st.streams_refused == 2, "full again: refused");
-    admit_give(&st);
-    admit_give(&st);
+    ok(admit_take(&st, STATS_COUNTER) == 0 && st.streams_refused == 2, "full again: refused");
+    admit_give(&st, STATS_COUNTER);
+    admit_give(&st, STATS_COUNTER);
     ok(st.streams_open == 0, "all given back: none open");
-    admit_give(&st);
+    admit_give(&st, STATS_COUNTER);
     ok(st.streams_open == 0, "a give too many does not wrap around");
     ok(st.streams_total == 3 && st.streams_refused == 2, "totals are kept across it all");
     memset(&st, 0, sizeof st);
-    ok(admit_take(&st) == 0 && st.streams_open == 0 && st.streams_refused == 1,
+    ok(admit_take(&st, STATS_COUNTER) == 0 && st.streams_open == 0 && st.streams_refused == 1,
        "max_streams 0: every stream refused");
     st.max_streams = 1;
-    ok(admit_take(&st) == 1 && admit_take(&st) == 0 && st.streams_open == 1,
+    ok(admit_take(&st, STATS_COUNTER) == 1 && admit_take(&st, STATS_COUNTER) == 0 && st.streams_open == 1,
        "max_streams 1: one, then refused");
     st.max_streams = 0; /* lowered below what is open */
-    ok(admit_take(&st) == 0 && st.streams_open == 1, "open beyond max: still refused");
-    admit_give(&st);
+    ok(admit_take(&st, STATS_COUNTER) == 0 && st.streams_open == 1, "open beyond max: still refused");
+    admit_give(&st, STATS_COUNTER);
     ok(st.streams_open == 0, "... and the open one is given back");
+
+    /* ---- by kind: each counted in its own, the sums as before */
+    memset(&st, 0, sizeof st);
+    st.max_streams = 3;
+    ok(admit_take(&st, STATS_CHANNEL) == 1 && admit_take(&st, STATS_MERCURE) == 1 &&
+           admit_take(&st, STATS_CHANNEL) == 1 && admit_take(&st, STATS_PROGRAM) == 0,
+       "kinds share one max_streams: the fourth, a program, is refused");
+    ok(st.open_kind[STATS_CHANNEL] == 2 && st.open_kind[STATS_MERCURE] == 1 &&
+           st.open_kind[STATS_PROGRAM] == 0 && st.open_kind[STATS_COUNTER] == 0 &&
+           st.total_kind[STATS_CHANNEL] == 2 && st.total_kind[STATS_MERCURE] == 1 &&
+           st.total_kind[STATS_PROGRAM] == 0 && st.streams_open == 3 && st.streams_refused == 1,
+       "open and total by kind: channel 2, mercure 1, program 0 (refused is not served)");
+    {
+        struct stream s;
+        memset(&s, 0, sizeof s);
+        s.kind = STATS_MERCURE;
+        admit_ended(&st, &s);
+        ok(st.open_kind[STATS_MERCURE] == 0 && st.open_kind[STATS_CHANNEL] == 2 &&
+               st.total_kind[STATS_MERCURE] == 1 && st.streams_open == 2,
+           "admit_ended gives back the slot of the stream's kind; totals stay");
+        s.kind = STATS_MERCURE;
+        admit_ended(&st, &s);
+        ok(st.open_kind[STATS_MERCURE] == 0 && st.streams_open == 1,
+           "a kind given back too often does not wrap around");
+    }
 
     /* ---- the cost of a stream */
     c0 = admit_stream_cost(0);

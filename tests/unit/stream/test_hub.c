@@ -71,9 +71,10 @@ static const struct source probe_source = { "probe", probe_due, probe_writable, 
 static int ended;
 static unsigned long dropped_slow;
 
-static void on_ended(void *arg)
+static void on_ended(void *arg, struct stream *s)
 {
     (void)arg;
+    (void)s;
     ended++;
 }
 
