@@ -166,6 +166,8 @@ void sel_request_free(struct sel_request *r)
         return;
     for (i = 0; i < r->n; i++)
         sel_free(&r->m[i]);
+    free(r->m);
+    free(r->last);
     memset(r, 0, sizeof *r);
 }
 
@@ -253,6 +255,8 @@ static int sel_last(struct sel_request *r, const char *v, size_t n, char *why, s
     if (!topic_text_ok(v, n, &bad))
         return text_fail(400, why, whylen, "%s %s %s", name,
                         strcmp(bad, "not UTF-8") ? "holds" : "is", bad);
+    if (!(r->last = malloc(n + 1)))
+        return sel_fail(500, why, whylen, "out of memory");
     memcpy(r->last, v, n);
     r->last[n] = '\0';
     r->has_last = 1;
@@ -342,6 +346,9 @@ int sel_parse_query(struct sel_request *r, const char *query, size_t len, const 
         scan.reserved += p == SP_RESERVED;
     }
     st = sel_generation(r, &scan, gens, why, whylen);
+    /* room for every matcher the query names (duplicates are kept once, in fewer) */
+    if (!st && !(r->m = calloc(scan.current + scan.legacy, sizeof *r->m)))
+        st = sel_fail(500, why, whylen, "out of memory");
     if (!st)
         st = sel_read(r, copy, scratch, hub_url, why, whylen);
     free(copy);

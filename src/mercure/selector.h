@@ -67,12 +67,13 @@ int sel_match(const struct sel_matcher *m, struct sel_topic *t);
 /* A subscribe request's query, read. */
 struct sel_request {
     enum sel_gen gen;
-    size_t n;                                /* 1 to SEL_MATCHERS_MAX */
-    struct sel_matcher m[SEL_MATCHERS_MAX];  /* in the query's order; duplicates (same
-                                                type and text) kept once */
-    int has_last;                            /* last_event_id (current) or lastEventID
-                                                (legacy) was given */
-    char last[SEL_LAST_ID_MAX + 1];          /* its value (may be "", which means none) */
+    size_t n;                  /* 1 to SEL_MATCHERS_MAX */
+    struct sel_matcher *m;     /* [n] (allocated for the query's count: a subscriber holds
+                                  what it asked for, not the maximum), in the query's
+                                  order; duplicates (same type and text) kept once */
+    int has_last;              /* last_event_id (current) or lastEventID (legacy) was given */
+    char *last;                /* its value when has_last (allocated; may be "", which
+                                  means none), else NULL */
 };
 
 /* Reads query[0, len) with the URL Standard's application/x-www-form-urlencoded parser

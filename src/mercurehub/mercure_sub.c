@@ -86,6 +86,26 @@ static void released(void *ctx)
     u->listed = 1;
 }
 
+/* 1 when the update the hub holds at `at` is sent with id[0, len). */
+static int held_as(const struct chan_link *l, struct msgid at, const char *id, size_t len)
+{
+    struct msgid before = at;
+    const struct msg *msg;
+    const struct mercure_meta *mm;
+
+    if (before.seq) {
+        before.seq--;
+    } else if (before.ms) {
+        before.ms--;
+        before.seq = ~0ULL;
+    } else {
+        return 0;
+    }
+    msg = chan_next(l, before);
+    mm = msg ? msg->meta : NULL;
+    return mm && msgid_cmp(msg->id, at) == 0 && mm->id_len == len && memcmp(mm->id, id, len) == 0;
+}
+
 /* Where a subscriber that sent `id` resumes: after the update with that id
  * when the hub holds it (*found 1), else after everything it dropped, so
  * that every update it holds is sent (*found 0: "earliest" in the answer's
@@ -101,12 +121,13 @@ static struct msgid resume_at(struct mercure *m, const char *id, size_t len, int
     if (!l->chan)
         return none;
     if (!(len == 8 && memcmp(id, "earliest", 8) == 0)) {
+        /* one of the hub's ids: the update it names, when held and sent with
+         * it (a publisher's own id may be a UUIDv7 too, and an id this hub
+         * never gave, or gave to no update it holds, names none) */
         if (uuid_to_msgid(id, len, &ms, &seq) == 0) {
             at.ms = ms;
             at.seq = seq;
-            /* one of the hub's ids: held unless what followed it was dropped
-             * (or came before this process, or was never issued) */
-            if (!chan_gap(m->d.engine, l, at)) {
+            if (held_as(l, at, id, len)) {
                 *found = 1;
                 return at;
             }

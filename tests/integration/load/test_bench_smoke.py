@@ -1,7 +1,9 @@
 """test_bench_smoke.py -- the benchmark's smoke mode (300 streams, 5 s per setup), so that
 bench/bench.py cannot rot: it must run all three setups side by side and print its table.
-Then `--fronts --smoke` with Apache's two smallest setups (Debian's 150 workers and sized
-for 1,000), 160 streams each (~30 s): the defaults hold at most 150, the rest wait.
+Then --mercure --smoke (channels and the Mercure hub behind lighttpd, 300 subscribers each):
+every message delivered to both, the ratios those of the rows. Then `--fronts --smoke` with
+Apache's two smallest setups (Debian's 150 workers and sized for 1,000), 160 streams each
+(~30 s): the defaults hold at most 150, the rest wait.
 
 It needs node and npm (express is installed from the npm registry into a temporary
 directory); without them the check is skipped (and CI fails on the skip); an npm error
@@ -78,6 +80,52 @@ term = [line.split("|") for line in p.stdout.splitlines() if line.startswith("| 
 t.ok(len(term) == 1, "SIGTERM with 300 streams open: exit status 0", term)
 t.ok("after every client left" in p.stdout, "after-leave figures printed")
 t.diag(p.stdout)
+
+# --mercure --smoke: channels and the Mercure hub behind lighttpd, 300 subscribers each
+m = subprocess.run([sys.executable, os.path.join(SRCDIR, "bench", "bench.py"), "--mercure",
+                    "--smoke", "--build", BUILDDIR], capture_output=True, text=True, timeout=600)
+t.ok(m.returncode == 0, "bench.py --mercure --smoke exits 0", m.stderr[-2000:])
+def first(r, i):
+    """The first number of cell i ("10.41 (8.30)" -> 10.41), None if none."""
+    try:
+        return float(r[i].split()[0])
+    except (TypeError, ValueError, IndexError, AttributeError):
+        return None
+
+
+mrows = {(r[1].strip(), r[2].strip()): r for r in
+         (line.split("|") for line in m.stdout.splitlines()) if len(r) == 13}
+for setup in ("fcgi-sse behind lighttpd", "fcgi-sse behind lighttpd, Mercure hub"):
+    r = mrows.get((setup, "fcgi-sse only"))
+    t.ok(r is not None and r[4].strip() == "300" and r[7].strip() == "0" and
+         len(set(x.strip() for x in r[6].split("/"))) == 1 and (first(r, 11) or 0) > 0,
+         "--mercure, %s: 300 subscribers, every message delivered, none lost, an RSS per "
+         "subscriber" % setup, r)
+mratio = {r[1].strip(): r for r in (line.split("|") for line in m.stdout.splitlines())
+          if len(r) == 5 and r[1].strip() in ("fcgi-sse only", "both")}
+
+
+def mercure_ratio_ok(label):
+    r = mratio.get(label)
+    c = mrows.get(("fcgi-sse behind lighttpd", label))
+    h = mrows.get(("fcgi-sse behind lighttpd, Mercure hub", label))
+    if not (r and c and h):
+        return False
+    for col, rcol in ((10, 2), (11, 3)):
+        den = first(c, col)
+        if den:
+            want = first(h, col) / den
+            got = first(r, rcol)
+            if got is None or abs(got - want) > 0.01 + 0.05 * want:
+                return False
+    return True
+
+
+for label in ("fcgi-sse only", "both"):
+    t.ok(mercure_ratio_ok(label), "--mercure: the hub / channels ratios (%s) are those of the "
+         "rows" % label, (mratio.get(label), m.stdout[-1500:]))
+t.ok("Goals (issue 21)" in m.stdout, "--mercure: the goals line printed")
+t.diag(m.stdout)
 
 # --fronts --smoke: Apache with Debian's event MPM defaults (150 workers) and sized for
 # 1,000, 160 subscribers each. Apache holds a worker per stream: with the defaults at most
