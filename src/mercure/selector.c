@@ -256,7 +256,7 @@ static int sel_last(struct sel_request *r, const char *v, size_t n, char *why, s
         return text_fail(400, why, whylen, "%s %s %s", name,
                         strcmp(bad, "not UTF-8") ? "holds" : "is", bad);
     if (!(r->last = malloc(n + 1)))
-        return sel_fail(500, why, whylen, "out of memory");
+        return text_fail(500, why, whylen, "out of memory");
     memcpy(r->last, v, n);
     r->last[n] = '\0';
     r->has_last = 1;
@@ -348,7 +348,7 @@ int sel_parse_query(struct sel_request *r, const char *query, size_t len, const 
     st = sel_generation(r, &scan, gens, why, whylen);
     /* room for every matcher the query names (duplicates are kept once, in fewer) */
     if (!st && !(r->m = calloc(scan.current + scan.legacy, sizeof *r->m)))
-        st = sel_fail(500, why, whylen, "out of memory");
+        st = text_fail(500, why, whylen, "out of memory");
     if (!st)
         st = sel_read(r, copy, scratch, hub_url, why, whylen);
     free(copy);
