@@ -35,10 +35,11 @@ static struct jwt_key *load_key(const char *opt, const char *arg, char *err, siz
     return k;
 }
 
-/* The subscribers' history: where a subscription starts is the channels'
- * (with Redis: once Redis is reached), but nothing is fetched from behind
- * the engine: the hub resumes from what this responder holds, which
- * mercure_sub.c's resume_at tells the subscriber in its header block. */
+/* The subscribers' history: the channels' own (history.h). With Redis, what
+ * the engine no longer holds, or never held (updates published while this
+ * responder was down), is fetched from Redis's copy of MERCURE_CHANNEL, so a
+ * subscriber resumes on any responder; in memory there is nothing behind the
+ * engine, and mercure_sub.c's resume_at tells the subscriber where it starts. */
 static int local_start(struct history *h, struct msgid *out)
 {
     struct mercure *m = h->ctx;
@@ -50,15 +51,11 @@ static struct history_fetch *local_fetch(struct history *h, const char (*names)[
                                          unsigned n, const struct msgid *after, int check_reset,
                                          size_t bytes, history_fn fn, void *arg)
 {
-    (void)h, (void)names, (void)n, (void)after, (void)check_reset, (void)bytes, (void)fn,
-        (void)arg;
-    errno = ENOENT;
-    return NULL;
-}
+    struct mercure *m = h->ctx;
 
-static void local_cancel(struct history_fetch *f)
-{
-    (void)f;
+    /* Mercure has no reset event: a hole Redis trimmed is not told mid-stream */
+    (void)check_reset;
+    return m->d.history->fetch(m->d.history, names, n, after, 0, bytes, fn, arg);
 }
 
 /* After each turn of the loop: the subscribers that ended leave the index
@@ -124,7 +121,7 @@ struct mercure *mercure_create(const struct mercure_config *cfg, const struct me
         goto fail;
     m->local.start = local_start;
     m->local.fetch = local_fetch;
-    m->local.cancel = local_cancel;
+    m->local.cancel = d->history->cancel; /* the fetches are d->history's */
     m->local.ctx = m;
     sp.engine = d->engine;
     sp.heartbeat_ns = cfg->heartbeat_ns;

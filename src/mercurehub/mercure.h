@@ -41,6 +41,7 @@ struct mercure_deps {
     struct chan_engine *engine;         /* keeps the updates in MERCURE_CHANNEL */
     const struct pub_backend *backend;  /* memory or Redis: where updates get their id */
     struct history *history;            /* where a subscription starts (history.h) */
+    int history_behind;                 /* history holds what the engine does not (Redis) */
     struct hub *hub;
     unsigned long *delivered;           /* events written to subscribers (/status) */
 };

@@ -107,9 +107,11 @@ static int held_as(const struct chan_link *l, struct msgid at, const char *id, s
 }
 
 /* Where a subscriber that sent `id` resumes: after the update with that id
- * when the hub holds it (*found 1), else after everything it dropped, so
- * that every update it holds is sent (*found 0: "earliest" in the answer's
- * header). "earliest" asks for everything. */
+ * when the hub holds it (*found 1); with Redis, after the position one of
+ * the hub's own ids names (*found 1: what follows is fetched from Redis);
+ * else after everything it dropped, so that every update it holds is sent
+ * (*found 0: "earliest" in the answer's header). "earliest" asks for
+ * everything. */
 static struct msgid resume_at(struct mercure *m, const char *id, size_t len, int *found)
 {
     struct chan_link *l = &m->index.link;
@@ -139,6 +141,15 @@ static struct msgid resume_at(struct mercure *m, const char *id, size_t len, int
                 *found = 1;
                 return msg->id;
             }
+        }
+        /* with Redis, one of the hub's ids this responder does not hold (it
+         * started since, or dropped it): the subscription fetches what
+         * followed it from Redis's copy of the updates */
+        if (m->d.history_behind && uuid_to_msgid(id, len, &ms, &seq) == 0 && (ms || seq)) {
+            at.ms = ms;
+            at.seq = seq;
+            *found = 1;
+            return at;
         }
     }
     return chan_dropped(l);

@@ -276,8 +276,8 @@ static int start_mercure(struct app *a, long long heartbeat_ns)
 {
     const struct opt_config *cfg = &a->cfg;
     struct mercure_config mc = { 0 };
-    struct mercure_deps md = { a->loop, a->engine, a->dispatch.pub.backend, a->history, a->hub,
-                               &a->stats.mercure_delivered };
+    struct mercure_deps md = { a->loop, a->engine, a->dispatch.pub.backend, a->history,
+                               a->bus != NULL, a->hub, &a->stats.mercure_delivered };
     char err[512];
     unsigned i;
 
