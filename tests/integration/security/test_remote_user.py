@@ -173,9 +173,12 @@ def with_example(wd, htpasswd):
     with open(ngx.SITE_CONF) as f:
         text = f.read()
     block = nginx_example(text, htpasswd)
-    anchor = "    location ~ /(stream|events|run/[^/]+)$ {"
-    if text.count(anchor) != 1:
-        raise ValueError("no single %r in fcgi-sse.conf" % anchor)
+    # the streams' location (stream, events, run/NAME, and the Mercure hub's paths)
+    found = re.findall(r"^    location ~ /\(stream\|events\|run/\[\^/\]\+[^\n]*\{$", text, re.M)
+    if len(found) != 1:
+        raise ValueError("no single streams' location (stream|events|run/...) in "
+                         "fcgi-sse.conf: %r" % found)
+    anchor = found[0]
     path = wd.file("fcgi-sse-example.conf")
     with open(path, "w") as f:
         f.write(text.replace(anchor, block + "\n\n" + anchor))
