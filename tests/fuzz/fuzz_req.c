@@ -114,6 +114,20 @@ static void known_errors(void)
                                      "/.well-known/mercure", NULL });
         learn((const char *const[]){ "REQUEST_METHOD", "POST", "SCRIPT_NAME",
                                      "/.well-known/mercure/subscriptions", NULL });
+        /* the status feed's query */
+        learn((const char *const[]){ "REQUEST_METHOD", "GET", "SCRIPT_NAME", "/status",
+                                     "QUERY_STRING", "stream=2", NULL });
+        learn((const char *const[]){ "REQUEST_METHOD", "GET", "SCRIPT_NAME", "/status",
+                                     "QUERY_STRING", "stream=1&stream=1", NULL });
+        /* a channel's figures and control */
+        learn((const char *const[]){ "REQUEST_METHOD", "PUT", "SCRIPT_NAME", "/channels/x",
+                                     NULL });
+        learn((const char *const[]){ "REQUEST_METHOD", "GET", "SCRIPT_NAME",
+                                     "/channels/x/history", NULL });
+        learn((const char *const[]){ "REQUEST_METHOD", "GET", "SCRIPT_NAME", "/channels/a b",
+                                     NULL });
+        learn((const char *const[]){ "REQUEST_METHOD", "GET", "SCRIPT_NAME", "/channels/@x",
+                                     NULL });
     }
 }
 
@@ -171,6 +185,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n)
                 abort();
             if (r.route == REQ_PUBLISH && (r.head || r.have_last))
                 abort();
+        } else if (r.route == REQ_CHANNEL) {
+            /* one valid channel, never an internal one ('@'), nothing else */
+            if (r.nchan != 1 || !text_name_ok(r.chans[0], REQ_CHANNEL_MAX) ||
+                r.chans[0][0] == '@' || r.have_last || r.event[0])
+                abort();
         } else if (r.nchan || r.have_last || r.event[0]) {
             abort();
         }
@@ -179,7 +198,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n)
         if (!r.allow)
             abort();
         /* fall through */
-    case 400: case 404: case 414:
+    case 400: case 403: case 404: case 414:
         if (!r.error || !*r.error || strchr(r.error, '\n') || strchr(r.error, '\r'))
             abort();
         if (!is_known(r.error))
