@@ -88,7 +88,7 @@ struct mercure {
     char hub_path[1024];                /* its path: "/.well-known/mercure" */
     struct jwt_key *pub_key, *sub_key;
     struct chan_codec codec;
-    struct history local;               /* starts as d.history does; fetches nothing */
+    struct history local;               /* d.history without the reset event (mercure.c) */
     struct subs *subs;                  /* the subscription source, quiet and filtered */
     struct mercure_index index;
     struct list subscribers;            /* started, in arrival order */
