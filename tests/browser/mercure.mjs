@@ -27,14 +27,10 @@
 // The process exits when stdin closes, so a test that dies takes the browser with it.
 // Times are Date.now() (ms since the epoch), in the page and here alike.
 
-import { createInterface } from 'node:readline';
+import { out, serve } from './lines.mjs';
 import { EventSource } from 'eventsource';
 
 const executablePath = process.argv[2] || '/usr/bin/chromium';
-
-function out(obj) {
-  process.stdout.write(JSON.stringify(obj) + '\n');
-}
 
 const nodeSubs = new Map();
 const requests = [];
@@ -180,24 +176,4 @@ async function quit() {
 }
 
 out({ ready: true });
-const rl = createInterface({ input: process.stdin });
-let chain = Promise.resolve();
-rl.on('line', (line) => {
-  if (!line.trim()) return;
-  chain = chain.then(async () => {
-    let c;
-    try {
-      c = JSON.parse(line);
-    } catch (e) {
-      out({ ok: false, error: 'not JSON: ' + line });
-      return;
-    }
-    try {
-      const r = await handle(c);
-      out({ ok: true, ...r });
-    } catch (e) {
-      out({ ok: false, error: String(e && e.message || e) });
-    }
-  });
-});
-rl.on('close', () => { chain.then(quit); });
+serve(handle, quit);

@@ -12,7 +12,7 @@
 //   {"cmd": "quit"}        closes the browser and exits 0
 // The process exits when stdin closes, so a test that dies takes the browser with it.
 
-import { createInterface } from 'node:readline';
+import { out, serve } from './lines.mjs';
 import { chromium } from 'playwright-core';
 
 const userDataDir = process.argv[2];
@@ -71,10 +71,6 @@ function pageSnap() {
 }
 
 const log = { console: [], pageErrors: [], requests: [], responses: [] };
-
-function out(obj) {
-  process.stdout.write(JSON.stringify(obj) + '\n');
-}
 
 let context = null;
 let page = null;
@@ -135,21 +131,8 @@ async function main() {
     process.exit(1);
   }
   out({ ready: true });
-  const rl = createInterface({ input: process.stdin });
-  let chain = Promise.resolve();
-  rl.on('line', (line) => {
-    if (!line.trim()) return;
-    chain = chain.then(async () => {
-      try {
-        out({ ok: true, ...(await handle(JSON.parse(line))) });
-      } catch (e) {
-        out({ ok: false, error: String(e && e.message || e) });
-      }
-    });
-  });
-  rl.on('close', () => {
-    chain.then(() => (context ? context.close() : null)).catch(() => {}).finally(() => process.exit(0));
-  });
+  serve(handle, () => Promise.resolve(context ? context.close() : null).catch(() => {})
+    .finally(() => process.exit(0)));
 }
 
 main();

@@ -26,7 +26,7 @@ HERE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
 FILES = ("package.json", "package-lock.json")
 SCRIPTS = ("page.mjs", "clients.mjs", "channels.mjs", "h2.mjs", "openai_client.mjs", "run_es.mjs",
            "status_page.mjs",
-           "urlpattern_oracle.mjs", "mercure.mjs")
+           "urlpattern_oracle.mjs", "mercure.mjs", "lines.mjs")
 
 
 def _locked_versions(lock_path):
