@@ -177,18 +177,22 @@ try:
          "the page is served with its Content-Security-Policy", r.get("headers"))
     s, ok = wait_snap(lambda s: len(s["items"]) >= 3, 4 * INTERVAL + 3)
     t.ok(ok, "three events appear", show(s))
-    # The page opens its stream when the deferred app.js runs, just before DOMContentLoaded:
-    # events 0, 1, 2 are due 1, 2, 3 intervals after that, and the third must show before
-    # the fourth is due (an order, with the interval as the unit).
+    # Events 0, 1, 2 are due 1, 2, 3 intervals after the responder took the stream, which
+    # is before the page saw the stream open (#state turned "open" when the headers came
+    # through lighttpd): the third must show before the fourth is due, an order, with the
+    # interval as the unit. (Measured from the stream's open, not from DOMContentLoaded:
+    # how long lighttpd and the responder take to answer a new request on a loaded
+    # machine is not what this checks.)
     third = s["appended"][2][0] if s and len(s["appended"]) >= 3 else None
     ready = s and s["domReady"]
-    t.ok(third is not None and ready and third - ready < 4 * INTERVAL * 1000,
-         "the third event shows before the fourth is due (4 intervals after the page is "
-         "ready, DOMContentLoaded)", s and (third, ready))
-    if third and ready:
-        t.diag("third event: %d ms after DOMContentLoaded, %d ms after navigation start, "
-               "%d ms after the test asked for the page" % (third - ready, third - s["navStart"],
-                                                            third - t_open))
+    opened = next((ts for ts, st in (s["history"] if s else []) if st == "open"), None)
+    t.ok(third is not None and opened and third - opened < 4 * INTERVAL * 1000,
+         "the third event shows before the fourth is due (4 intervals after the page saw "
+         "its stream open)", s and (third, opened))
+    if third and ready and opened:
+        t.diag("third event: %d ms after the stream opened, %d ms after DOMContentLoaded, "
+               "%d ms after navigation start, %d ms after the test asked for the page"
+               % (third - opened, third - ready, third - s["navStart"], third - t_open))
     ns = numbers(s) if s else None
     t.ok(ns and ns[:3] == [0, 1, 2] and consecutive(ns),
          "the lines read Count: [0], [1], [2], ... in order", s and s["items"])
