@@ -22,14 +22,10 @@
 //   {"cmd": "quit"}              closes everything, exits 0
 // The process exits when stdin closes, so a test that dies takes the browser with it.
 
-import { createInterface } from 'node:readline';
+import { out, serve } from './lines.mjs';
 import { EventSource } from 'eventsource';
 
 const executablePath = process.argv[2] || '/usr/bin/chromium';
-
-function out(obj) {
-  process.stdout.write(JSON.stringify(obj) + '\n');
-}
 
 const nodeSubs = new Map();
 let context = null;
@@ -170,24 +166,4 @@ async function quit() {
 }
 
 out({ ready: true });
-const rl = createInterface({ input: process.stdin });
-let chain = Promise.resolve();
-rl.on('line', (line) => {
-  if (!line.trim()) return;
-  chain = chain.then(async () => {
-    let c;
-    try {
-      c = JSON.parse(line);
-    } catch (e) {
-      out({ ok: false, error: 'not JSON: ' + line });
-      return;
-    }
-    try {
-      const r = await handle(c);
-      out({ ok: true, ...r });
-    } catch (e) {
-      out({ ok: false, error: String(e && e.message || e) });
-    }
-  });
-});
-rl.on('close', () => { chain.then(quit); });
+serve(handle, quit);

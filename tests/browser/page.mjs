@@ -16,8 +16,8 @@
 // The process exits when stdin closes, so a test that dies takes the browser with it.
 // Times are Date.now() (ms since the epoch), in the page and here alike.
 
-import { createInterface } from 'node:readline';
 import { chromium } from 'playwright-core';
+import { out, serve } from './lines.mjs';
 
 const userDataDir = process.argv[2];
 const executablePath = process.argv[3] || '/usr/bin/chromium';
@@ -128,10 +128,6 @@ function pageSnap() {
 
 const log = { console: [], pageErrors: [], requests: [], responses: [], failed: [], docHeaders: null };
 
-function out(obj) {
-  process.stdout.write(JSON.stringify(obj) + '\n');
-}
-
 let context = null;
 let page = null;
 
@@ -217,24 +213,9 @@ async function main() {
     process.exit(1);
   }
   out({ ready: true });
-  const rl = createInterface({ input: process.stdin });
   // one command at a time, in order
-  let chain = Promise.resolve();
-  rl.on('line', (line) => {
-    if (!line.trim()) return;
-    chain = chain.then(async () => {
-      let c;
-      try {
-        c = JSON.parse(line);
-        out({ ok: true, ...(await handle(c)) });
-      } catch (e) {
-        out({ ok: false, error: String(e && e.message || e) });
-      }
-    });
-  });
-  rl.on('close', () => {
-    chain.then(() => (context ? context.close() : null)).catch(() => {}).finally(() => process.exit(0));
-  });
+  serve(handle, () => Promise.resolve(context ? context.close() : null).catch(() => {})
+    .finally(() => process.exit(0)));
 }
 
 main();
