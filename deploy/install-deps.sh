@@ -15,10 +15,11 @@ for what in "$@"; do
     test|bench)
         # php-symfony-mercure, libapache2-mod-php, python3-jwt: Symfony's Mercure publisher,
         # a PHP site in Apache and independently signed tokens (test_mercure_fronts.py);
-        # python3-cryptography: PyJWT's RSA, EC and EdDSA tokens (test_mercure.py).
+        # python3-cryptography: PyJWT's RSA, EC and EdDSA tokens (test_mercure.py); iptables:
+        # silencing one Redis connection inside a test's own network namespace (test_redis_netns.py).
         # libapache2-mod-php's install switches the system's Apache to mpm_prefork; the
         # tests run Apache with configurations of their own, so none of them depends on it.
-        pkgs="$pkgs lighttpd lighttpd-mod-deflate spawn-fcgi libfcgi-bin python3 procps iproute2 systemd valgrind chromium curl nginx-light apache2 libapache2-mod-fcgid strace docker-compose docker.io debootstrap debhelper lintian fakeroot dpkg-dev redis-server redis-tools python3-redis python3-uritemplate php-cli php-symfony-mercure libapache2-mod-php python3-jwt python3-cryptography openssl prometheus"
+        pkgs="$pkgs lighttpd lighttpd-mod-deflate spawn-fcgi libfcgi-bin python3 procps iproute2 iptables systemd valgrind chromium curl nginx-light apache2 libapache2-mod-fcgid strace docker-compose docker.io debootstrap debhelper lintian fakeroot dpkg-dev redis-server redis-tools python3-redis python3-uritemplate php-cli php-symfony-mercure libapache2-mod-php python3-jwt python3-cryptography openssl prometheus"
         # node and npm run the seed baseline; a node installed otherwise is fine
         command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
         command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"

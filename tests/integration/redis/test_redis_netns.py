@@ -23,11 +23,14 @@ so they talk to B's lighttpd over NS's loopback and stay up when the link goes d
   with Retry-After, B's subscribers keep their streams (heartbeats) while A goes on
   publishing; the link restored: B reconnects and its subscribers get every message
   published meanwhile on A, in order, no gap and no duplicate, then live ones again.
+- The blocking read's connection alone silent (iptables inside NS drops what Redis sends
+  to its port; the command connection answers): B notices by the read's own watchdog,
+  reconnects, and its subscriber gets the next message.
 - Everything the test made (processes, namespace, veth, addresses) is gone at the end,
   also when a check fails or the test is interrupted; a namespace left by a run that was
   killed (its pid in the name, no longer alive) is removed first.
 
-Limits: needs root and iproute2 (`ip`); skipped otherwise. IPv4 only. The cut is the
+Limits: needs root and iproute2 (`ip`); skipped otherwise; iptables for the silent read. IPv4 only. The cut is the
 link going down, not a lossy link (tc netem is not everywhere).
 """
 
@@ -59,6 +62,11 @@ for d in ("/usr/sbin", "/sbin", "/usr/bin", "/bin"):
     if os.access(os.path.join(d, "ip"), os.X_OK):
         IP = os.path.join(d, "ip")
         break
+IPTABLES = None
+for d in ("/usr/sbin", "/sbin"):
+    if os.access(os.path.join(d, "iptables"), os.X_OK):
+        IPTABLES = os.path.join(d, "iptables")
+        break
 if os.geteuid() != 0 or IP is None:
     t.skip("a responder in its own network namespace reaching Redis over a veth pair",
            "needs root" if os.geteuid() != 0 else "needs iproute2 (ip)")
@@ -83,6 +91,16 @@ def ip(*args, ns=None, check=True):
     if check and r.returncode != 0:
         raise RuntimeError("ip %s: %s" % (" ".join(args), r.stderr.strip()))
     return r
+
+
+def iptables(*args):
+    """iptables ARGS inside NS (a namespace has tables of its own, gone with it)."""
+    if IPTABLES is None:
+        raise RuntimeError("iptables is not installed (deploy/install-deps.sh test installs it)")
+    r = subprocess.run([IP, "netns", "exec", NS, IPTABLES] + list(args), capture_output=True,
+                       text=True, timeout=20)
+    if r.returncode != 0:
+        raise RuntimeError("iptables %s: %s" % (" ".join(args), r.stderr.strip()))
 
 
 def namespaces():
@@ -465,6 +483,43 @@ try:
     up = wait_for(lambda: B.redis().get("connected"), 60, step=0.2)
     t.ok(up and not sr.eof, "... and reconnects once the link is back, its subscriber "
          "still streaming", (B.redis(), sr.eof))
+
+    # ------------------------------------------------------------ the read alone silent
+    # Only the blocking read's connection goes quiet: inside NS, what Redis sends to that
+    # one port is dropped. B's command connection still answers the trim every 5 s, so no
+    # command's watchdog can notice: the read's own must (XREAD ... BLOCK 5000 unanswered
+    # for 10 s), then B reconnects on new ports and the subscriber gets what A publishes.
+    READ_DOG = "the blocking read got no reply"
+
+    def b_read_port():
+        for line in cli("CLIENT", "LIST").splitlines():
+            m = re.search(r"\baddr=%s:(\d+) .*\bcmd=(\S+)" % re.escape(GUEST), line)
+            if m and m.group(2) == "xread":
+                return int(m.group(1))
+        return None
+
+    port_rd = wait_for(b_read_port, 15, step=0.2)
+    if not port_rd:
+        raise RuntimeError("Redis lists no XREAD from %s:\n%s" % (GUEST, cli("CLIENT", "LIST")))
+    rule = ["INPUT", "-p", "tcp", "-s", HOST, "--sport", str(rport), "--dport", str(port_rd),
+            "-j", "DROP"]
+    iptables("-I", *rule)
+    dogs = B.proc.log().count(READ_DOG)
+    t_r = time.monotonic()
+    noticed = pumping([sr], lambda: B.proc.log().count(READ_DOG) > dogs, 60)
+    took_r = time.monotonic() - t_r
+    iptables("-D", *rule)
+    t.ok(noticed, "the blocking read's connection alone silent (Redis's packets to B's port "
+         "%d dropped; the command connection answering): B notices it by the read's own "
+         "watchdog, \"%s\" (after %.1f s)" % (port_rd, READ_DOG, took_r), B.proc.log()[-600:])
+    up = wait_for(lambda: B.redis().get("connected") and b_read_port() not in (None, port_rd),
+                  60, step=0.2)
+    code, _, j = A.publish("news", "after the silent read")
+    got = code == 200 and pumping([sr], lambda: any(e[2] == "after the silent read"
+                                                     for e in data_events(sr)), 20)
+    t.ok(up and got and increasing([e[0] for e in data_events(sr)]),
+         "... reconnects with a new blocking read, and its subscriber gets the next message "
+         "published on A", (B.redis(), code, data_events(sr)[-2:]))
 
     # ------------------------------------------------------------ the link cut
     # Two subscribers on B (one also on a second channel), one on A, all current.
