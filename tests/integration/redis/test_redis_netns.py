@@ -30,8 +30,8 @@ so they talk to B's lighttpd over NS's loopback and stay up when the link goes d
   also when a check fails or the test is interrupted; a namespace left by a run that was
   killed (its pid in the name, no longer alive) is removed first.
 
-Limits: needs root and iproute2 (`ip`); skipped otherwise; iptables for the silent read. IPv4 only. The cut is the
-link going down, not a lossy link (tc netem is not everywhere).
+Limits: needs root and iproute2 (`ip`), skipped otherwise; iptables for the silent read.
+IPv4 only. The cut is the link going down, not a lossy link (tc netem is not everywhere).
 """
 
 import ctypes
