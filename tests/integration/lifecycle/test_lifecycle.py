@@ -189,8 +189,10 @@ try:
     sock = wd.file("limits.sock")
     resp = wd.start(["prlimit", "--nofile=100:2000", BINARY, "-l", "unix:" + sock, "-i", "100"],
                     "limits")
-    # The socket listens before the limits are raised and logged: wait for the log line.
-    logged = wait_for(lambda: "max streams" in resp.log() or not resp.alive(), 15)
+    # The socket listens before the limits are raised and logged: wait for the log line
+    # (the start-up line, which comes after the "max streams N: ..." line of how N was
+    # reached: waiting for "max streams" alone raced it on a busy machine).
+    logged = wait_for(lambda: "open files 2000 (hard" in resp.log() or not resp.alive(), 15)
     wait_for(lambda: can_connect(sock) or not resp.alive(), 5)
     with open("/proc/%d/limits" % resp.pid) as f:
         lim = [line.split()[3:5] for line in f if line.startswith("Max open files")]
