@@ -964,8 +964,8 @@ try:
             os.unlink(xpath)
 
     # ============================================================ 7: a memory bound
-    # THE OPTION NAME IS THE LEAD'S TO ADJUST: --max-memory MB (a total memory bound);
-    # the start-up line must state max streams derived from memory as well as fds.
+    # --max-memory MB bounds the total memory; the start-up line states the max streams that
+    # bound allows as well as what the open-files limit allows.
     def start_line(args, name):
         sp = wd.file(name + ".sock")
         p = wd.start([BINARY, "-l", "unix:" + sp] + args, name, env=ENV)
@@ -976,7 +976,7 @@ try:
         return code, line, int(m.group(1)) if m else None
 
     code0, line0, max0 = start_line([], "mem-default")
-    code1, line1, max1 = start_line(["--max-memory", "64"], "mem-64")   # <- option name
+    code1, line1, max1 = start_line(["--max-memory", "64"], "mem-64")
     t.ok(re.search(r"memory|MB|MiB", line0, re.I) is not None,
          "7: the start-up line states the max streams the memory allows, as well as fds",
          line0)
